@@ -1,0 +1,249 @@
+// The native cluster spec. Pure and deterministic: imported by the API, the
+// workflows (for types and derived topology) and the activities.
+import { z } from 'zod';
+
+export const DEFAULT_ETCD_VERSION = 'v3.5.10';
+export const SUPPORTED_MINORS = ['3.5', '3.6'] as const;
+export const MAX_MEMBERS = 9;
+
+const VERSION_RE = /^v?(\d+)\.(\d+)\.(\d+)$/;
+const CLUSTER_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+const MEMBER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const HOSTNAME_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const ABS_PATH_RE = /^\/[^\0]*$/;
+
+export function isIPv4(s: string): boolean {
+  return IPV4_RE.test(s);
+}
+export function isLoopbackV4(s: string): boolean {
+  return isIPv4(s) && s.startsWith('127.');
+}
+
+/** Parses "3.5.10" or "v3.5.10" into its parts; undefined when malformed. */
+export function parseVersion(v: string): { major: number; minor: number; patch: number } | undefined {
+  const m = VERSION_RE.exec(v);
+  if (!m) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+}
+export function minorOf(v: string): string {
+  const p = parseVersion(v);
+  return p ? `${p.major}.${p.minor}` : '';
+}
+
+export const EtcdVersion = z
+  .string()
+  .regex(VERSION_RE, 'must be an etcd release version like v3.5.10')
+  .transform((v) => (v.startsWith('v') ? v : `v${v}`))
+  .refine((v) => (SUPPORTED_MINORS as readonly string[]).includes(minorOf(v)), {
+    message: `supported etcd minors: ${SUPPORTED_MINORS.join(', ')}`,
+  });
+
+const Port = z.number().int().min(1).max(65535);
+const AbsPath = z.string().regex(ABS_PATH_RE, 'must be an absolute path');
+const Address = z
+  .string()
+  .refine((s) => isIPv4(s) || HOSTNAME_RE.test(s), 'must be an IPv4 address or a DNS name');
+
+export const MemberPaths = z.strictObject({
+  dataDir: AbsPath.optional(),
+  confDir: AbsPath.optional(),
+  certsDir: AbsPath.optional(),
+});
+
+export const MemberSpec = z.strictObject({
+  name: z.string().regex(MEMBER_NAME_RE, 'letters, digits, dot, dash, underscore; up to 63 chars'),
+  /** Address other members and clients use (advertised URLs, certificate SANs). */
+  address: Address,
+  /** Address etcd binds to; defaults to `address`. `0.0.0.0` binds all. */
+  listenAddress: Address.optional(),
+  clientPort: Port.optional(),
+  peerPort: Port.optional(),
+  metricsPort: Port.optional(),
+  paths: MemberPaths.optional(),
+});
+
+const KeySpec = z.strictObject({
+  algorithm: z.enum(['rsa', 'ecdsa']).default('rsa'),
+  rsaBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).default(2048),
+  curve: z.enum(['P-256', 'P-384']).default('P-256'),
+});
+
+export const TlsSpec = z.strictObject({
+  /** `false` runs plain http (taskserv etcd_protocol: http). */
+  enabled: z.boolean().default(true),
+  caKey: KeySpec.prefault({}),
+  leafKey: KeySpec.prefault({}),
+  digest: z.enum(['sha256', 'sha384', 'sha512']).default('sha256'),
+  caDays: z.number().int().min(1).max(36500).default(3650),
+  certDays: z.number().int().min(1).max(36500).default(365),
+  subject: z
+    .strictObject({
+      country: z.string().length(2).optional(),
+      organization: z.string().min(1).max(64).optional(),
+      commonName: z.string().min(1).max(64).default('etcd'),
+    })
+    .prefault({}),
+  /** Extra DNS names or IPs added to every member's server and peer certificate. */
+  extraSans: z.array(z.string().min(1)).default([]),
+  /** Adds 127.0.0.1 and localhost to SANs and client listen URLs. */
+  useLocalhost: z.boolean().default(false),
+  /** Encrypts the stored CA private key (PKCS#8) with this cipher and the service's CA passphrase. */
+  caKeyCipher: z.enum(['aes-128-cbc', 'aes-192-cbc', 'aes-256-cbc']).optional(),
+});
+
+export const Tunables = z.strictObject({
+  heartbeatInterval: z.number().int().min(10).max(10_000).optional(),
+  electionTimeout: z.number().int().min(50).max(50_000).optional(),
+  snapshotCount: z.number().int().min(1).optional(),
+  maxSnapshots: z.number().int().min(0).optional(),
+  maxWals: z.number().int().min(0).optional(),
+  quotaBackendBytes: z.number().int().min(0).optional(),
+  maxRequestBytes: z.number().int().min(1).optional(),
+  maxTxnOps: z.number().int().min(1).optional(),
+  grpcKeepaliveInterval: z.string().regex(/^\d+(ms|s|m|h)$/).optional(),
+  grpcKeepaliveTimeout: z.string().regex(/^\d+(ms|s|m|h)$/).optional(),
+  autoCompactionMode: z.enum(['periodic', 'revision']).optional(),
+  autoCompactionRetention: z.string().min(1).optional(),
+  enablePprof: z.boolean().optional(),
+  strictReconfigCheck: z.boolean().optional(),
+});
+
+export const LoggingSpec = z.strictObject({
+  level: z.enum(['debug', 'info', 'warn', 'error', 'panic', 'fatal']).default('info'),
+  /** etcd log-outputs: default, stderr, stdout or absolute file paths. */
+  outputs: z
+    .array(z.union([z.enum(['default', 'stderr', 'stdout']), AbsPath]))
+    .min(1)
+    .default(['default']),
+});
+
+export const PathsSpec = z.strictObject({
+  dataDir: AbsPath.default('/var/lib/etcd'),
+  confDir: AbsPath.default('/etc/etcd'),
+  certsDir: AbsPath.default('/etc/ssl/etcd'),
+});
+
+export const DnsSpec = z.strictObject({
+  /** Domain added to SANs (`<member>.<domain>`) and used for SRV discovery. */
+  domain: Address.optional(),
+  /** Bootstrap through DNS SRV records of this domain instead of a static initial cluster. */
+  discoverySrv: Address.optional(),
+});
+
+const Duration = z.string().regex(/^\d+(s|m|h|d)$/, 'a duration like 30s, 5m, 6h or 30d');
+
+export const BackupSpec = z.strictObject({
+  enabled: z.boolean().default(false),
+  interval: Duration.default('6h'),
+  retention: Duration.default('30d'),
+  keep: z.number().int().min(1).optional(),
+  s3: z
+    .strictObject({
+      bucket: z.string().min(3),
+      prefix: z.string().default(''),
+      endpoint: z.string().url().optional(),
+      region: z.string().default('us-east-1'),
+      forcePathStyle: z.boolean().default(true),
+    })
+    .optional(),
+  encryption: z.boolean().default(false),
+});
+
+export const MaintenanceSpec = z.strictObject({
+  compactionInterval: Duration.optional(),
+  defragThresholdBytes: z.number().int().min(0).optional(),
+  defragThresholdPercent: z.number().min(0).max(100).optional(),
+  healthCheckInterval: Duration.optional(),
+});
+
+export const ClusterSpec = z
+  .strictObject({
+    name: z.string().regex(CLUSTER_NAME_RE, 'lowercase letters, digits and dashes, 1-40 chars'),
+    version: EtcdVersion.default(DEFAULT_ETCD_VERSION),
+    provider: z.enum(['local', 'ssh']).default('local'),
+    members: z.array(MemberSpec).min(1).max(MAX_MEMBERS, `at most ${MAX_MEMBERS} members`),
+    ports: z
+      .strictObject({
+        client: Port.default(2379),
+        peer: Port.default(2380),
+        metrics: Port.default(2381),
+      })
+      .prefault({}),
+    tls: TlsSpec.prefault({}),
+    /** `github` (upstream releases) or a mirror base URL (file://, http://, https://) in the upstream layout. Defaults to the service's configured source. */
+    artifactSource: z
+      .string()
+      .refine((s) => s === 'github' || /^(file|https?):\/\//.test(s), 'github or a file://, http:// or https:// URL')
+      .optional(),
+    tunables: Tunables.prefault({}),
+    logging: LoggingSpec.prefault({}),
+    /** initial-cluster-token; defaults to `etcd-<name>`. */
+    token: z.string().min(1).max(128).optional(),
+    paths: PathsSpec.prefault({}),
+    dns: DnsSpec.optional(),
+    backup: BackupSpec.optional(),
+    maintenance: MaintenanceSpec.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    const names = new Map<string, number>();
+    const binds = new Map<string, number>();
+    spec.members.forEach((m, i) => {
+      if (names.has(m.name)) {
+        ctx.addIssue({ code: 'custom', path: ['members', i, 'name'], message: `duplicate member name "${m.name}" (also members[${names.get(m.name)}])` });
+      } else names.set(m.name, i);
+      const p = memberPorts(spec, m);
+      for (const [kind, port] of Object.entries(p)) {
+        const key = `${m.listenAddress ?? m.address}:${port}`;
+        if (binds.has(key)) {
+          ctx.addIssue({ code: 'custom', path: ['members', i, `${kind}Port`], message: `address:port ${key} is used twice (also members[${binds.get(key)}])` });
+        } else binds.set(key, i);
+      }
+      if (spec.provider === 'local') {
+        for (const field of ['address', 'listenAddress'] as const) {
+          const a = m[field];
+          if (a !== undefined && !isLoopbackV4(a)) {
+            ctx.addIssue({ code: 'custom', path: ['members', i, field], message: `the local provider runs members on loopback: use an address in 127.0.0.0/8, not "${a}"` });
+          }
+        }
+      }
+    });
+    if (spec.provider === 'ssh') {
+      ctx.addIssue({ code: 'custom', path: ['provider'], message: 'the ssh provider is not available yet; use "local"' });
+    }
+    const { heartbeatInterval: hb, electionTimeout: et } = spec.tunables;
+    if (et !== undefined && et < 5 * (hb ?? 100)) {
+      ctx.addIssue({ code: 'custom', path: ['tunables', 'electionTimeout'], message: `must be at least 5 × heartbeatInterval (${5 * (hb ?? 100)} ms)` });
+    }
+    if (spec.dns?.discoverySrv) {
+      ctx.addIssue({ code: 'custom', path: ['dns', 'discoverySrv'], message: 'DNS SRV bootstrap is not available yet; list the members' });
+    }
+  });
+
+/** What the user sends (defaults optional). */
+export type ClusterSpecInput = z.input<typeof ClusterSpec>;
+/** The normalized spec, every default filled in. */
+export type ClusterSpec = z.output<typeof ClusterSpec>;
+export type MemberSpec = z.output<typeof MemberSpec>;
+export type TlsSpec = z.output<typeof TlsSpec>;
+export type Tunables = z.output<typeof Tunables>;
+
+export function memberPorts(spec: Pick<ClusterSpec, 'ports'>, m: MemberSpec) {
+  return {
+    client: m.clientPort ?? spec.ports.client,
+    peer: m.peerPort ?? spec.ports.peer,
+    metrics: m.metricsPort ?? spec.ports.metrics,
+  };
+}
+
+/** Non-fatal findings returned with a 202 (e.g. an even member count). */
+export function specWarnings(spec: ClusterSpec): string[] {
+  const w: string[] = [];
+  if (spec.members.length % 2 === 0) {
+    w.push(`${spec.members.length} members is an even count: it tolerates no more failures than ${spec.members.length - 1} members`);
+  }
+  if (!spec.tls.enabled) w.push('TLS is disabled: client and peer traffic is plaintext and unauthenticated');
+  if (spec.backup?.enabled) w.push('backup: scheduled backups are not run yet; the settings are stored');
+  if (spec.maintenance) w.push('maintenance: scheduled compaction/defrag/health checks are not run yet; the settings are stored');
+  return w;
+}

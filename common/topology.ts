@@ -1,0 +1,111 @@
+// Everything derived from a spec about where a member lives and how it is
+// reached. Pure: the workflow, the activities and the API agree on it.
+import { ClusterSpec, MemberSpec, memberPorts } from './spec';
+
+export interface MemberTopology {
+  name: string;
+  address: string;
+  scheme: 'http' | 'https';
+  clientURL: string;
+  peerURL: string;
+  metricsURL: string;
+  listenClientURLs: string[];
+  listenPeerURLs: string[];
+  listenMetricsURLs: string[];
+  /** Paths as seen on the member's host (the local provider prefixes its root). */
+  files: MemberFiles;
+}
+
+export interface MemberFiles {
+  dataDir: string;
+  confDir: string;
+  certsDir: string;
+  configFile: string;
+  envFile: string;
+  etcdctlScript: string;
+  certShowScript: string;
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  peerCert: string;
+  peerKey: string;
+  /** Admin client certificate used by etcdctl.sh and health checks. */
+  clientCert: string;
+  clientKey: string;
+}
+
+export function memberFiles(spec: ClusterSpec, m: MemberSpec): MemberFiles {
+  const dataDir = m.paths?.dataDir ?? spec.paths.dataDir;
+  const confDir = m.paths?.confDir ?? spec.paths.confDir;
+  const certsDir = m.paths?.certsDir ?? spec.paths.certsDir;
+  return {
+    dataDir,
+    confDir,
+    certsDir,
+    configFile: `${confDir}/config.yaml`,
+    envFile: `${confDir}/env`,
+    etcdctlScript: `${confDir}/etcdctl.sh`,
+    certShowScript: `${confDir}/cert-show.sh`,
+    caCert: `${certsDir}/ca.pem`,
+    serverCert: `${certsDir}/etcd.pem`,
+    serverKey: `${certsDir}/etcd-key.pem`,
+    peerCert: `${certsDir}/peer.pem`,
+    peerKey: `${certsDir}/peer-key.pem`,
+    clientCert: `${certsDir}/admin.pem`,
+    clientKey: `${certsDir}/admin-key.pem`,
+  };
+}
+
+export function memberTopology(spec: ClusterSpec, m: MemberSpec): MemberTopology {
+  const scheme = spec.tls.enabled ? 'https' : 'http';
+  const p = memberPorts(spec, m);
+  const listen = m.listenAddress ?? m.address;
+  const listenClient = [`${scheme}://${listen}:${p.client}`];
+  if (spec.tls.useLocalhost && listen !== '127.0.0.1' && listen !== '0.0.0.0') {
+    listenClient.push(`${scheme}://127.0.0.1:${p.client}`);
+  }
+  return {
+    name: m.name,
+    address: m.address,
+    scheme,
+    clientURL: `${scheme}://${m.address}:${p.client}`,
+    peerURL: `${scheme}://${m.address}:${p.peer}`,
+    metricsURL: `http://${m.address}:${p.metrics}`,
+    listenClientURLs: listenClient,
+    listenPeerURLs: [`${scheme}://${listen}:${p.peer}`],
+    listenMetricsURLs: [`http://${listen}:${p.metrics}`],
+    files: memberFiles(spec, m),
+  };
+}
+
+export function clusterTopology(spec: ClusterSpec): MemberTopology[] {
+  return spec.members.map((m) => memberTopology(spec, m));
+}
+
+/** `name=peerURL,...` for etcd's initial-cluster. */
+export function initialCluster(members: Pick<MemberTopology, 'name' | 'peerURL'>[]): string {
+  return members.map((m) => `${m.name}=${m.peerURL}`).join(',');
+}
+
+export function clusterToken(spec: ClusterSpec): string {
+  return spec.token ?? `etcd-${spec.name}`;
+}
+
+/** Subject alternative names for a member's server and peer certificates. */
+export function memberSans(spec: ClusterSpec, m: MemberSpec): { dns: string[]; ips: string[] } {
+  const dns = new Set<string>([m.name]);
+  const ips = new Set<string>();
+  const add = (s: string) => (/^\d+\.\d+\.\d+\.\d+$/.test(s) ? ips.add(s) : dns.add(s));
+  add(m.address);
+  if (m.listenAddress && m.listenAddress !== '0.0.0.0') add(m.listenAddress);
+  if (spec.tls.useLocalhost) {
+    ips.add('127.0.0.1');
+    dns.add('localhost');
+  }
+  if (spec.dns?.domain) {
+    dns.add(`${m.name}.${spec.dns.domain}`);
+    dns.add(spec.dns.domain);
+  }
+  spec.tls.extraSans.forEach(add);
+  return { dns: [...dns], ips: [...ips] };
+}

@@ -1,0 +1,56 @@
+// Runtime configuration shared by the launcher, the worker and the API.
+// Everything has an embedded default so `npm start` needs no settings.
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+
+export const REPO_ROOT = path.resolve(__dirname, '..');
+
+/** Cache for tools and etcd releases, kept outside the repo and reused across clones. */
+export function cacheDir(env = process.env): string {
+  return path.resolve(env.ETCDFLEET_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'etcdfleet'));
+}
+
+/** Local artifact mirror in the upstream release layout, built by the tool bootstrap. */
+export function localMirrorDir(env = process.env): string {
+  return path.join(cacheDir(env), 'mirror');
+}
+
+/** Project-local tools (the Temporal CLI virtualenv). */
+export function toolsDir(env = process.env): string {
+  return path.resolve(env.ETCDFLEET_TOOLS_DIR ?? path.join(REPO_ROOT, '.tools'));
+}
+
+export function stateDir(env = process.env): string {
+  return path.resolve(env.ETCDFLEET_STATE_DIR ?? path.join(REPO_ROOT, '.data'));
+}
+
+export interface Config {
+  stateDir: string;
+  cacheDir: string;
+  /** Root directories of local-provider hosts: <hostsDir>/<cluster>/<member>. */
+  hostsDir: string;
+  /** Artifact source used when a spec names none. */
+  defaultArtifactSource: string;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  apiHost: string;
+  apiPort: number;
+}
+
+export function loadConfig(env = process.env): Config {
+  const state = stateDir(env);
+  const mirror = localMirrorDir(env);
+  return {
+    stateDir: state,
+    cacheDir: cacheDir(env),
+    hostsDir: path.resolve(env.ETCDFLEET_HOSTS_DIR ?? path.join(state, 'hosts')),
+    defaultArtifactSource: env.ETCDFLEET_ARTIFACT_SOURCE ?? (fs.existsSync(mirror) ? `file://${mirror}` : 'github'),
+    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: env.ETCDFLEET_TASK_QUEUE ?? 'etcdfleet',
+    apiHost: env.HOST ?? '127.0.0.1',
+    apiPort: Number(env.PORT ?? 8080),
+  };
+}
