@@ -11,7 +11,9 @@ const CLUSTER_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const MEMBER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const HOSTNAME_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const ABS_PATH_RE = /^\/[^\0]*$/;
+const ABS_PATH_RE = /^\/[^\0\n\r]*$/;
+/** Dotted all-digit strings are meant as IPv4 addresses (no top-level domain is numeric). */
+const DOTTED_NUMERIC_RE = /^[\d.]+$/;
 
 export function isIPv4(s: string): boolean {
   return IPV4_RE.test(s);
@@ -40,10 +42,14 @@ export const EtcdVersion = z
   });
 
 const Port = z.number().int().min(1).max(65535);
-const AbsPath = z.string().regex(ABS_PATH_RE, 'must be an absolute path');
-const Address = z
+const AbsPath = z
   .string()
-  .refine((s) => isIPv4(s) || HOSTNAME_RE.test(s), 'must be an IPv4 address or a DNS name');
+  .regex(ABS_PATH_RE, 'must be an absolute path')
+  .refine((s) => !s.split('/').includes('..'), 'must not contain ".." segments');
+export function isAddress(s: string): boolean {
+  return DOTTED_NUMERIC_RE.test(s) ? isIPv4(s) : HOSTNAME_RE.test(s);
+}
+const Address = z.string().refine(isAddress, 'must be an IPv4 address or a DNS name');
 
 export const MemberPaths = z.strictObject({
   dataDir: AbsPath.optional(),
@@ -54,7 +60,7 @@ export const MemberPaths = z.strictObject({
 export const MemberSpec = z.strictObject({
   name: z.string().regex(MEMBER_NAME_RE, 'letters, digits, dot, dash, underscore; up to 63 chars'),
   /** Address other members and clients use (advertised URLs, certificate SANs). */
-  address: Address,
+  address: Address.refine((s) => s !== '0.0.0.0', 'must be an address others can reach; bind all interfaces with listenAddress: 0.0.0.0'),
   /** Address etcd binds to; defaults to `address`. `0.0.0.0` binds all. */
   listenAddress: Address.optional(),
   clientPort: Port.optional(),
@@ -65,7 +71,7 @@ export const MemberSpec = z.strictObject({
 
 const KeySpec = z.strictObject({
   algorithm: z.enum(['rsa', 'ecdsa']).default('rsa'),
-  rsaBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).default(2048),
+  rsaBits: z.literal([2048, 3072, 4096], { error: 'RSA key size must be 2048, 3072 or 4096 bits' }).default(2048),
   curve: z.enum(['P-256', 'P-384']).default('P-256'),
 });
 
@@ -79,13 +85,15 @@ export const TlsSpec = z.strictObject({
   certDays: z.number().int().min(1).max(36500).default(365),
   subject: z
     .strictObject({
-      country: z.string().length(2).optional(),
+      country: z.string().regex(/^[A-Za-z]{2}$/, 'a two-letter ISO 3166 country code').optional(),
       organization: z.string().min(1).max(64).optional(),
       commonName: z.string().min(1).max(64).default('etcd'),
     })
     .prefault({}),
   /** Extra DNS names or IPs added to every member's server and peer certificate. */
-  extraSans: z.array(z.string().min(1)).default([]),
+  extraSans: z
+    .array(z.string().refine((s) => isAddress(s.startsWith('*.') ? s.slice(2) : s), 'must be an IPv4 address or a DNS name'))
+    .default([]),
   /** Adds 127.0.0.1 and localhost to SANs and client listen URLs. */
   useLocalhost: z.boolean().default(false),
   /** Encrypts the stored CA private key (PKCS#8) with this cipher and the service's CA passphrase. */
@@ -187,17 +195,38 @@ export const ClusterSpec = z
   })
   .superRefine((spec, ctx) => {
     const names = new Map<string, number>();
-    const binds = new Map<string, number>();
+    // Where each address:port is bound, and one issue per offending field (several
+    // ports of one member colliding on a duplicated address is one mistake, not three).
+    const binds = new Map<string, { member: number; kind: string }>();
+    const clashes = new Map<string, { path: (string | number)[]; what: string[] }>();
     spec.members.forEach((m, i) => {
       if (names.has(m.name)) {
         ctx.addIssue({ code: 'custom', path: ['members', i, 'name'], message: `duplicate member name "${m.name}" (also members[${names.get(m.name)}])` });
       } else names.set(m.name, i);
       const p = memberPorts(spec, m);
       for (const [kind, port] of Object.entries(p)) {
-        const key = `${m.listenAddress ?? m.address}:${port}`;
-        if (binds.has(key)) {
-          ctx.addIssue({ code: 'custom', path: ['members', i, `${kind}Port`], message: `address:port ${key} is used twice (also members[${binds.get(key)}])` });
-        } else binds.set(key, i);
+        // The local provider runs every member on one machine, so what matters is the bind address.
+        const host = spec.provider === 'local' ? (m.listenAddress ?? m.address) : m.address;
+        const key = `${host}:${port}`;
+        const prev = binds.get(key);
+        if (!prev) {
+          binds.set(key, { member: i, kind });
+          continue;
+        }
+        const portField = `${kind}Port` as 'clientPort' | 'peerPort' | 'metricsPort';
+        // Blame the field the user wrote: the member's port override, else the cluster-wide
+        // port when one member's own ports collide, else the member's (duplicated) address.
+        const path =
+          m[portField] !== undefined
+            ? ['members', i, portField]
+            : prev.member === i
+              ? ['ports', kind]
+              : ['members', i, m.listenAddress !== undefined && spec.provider === 'local' ? 'listenAddress' : 'address'];
+        const other = prev.member === i ? `its ${prev.kind} port` : `members[${prev.member}] ${prev.kind} port`;
+        const pathKey = path.join('.');
+        const c = clashes.get(pathKey) ?? { path, what: [] };
+        c.what.push(`${kind} ${key} (also ${other})`);
+        clashes.set(pathKey, c);
       }
       if (spec.provider === 'local') {
         for (const field of ['address', 'listenAddress'] as const) {
@@ -208,12 +237,18 @@ export const ClusterSpec = z
         }
       }
     });
+    for (const c of clashes.values()) {
+      ctx.addIssue({ code: 'custom', path: c.path, message: `address:port used twice: ${c.what.join('; ')}` });
+    }
     if (spec.provider === 'ssh') {
       ctx.addIssue({ code: 'custom', path: ['provider'], message: 'the ssh provider is not available yet; use "local"' });
     }
+    // etcd's own defaults: heartbeat 100 ms, election 1000 ms. A raised heartbeat alone can break the rule too.
     const { heartbeatInterval: hb, electionTimeout: et } = spec.tunables;
     if (et !== undefined && et < 5 * (hb ?? 100)) {
       ctx.addIssue({ code: 'custom', path: ['tunables', 'electionTimeout'], message: `must be at least 5 × heartbeatInterval (${5 * (hb ?? 100)} ms)` });
+    } else if (et === undefined && hb !== undefined && 1000 < 5 * hb) {
+      ctx.addIssue({ code: 'custom', path: ['tunables', 'heartbeatInterval'], message: `with the default electionTimeout (1000 ms) this must be at most 200 ms; set electionTimeout to at least ${5 * hb} ms` });
     }
     if (spec.dns?.discoverySrv) {
       ctx.addIssue({ code: 'custom', path: ['dns', 'discoverySrv'], message: 'DNS SRV bootstrap is not available yet; list the members' });

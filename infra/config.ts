@@ -3,6 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -53,4 +54,36 @@ export function loadConfig(env = process.env): Config {
     apiHost: env.HOST ?? '127.0.0.1',
     apiPort: Number(env.PORT ?? 8080),
   };
+}
+
+/** A secret from the environment, or generated once into the state dir (mode 0600) and reused. */
+export function persistedSecret(dir: string, file: string, fromEnv: string | undefined, generate: () => string): string {
+  if (fromEnv) return fromEnv;
+  const p = path.join(dir, file);
+  try {
+    return fs.readFileSync(p, 'utf8').trim();
+  } catch {
+    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.writeFileSync(p, generate() + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      // Another process created it first: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    return fs.readFileSync(p, 'utf8').trim();
+  }
+}
+
+export function apiToken(config: Pick<Config, 'stateDir'>, env = process.env): string {
+  return persistedSecret(config.stateDir, 'api-token', env.ETCDFLEET_API_TOKEN, () => randomBytes(24).toString('base64url'));
+}
+
+/** Passphrase for CA keys stored encrypted (tls.caKeyCipher). */
+export function caPassphrase(config: Pick<Config, 'stateDir'>, env = process.env): string {
+  return persistedSecret(config.stateDir, 'ca-passphrase', env.ETCDFLEET_CA_PASSPHRASE, () => randomBytes(24).toString('base64url'));
+}
+
+/** UI origins allowed to call the codec endpoint without the bearer token. */
+export function codecOrigins(env = process.env): string[] {
+  return (env.ETCDFLEET_CODEC_ORIGINS ?? 'http://localhost:8233,http://127.0.0.1:8233').split(',').map((s) => s.trim()).filter(Boolean);
 }

@@ -1,0 +1,55 @@
+// RFC 9457 problem details, and the mapping from our and Temporal's errors.
+import type { Response } from 'express';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { ValidationError } from '../common/parse';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    detail: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail);
+  }
+}
+
+export function sendProblem(res: Response, status: number, title: string, detail: string, errors?: FieldError[]): void {
+  res
+    .status(status)
+    .type('application/problem+json')
+    .json({ type: `/problems/${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`, title, status, detail, ...(errors ? { errors } : {}) });
+}
+
+const FAILURE_STATUS: Record<string, [number, string]> = {
+  Conflict: [409, 'Conflict'],
+  NotFound: [404, 'Not Found'],
+  Refused: [422, 'Unprocessable Operation'],
+};
+
+/** Maps any thrown error to a problem response. */
+export function toProblem(err: unknown): { status: number; title: string; detail: string; errors?: FieldError[] } {
+  if (err instanceof HttpProblem) return { status: err.status, title: err.title, detail: err.message, errors: err.errors };
+  if (err instanceof ValidationError) {
+    const title = err.status === 413 ? 'Payload Too Large' : 'Invalid Request';
+    return { status: err.status, title, detail: err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), errors: err.issues };
+  }
+  const e = err as { type?: string; status?: number; name?: string; message?: string; code?: number };
+  if (e?.type === 'entity.too.large') return { status: 413, title: 'Payload Too Large', detail: 'request body is larger than the limit' };
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    const [status, title] = FAILURE_STATUS[err.cause.type ?? ''] ?? [422, 'Unprocessable Operation'];
+    return { status, title, detail: err.cause.message };
+  }
+  if (err instanceof WorkflowNotFoundError) return { status: 404, title: 'Not Found', detail: err.message };
+  // gRPC DEADLINE_EXCEEDED / UNAVAILABLE: Temporal or the worker is not there.
+  if (e?.code === 4 || e?.code === 14) {
+    return { status: 503, title: 'Service Unavailable', detail: `Temporal did not answer in time (is the worker running?): ${e.message}` };
+  }
+  return { status: 500, title: 'Internal Server Error', detail: e?.message ?? String(err) };
+}

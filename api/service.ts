@@ -1,0 +1,144 @@
+// What the API asks of Temporal. The API never touches hosts: every answer
+// comes from the cluster entity workflows and their operation children.
+import { Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import type { ClusterSpec } from '../common/spec';
+import { specFingerprint } from '../common/fingerprint';
+import { CLUSTER_WORKFLOW_PREFIX, clusterWorkflowId, parseOperationId, type OperationRecord } from '../common/operations';
+import { EtcdCluster } from '../common/searchAttributes';
+import { clusterTopology } from '../common/topology';
+import { clusterWorkflow } from '../workflows/cluster';
+import {
+  clusterQuery,
+  createClusterUpdate,
+  credentialsQuery,
+  deleteClusterUpdate,
+  progressQuery,
+  type ClusterView,
+  type OperationAccepted,
+  type OperationProgress,
+} from '../workflows/definitions';
+import { HttpProblem } from './problems';
+
+/** How long a request waits for the worker to accept an update before answering 503. */
+const UPDATE_DEADLINE_MS = 30_000;
+
+export class FleetService {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+  ) {}
+
+  async createCluster(spec: ClusterSpec): Promise<OperationAccepted> {
+    const start = new WithStartWorkflowOperation(clusterWorkflow, {
+      workflowId: clusterWorkflowId(spec.name),
+      taskQueue: this.taskQueue,
+      args: [{ name: spec.name }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `etcd cluster ${spec.name}`,
+      staticDetails: `${spec.members.length} members, etcd ${spec.version}, provider ${spec.provider}`,
+      typedSearchAttributes: [{ key: EtcdCluster, value: spec.name }],
+    });
+    return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+      this.client.workflow.executeUpdateWithStart(createClusterUpdate, {
+        args: [{ spec, fingerprint: specFingerprint(spec) }],
+        startWorkflowOperation: start,
+      }),
+    );
+  }
+
+  async deleteCluster(name: string, purge: boolean): Promise<OperationAccepted> {
+    await this.runningHandle(name);
+    return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+      this.client.workflow.getHandle(clusterWorkflowId(name)).executeUpdate(deleteClusterUpdate, { args: [{ purge }] }),
+    );
+  }
+
+  async listClusters(): Promise<ClusterView[]> {
+    const names: string[] = [];
+    const query = `WorkflowType = 'clusterWorkflow' AND ExecutionStatus = 'Running'`;
+    for await (const wf of this.client.workflow.list({ query })) {
+      names.push(wf.workflowId.slice(CLUSTER_WORKFLOW_PREFIX.length));
+    }
+    const views = await Promise.all(names.sort().map((n) => this.view(n).catch(() => undefined)));
+    return views.filter((v): v is ClusterView => v !== undefined);
+  }
+
+  /** The entity's view; 404 for unknown or deleted clusters. */
+  async view(name: string): Promise<ClusterView> {
+    const handle = await this.runningHandle(name);
+    return handle.query(clusterQuery);
+  }
+
+  async credentials(name: string) {
+    const handle = await this.runningHandle(name);
+    const creds = await handle.query(credentialsQuery);
+    if (!creds) throw new HttpProblem(409, 'Conflict', `cluster ${name} has no certificates yet`);
+    return creds;
+  }
+
+  async progress(op: OperationRecord): Promise<OperationProgress | undefined> {
+    if (op.status === 'Queued') return undefined;
+    try {
+      return await this.client.workflow.getHandle(op.workflowId).query(progressQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async operation(id: string): Promise<OperationRecord & { steps?: OperationProgress['steps'] }> {
+    const parsed = parseOperationId(id);
+    if (!parsed) throw new HttpProblem(404, 'Not Found', `no operation ${id}`);
+    const view = await this.view(parsed.cluster);
+    const op = [view.current, ...view.queue, ...view.operations].find((o) => o?.id === id);
+    if (!op) throw new HttpProblem(404, 'Not Found', `no operation ${id}`);
+    const progress = await this.progress(op);
+    return { ...op, steps: progress?.steps };
+  }
+
+  private async runningHandle(name: string) {
+    const handle = this.client.workflow.getHandle(clusterWorkflowId(name));
+    try {
+      const d = await handle.describe();
+      if (d.status.name !== 'RUNNING') throw new HttpProblem(404, 'Not Found', `cluster ${name} was deleted`);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new HttpProblem(404, 'Not Found', `no cluster named ${name}`);
+      throw err;
+    }
+    return handle;
+  }
+}
+
+/** The cluster as the API shows it: spec, observed members, files, current operation. */
+export function renderCluster(view: ClusterView, currentSteps?: OperationProgress['steps']) {
+  const health = new Map((view.health?.members ?? []).map((m) => [m.name, m]));
+  const members = view.spec
+    ? clusterTopology(view.spec).map((t) => {
+        const h = health.get(t.name);
+        return {
+          name: t.name,
+          clientURL: t.clientURL,
+          peerURL: t.peerURL,
+          metricsURL: t.metricsURL,
+          healthy: h?.healthy ?? false,
+          isLeader: h?.isLeader ?? false,
+          isLearner: h?.isLearner ?? false,
+          version: h?.version,
+          error: h?.error,
+          files: view.files?.[t.name],
+        };
+      })
+    : [];
+  return {
+    name: view.name,
+    phase: view.phase,
+    reason: view.reason,
+    version: view.version,
+    members,
+    health: view.health && { healthy: view.health.healthy, leader: view.health.leader, alarms: view.health.alarms, checkedAt: view.health.checkedAt },
+    currentOperation: view.current && { ...view.current, steps: currentSteps },
+    queuedOperations: view.queue,
+    operations: view.operations,
+    spec: view.spec,
+  };
+}

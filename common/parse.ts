@@ -1,0 +1,243 @@
+// Request bodies in, validated native specs out. Every rejection is a
+// ValidationError carrying field paths (`members[1].address`), which the API
+// renders as RFC 9457 problem+json. Pure: no Node built-ins.
+import { parseAllDocuments } from 'yaml';
+import type { z } from 'zod';
+import { ClusterSpec, specWarnings } from './spec';
+
+export { specFingerprint, canonicalJson } from './fingerprint';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface Issue {
+  /** Field path into the input, e.g. `members[1].address`; `''` is the whole body. */
+  path: string;
+  message: string;
+}
+
+export class ValidationError extends Error {
+  readonly issues: Issue[];
+  /** HTTP status the API answers with: 400, or 413 for an oversize body, 415 for an unreadable content type. */
+  readonly status: number;
+
+  constructor(issues: Issue[], status = 400) {
+    super(summarize(issues));
+    this.name = 'ValidationError';
+    this.issues = issues;
+    this.status = status;
+  }
+}
+
+export function isValidationError(e: unknown): e is ValidationError {
+  return e instanceof ValidationError;
+}
+
+function summarize(issues: Issue[]): string {
+  const shown = issues.slice(0, 5).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
+  return `invalid input: ${shown.join('; ')}${more}`;
+}
+
+type Segment = string | number;
+
+const IDENT_RE = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
+
+/**
+ * Renders a path as `members[1].address`. `prefix` is a rendered path the
+ * segments are appended to (`[1]` + `etcd_name` → `[1].etcd_name`).
+ */
+export function formatPath(segments: readonly PropertyKey[], prefix = ''): string {
+  let out = prefix;
+  for (const seg of segments) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else {
+      const key = String(seg);
+      if (IDENT_RE.test(key)) out += out === '' ? key : `.${key}`;
+      else out += `[${JSON.stringify(key)}]`;
+    }
+  }
+  return out;
+}
+
+/** Joins two rendered paths: `joinPath('[1]', 'etcd_name')` → `[1].etcd_name`. */
+export function joinPath(prefix: string, path: string): string {
+  if (!prefix) return path;
+  if (!path) return prefix;
+  return path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  // zod's "Invalid input: expected string, received undefined" reads better as what it means.
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return 'required';
+  if (issue.code === 'invalid_union' && issue.message === 'Invalid input') {
+    const options = issue.errors
+      .flat()
+      .filter((e) => e.code === 'invalid_value')
+      .flatMap((e) => (e as z.core.$ZodIssueInvalidValue).values.map((v) => JSON.stringify(v)));
+    if (options.length) return `Invalid option: expected one of ${options.join('|')}`;
+  }
+  return issue.message;
+}
+
+/** One issue per bad field (unknown keys: one per key, at the key's own path). */
+export function zodIssues(err: z.ZodError | { issues: readonly z.core.$ZodIssue[] }, pathPrefix = ''): Issue[] {
+  const out: Issue[] = [];
+  const seen = new Set<string>();
+  const push = (path: string, message: string) => {
+    const k = `${path}\u0000${message}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push({ path, message });
+    }
+  };
+  for (const issue of err.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) push(formatPath([...issue.path, key], pathPrefix), 'unknown field');
+    } else {
+      push(formatPath(issue.path, pathPrefix), issueMessage(issue));
+    }
+  }
+  return out;
+}
+
+export function fromZodError(err: z.ZodError | { issues: readonly z.core.$ZodIssue[] }, pathPrefix = '', status = 400): ValidationError {
+  return new ValidationError(zodIssues(err, pathPrefix), status);
+}
+
+/** UTF-8 length without Buffer/TextEncoder (this module also runs where neither is guaranteed). */
+export function utf8ByteLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+function checkSize(text: string): void {
+  // Every UTF-16 unit is at least one byte and at most three.
+  if (text.length * 3 <= MAX_BODY_BYTES) return;
+  const bytes = text.length > MAX_BODY_BYTES ? text.length : utf8ByteLength(text);
+  if (bytes > MAX_BODY_BYTES) {
+    throw new ValidationError([{ path: '', message: `body is larger than ${MAX_BODY_BYTES} bytes` }], 413);
+  }
+}
+
+type Syntax = 'json' | 'yaml' | 'sniff';
+
+function syntaxOf(contentType: string | undefined): Syntax {
+  if (!contentType) return 'sniff';
+  const media = contentType.split(';')[0].trim().toLowerCase();
+  if (media === 'application/json' || media.endsWith('+json')) return 'json';
+  if (media === 'application/yaml' || media === 'application/x-yaml' || media === 'text/yaml' || media === 'text/x-yaml' || media.endsWith('+yaml')) return 'yaml';
+  // text/plain, form-encoded (curl -d's default), octet-stream and the like:
+  // people send specs that way by accident, so read the body for what it is.
+  return 'sniff';
+}
+
+function lineCol(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let col = 1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text[i] === '\n') {
+      line++;
+      col = 1;
+    } else col++;
+  }
+  return { line, col };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const at = /at position (\d+)/.exec(msg);
+    const reason = msg.replace(/ in JSON at position \d+.*$/s, '').replace(/ \(line \d+ column \d+\)$/, '');
+    const pos = at ? lineCol(text, Number(at[1])) : /end of JSON input/.test(msg) ? lineCol(text, text.length) : undefined;
+    const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+    throw new ValidationError([{ path: '', message: `malformed JSON${where}: ${reason}` }]);
+  }
+}
+
+function yamlReason(message: string): string {
+  // The yaml package appends " at line L, column C:" and a code excerpt; the position is reported separately.
+  return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function parseYaml(text: string): unknown {
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  // Without documents parseAllDocuments returns an EmptyStream (an array); otherwise an array too.
+  const list = Array.from(docs);
+  const values: unknown[] = [];
+  for (const doc of list) {
+    const err = doc.errors[0];
+    if (err) {
+      const p = err.linePos?.[0];
+      const where = p ? ` at line ${p.line}, column ${p.col}` : '';
+      throw new ValidationError([{ path: '', message: `malformed YAML${where}: ${yamlReason(err.message)}` }]);
+    }
+    try {
+      // maxAliasCount keeps "billion laughs" alias expansion bounded.
+      values.push(doc.toJS({ maxAliasCount: 100 }));
+    } catch (e) {
+      const p = doc.range ? lineCol(text, doc.range[0]) : undefined;
+      const where = p ? ` in the document at line ${p.line}` : '';
+      throw new ValidationError([{ path: '', message: `malformed YAML${where}: ${(e as Error).message}` }]);
+    }
+  }
+  // A leading or trailing `---` yields empty documents; they are not configs.
+  const present = list.length > 1 ? values.filter((v) => v !== null && v !== undefined) : values;
+  if (present.length === 0) return null;
+  return present.length === 1 ? present[0] : present;
+}
+
+/**
+ * Parses a JSON or YAML request body. Multi-document YAML becomes an array of
+ * the documents. Throws ValidationError (400 malformed or empty, 413 too big).
+ */
+export function parseBody(text: string, contentType?: string): unknown {
+  checkSize(text);
+  if (text.trim() === '') throw new ValidationError([{ path: '', message: 'empty body: send a JSON or YAML document' }]);
+  const syntax = syntaxOf(contentType);
+  let value: unknown;
+  if (syntax === 'json') value = parseJson(text);
+  else if (syntax === 'yaml') value = parseYaml(text);
+  else {
+    const t = text.trimStart();
+    // JSON that JSON.parse rejects is still reported by the YAML parser, with a position.
+    if (t.startsWith('{') || t.startsWith('[')) {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        value = parseYaml(text);
+      }
+    } else value = parseYaml(text);
+  }
+  if (value === null || value === undefined) {
+    throw new ValidationError([{ path: '', message: 'empty body: send a JSON or YAML document' }]);
+  }
+  return value;
+}
+
+/**
+ * Validates a native cluster spec. Returns it normalized (every default filled
+ * in, version with its `v`) with its non-fatal warnings; throws
+ * ValidationError (400) with one issue per bad field otherwise.
+ */
+export function parseClusterSpec(input: unknown, pathPrefix = ''): { spec: ClusterSpec; warnings: string[] } {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ValidationError([{ path: pathPrefix, message: `a cluster spec must be an object, not ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}` }]);
+  }
+  const r = ClusterSpec.safeParse(input);
+  if (!r.success) throw fromZodError(r.error, pathPrefix);
+  return { spec: r.data, warnings: specWarnings(r.data) };
+}

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Entry point behind `npm start`, `npm test`, `npm run bootstrap` and the
+# benchmarks: installs what is missing (npm packages, the Temporal CLI, etcd
+# releases), then runs the command. Every step is cached, so a second run is fast.
+set -eu
+cd "$(dirname "$0")/.."
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+
+# npm packages: reinstalled only when package-lock.json changed.
+stamp=node_modules/.etcdfleet-lock
+want=$(sha256sum package-lock.json | cut -c1-64)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "==> installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+bin=node_modules/.bin
+case "$cmd" in
+  start)
+    "$bin/tsx" infra/bootstrap.ts all
+    exec "$bin/tsx" infra/start.ts "$@"
+    ;;
+  test)
+    "$bin/tsx" infra/bootstrap.ts all
+    echo "==> type-checking"
+    "$bin/tsc" --noEmit -p tsconfig.json
+    echo "==> running tests"
+    exec "$bin/jest" --runInBand --json --outputFile="${ETCDFLEET_TEST_RESULTS:-test-results.json}" "$@"
+    ;;
+  bootstrap)
+    exec "$bin/tsx" infra/bootstrap.ts "$@"
+    ;;
+  bench)
+    "$bin/tsx" infra/bootstrap.ts all
+    exec "$bin/tsx" "$@"
+    ;;
+  *)
+    echo "usage: infra/run.sh start|test|bootstrap|bench <file>" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,87 @@
+// `npm start`: the Temporal dev server (unless TEMPORAL_ADDRESS is set), the
+// worker and the API in one process group; Ctrl-C stops them cleanly. etcd
+// members are separate processes and keep running.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import type { Connection } from '@temporalio/client';
+import { apiToken, codecOrigins, loadConfig } from './config';
+import { logger } from './logger';
+import { startDevServer, type DevServer } from './temporal-server';
+import { ensureTemporalCli } from './temporal-cli';
+import { codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../worker/temporal';
+import { createWorker } from '../worker/worker';
+import { createApp } from '../api/app';
+
+const UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+
+async function main() {
+  const external = Boolean(process.env.TEMPORAL_ADDRESS);
+  const config = loadConfig();
+  fs.mkdirSync(config.stateDir, { recursive: true });
+  const codecEndpoint = `http://${config.apiHost === '0.0.0.0' ? '127.0.0.1' : config.apiHost}:${config.apiPort}/codec`;
+
+  let devServer: DevServer | undefined;
+  if (!external) {
+    const [, port] = config.temporalAddress.split(':');
+    devServer = await startDevServer({
+      bin: await ensureTemporalCli(),
+      port: Number(port),
+      uiPort: UI_PORT,
+      dbFile: path.join(config.stateDir, 'temporal.db'),
+      codecEndpoint,
+      logFile: path.join(config.stateDir, 'temporal.log'),
+    }).catch((err) => {
+      throw new Error(`${err.message}\nIs another Temporal already on ${config.temporalAddress}? Point at it with TEMPORAL_ADDRESS=${config.temporalAddress}.`);
+    });
+  }
+
+  const client = await connectClient(config);
+  await ensureSearchAttributes(client.connection as Connection, config.namespace);
+  const worker = await createWorker(config, await connectWorkerConnection(config));
+  const workerRun = worker.run();
+
+  const token = apiToken(config);
+  const app = createApp({ client, taskQueue: config.taskQueue, token, codec: codecFor(config), codecOrigins: codecOrigins() });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.apiPort, config.apiHost, () => resolve(s));
+    s.once('error', reject);
+  });
+
+  const api = `http://${config.apiHost}:${config.apiPort}`;
+  const ui = devServer?.uiUrl ?? '(your Temporal UI)';
+  process.stdout.write(
+    [
+      '',
+      'etcdfleet is running',
+      `  API        ${api}   (token: ${token})`,
+      `  Temporal   ${config.temporalAddress}${external ? ' (external)' : ''}`,
+      `  UI         ${ui}`,
+      `  state dir  ${config.stateDir}`,
+      `  try        curl -H "Authorization: Bearer ${token}" ${api}/v1/clusters`,
+      '  Ctrl-C stops the service; etcd members keep running.',
+      '',
+    ].join('\n') + '\n',
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    server.close();
+    worker.shutdown();
+    await workerRun.catch(() => undefined);
+    await client.connection.close();
+    await devServer?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  await workerRun;
+}
+
+main().catch((err) => {
+  logger.error({ err: err.message }, 'etcdfleet failed to start');
+  process.exit(1);
+});

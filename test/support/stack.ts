@@ -1,0 +1,183 @@
+// The real stack for integration tests: a worker and the API in this process
+// (or the worker as a child process, to SIGKILL it), against the jest run's
+// Temporal dev server; members on the test's own 127.0.x.y addresses.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { loadConfig, type Config, REPO_ROOT } from '../../infra/config';
+import { codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../../worker/temporal';
+import { createWorker } from '../../worker/worker';
+import { createApp } from '../../api/app';
+
+const run = promisify(execFile);
+export const TOKEN = 'test-token';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface Stack {
+  config: Config;
+  client: Client;
+  api<T = any>(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  /** Runs the worker as a separate process (so a test can SIGKILL it). */
+  spawnWorker(): ChildProcess;
+  startInProcessWorker(): Promise<void>;
+  stopInProcessWorker(): Promise<void>;
+  waitForPhase(name: string, phases: string[], timeoutMs?: number): Promise<any>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: { label: string; inProcessWorker?: boolean }): Promise<Stack> {
+  const address = process.env.ETCDFLEET_TEST_TEMPORAL;
+  const bundle = process.env.ETCDFLEET_TEST_BUNDLE;
+  if (!address || !bundle) throw new Error('integration tests need the jest globalSetup (run through npm test or jest --selectProjects integration)');
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `etcdfleet-${opts.label}-`));
+  const env = {
+    ...process.env,
+    ETCDFLEET_STATE_DIR: stateDir,
+    TEMPORAL_ADDRESS: address,
+    ETCDFLEET_TASK_QUEUE: `test-${opts.label}-${process.pid}`,
+    ETCDFLEET_API_TOKEN: TOKEN,
+  };
+  const config = loadConfig(env);
+  const client = await connectClient(config);
+  await ensureSearchAttributes(client.connection as Connection, config.namespace);
+
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+  const children: ChildProcess[] = [];
+
+  const startInProcessWorker = async () => {
+    worker = await createWorker(config, await connectWorkerConnection(config), { codePath: bundle });
+    workerRun = worker.run();
+  };
+  const stopInProcessWorker = async () => {
+    if (!worker) return;
+    worker.shutdown();
+    await workerRun;
+    worker = undefined;
+  };
+  if (opts.inProcessWorker !== false) await startInProcessWorker();
+
+  const app = createApp({ client, taskQueue: config.taskQueue, token: TOKEN, codec: codecFor(config), codecOrigins: [] });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const api: Stack['api'] = async (method, url, body, headers = {}) => {
+    const h: Record<string, string> = { authorization: `Bearer ${TOKEN}`, ...headers };
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+      h['content-type'] ??= typeof body === 'string' ? 'application/yaml' : 'application/json';
+    }
+    const res = await fetch(base + url, { method, headers: h, body: payload });
+    const text = await res.text();
+    let parsed: any = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  };
+
+  const waitForPhase: Stack['waitForPhase'] = async (name, phases, timeoutMs = 180_000) => {
+    const deadline = Date.now() + timeoutMs;
+    let last: any;
+    while (Date.now() < deadline) {
+      const r = await api('GET', `/v1/clusters/${name}`);
+      last = r.body;
+      if (r.status === 200 && phases.includes(r.body.phase)) return r.body;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    throw new Error(`cluster ${name} did not reach ${phases.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last, null, 2)}`);
+  };
+
+  const spawnWorker = () => {
+    const child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['worker/main.ts'], {
+      cwd: REPO_ROOT,
+      env: { ...env, ETCDFLEET_WORKFLOW_BUNDLE: bundle, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    children.push(child);
+    return child;
+  };
+
+  const stop = async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await stopInProcessWorker().catch(() => undefined);
+    await new Promise((r) => server.close(() => r(undefined)));
+    await client.connection.close();
+    await killMembers(config.hostsDir);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  };
+
+  return { config, client, api, spawnWorker, startInProcessWorker, stopInProcessWorker, waitForPhase, stop };
+}
+
+/** Kills every etcd a test left under a hosts dir (by pidfile). */
+export async function killMembers(hostsDir: string): Promise<void> {
+  if (!fs.existsSync(hostsDir)) return;
+  for (const pid of memberPids(hostsDir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export function memberPids(hostsDir: string): number[] {
+  const pids: number[] = [];
+  if (!fs.existsSync(hostsDir)) return pids;
+  for (const cluster of fs.readdirSync(hostsDir)) {
+    const cdir = path.join(hostsDir, cluster);
+    if (!fs.statSync(cdir).isDirectory()) continue;
+    for (const member of fs.readdirSync(cdir)) {
+      const pidfile = path.join(cdir, member, 'run/etcd.pid');
+      if (fs.existsSync(pidfile)) {
+        const pid = Number(fs.readFileSync(pidfile, 'utf8').trim());
+        if (pid > 0 && alive(pid)) pids.push(pid);
+      }
+    }
+  }
+  return pids;
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the real etcdctl with a member's certificates. */
+export async function etcdctl(binDir: string, endpoints: string[], certsDir: string, ...args: string[]) {
+  const { stdout } = await run(path.join(binDir, 'etcdctl'), [
+    `--endpoints=${endpoints.join(',')}`,
+    `--cacert=${certsDir}/ca.pem`,
+    `--cert=${certsDir}/admin.pem`,
+    `--key=${certsDir}/admin-key.pem`,
+    '--command-timeout=10s',
+    ...args,
+  ]);
+  return stdout;
+}
+
+/** `count` loopback addresses in the test's own block: 127.0.<block>.1.. */
+export function loopback(block: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `127.0.${block}.${i + 1}`);
+}

@@ -1,0 +1,23 @@
+// Standalone worker process (docker-compose, or beside an existing Temporal).
+import type { Connection } from '@temporalio/client';
+import { loadConfig } from '../infra/config';
+import { connectWorkerConnection, connectClient, ensureSearchAttributes } from './temporal';
+import { createWorker } from './worker';
+import { logger } from '../infra/logger';
+
+async function main() {
+  const config = loadConfig();
+  const client = await connectClient(config);
+  await ensureSearchAttributes(client.connection as Connection, config.namespace);
+  // A prebuilt bundle (tests) skips bundling the workflow code at start.
+  const bundlePath = process.env.ETCDFLEET_WORKFLOW_BUNDLE;
+  const worker = await createWorker(config, await connectWorkerConnection(config), bundlePath ? { codePath: bundlePath } : undefined);
+  logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker started');
+  await worker.run();
+  await client.connection.close();
+}
+
+main().catch((err) => {
+  logger.error({ err }, 'worker failed');
+  process.exit(1);
+});

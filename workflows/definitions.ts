@@ -1,0 +1,57 @@
+// Message definitions shared by the workflows and the API client.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ClusterSpec } from '../common/spec';
+import type { ClusterHealthView, ClusterPhase, OperationRecord, Step } from '../common/operations';
+import type { MemberFiles } from '../common/topology';
+
+export interface CreateClusterRequest {
+  spec: ClusterSpec;
+  fingerprint: string;
+}
+export interface OperationAccepted {
+  operationId: string;
+  workflowId: string;
+  /** false when the same spec was already accepted (idempotent retry). */
+  created: boolean;
+}
+export interface DeleteClusterRequest {
+  purge: boolean;
+}
+
+export interface ClusterView {
+  name: string;
+  phase: ClusterPhase;
+  reason?: string;
+  version?: string;
+  spec?: ClusterSpec;
+  fingerprint?: string;
+  current?: OperationRecord;
+  queue: OperationRecord[];
+  operations: OperationRecord[];
+  health?: ClusterHealthView;
+  /** Absolute paths of each member's files on its host. */
+  files?: Record<string, MemberFiles>;
+}
+
+export interface AdminCredentials {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export interface OperationProgress {
+  steps: Step[];
+  status: 'Running' | 'Succeeded' | 'Failed';
+  error?: string;
+}
+
+export const createClusterUpdate = defineUpdate<OperationAccepted, [CreateClusterRequest]>('createCluster');
+export const deleteClusterUpdate = defineUpdate<OperationAccepted, [DeleteClusterRequest]>('deleteCluster');
+export const clusterQuery = defineQuery<ClusterView>('cluster');
+export const credentialsQuery = defineQuery<AdminCredentials | null>('credentials');
+export const progressQuery = defineQuery<OperationProgress>('progress');
+
+import type { ClusterPki } from '../activities/pki';
+import { defineSignal } from '@temporalio/workflow';
+/** Sent by a provision child as soon as certificates exist, so a later retry reuses the same CA. */
+export const pkiIssuedSignal = defineSignal<[ClusterPki]>('pkiIssued');

@@ -1,0 +1,4 @@
+// Every workflow the worker registers.
+export { clusterWorkflow } from './cluster';
+export { provisionCluster } from './provision';
+export { deleteCluster } from './delete';

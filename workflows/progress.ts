@@ -1,0 +1,67 @@
+// Step tracking for operation workflows: the step list is the runbook, shown
+// as markdown in the Temporal UI (current details) and served by a query.
+import { ApplicationFailure, setCurrentDetails, setHandler, isCancellation } from '@temporalio/workflow';
+import { renderSteps, type Step } from '../common/operations';
+import { progressQuery, type OperationProgress } from './definitions';
+
+export class Progress {
+  private readonly steps: Step[];
+  private status: OperationProgress['status'] = 'Running';
+  private error?: string;
+
+  constructor(private readonly title: string, names: readonly string[]) {
+    this.steps = names.map((name) => ({ name, status: 'pending' }));
+    setHandler(progressQuery, () => ({ steps: this.steps, status: this.status, error: this.error }));
+    this.publish();
+  }
+
+  /** Runs one named step; a failure marks it and the operation failed. */
+  async step<T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> {
+    const s = this.find(name);
+    s.status = 'running';
+    s.startedAt = new Date().toISOString();
+    this.publish();
+    try {
+      const r = await fn();
+      s.status = 'done';
+      s.detail = detail?.(r) ?? s.detail;
+      return r;
+    } catch (err) {
+      s.status = 'failed';
+      s.detail = describe(err);
+      this.status = 'Failed';
+      this.error = isCancellation(err) ? 'cancelled' : `${name}: ${describe(err)}`;
+      throw err;
+    } finally {
+      s.finishedAt = new Date().toISOString();
+      this.publish();
+    }
+  }
+
+  note(name: string, detail: string): void {
+    this.find(name).detail = detail;
+    this.publish();
+  }
+
+  succeed(): void {
+    this.status = 'Succeeded';
+    this.publish();
+  }
+
+  private find(name: string): Step {
+    const s = this.steps.find((x) => x.name === name);
+    if (!s) throw ApplicationFailure.nonRetryable(`unknown step ${name}`);
+    return s;
+  }
+
+  private publish(): void {
+    setCurrentDetails(renderSteps(`${this.title} — ${this.status}`, this.steps));
+  }
+}
+
+/** The innermost useful message of a (possibly wrapped) Temporal failure. */
+export function describe(err: unknown): string {
+  let e: any = err;
+  while (e?.cause && (e.name === 'ActivityFailure' || e.name === 'ChildWorkflowFailure')) e = e.cause;
+  return e?.message ?? String(err);
+}
