@@ -83,7 +83,17 @@ export function caPassphrase(config: Pick<Config, 'stateDir'>, env = process.env
   return persistedSecret(config.stateDir, 'ca-passphrase', env.ETCDFLEET_CA_PASSPHRASE, () => randomBytes(24).toString('base64url'));
 }
 
-/** UI origins allowed to call the codec endpoint without the bearer token. */
+/**
+ * Browser origins (the Temporal UI) allowed to call the codec endpoint without
+ * the bearer token. The UI cannot hold our token, so by default only the dev
+ * server's UI is allowed, and only while the API listens on loopback;
+ * anything else must be configured explicitly.
+ */
 export function codecOrigins(env = process.env): string[] {
-  return (env.ETCDFLEET_CODEC_ORIGINS ?? 'http://localhost:8233,http://127.0.0.1:8233').split(',').map((s) => s.trim()).filter(Boolean);
+  if (env.ETCDFLEET_CODEC_ORIGINS !== undefined) {
+    return env.ETCDFLEET_CODEC_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  const host = env.HOST ?? '127.0.0.1';
+  const loopback = host === 'localhost' || host.startsWith('127.');
+  return loopback ? ['http://localhost:8233', 'http://127.0.0.1:8233'] : [];
 }
