@@ -10,10 +10,9 @@ export const hostOps = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10 },
 });
 
-/** Downloads and certificate generation (RSA 4096 keys take a while). */
+/** Downloads and certificate generation (RSA 4096 keys take seconds). */
 export const slowOps = proxyActivities<Activities>({
-  startToCloseTimeout: '10m',
-  heartbeatTimeout: '1m',
+  startToCloseTimeout: '5m',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
 

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { x509 } from './x509';
 import type { TlsSpec } from '../../common/spec';
 import { pkiError } from './errors';
-import { CryptoKey, Digest, WEBCRYPTO_HASH } from './keys';
+import { WEBCRYPTO_HASH, type CryptoKey, type Digest } from './keys';
 
 const DAY_MS = 86_400_000;
 /** notBefore is backdated so hosts whose clocks run a little behind accept new certificates. */
@@ -66,13 +66,13 @@ export async function createCaCertificate(opts: {
   now?: Date;
 }): Promise<x509.X509Certificate> {
   const now = opts.now ?? new Date();
-  const ski = await x509.SubjectKeyIdentifierExtension.create(opts.keys.publicKey as never);
+  const ski = await x509.SubjectKeyIdentifierExtension.create(opts.keys.publicKey);
   return x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: distinguishedName(opts.subject, caCommonName(opts.subject)),
     notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
     notAfter: new Date(now.getTime() + opts.days * DAY_MS),
-    keys: opts.keys as never,
+    keys: opts.keys,
     signingAlgorithm: signingAlgorithm(opts.keys.privateKey, opts.digest),
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
@@ -128,7 +128,7 @@ export async function issueLeafCertificate(issuer: Issuer, req: LeafRequest): Pr
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(usages, true),
     new x509.ExtendedKeyUsageExtension(eku, false),
-    await x509.SubjectKeyIdentifierExtension.create(req.publicKey as never),
+    await x509.SubjectKeyIdentifierExtension.create(req.publicKey),
     new x509.AuthorityKeyIdentifierExtension(issuer.keyId),
   ];
   if (req.sans) {
@@ -144,8 +144,8 @@ export async function issueLeafCertificate(issuer: Issuer, req: LeafRequest): Pr
     issuer: issuer.cert.subjectName,
     notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
     notAfter,
-    publicKey: req.publicKey as never,
-    signingKey: issuer.key as never,
+    publicKey: req.publicKey,
+    signingKey: issuer.key,
     signingAlgorithm: signingAlgorithm(issuer.key, req.digest),
     extensions,
   });

@@ -7,10 +7,10 @@ import { memberSans } from '../../common/topology';
 import {
   ADMIN_COMMON_NAME,
   createCaCertificate,
-  Issuer,
   issueLeafCertificate,
   issuerFrom,
-  LeafProfile,
+  type Issuer,
+  type LeafProfile,
 } from './certificates';
 import { pkiError } from './errors';
 import { adminPkiMatches, memberPkiMatches } from './inspect';

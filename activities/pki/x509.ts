@@ -1,6 +1,6 @@
-// The one entry to @peculiar/x509 for this folder: the Reflect polyfill first,
+// The one entry to @peculiar/x509: its DI container needs the Reflect metadata polyfill first,
 // then the library bound to node's webcrypto.
-import './reflect';
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
