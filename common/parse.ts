@@ -17,7 +17,7 @@ export interface Issue {
 
 export class ValidationError extends Error {
   readonly issues: Issue[];
-  /** HTTP status the API answers with: 400, or 413 for an oversize body, 415 for an unreadable content type. */
+  /** HTTP status the API answers with: 400, or 413 for an oversize body. */
   readonly status: number;
 
   constructor(issues: Issue[], status = 400) {
@@ -37,8 +37,6 @@ function summarize(issues: Issue[]): string {
   const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
   return `invalid input: ${shown.join('; ')}${more}`;
 }
-
-type Segment = string | number;
 
 const IDENT_RE = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
 
@@ -155,14 +153,105 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
   return { line, col };
 }
 
+/**
+ * Offset of the first JSON syntax error, for the messages where V8 names no
+ * position ("Unexpected token 'a', ... is not valid JSON"). Only run on failure.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const lit = (word: string) => {
+    for (const ch of word) if (text[i++] !== ch) (i--, fail());
+  };
+  const str = () => {
+    i++; // opening quote
+    while (i < text.length && text[i] !== '"') {
+      const ch = text.charCodeAt(i);
+      if (ch < 0x20) fail();
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) ((i += k), fail());
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
+      }
+      i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const num = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (!m || m[0] === '' || m[0] === '-') fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const ch = text[i];
+    if (ch === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') return void i++;
+        else fail();
+      }
+    } else if (ch === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return void i++;
+        else fail();
+      }
+    } else if (ch === '"') str();
+    else if (ch === 't') lit('true');
+    else if (ch === 'f') lit('false');
+    else if (ch === 'n') lit('null');
+    else if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) num();
+    else fail();
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+    return -1;
+  } catch (at) {
+    if (typeof at === 'number') return Math.min(at, text.length);
+    throw at;
+  }
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
     const msg = (e as Error).message;
     const at = /at position (\d+)/.exec(msg);
-    const reason = msg.replace(/ in JSON at position \d+.*$/s, '').replace(/ \(line \d+ column \d+\)$/, '');
-    const pos = at ? lineCol(text, Number(at[1])) : /end of JSON input/.test(msg) ? lineCol(text, text.length) : undefined;
+    const reason = msg
+      .replace(/ in JSON at position \d+.*$/s, '')
+      .replace(/ after JSON at position \d+.*$/s, ' after the JSON value')
+      .replace(/ \(line \d+ column \d+\)$/, '')
+      .replace(/, ".*" is not valid JSON$/s, '');
+    const offset = at ? Number(at[1]) : jsonErrorOffset(text);
+    const pos = offset >= 0 ? lineCol(text, offset) : undefined;
     const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
     throw new ValidationError([{ path: '', message: `malformed JSON${where}: ${reason}` }]);
   }

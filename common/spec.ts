@@ -231,7 +231,8 @@ export const ClusterSpec = z
       if (spec.provider === 'local') {
         for (const field of ['address', 'listenAddress'] as const) {
           const a = m[field];
-          if (a !== undefined && !isLoopbackV4(a)) {
+          // Malformed addresses (and an advertised 0.0.0.0) already have their own issue.
+          if (a !== undefined && isAddress(a) && !(field === 'address' && a === '0.0.0.0') && !isLoopbackV4(a)) {
             ctx.addIssue({ code: 'custom', path: ['members', i, field], message: `the local provider runs members on loopback: use an address in 127.0.0.0/8, not "${a}"` });
           }
         }
