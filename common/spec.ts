@@ -241,6 +241,23 @@ export const ClusterSpec = z
     for (const c of clashes.values()) {
       ctx.addIssue({ code: 'custom', path: c.path, message: `address:port used twice: ${c.what.join('; ')}` });
     }
+    if (spec.provider === 'local' && spec.tls.useLocalhost) {
+      // useLocalhost adds a 127.0.0.1:<client port> listener to every member, all on this one machine.
+      const seen = new Map<number, string>();
+      spec.members.forEach((m, i) => {
+        const port = memberPorts(spec, m).client;
+        const listen = m.listenAddress ?? m.address;
+        if (listen === '127.0.0.1' || listen === '0.0.0.0') return;
+        const other = seen.get(port);
+        if (other !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['members', i, 'clientPort'],
+            message: `with useLocalhost every local member also listens on 127.0.0.1:${port}, already taken by ${other}: give members distinct client ports`,
+          });
+        } else seen.set(port, m.name);
+      });
+    }
     if (spec.provider === 'ssh') {
       ctx.addIssue({ code: 'custom', path: ['provider'], message: 'the ssh provider is not available yet; use "local"' });
     }

@@ -102,6 +102,10 @@ export function memberSans(spec: ClusterSpec, m: MemberSpec): { dns: string[]; i
     ips.add('127.0.0.1');
     dns.add('localhost');
   }
+  // On loopback the kernel picks 127.0.0.1 as the source of a member's peer
+  // connections, and etcd checks the remote address against the peer
+  // certificate's IP SANs: without it peers reject each other.
+  if (spec.provider === 'local') ips.add('127.0.0.1');
   if (spec.dns?.domain) {
     dns.add(`${m.name}.${spec.dns.domain}`);
     dns.add(spec.dns.domain);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { canonicalJson, sha256Hex, specFingerprint } from '../../common/fingerprint';
 import { MAX_BODY_BYTES, ValidationError, formatPath, fromZodError, parseBody, parseClusterSpec } from '../../common/parse';
-import { ClusterSpecInput } from '../../common/spec';
+import { ClusterSpec, ClusterSpecInput } from '../../common/spec';
 
 const three = (): ClusterSpecInput => ({
   name: 'c1',
@@ -379,5 +379,25 @@ describe('specFingerprint', () => {
     expect(fp({ ...spec, members: [...spec.members!].reverse() })).not.toBe(a);
     expect(fp({ ...spec, tls: { leafKey: { algorithm: 'ecdsa' } } })).not.toBe(a);
     expect(fp({ ...spec, tunables: { snapshotCount: 1000 } })).not.toBe(a);
+  });
+});
+
+describe('useLocalhost with the local provider', () => {
+  const base = {
+    name: 'lh',
+    tls: { useLocalhost: true },
+    members: [
+      { name: 'a', address: '127.0.50.1' },
+      { name: 'b', address: '127.0.50.2' },
+    ],
+  };
+  it('refuses two members that would both listen on 127.0.0.1:2379', () => {
+    const r = ClusterSpec.safeParse(base);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => i.path.join('.'))).toContain('members.1.clientPort');
+  });
+  it('accepts distinct client ports', () => {
+    const r = ClusterSpec.safeParse({ ...base, members: [{ ...base.members[0] }, { ...base.members[1], clientPort: 2479 }] });
+    expect(r.success).toBe(true);
   });
 });

@@ -1,0 +1,124 @@
+// The activities the worker registers, bound to this worker's configuration.
+// Each is idempotent: it checks the world before acting, so any retry is safe.
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClusterSpec } from '../common/spec';
+import type { ClusterHealthView } from '../common/operations';
+import type { MemberFiles } from '../common/topology';
+import { caPassphrase, type Config } from '../infra/config';
+import { fetchRelease } from './artifacts';
+import { issueClusterPki, type ClusterPki } from './pki';
+import {
+  installBinaries,
+  memberProcessStatus,
+  prepareMemberHost,
+  removeMemberHost,
+  setMemberClusterState,
+  startMember,
+  stopMember,
+  type MemberHostPki,
+  type MemberRef,
+} from './hosts/local';
+import { clusterHealth, putAndGet, type ClusterHealth } from './etcd/client';
+import { checkMemberPorts } from './preflight';
+
+export interface PrepareMemberInput {
+  spec: ClusterSpec;
+  member: string;
+  pki: MemberHostPki;
+  initialCluster: string;
+  clusterState: 'new' | 'existing';
+  binDir: string;
+}
+
+export function createActivities(cfg: Config) {
+  const hosts = cfg.hostsDir;
+  return {
+    async preflight({ spec }: { spec: ClusterSpec }): Promise<{ checked: number }> {
+      return checkMemberPorts(spec, async (member) => (await memberProcessStatus(hosts, { cluster: spec.name, member })).running);
+    },
+
+    async fetchRelease({ version, source }: { version: string; source?: string }) {
+      return fetchRelease({ version, source: source ?? cfg.defaultArtifactSource, cacheDir: cfg.cacheDir });
+    },
+
+    async issueCertificates({ spec, existing }: { spec: ClusterSpec; existing?: ClusterPki }): Promise<ClusterPki> {
+      const encrypted = spec.tls.caKeyCipher !== undefined || existing?.ca.key.includes('ENCRYPTED') === true;
+      return issueClusterPki({ spec, existing, caPassphrase: encrypted ? caPassphrase(cfg) : undefined });
+    },
+
+    async prepareMember(input: PrepareMemberInput): Promise<{ changed: string[]; files: MemberFiles }> {
+      const { spec, member } = input;
+      await installBinaries(hosts, { cluster: spec.name, member, version: spec.version, binDir: input.binDir });
+      const r = await prepareMemberHost(hosts, input);
+      return { changed: r.changed, files: r.files };
+    },
+
+    async startMember(ref: MemberRef) {
+      return startMember(hosts, ref);
+    },
+
+    async stopMember(ref: MemberRef) {
+      return stopMember(hosts, ref);
+    },
+
+    async removeMemberHost(input: MemberRef & { purge: boolean }) {
+      return removeMemberHost(hosts, input);
+    },
+
+    async markMemberExisting({ spec, member }: { spec: ClusterSpec; member: string }) {
+      return setMemberClusterState(hosts, { spec, member, state: 'existing' });
+    },
+
+    /** Health gate: throws (and so is retried) until every expected member is a healthy voter with one leader and no alarms. */
+    async checkHealthy({ spec, expectMembers }: { spec: ClusterSpec; expectMembers: number }): Promise<ClusterHealthView> {
+      const view = toView(await clusterHealth(hosts, spec));
+      const voters = view.members.filter((m) => !m.isLearner);
+      if (!view.healthy || voters.length !== expectMembers) {
+        throw ApplicationFailure.retryable(`not healthy yet: ${summarize(view, expectMembers)}`, 'NotHealthy');
+      }
+      return view;
+    },
+
+    async verifyWriteRead({ spec, key }: { spec: ClusterSpec; key: string }): Promise<{ key: string }> {
+      const value = new Date().toISOString();
+      const read = await putAndGet(hosts, spec, key, value);
+      if (read !== value) throw ApplicationFailure.retryable(`wrote ${value} to ${key} but read back ${read}`, 'ReadMismatch');
+      return { key };
+    },
+
+    async clusterHealth({ spec }: { spec: ClusterSpec }): Promise<ClusterHealthView> {
+      return toView(await clusterHealth(hosts, spec));
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+function toView(h: ClusterHealth): ClusterHealthView {
+  return {
+    healthy: h.healthy,
+    leader: h.leader,
+    alarms: h.alarms,
+    checkedAt: new Date().toISOString(),
+    members: h.members.map((m) => ({
+      name: m.name,
+      id: m.id,
+      clientURL: m.clientURL,
+      peerURL: m.peerURL,
+      healthy: m.healthy,
+      isLeader: m.isLeader,
+      isLearner: m.isLearner,
+      version: m.version,
+      raftIndex: m.raftIndex,
+      dbSize: m.dbSize,
+      error: m.error,
+    })),
+  };
+}
+
+function summarize(v: ClusterHealthView, expect: number): string {
+  const parts = [`${v.members.filter((m) => m.healthy).length}/${expect} members healthy`, v.leader ? `leader ${v.leader}` : 'no leader'];
+  if (v.alarms.length) parts.push(`alarms ${v.alarms.join(',')}`);
+  const errs = v.members.filter((m) => m.error).map((m) => `${m.name}: ${m.error}`);
+  return [...parts, ...errs].join('; ');
+}
