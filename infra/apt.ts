@@ -2,7 +2,8 @@
 // inspection in cert-show.sh), procps and iproute2 (member process and
 // loopback address checks), ca-certificates (TLS to S3 and registries), and
 // python3-venv for the Temporal CLI virtualenv when the system python lacks it.
-import { $ } from 'zx';
+import os from 'node:os';
+import { spawn } from 'node:child_process';
 
 export const BASE_PACKAGES = ['openssl', 'procps', 'iproute2', 'ca-certificates'] as const;
 
@@ -11,11 +12,67 @@ export interface AptOptions {
   log?: (line: string) => void;
 }
 
-const quiet$ = $({ quiet: true, nothrow: true });
+// ---------------------------------------------------------------------------
+// Running commands (shared by the bootstrap modules)
 
-async function commandExists(name: string): Promise<boolean> {
-  return (await quiet$`command -v ${name}`).exitCode === 0;
+export interface RunResult {
+  /** Exit code; 127 when the command could not be started, 128+n when killed by a signal. */
+  code: number;
+  stdout: string;
+  /** stdout and stderr in arrival order, for build logs and error tails. */
+  output: string;
 }
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs a command directly, without a shell: nothing to quote, and no shell
+ * start-up files (bash reads ~/.bashrc when its stdio looks like a socket and
+ * SHLVL is unset, which is how node's pipes look). stdin is closed so apt,
+ * pip or go can never sit waiting for an answer.
+ */
+export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let output = '';
+    let settled = false;
+    const finish = (code: number) => {
+      if (!settled) resolve({ code, stdout, output });
+      settled = true;
+    };
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: opts.timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      output += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      output += d;
+    });
+    child.on('error', (err) => {
+      output += `${cmd}: ${err.message}\n`;
+      finish(127);
+    });
+    child.on('close', (code, signal) => finish(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
+  });
+}
+
+/** The last lines of a command's output, for error messages. */
+export function tail(text: string, lines = 30): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// Debian packages
 
 /** Parses `dpkg-query -W -f='${Package} ${db:Status-Status}\n'` output into the set of installed packages. */
 export function parseDpkgStatus(output: string): Set<string> {
@@ -31,14 +88,14 @@ export function parseDpkgStatus(output: string): Set<string> {
 /** Packages from the list that dpkg does not report as installed. */
 export async function missingPackages(packages: readonly string[]): Promise<string[]> {
   // dpkg-query exits 1 when a package is unknown but still reports the known ones.
-  const out = await quiet$`dpkg-query -W -f=${'${Package} ${db:Status-Status}\n'} ${packages}`;
+  const out = await run('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...packages]);
   const installed = parseDpkgStatus(out.stdout);
   return packages.filter((p) => !installed.has(p));
 }
 
 /** `python3 -m venv` needs ensurepip, which Debian ships separately in python3-venv. */
 export async function pythonVenvWorks(): Promise<boolean> {
-  return (await quiet$`python3 -c ${'import venv, ensurepip'}`).exitCode === 0;
+  return (await run('python3', ['-c', 'import venv, ensurepip'])).code === 0;
 }
 
 let aptUpdated = false;
@@ -54,7 +111,7 @@ function installCommand(packages: string[]): string {
  */
 export async function installDebianPackages(packages: readonly string[], opts: AptOptions = {}): Promise<string[]> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  if (!(await commandExists('dpkg-query'))) {
+  if ((await run('dpkg-query', ['--version'])).code === 127) {
     log(`apt: not a Debian system; make sure these are installed: ${packages.join(' ')}`);
     return [...packages];
   }
@@ -70,13 +127,13 @@ export async function installDebianPackages(packages: readonly string[], opts: A
   const lockWait = ['-o', 'DPkg::Lock::Timeout=600'];
   if (!aptUpdated) {
     log(`apt: missing ${missing.join(' ')}; apt-get update`);
-    const update = await $({ quiet: true, nothrow: true, env })`apt-get ${lockWait} update`;
-    if (update.exitCode !== 0) throw new Error(`apt-get update failed:\n${tail(update.stdall)}`);
+    const update = await run('apt-get', [...lockWait, 'update'], { env });
+    if (update.code !== 0) throw new Error(`apt-get update failed:\n${tail(update.output)}`);
     aptUpdated = true;
   }
   log(`apt: installing ${missing.join(' ')}`);
-  const install = await $({ quiet: true, nothrow: true, env })`apt-get ${lockWait} install -y --no-install-recommends ${missing}`;
-  if (install.exitCode !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed:\n${tail(install.stdall)}`);
+  const install = await run('apt-get', [...lockWait, 'install', '-y', '--no-install-recommends', ...missing], { env });
+  if (install.code !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed:\n${tail(install.output)}`);
   log(`apt: installed ${missing.join(' ')} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   return missingPackages(missing);
 }
@@ -86,8 +143,4 @@ export async function ensureDebianPackages(opts: AptOptions = {}): Promise<strin
   const wanted: string[] = [...BASE_PACKAGES];
   if (!(await pythonVenvWorks())) wanted.push('python3-venv');
   return installDebianPackages(wanted, opts);
-}
-
-export function tail(text: string, lines = 30): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
 }

