@@ -105,7 +105,9 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
   };
 
   const spawnWorker = () => {
-    const child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['worker/main.ts'], {
+    // node itself with tsx's loader, not the tsx CLI: that would be a wrapper
+    // process, and SIGKILL must hit the worker.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
       cwd: REPO_ROOT,
       env: { ...env, ETCDFLEET_WORKFLOW_BUNDLE: bundle, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'inherit', 'inherit'],
