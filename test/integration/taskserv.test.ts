@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 /** Moves every node of a fixture onto `addrs` (and distinct client ports when asked). */
-function relocate(file: string, addrs: string[], clientPorts?: number[]): string {
+function relocate(file: string, addrs: string[], clientPorts?: number[], overrides: Record<string, unknown> = {}): string {
   const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(fixtures, file), 'utf8')).map((d) => d.toJS());
   const old = docs.map((d) => d.cli_ip as string);
   const peerPort = (d: any) => d.peer_port as number;
@@ -39,6 +39,7 @@ function relocate(file: string, addrs: string[], clientPorts?: number[]): string
         listen_peers: `https://${a}:${peerPort(d)}`,
         adv_listen_peers: `https://${a}:${peerPort(d)}`,
         source_url: `file://${localMirrorDir()}`,
+        ...overrides,
       };
       const rewrite = (s: string) => old.reduce((acc, o, j) => acc.split(`${o}:`).join(`${addrs[j]}:`), s);
       if (Array.isArray(out.initial_peers)) out.initial_peers = out.initial_peers.map(rewrite);
@@ -64,7 +65,7 @@ it('provisions the single-node example', async () => {
 it('provisions the 3-node production-style list with ECC certificates and localhost listeners', async () => {
   const addrs = loopback(45, 3);
   const ports = [23791, 23792, 23793];
-  const r = await stack.api('POST', '/v1/imports/taskserv', relocate('cluster-3.yaml', addrs, ports));
+  const r = await stack.api('POST', '/v1/imports/taskserv', relocate('cluster-3.yaml', addrs, ports, { use_localhost: true }));
   expect(r.status).toBe(202);
   const name = r.body.name;
   expect(r.body.unsupported.length).toBeGreaterThan(0);

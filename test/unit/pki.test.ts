@@ -171,7 +171,8 @@ function expectDays(c: CertText, days: number) {
 }
 
 function members(n: number, first = 2) {
-  return Array.from({ length: n }, (_, i) => ({ name: `etcd-${i + 1}`, address: `127.0.0.${first + i}` }));
+  // Distinct client ports: with useLocalhost every local member also binds 127.0.0.1:<client port>.
+  return Array.from({ length: n }, (_, i) => ({ name: `etcd-${i + 1}`, address: `127.0.0.${first + i}`, clientPort: 2379 + 100 * i }));
 }
 
 // --- algorithm combinations -----------------------------------------------------
@@ -484,7 +485,7 @@ describe('idempotency with existing', () => {
   });
 
   test('an added member is the only thing issued', async () => {
-    const grown = ClusterSpec.parse({ ...base, members: [...base.members, { name: 'etcd-4', address: '127.0.0.40' }] });
+    const grown = ClusterSpec.parse({ ...base, members: [...base.members, { name: 'etcd-4', address: '127.0.0.40', clientPort: 2779 }] });
     expect(memberPkiMatches(grown, 'etcd-4', pki)).toBe(false);
     const again = await issueClusterPki({ spec: grown, existing: pki });
     expect(again.ca).toEqual(pki.ca);

@@ -89,7 +89,7 @@ describe('fixtures', () => {
       caDays: 3650,
       certDays: 730,
       subject: { country: 'ES', commonName: 'prod-etcd' },
-      useLocalhost: true,
+      useLocalhost: false,
       caKeyCipher: 'aes-256-cbc',
     });
     expect(r.spec.tunables).toEqual({
