@@ -4,12 +4,17 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { parseBody, parseClusterSpec, MAX_BODY_BYTES } from '../common/parse';
+import { bodyText } from './body';
 import { importTaskserv } from '../common/taskserv';
 import { FleetService, renderCluster } from './service';
 import { HttpProblem, sendProblem, toProblem } from './problems';
 import { codecRouter } from './codec';
 import { openApiDocument } from './openapi';
 import { httpMetrics, metricsHandler } from './metrics';
+import { operationEvents } from './events';
+import { membershipRoutes } from './routes/membership';
+import { rolloutRoutes } from './routes/rollout';
+import { maintenanceRoutes } from './routes/maintenance';
 
 export interface AppOptions {
   client: Client;
@@ -100,6 +105,16 @@ export function createApp(opts: AppOptions): express.Express {
   v1.get('/operations/:id', async (req, res) => {
     res.json(await fleet.operation(String(req.params.id)));
   });
+  v1.get('/operations/:id/events', operationEvents(fleet));
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    v1.post(`/operations/:id/${action}`, async (req, res) => {
+      res.status(202).json(await fleet.control(String(req.params.id), action));
+    });
+  }
+
+  v1.use(membershipRoutes(fleet));
+  v1.use(rolloutRoutes(fleet));
+  v1.use(maintenanceRoutes(fleet));
 
   app.use('/v1', v1);
   app.use((_req, res) => sendProblem(res, 404, 'Not Found', 'no such route'));
@@ -110,9 +125,6 @@ export function createApp(opts: AppOptions): express.Express {
   return app;
 }
 
-function bodyText(req: Request): string {
-  return typeof req.body === 'string' ? req.body : '';
-}
 
 export function bearerAuth(token: string) {
   const expected = Buffer.from(token);

@@ -3,13 +3,16 @@
 import { Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import type { ClusterSpec } from '../common/spec';
 import { specFingerprint } from '../common/fingerprint';
-import { CLUSTER_WORKFLOW_PREFIX, clusterWorkflowId, parseOperationId, type OperationRecord } from '../common/operations';
+import { CLUSTER_WORKFLOW_PREFIX, clusterWorkflowId, parseOperationId, type OperationKind, type OperationRecord } from '../common/operations';
 import { EtcdCluster } from '../common/searchAttributes';
 import { clusterTopology } from '../common/topology';
 import { clusterWorkflow } from '../workflows/cluster';
 import {
   clusterQuery,
+  controlOperationUpdate,
   createClusterUpdate,
+  submitOperationUpdate,
+  type ControlOperationRequest,
   credentialsQuery,
   deleteClusterUpdate,
   progressQuery,
@@ -50,6 +53,21 @@ export class FleetService {
     await this.runningHandle(name);
     return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
       this.client.workflow.getHandle(clusterWorkflowId(name)).executeUpdate(deleteClusterUpdate, { args: [{ purge }] }),
+    );
+  }
+
+  /** Queues an operation on the cluster; its handler's validator answers 4xx without queueing. */
+  async submit(name: string, kind: OperationKind, params: Record<string, unknown> = {}): Promise<OperationAccepted> {
+    const handle = await this.runningHandle(name);
+    return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => handle.executeUpdate(submitOperationUpdate, { args: [{ kind, params }] }));
+  }
+
+  async control(id: string, action: ControlOperationRequest['action']): Promise<OperationRecord> {
+    const parsed = parseOperationId(id);
+    if (!parsed) throw new HttpProblem(404, 'Not Found', `no operation ${id}`);
+    const handle = await this.runningHandle(parsed.cluster);
+    return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+      handle.executeUpdate(controlOperationUpdate, { args: [{ operationId: id, action }] }),
     );
   }
 

@@ -1,8 +1,42 @@
 // Operation and progress model shared by the workflows (which own it) and the
 // API (which renders it). Pure types and helpers only.
-export type OperationKind = 'provision' | 'delete';
-export type OperationStatus = 'Queued' | 'Running' | 'Succeeded' | 'Failed' | 'Cancelled';
-export type ClusterPhase = 'Pending' | 'Provisioning' | 'Running' | 'Degraded' | 'Failed' | 'Deleting' | 'Deleted';
+/** Every operation the cluster entity can queue; each has a handler in workflows/registry.ts. */
+export const OPERATION_KINDS = [
+  'provision',
+  'delete',
+  // membership (issue: change running clusters)
+  'add-member',
+  'remove-member',
+  'replace-member',
+  'scale',
+  // rollouts
+  'upgrade',
+  'config-change',
+  'rotate-certificates',
+  'rotate-ca',
+  // maintenance (issue: scheduled maintenance)
+  'backup',
+  'restore',
+  'restore-drill',
+  'compact',
+  'defrag',
+  'defrag-check',
+  'clear-nospace',
+] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+export type OperationStatus = 'Queued' | 'Running' | 'Paused' | 'Succeeded' | 'Failed' | 'Cancelled';
+export type ClusterPhase =
+  | 'Pending'
+  | 'Provisioning'
+  | 'Running'
+  | 'Degraded'
+  | 'Updating'
+  | 'Upgrading'
+  | 'Restoring'
+  | 'Maintenance'
+  | 'Failed'
+  | 'Deleting'
+  | 'Deleted';
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
 export interface Step {
@@ -14,6 +48,8 @@ export interface Step {
 }
 
 export interface OperationRecord {
+  /** What the operation returned (e.g. a backup's manifest), shown by the API. */
+  result?: unknown;
   id: string;
   cluster: string;
   seq: number;
@@ -62,8 +98,9 @@ export function operationWorkflowId(cluster: string, seq: number, kind: Operatio
   return `${clusterWorkflowId(cluster)}/op/${seq}-${kind}`;
 }
 export function parseOperationId(id: string): { cluster: string; seq: number; kind: OperationKind } | undefined {
-  const m = /^([a-z0-9-]+)\.(\d+)-(provision|delete)$/.exec(id);
-  return m ? { cluster: m[1], seq: Number(m[2]), kind: m[3] as OperationKind } : undefined;
+  const m = /^([a-z0-9-]+)\.(\d+)-([a-z-]+)$/.exec(id);
+  if (!m || !(OPERATION_KINDS as readonly string[]).includes(m[3])) return undefined;
+  return { cluster: m[1], seq: Number(m[2]), kind: m[3] as OperationKind };
 }
 
 /** Markdown step list for the Temporal UI's current details. */

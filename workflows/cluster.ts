@@ -1,58 +1,41 @@
-// The cluster entity workflow (`etcd-cluster/<name>`): owns the desired spec
-// and the observed state, and is the cluster's job queue. Operations arrive as
-// Updates, wait in a queue and run one at a time as child workflows, so
-// maintenance never races a provisioning or a delete.
+// The cluster entity workflow (`etcd-cluster/<name>`): owns the spec and the
+// observed state, and is the cluster's job queue. Operations arrive as
+// Updates (validated before anything is queued), wait in a queue and run one
+// at a time, each as a child workflow, so maintenance never races an upgrade.
 import {
   ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
-  executeChild,
+  getExternalWorkflowHandle,
   isCancellation,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ClusterSpec } from '../common/spec';
-import type { MemberFiles } from '../common/topology';
-import {
-  operationId,
-  operationWorkflowId,
-  type ClusterHealthView,
-  type ClusterPhase,
-  type OperationKind,
-  type OperationRecord,
-} from '../common/operations';
+import { operationId, operationWorkflowId, type ClusterHealthView, type ClusterPhase, type OperationKind, type OperationRecord } from '../common/operations';
 import { EtcdCluster, EtcdPhase, EtcdVersion } from '../common/searchAttributes';
-import type { ClusterPki } from '../activities/pki';
 import {
   clusterQuery,
+  controlOperationUpdate,
   createClusterUpdate,
   credentialsQuery,
   deleteClusterUpdate,
+  pauseSignal,
   pkiIssuedSignal,
+  resumeSignal,
+  submitOperationSignal,
+  submitOperationUpdate,
   type ClusterView,
   type OperationAccepted,
 } from './definitions';
 import { observe } from './activities';
 import { describe } from './progress';
-import { provisionCluster } from './provision';
-import { deleteCluster } from './delete';
+import { handlerFor } from './registry';
+import type { ClusterState } from './state';
 
-export interface ClusterState {
-  name: string;
-  phase: ClusterPhase;
-  reason?: string;
-  spec?: ClusterSpec;
-  fingerprint?: string;
-  pki?: ClusterPki;
-  seq: number;
-  queue: OperationRecord[];
-  operations: OperationRecord[];
-  health?: ClusterHealthView;
-  files?: Record<string, MemberFiles>;
-}
+export type { ClusterState } from './state';
 
 export interface ClusterWorkflowInput {
   name: string;
@@ -62,6 +45,7 @@ export interface ClusterWorkflowInput {
 
 const KEPT_OPERATIONS = 50;
 const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
+const refuse = (type: 'Conflict' | 'NotFound' | 'Refused', message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
 
 export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Promise<void> {
   const s: ClusterState = state ?? { name, phase: 'Pending', seq: 0, queue: [], operations: [] };
@@ -78,9 +62,9 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     ]);
   };
 
-  const enqueue = (kind: OperationKind, params?: Record<string, unknown>): OperationAccepted => {
+  const newOperation = (kind: OperationKind, params?: Record<string, unknown>): OperationRecord => {
     const seq = ++s.seq;
-    const op: OperationRecord = {
+    return {
       id: operationId(name, seq, kind),
       cluster: name,
       seq,
@@ -90,14 +74,34 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
       params,
       submittedAt: new Date().toISOString(),
     };
+  };
+  const enqueue = (kind: OperationKind, params?: Record<string, unknown>): OperationRecord => {
+    const op = newOperation(kind, params);
     s.queue.push(op);
-    return { operationId: op.id, workflowId: op.workflowId, created: true };
+    return op;
+  };
+  const accepted = (op: OperationRecord, created = true): OperationAccepted => ({ operationId: op.id, workflowId: op.workflowId, created });
+
+  const finish = (op: OperationRecord, status: OperationRecord['status'], error?: string) => {
+    op.status = status;
+    op.error = error;
+    op.finishedAt = new Date().toISOString();
+    s.operations.push(op);
+    if (s.operations.length > KEPT_OPERATIONS) s.operations.splice(0, s.operations.length - KEPT_OPERATIONS);
   };
 
   const latest = (kind: OperationKind) =>
     [...s.queue].reverse().find((o) => o.kind === kind) ??
     (current?.kind === kind ? current : undefined) ??
     [...s.operations].reverse().find((o) => o.kind === kind);
+
+  const validateSubmission = (kind: OperationKind, params: Record<string, unknown>) => {
+    const handler = handlerFor(kind);
+    if (!handler || kind === 'provision' || kind === 'delete') throw refuse('Refused', `operation ${kind} is not available`);
+    if (!s.spec) throw refuse('NotFound', `cluster ${name} not found`);
+    if (s.phase === 'Deleting' || s.phase === 'Deleted') throw refuse('Conflict', `cluster ${name} is being deleted`);
+    handler.validate?.(s, params);
+  };
 
   setHandler(clusterQuery, (): ClusterView => ({
     name,
@@ -111,8 +115,8 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     operations: s.operations,
     health: s.health,
     files: s.files,
+    extensions: s.extensions,
   }));
-
   setHandler(credentialsQuery, () => (s.pki ? { ca: s.pki.ca.cert, cert: s.pki.admin.cert, key: s.pki.admin.key } : null));
   setHandler(pkiIssuedSignal, (pki) => {
     s.pki = pki;
@@ -125,27 +129,17 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
         s.spec = spec;
         s.fingerprint = fingerprint;
         setPhase('Provisioning');
-        return enqueue('provision');
+        return accepted(enqueue('provision'));
       }
       const last = latest('provision');
-      if (last && last.status !== 'Failed' && last.status !== 'Cancelled') {
-        return { operationId: last.id, workflowId: last.workflowId, created: false };
-      }
+      if (last && last.status !== 'Failed' && last.status !== 'Cancelled') return accepted(last, false);
       // The same spec after a failed provisioning: try again, keeping the CA.
-      return enqueue('provision');
+      return accepted(enqueue('provision'));
     },
     {
       validator: ({ fingerprint }) => {
-        if (s.phase === 'Deleting' || s.phase === 'Deleted') {
-          throw ApplicationFailure.create({ type: 'Conflict', message: `cluster ${name} is being deleted`, nonRetryable: true });
-        }
-        if (s.fingerprint && s.fingerprint !== fingerprint) {
-          throw ApplicationFailure.create({
-            type: 'Conflict',
-            message: `cluster ${name} already exists with a different spec`,
-            nonRetryable: true,
-          });
-        }
+        if (s.phase === 'Deleting' || s.phase === 'Deleted') throw refuse('Conflict', `cluster ${name} is being deleted`);
+        if (s.fingerprint && s.fingerprint !== fingerprint) throw refuse('Conflict', `cluster ${name} already exists with a different spec`);
       },
     },
   );
@@ -154,88 +148,122 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     deleteClusterUpdate,
     ({ purge }) => {
       const pending = latest('delete');
-      if (pending && (pending.status === 'Queued' || pending.status === 'Running')) {
-        return { operationId: pending.id, workflowId: pending.workflowId, created: false };
-      }
+      if (pending && (pending.status === 'Queued' || pending.status === 'Running')) return accepted(pending, false);
       // Queued operations can never run now; the running one is cancelled.
       for (const op of s.queue.splice(0)) finish(op, 'Cancelled', 'cancelled by delete');
-      const accepted = enqueue('delete', { purge });
+      const op = enqueue('delete', { purge });
       setPhase('Deleting');
       currentScope?.cancel();
-      return accepted;
+      return accepted(op);
     },
     {
       validator: (_req) => {
-        if (!s.spec) throw ApplicationFailure.create({ type: 'NotFound', message: `cluster ${name} not found`, nonRetryable: true });
+        if (!s.spec) throw refuse('NotFound', `cluster ${name} not found`);
       },
     },
   );
 
-  function finish(op: OperationRecord, status: OperationRecord['status'], error?: string) {
-    op.status = status;
-    op.error = error;
-    op.finishedAt = new Date().toISOString();
-    s.operations.push(op);
-    if (s.operations.length > KEPT_OPERATIONS) s.operations.splice(0, s.operations.length - KEPT_OPERATIONS);
-  }
+  setHandler(submitOperationUpdate, ({ kind, params }) => accepted(enqueue(kind, params ?? {})), {
+    validator: ({ kind, params }) => validateSubmission(kind, params ?? {}),
+  });
+
+  setHandler(submitOperationSignal, ({ kind, params }) => {
+    try {
+      validateSubmission(kind, params ?? {});
+      enqueue(kind, params ?? {});
+    } catch (err) {
+      finish(newOperation(kind, params ?? {}), 'Failed', `refused: ${describe(err)}`);
+    }
+  });
+
+  setHandler(
+    controlOperationUpdate,
+    async ({ operationId: id, action }) => {
+      const queued = s.queue.findIndex((o) => o.id === id);
+      if (queued >= 0) {
+        const [op] = s.queue.splice(queued, 1);
+        finish(op, 'Cancelled', 'cancelled before it started');
+        return op;
+      }
+      const op = current;
+      if (!op) throw refuse('Conflict', `operation ${id} is no longer running`);
+      if (action === 'cancel') currentScope?.cancel();
+      else {
+        await getExternalWorkflowHandle(op.workflowId).signal(action === 'pause' ? pauseSignal : resumeSignal);
+        op.status = action === 'pause' ? 'Paused' : 'Running';
+      }
+      return op;
+    },
+    {
+      validator: ({ operationId: id, action }) => {
+        if (s.queue.some((o) => o.id === id)) {
+          if (action !== 'cancel') throw refuse('Conflict', `operation ${id} has not started yet; only cancel applies`);
+          return;
+        }
+        const running = current;
+        if (!running || running.id !== id) {
+          const known = s.operations.some((o) => o.id === id);
+          throw known ? refuse('Conflict', `operation ${id} has already finished`) : refuse('NotFound', `no operation ${id}`);
+        }
+        if (running.kind === 'delete') throw refuse('Conflict', 'a delete cannot be paused or cancelled');
+      },
+    },
+  );
 
   async function run(op: OperationRecord): Promise<void> {
-    const spec = s.spec!;
+    const handler = handlerFor(op.kind)!;
+    const before = s.phase;
     op.status = 'Running';
     op.startedAt = new Date().toISOString();
     current = op;
+    setPhase(handler.phase);
     try {
-      await CancellationScope.cancellable(async () => {
+      const outcome = await CancellationScope.cancellable(async () => {
         currentScope = CancellationScope.current();
-        if (op.kind === 'provision') {
-          setPhase('Provisioning');
-          const r = await executeChild(provisionCluster, {
-            workflowId: op.workflowId,
-            args: [{ spec, pki: s.pki }],
-            staticSummary: `Provision ${name}: ${spec.members.length} × etcd ${spec.version}`,
-          });
-          s.pki = r.pki;
-          s.health = r.health;
-          s.files = r.files;
-          setPhase('Running');
-        } else {
-          await executeChild(deleteCluster, {
-            workflowId: op.workflowId,
-            args: [{ spec, purge: Boolean(op.params?.purge) }],
-            staticSummary: `Delete ${name}`,
-          });
-        }
+        return handler.run({ state: s, spec: s.spec!, op, params: op.params ?? {} });
       });
+      if (outcome.spec) s.spec = outcome.spec;
+      if (outcome.pki) s.pki = outcome.pki;
+      if (outcome.health) s.health = outcome.health;
+      if (outcome.files) s.files = { ...s.files, ...outcome.files };
+      if (outcome.extensions) s.extensions = { ...s.extensions, ...outcome.extensions };
+      op.result = outcome.result;
       finish(op, 'Succeeded');
+      setPhase(outcome.phase ?? (s.health && !s.health.healthy ? 'Degraded' : 'Running'));
     } catch (err) {
       const cancelled = isCancellation(err);
       finish(op, cancelled ? 'Cancelled' : 'Failed', cancelled ? 'cancelled' : describe(err));
-      if (op.kind === 'provision' && !cancelled) setPhase('Failed', `provisioning failed: ${op.error}`);
-      if (op.kind === 'delete') setPhase('Failed', `delete failed: ${op.error}`);
+      if (op.kind === 'provision' || op.kind === 'delete') {
+        // A cancelled provisioning was cancelled by a delete, which sets its own phase.
+        if (!cancelled) setPhase('Failed', `${op.kind} failed: ${op.error}`);
+      } else {
+        setPhase(before === 'Provisioning' ? 'Running' : before, `${op.id} ${cancelled ? 'was cancelled' : `failed: ${op.error}`}`);
+        await observeHealth(op.error);
+      }
     } finally {
       current = undefined;
       currentScope = undefined;
     }
   }
 
-  async function observeHealth(): Promise<void> {
+  async function observeHealth(lastError?: string): Promise<void> {
     try {
       const h = await observe.clusterHealth.executeWithOptions({ summary: 'health check' }, [{ spec: s.spec! }]);
       s.health = h;
-      setPhase(h.healthy ? 'Running' : 'Degraded', h.healthy ? undefined : unhealthyReason(h));
+      const why = h.healthy ? undefined : unhealthyReason(h);
+      setPhase(h.healthy ? 'Running' : 'Degraded', [why, lastError && `last operation: ${lastError}`].filter(Boolean).join('; ') || undefined);
     } catch (err) {
       setPhase('Degraded', `health check failed: ${describe(err)}`);
     }
   }
 
-  const healthEvery = durationMs(s.spec?.maintenance?.healthCheckInterval) ?? DEFAULT_HEALTH_INTERVAL_MS;
+  const healthEvery = () => durationMs(s.spec?.maintenance?.healthCheckInterval) ?? DEFAULT_HEALTH_INTERVAL_MS;
   for (;;) {
-    const hasWork = await condition(() => s.queue.length > 0, healthEvery);
+    const hasWork = await condition(() => s.queue.length > 0, healthEvery());
     if (hasWork) {
       const op = s.queue.shift()!;
       await run(op);
       if (op.kind === 'delete' && op.status === 'Succeeded') {
-        setPhase('Deleted');
         await condition(allHandlersFinished);
         return;
       }

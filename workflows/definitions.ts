@@ -31,6 +31,7 @@ export interface ClusterView {
   health?: ClusterHealthView;
   /** Absolute paths of each member's files on its host. */
   files?: Record<string, MemberFiles>;
+  extensions?: Record<string, unknown>;
 }
 
 export interface AdminCredentials {
@@ -41,7 +42,7 @@ export interface AdminCredentials {
 
 export interface OperationProgress {
   steps: Step[];
-  status: 'Running' | 'Succeeded' | 'Failed';
+  status: 'Running' | 'Paused' | 'Succeeded' | 'Failed';
   error?: string;
 }
 
@@ -55,3 +56,21 @@ import type { ClusterPki } from '../activities/pki';
 import { defineSignal } from '@temporalio/workflow';
 /** Sent by a provision child as soon as certificates exist, so a later retry reuses the same CA. */
 export const pkiIssuedSignal = defineSignal<[ClusterPki]>('pkiIssued');
+
+export interface SubmitOperationRequest {
+  kind: import('../common/operations').OperationKind;
+  params?: Record<string, unknown>;
+}
+export interface ControlOperationRequest {
+  operationId: string;
+  action: 'pause' | 'resume' | 'cancel';
+}
+/** Queue any operation kind; validated by its handler (4xx without queueing). */
+export const submitOperationUpdate = defineUpdate<OperationAccepted, [SubmitOperationRequest]>('submitOperation');
+/** Pause/resume at the next step boundary, or cancel (queued: dropped; running: cancelled). */
+export const controlOperationUpdate = defineUpdate<OperationRecordView, [ControlOperationRequest]>('controlOperation');
+/** Fire-and-forget submission (Temporal Schedules): refusals are recorded as failed operations. */
+export const submitOperationSignal = defineSignal<[SubmitOperationRequest]>('submitOperation');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export type OperationRecordView = import('../common/operations').OperationRecord;

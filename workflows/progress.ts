@@ -1,22 +1,38 @@
 // Step tracking for operation workflows: the step list is the runbook, shown
 // as markdown in the Temporal UI (current details) and served by a query.
-import { ApplicationFailure, setCurrentDetails, setHandler, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setCurrentDetails, setHandler, isCancellation } from '@temporalio/workflow';
 import { renderSteps, type Step } from '../common/operations';
-import { progressQuery, type OperationProgress } from './definitions';
+import { pauseSignal, progressQuery, resumeSignal, type OperationProgress } from './definitions';
 
 export class Progress {
   private readonly steps: Step[];
   private status: OperationProgress['status'] = 'Running';
   private error?: string;
+  private paused = false;
 
   constructor(private readonly title: string, names: readonly string[]) {
     this.steps = names.map((name) => ({ name, status: 'pending' }));
-    setHandler(progressQuery, () => ({ steps: this.steps, status: this.status, error: this.error }));
+    setHandler(progressQuery, () => ({ steps: this.steps, status: this.paused ? 'Paused' : this.status, error: this.error }));
+    setHandler(pauseSignal, () => {
+      this.paused = true;
+      this.publish();
+    });
+    setHandler(resumeSignal, () => {
+      this.paused = false;
+      this.publish();
+    });
     this.publish();
   }
 
-  /** Runs one named step; a failure marks it and the operation failed. */
+  /** Steps can be added as the operation learns what it has to do (e.g. one per member). */
+  add(...names: string[]): void {
+    for (const name of names) if (!this.steps.some((s) => s.name === name)) this.steps.push({ name, status: 'pending' });
+    this.publish();
+  }
+
+  /** Runs one named step; a failure marks it and the operation failed. Pauses wait before a step starts. */
   async step<T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> {
+    await condition(() => !this.paused);
     const s = this.find(name);
     s.status = 'running';
     s.startedAt = new Date().toISOString();
@@ -55,7 +71,7 @@ export class Progress {
   }
 
   private publish(): void {
-    setCurrentDetails(renderSteps(`${this.title} — ${this.status}`, this.steps));
+    setCurrentDetails(renderSteps(`${this.title} — ${this.paused ? 'Paused' : this.status}`, this.steps));
   }
 }
 

@@ -1,0 +1,7 @@
+// maintenance endpoints under /v1.
+import express from 'express';
+import type { FleetService } from '../service';
+
+export function maintenanceRoutes(_fleet: FleetService): express.Router {
+  return express.Router();
+}

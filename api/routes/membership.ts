@@ -1,0 +1,7 @@
+// membership endpoints under /v1.
+import express from 'express';
+import type { FleetService } from '../service';
+
+export function membershipRoutes(_fleet: FleetService): express.Router {
+  return express.Router();
+}

@@ -1,0 +1,45 @@
+// Operation kind → handler. The entity knows nothing else about operations.
+import { executeChild } from '@temporalio/workflow';
+import type { OperationHandler, OperationHandlers } from './state';
+import type { OperationKind } from '../common/operations';
+import { provisionCluster } from './provision';
+import { deleteCluster } from './delete';
+import { membershipOperations } from './membership';
+import { rolloutOperations } from './rollout';
+import { maintenanceOperations } from './maintenance';
+
+const lifecycle: OperationHandlers = {
+  provision: {
+    phase: 'Provisioning',
+    async run({ state, spec, op }) {
+      const r = await executeChild(provisionCluster, {
+        workflowId: op.workflowId,
+        args: [{ spec, pki: state.pki }],
+        staticSummary: `Provision ${spec.name}: ${spec.members.length} × etcd ${spec.version}`,
+      });
+      return { pki: r.pki, health: r.health, files: r.files, phase: 'Running' };
+    },
+  },
+  delete: {
+    phase: 'Deleting',
+    async run({ spec, op, params }) {
+      await executeChild(deleteCluster, {
+        workflowId: op.workflowId,
+        args: [{ spec, purge: Boolean(params.purge) }],
+        staticSummary: `Delete ${spec.name}${params.purge ? ' (purge data)' : ''}`,
+      });
+      return { phase: 'Deleted' };
+    },
+  },
+};
+
+export const OPERATIONS: OperationHandlers = {
+  ...lifecycle,
+  ...membershipOperations,
+  ...rolloutOperations,
+  ...maintenanceOperations,
+};
+
+export function handlerFor(kind: OperationKind): OperationHandler | undefined {
+  return OPERATIONS[kind];
+}

@@ -1,0 +1,59 @@
+// The cluster entity's state and the contract every operation handler follows.
+import type { ClusterSpec } from '../common/spec';
+import type { MemberFiles } from '../common/topology';
+import type { ClusterHealthView, ClusterPhase, OperationRecord } from '../common/operations';
+import type { ClusterPki } from '../activities/pki';
+
+export interface ClusterState {
+  name: string;
+  phase: ClusterPhase;
+  reason?: string;
+  /** The spec the cluster runs (updated by operations that change it). */
+  spec?: ClusterSpec;
+  /** Fingerprint of the spec it was created with: same POST again is idempotent. */
+  fingerprint?: string;
+  pki?: ClusterPki;
+  seq: number;
+  queue: OperationRecord[];
+  operations: OperationRecord[];
+  health?: ClusterHealthView;
+  /** Absolute paths of each member's files on its host. */
+  files?: Record<string, MemberFiles>;
+  /** Free-form state owned by operation kinds (e.g. the backup catalogue), keyed by concern. */
+  extensions?: Record<string, unknown>;
+}
+
+/** What a finished operation changes in the entity; omitted fields stay as they are. */
+export interface OperationOutcome {
+  spec?: ClusterSpec;
+  pki?: ClusterPki;
+  health?: ClusterHealthView;
+  files?: Record<string, MemberFiles>;
+  /** Phase after success; default: Running (or Degraded per health). */
+  phase?: ClusterPhase;
+  extensions?: Record<string, unknown>;
+  /** Stored on the operation record and shown by the API. */
+  result?: unknown;
+}
+
+export interface OperationContext {
+  state: Readonly<ClusterState>;
+  spec: ClusterSpec;
+  op: OperationRecord;
+  params: Record<string, unknown>;
+}
+
+export interface OperationHandler {
+  /**
+   * Runs in the Update validator: throw ApplicationFailure with type `Refused`
+   * (→ 422), `Conflict` (→ 409) or `NotFound` (→ 404) to refuse the request;
+   * nothing is queued then. Must be deterministic and must not mutate state.
+   */
+  validate?(state: Readonly<ClusterState>, params: Record<string, unknown>): void;
+  /** Phase shown while it runs. */
+  phase: ClusterPhase;
+  /** Runs the operation (normally one child workflow with ID op.workflowId). */
+  run(ctx: OperationContext): Promise<OperationOutcome>;
+}
+
+export type OperationHandlers = Partial<Record<import('../common/operations').OperationKind, OperationHandler>>;
