@@ -20,6 +20,10 @@ import {
 } from './hosts/local';
 import { clusterHealth, putAndGet, type ClusterHealth } from './etcd/client';
 import { checkMemberPorts } from './preflight';
+import { checkSafeToDisrupt, type DisruptionCheck } from './safety';
+import { createMembershipActivities } from './membership-activities';
+import { createRolloutActivities } from './rollout-activities';
+import { createMaintenanceActivities } from './maintenance-activities';
 
 export interface PrepareMemberInput {
   spec: ClusterSpec;
@@ -61,6 +65,17 @@ export function createActivities(cfg: Config) {
       return stopMember(hosts, ref);
     },
 
+    /** Stop then start: picks up a new config, certificates or binary. */
+    async restartMember(ref: MemberRef) {
+      await stopMember(hosts, ref);
+      return startMember(hosts, ref);
+    },
+
+    /** Throws a non-retryable `Refused` failure when the step would risk quorum or the cluster is unhealthy. */
+    async checkSafeToDisrupt({ spec, check }: { spec: ClusterSpec; check: DisruptionCheck }): Promise<ClusterHealthView> {
+      return toView(await checkSafeToDisrupt(hosts, spec, check));
+    },
+
     async removeMemberHost(input: MemberRef & { purge: boolean }) {
       return removeMemberHost(hosts, input);
     },
@@ -89,12 +104,16 @@ export function createActivities(cfg: Config) {
     async clusterHealth({ spec }: { spec: ClusterSpec }): Promise<ClusterHealthView> {
       return toView(await clusterHealth(hosts, spec));
     },
+
+    ...createMembershipActivities(cfg),
+    ...createRolloutActivities(cfg),
+    ...createMaintenanceActivities(cfg),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
 
-function toView(h: ClusterHealth): ClusterHealthView {
+export function toView(h: ClusterHealth): ClusterHealthView {
   return {
     healthy: h.healthy,
     leader: h.leader,

@@ -158,5 +158,6 @@ export function renderCluster(view: ClusterView, currentSteps?: OperationProgres
     queuedOperations: view.queue,
     operations: view.operations,
     spec: view.spec,
+    ...view.extensions,
   };
 }

@@ -163,9 +163,16 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     },
   );
 
-  setHandler(submitOperationUpdate, ({ kind, params }) => accepted(enqueue(kind, params ?? {})), {
-    validator: ({ kind, params }) => validateSubmission(kind, params ?? {}),
-  });
+  setHandler(
+    submitOperationUpdate,
+    async ({ kind, params }) => {
+      await handlerFor(kind)!.precheck?.(s, params ?? {});
+      return accepted(enqueue(kind, params ?? {}));
+    },
+    {
+      validator: ({ kind, params }) => validateSubmission(kind, params ?? {}),
+    },
+  );
 
   setHandler(submitOperationSignal, ({ kind, params }) => {
     try {

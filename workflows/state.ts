@@ -50,6 +50,13 @@ export interface OperationHandler {
    * nothing is queued then. Must be deterministic and must not mutate state.
    */
   validate?(state: Readonly<ClusterState>, params: Record<string, unknown>): void;
+  /**
+   * Runs in the Update handler before anything is queued and may call
+   * activities (live health, quorum math). Throwing an ApplicationFailure of
+   * type Refused/Conflict/NotFound fails the request with 422/409/404 and
+   * changes nothing.
+   */
+  precheck?(state: Readonly<ClusterState>, params: Record<string, unknown>): Promise<void>;
   /** Phase shown while it runs. */
   phase: ClusterPhase;
   /** Runs the operation (normally one child workflow with ID op.workflowId). */
