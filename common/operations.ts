@@ -65,15 +65,18 @@ export interface OperationRecord {
 
 export interface MemberHealth {
   name: string;
+  /** Member ID as etcd prints it (hex). */
   id?: string;
   clientURL: string;
   peerURL: string;
   healthy: boolean;
   isLeader: boolean;
   isLearner: boolean;
+  /** Server version reported by the member (e.g. 3.5.10). */
   version?: string;
   raftIndex?: number;
   dbSize?: number;
+  dbSizeInUse?: number;
   error?: string;
 }
 

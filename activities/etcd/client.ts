@@ -10,30 +10,18 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Etcd3, IOptions, isRecoverableError, EtcdPermissionDeniedError, IMember, IStatusResponse } from 'etcd3';
 import { ClusterSpec } from '../../common/spec';
+import type { MemberHealth } from '../../common/operations';
 import { MemberTopology, clusterTopology } from '../../common/topology';
 import { localMemberFiles } from '../hosts/local';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 3_000;
 
-export interface MemberHealthInfo {
-  name: string;
-  /** Member ID as etcd prints it (hex). */
-  id?: string;
-  clientURL: string;
-  peerURL: string;
-  healthy: boolean;
-  isLeader: boolean;
-  isLearner: boolean;
-  /** Server version reported by the member (e.g. 3.5.10). */
-  version?: string;
-  raftIndex?: number;
+/** What the API shows per member, plus raft and storage details for gates. */
+export interface MemberHealthInfo extends MemberHealth {
   raftAppliedIndex?: number;
   raftTerm?: number;
-  dbSize?: number;
-  dbSizeInUse?: number;
   /** Round trip of the health read in ms. */
   tookMs?: number;
-  error?: string;
 }
 
 export interface ClusterHealth {
