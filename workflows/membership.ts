@@ -1,4 +1,214 @@
-// Membership operations (add, remove, replace, scale): filled in by the membership work.
-import type { OperationHandlers } from './state';
+// Membership operations (add, remove, replace, scale). Validators refuse
+// what can never work (pure: the same schema and cross-field rules as a
+// create); prechecks refuse what is unsafe right now (live health and quorum,
+// only when nothing runs or waits before it — queued operations rely on the
+// gate that opens their own runbook). Each runs as one child workflow.
+import { ApplicationFailure, executeChild } from '@temporalio/workflow';
+import { canonicalJson } from '../common/fingerprint';
+import type { Issue } from '../common/parse';
+import { formatPath, planMembers, specWithAddedMember, specWithReplacedMember, specWithoutMember } from '../common/plan';
+import { ClusterSpec, type MemberSpec } from '../common/spec';
+import { observe } from './activities';
+import { addMember, type MembershipResult } from './membership/add';
+import { removeMember } from './membership/remove';
+import { replaceMember } from './membership/replace';
+import { scaleCluster } from './membership/scale';
+import { describe } from './progress';
+import type { ClusterState, OperationHandler, OperationHandlers, OperationOutcome } from './state';
 
-export const membershipOperations: OperationHandlers = {};
+type RefusalType = 'Refused' | 'NotFound' | 'Conflict';
+
+function refuse(message: string, type: RefusalType = 'Refused', issues?: Issue[]): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: issues ? [issues] : undefined });
+}
+const refuseIssues = (issues: Issue[], type: RefusalType = 'Refused') =>
+  refuse(issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), type, issues);
+
+function specOf(state: Readonly<ClusterState>) {
+  if (!state.spec) throw refuse(`cluster ${state.name} not found`, 'NotFound');
+  return state.spec;
+}
+
+/** Nothing running or queued: the live health answers for this request. */
+function idle(state: Readonly<ClusterState>): boolean {
+  return state.queue.length === 0 && (state.phase === 'Running' || state.phase === 'Degraded');
+}
+
+/** Activity refusals become the update's refusal (422/404/409); anything else is a 422 with the cause. */
+function asRefusal(err: unknown): ApplicationFailure {
+  let e: any = err;
+  while (e && !(e instanceof ApplicationFailure) && e.cause) e = e.cause;
+  if (e instanceof ApplicationFailure && (e.type === 'Refused' || e.type === 'NotFound' || e.type === 'Conflict')) return refuse(e.message, e.type);
+  return refuse(`cannot check the cluster right now: ${describe(err)}`);
+}
+
+async function gate(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    throw asRefusal(err);
+  }
+}
+
+const memberName = (params: Record<string, unknown>): string => {
+  const m = params.member;
+  if (typeof m !== 'string' || !m) throw refuseIssues([{ path: 'member', message: 'required: the member name' }]);
+  return m;
+};
+
+/** Add-member params are the member itself, plus an optional promote deadline. */
+function splitAddParams(params: Record<string, unknown>): { member: Record<string, unknown>; promoteTimeoutMs?: number } {
+  const { promoteTimeoutSeconds, ...member } = params;
+  const secs = typeof promoteTimeoutSeconds === 'number' && promoteTimeoutSeconds > 0 ? promoteTimeoutSeconds : undefined;
+  return { member, promoteTimeoutMs: secs !== undefined ? secs * 1000 : undefined };
+}
+
+function checkAdd(spec: ClusterSpec, params: Record<string, unknown>) {
+  const { member, promoteTimeoutMs } = splitAddParams(params);
+  const r = specWithAddedMember(spec, member);
+  if (!r.ok) {
+    const existing = spec.members.find((m) => m.name === member.name);
+    if (existing && isSameMember(existing, member)) return { already: existing, promoteTimeoutMs };
+    throw refuseIssues(r.issues);
+  }
+  return { next: r.value.spec, member: r.value.member, promoteTimeoutMs };
+}
+
+function isSameMember(a: MemberSpec, b: Record<string, unknown>): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+function checkRemove(spec: ClusterSpec, params: Record<string, unknown>) {
+  const member = memberName(params);
+  if (!spec.members.some((m) => m.name === member)) throw refuse(`cluster ${spec.name} has no member ${member}`, 'NotFound');
+  const r = specWithoutMember(spec, member);
+  if (!r.ok) throw refuseIssues(r.issues);
+  return { member, next: r.value.spec };
+}
+
+function checkReplace(spec: ClusterSpec, params: Record<string, unknown>) {
+  const member = memberName(params);
+  const old = spec.members.find((m) => m.name === member);
+  if (!old) throw refuse(`cluster ${spec.name} has no member ${member}`, 'NotFound');
+  if (params.address !== undefined && typeof params.address !== 'string') throw refuseIssues([{ path: 'address', message: 'must be a string' }]);
+  const r = specWithReplacedMember(spec, member, { ...old, ...(params.address ? { address: params.address as string } : {}) });
+  if (!r.ok) throw refuseIssues(r.issues);
+  const secs = typeof params.promoteTimeoutSeconds === 'number' ? params.promoteTimeoutSeconds : undefined;
+  return { member, next: r.value.spec, promoteTimeoutMs: secs ? secs * 1000 : undefined };
+}
+
+function checkScale(spec: ClusterSpec, params: Record<string, unknown>) {
+  if (!Array.isArray(params.members)) throw refuseIssues([{ path: 'members', message: 'required: the desired member list' }]);
+  const r = ClusterSpec.safeParse({ ...spec, members: params.members });
+  if (!r.success) {
+    throw refuseIssues(r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  }
+  const plan = planMembers(spec.members, r.data.members);
+  if (plan.refusals.length) throw refuseIssues(plan.refusals);
+  return { desired: r.data, plan };
+}
+
+const result = (r: MembershipResult, extra: Record<string, unknown>): OperationOutcome => ({
+  spec: r.spec,
+  pki: r.pki,
+  files: r.files,
+  health: r.health,
+  result: { ...extra, memberId: r.memberId, members: r.spec.members.map((m) => m.name), warnings: r.warnings },
+});
+
+const addMemberOp: OperationHandler = {
+  phase: 'Updating',
+  validate(state, params) {
+    checkAdd(specOf(state), params);
+  },
+  async precheck(state, params) {
+    if (!idle(state)) return;
+    await gate(() => observe.checkSafeToDisrupt.executeWithOptions({ summary: 'precheck: every voter healthy before adding a member' }, [{ spec: specOf(state), check: {} }]));
+  },
+  async run({ state, spec, op, params }) {
+    const c = checkAdd(spec, params);
+    if (c.already) return { result: { member: c.already.name, skipped: 'already a member with this definition' } };
+    const r = await executeChild(addMember, {
+      workflowId: op.workflowId,
+      args: [{ spec, next: c.next!, member: c.member!.name, pki: state.pki, promoteTimeoutMs: c.promoteTimeoutMs }],
+      staticSummary: `Add ${c.member!.name} (${c.member!.address}) to ${spec.name}`,
+    });
+    return result(r, { member: c.member!.name });
+  },
+};
+
+const removeMemberOp: OperationHandler = {
+  phase: 'Updating',
+  validate(state, params) {
+    checkRemove(specOf(state), params);
+  },
+  async precheck(state, params) {
+    if (!idle(state)) return;
+    const member = memberName(params);
+    await gate(() => observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: quorum survives removing ${member}` }, [{ spec: specOf(state), member }]));
+  },
+  async run({ state, spec, op, params }) {
+    const { member } = checkRemove(spec, params);
+    const r = await executeChild(removeMember, {
+      workflowId: op.workflowId,
+      args: [{ spec, member, pki: state.pki }],
+      staticSummary: `Remove ${member} from ${spec.name}`,
+    });
+    return result(r, { member });
+  },
+};
+
+const replaceMemberOp: OperationHandler = {
+  phase: 'Updating',
+  validate(state, params) {
+    checkReplace(specOf(state), params);
+  },
+  async precheck(state, params) {
+    if (!idle(state)) return;
+    const member = memberName(params);
+    await gate(() =>
+      observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: the others keep quorum while ${member} is replaced` }, [{ spec: specOf(state), member }]),
+    );
+  },
+  async run({ state, spec, op, params }) {
+    const c = checkReplace(spec, params);
+    const r = await executeChild(replaceMember, {
+      workflowId: op.workflowId,
+      args: [{ spec, next: c.next, member: c.member, pki: state.pki, promoteTimeoutMs: c.promoteTimeoutMs }],
+      staticSummary: `Replace ${c.member} in ${spec.name} (fresh data, new certificates)`,
+    });
+    return result(r, { member: c.member });
+  },
+};
+
+const scaleOp: OperationHandler = {
+  phase: 'Updating',
+  validate(state, params) {
+    checkScale(specOf(state), params);
+  },
+  async precheck(state, params) {
+    if (!idle(state)) return;
+    const spec = specOf(state);
+    const { desired } = checkScale(spec, params);
+    const leaving = spec.members.filter((m) => !desired.members.some((d) => d.name === m.name)).map((m) => m.name);
+    await gate(() =>
+      observe.checkSafeToDisrupt.executeWithOptions({ summary: 'precheck: voters healthy (members being removed excepted)' }, [{ spec, check: { ignore: leaving } }]),
+    );
+  },
+  async run({ state, spec, op, params }) {
+    const { desired } = checkScale(spec, params);
+    const r = await executeChild(scaleCluster, {
+      workflowId: op.workflowId,
+      args: [{ spec, desired, pki: state.pki }],
+      staticSummary: `Scale ${spec.name}: ${spec.members.length} → ${desired.members.length} members`,
+    });
+    return { ...result(r, {}), result: { members: r.spec.members.map((m) => m.name), steps: r.steps, warnings: r.warnings } };
+  },
+};
+
+export const membershipOperations: OperationHandlers = {
+  'add-member': addMemberOp,
+  'remove-member': removeMemberOp,
+  'replace-member': replaceMemberOp,
+  scale: scaleOp,
+};

@@ -1,7 +1,91 @@
-// membership endpoints under /v1.
-import express from 'express';
+// Membership endpoints and the desired-spec PATCH under /v1.
+//   POST   /clusters/{name}/members                    add one member (body: the member)
+//   DELETE /clusters/{name}/members/{member}           remove one member
+//   POST   /clusters/{name}/members/{member}/replace   remove + add again (fresh data, new certificates)
+//   PATCH  /clusters/{name}[?dryRun=true]              plan (and queue) the operations for a changed spec
+import express, { type Request, type Response } from 'express';
+import type { OperationAccepted } from '../../workflows/definitions';
+import { parseBody, parseClusterSpec, ValidationError, zodIssues } from '../../common/parse';
+import { checkPlanSteps, planSpecChange } from '../../common/plan';
+import { MemberSpec } from '../../common/spec';
+import { bodyObject, bodyText } from '../body';
+import { HttpProblem } from '../problems';
 import type { FleetService } from '../service';
 
-export function membershipRoutes(_fleet: FleetService): express.Router {
-  return express.Router();
+const truthy = (v: unknown) => v === 'true' || v === '1' || v === '';
+
+export function membershipRoutes(fleet: FleetService): express.Router {
+  const r = express.Router();
+
+  r.post('/clusters/:name/members', async (req: Request, res: Response) => {
+    const name = String(req.params.name);
+    const body = bodyObject(req);
+    const { promoteTimeoutSeconds, ...member } = body;
+    const parsed = MemberSpec.safeParse(member);
+    if (!parsed.success) throw new ValidationError(zodIssues(parsed.error));
+    if (promoteTimeoutSeconds !== undefined && (typeof promoteTimeoutSeconds !== 'number' || promoteTimeoutSeconds <= 0)) {
+      throw new ValidationError([{ path: 'promoteTimeoutSeconds', message: 'a positive number of seconds' }]);
+    }
+    const params = { ...parsed.data, ...(promoteTimeoutSeconds !== undefined ? { promoteTimeoutSeconds } : {}) };
+    const accepted = await fleet.submit(name, 'add-member', params);
+    res.status(202).location(`/v1/operations/${accepted.operationId}`).json({ name, member: parsed.data.name, ...accepted });
+  });
+
+  r.delete('/clusters/:name/members/:member', async (req: Request, res: Response) => {
+    const name = String(req.params.name);
+    const member = String(req.params.member);
+    const accepted = await fleet.submit(name, 'remove-member', { member });
+    res.status(202).location(`/v1/operations/${accepted.operationId}`).json({ name, member, ...accepted });
+  });
+
+  r.post('/clusters/:name/members/:member/replace', async (req: Request, res: Response) => {
+    const name = String(req.params.name);
+    const member = String(req.params.member);
+    const body = bodyObject(req);
+    const unknown = Object.keys(body).filter((k) => k !== 'address' && k !== 'promoteTimeoutSeconds');
+    if (unknown.length) throw new ValidationError(unknown.map((k) => ({ path: k, message: 'unknown field' })));
+    if (body.address !== undefined) {
+      const a = MemberSpec.shape.address.safeParse(body.address);
+      if (!a.success) throw new ValidationError(zodIssues(a.error, 'address'));
+    }
+    const accepted = await fleet.submit(name, 'replace-member', { member, ...body });
+    res.status(202).location(`/v1/operations/${accepted.operationId}`).json({ name, member, ...accepted });
+  });
+
+  r.patch('/clusters/:name', async (req: Request, res: Response) => {
+    const name = String(req.params.name);
+    const { spec: desired, warnings: specWarnings } = parseClusterSpec(parseBody(bodyText(req), req.get('content-type')));
+    if (desired.name !== name) {
+      throw new ValidationError([{ path: 'name', message: `must be ${name} (the cluster in the URL); a cluster cannot be renamed` }]);
+    }
+    const view = await fleet.view(name);
+    if (!view.spec) throw new HttpProblem(404, 'Not Found', `cluster ${name} has no spec yet`);
+    const unhealthy = (view.health?.members ?? []).filter((m) => !m.healthy).map((m) => m.name);
+    const planned = planSpecChange(view.spec, desired, { unhealthy });
+    const { plan, warnings } = planned;
+    const refusals = planned.refusals.length ? planned.refusals : checkPlanSteps(view.spec, plan);
+    if (refusals.length) {
+      throw new HttpProblem(422, 'Unprocessable Operation', `these changes cannot be made to a running cluster: ${refusals.map((i) => `${i.path}: ${i.message}`).join('; ')}`, refusals);
+    }
+    const allWarnings = [...warnings, ...specWarnings.filter((w) => !/even count/.test(w))];
+    if (truthy(req.query.dryRun)) {
+      res.status(200).json({ name, dryRun: true, plan, warnings: allWarnings });
+      return;
+    }
+    // Queued in order; if one is refused, the ones queued by this request are cancelled again.
+    const queued: OperationAccepted[] = [];
+    for (const step of plan) {
+      try {
+        queued.push(await fleet.submit(name, step.kind, step.params));
+      } catch (err) {
+        // Only those still waiting: one that already started runs to its end (its own gates keep it safe).
+        const waiting = new Set((await fleet.view(name).catch(() => undefined))?.queue.map((o) => o.id) ?? []);
+        for (const q of queued.reverse()) if (waiting.has(q.operationId)) await fleet.control(q.operationId, 'cancel').catch(() => undefined);
+        throw err;
+      }
+    }
+    res.status(202).json({ name, plan, operations: queued.map((q) => q.operationId), workflowIds: queued.map((q) => q.workflowId), warnings: allWarnings });
+  });
+
+  return r;
 }
