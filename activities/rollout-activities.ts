@@ -1,6 +1,189 @@
-// rollout activities, bound to the worker's configuration (spread into createActivities).
-import type { Config } from '../infra/config';
+// Rollout activities (upgrade, config change, certificate and CA rotation),
+// bound to the worker's configuration and spread into createActivities.
+// Each checks the world before acting, so retries are safe.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClusterSpec } from '../common/spec';
+import type { ClusterHealthView } from '../common/operations';
+import { clusterTopology } from '../common/topology';
+import { caPassphrase, type Config } from '../infra/config';
+import { resolveEtcdVersions } from '../infra/etcd-releases';
+import { clusterHealth, describeHealth, localClientCredentials } from './etcd/client';
+import { moveLeader } from './etcd/membership';
+import { localMemberFiles, localMemberRoot, localMemberRuntime, memberLogTail, memberProcessStatus } from './hosts/local';
+import type { ClusterPki } from './pki';
+import { issueRotatedPki, renewLeafCertificates } from './pki/rotate';
+import { toView } from './index';
 
-export function createRolloutActivities(_cfg: Config) {
-  return {};
+const run = promisify(execFile);
+
+export interface MemberGateInput {
+  spec: ClusterSpec;
+  member: string;
+  /** Server version the member must report (vX.Y.Z). */
+  version?: string;
+}
+
+export function createRolloutActivities(cfg: Config) {
+  const hosts = cfg.hostsDir;
+  const passphraseFor = (spec: ClusterSpec, pki?: ClusterPki) =>
+    spec.tls.caKeyCipher !== undefined || pki?.ca.key.includes('ENCRYPTED') === true ? caPassphrase(cfg) : undefined;
+
+  return {
+    /** The etcd releases this installation knows (the resolved version set). */
+    async availableEtcdVersions(): Promise<string[]> {
+      const v = await resolveEtcdVersions({ env: { ...process.env, ETCDFLEET_CACHE_DIR: cfg.cacheDir }, log: () => undefined });
+      return v.all;
+    },
+
+    /**
+     * `etcdctl snapshot save` from the first member that answers, into
+     * <hostsDir>/<cluster>/_snapshots/<name>.db. An existing complete
+     * snapshot of that name is kept (a retry after a crash).
+     */
+    async snapshotCluster({ spec, name }: { spec: ClusterSpec; name: string }): Promise<{ file: string; bytes: number; member: string }> {
+      const dir = path.join(path.dirname(localMemberRoot(hosts, spec.name, spec.members[0].name)), '_snapshots');
+      const file = path.join(dir, `${name}.db`);
+      const have = await fsp.stat(file).catch(() => undefined);
+      if (have && have.size > 0) return { file, bytes: have.size, member: 'existing' };
+      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+      const errors: string[] = [];
+      for (const t of clusterTopology(spec)) {
+        const rt = localMemberRuntime(hosts, spec.name, t.name);
+        const f = localMemberFiles(hosts, spec, t.name);
+        if (!fs.existsSync(rt.etcdctl)) continue;
+        const tlsArgs = spec.tls.enabled ? [`--cacert=${f.caCert}`, `--cert=${f.clientCert}`, `--key=${f.clientKey}`] : [];
+        try {
+          await run(rt.etcdctl, [`--endpoints=${t.clientURL}`, ...tlsArgs, '--command-timeout=60s', 'snapshot', 'save', file], {
+            env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ETCDCTL_API: '3' },
+            timeout: 120_000,
+          });
+          const st = await fsp.stat(file);
+          return { file, bytes: st.size, member: t.name };
+        } catch (e) {
+          errors.push(`${t.name}: ${((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').slice(-1)[0]}`);
+        }
+      }
+      throw new Error(`no member could take a snapshot: ${errors.join('; ')}`);
+    },
+
+    /**
+     * The gate after a member restarts: its process runs, it is a healthy
+     * voter reporting `version`, its applied raft index has reached the
+     * leader's index as seen before, and the whole cluster is healthy.
+     * Throws (retryable) until then; the workflow's retry policy is the poll loop.
+     */
+    async memberGate({ spec, member, version }: MemberGateInput): Promise<ClusterHealthView> {
+      const proc = await memberProcessStatus(hosts, { cluster: spec.name, member });
+      if (!proc.running) {
+        const tail = await memberLogTail(hosts, { cluster: spec.name, member }, 5).catch(() => '');
+        throw ApplicationFailure.retryable(`${member}: etcd is not running; last log lines: ${tail}`, 'GateNotPassed');
+      }
+      const first = await clusterHealth(hosts, spec);
+      const leader = first.members.find((m) => m.isLeader);
+      const leaderIndex = leader?.raftIndex;
+      const second = await clusterHealth(hosts, spec);
+      const m = second.members.find((x) => x.name === member);
+      const problems: string[] = [];
+      if (!m) problems.push(`${member} is not listed by the cluster`);
+      else {
+        if (!m.healthy) problems.push(`${member} unhealthy${m.error ? ` (${m.error})` : ''}`);
+        if (m.isLearner) problems.push(`${member} is a learner`);
+        const want = version?.replace(/^v/, '');
+        if (want && m.version !== want) problems.push(`${member} reports version ${m.version ?? 'unknown'}, want ${want}`);
+        const applied = m.raftAppliedIndex ?? m.raftIndex;
+        if (leaderIndex === undefined || applied === undefined) problems.push('raft index unknown');
+        else if (applied < leaderIndex) problems.push(`${member} raft applied index ${applied} behind the leader's ${leaderIndex}`);
+      }
+      if (!second.healthy) problems.push(`cluster unhealthy: ${describeHealth(second)}`);
+      if (problems.length) throw ApplicationFailure.retryable(problems.join('; '), 'GateNotPassed');
+      return toView(second);
+    },
+
+    /**
+     * Moves leadership away from `from` (to `to`, or any other healthy voter)
+     * when `from` leads; no-op otherwise. Verified: throws until the leader changed.
+     */
+    async transferLeadership({ spec, from, to }: { spec: ClusterSpec; from: string; to?: string }): Promise<{ moved: boolean; leader: string }> {
+      const h = await clusterHealth(hosts, spec);
+      if (!h.leader) throw ApplicationFailure.retryable('no leader right now', 'NoLeader');
+      if (h.leader !== from) return { moved: false, leader: h.leader };
+      const target = to || h.members.find((m) => m.name !== from && !m.isLearner && m.healthy)?.name;
+      if (!target) throw ApplicationFailure.nonRetryable(`no healthy voter to move leadership to from ${from}`, 'NoLeaderTarget');
+      await moveLeader(hosts, spec, { to: target });
+      const after = await clusterHealth(hosts, spec);
+      if (after.leader !== target) throw ApplicationFailure.retryable(`leadership did not move to ${target} yet (leader: ${after.leader ?? 'none'})`, 'LeaderNotMoved');
+      return { moved: true, leader: target };
+    },
+
+    /** Server and cluster version as every member's /version endpoint reports them. */
+    async clusterVersions({ spec }: { spec: ClusterSpec }): Promise<{ member: string; etcdserver: string; etcdcluster: string }[]> {
+      const creds = await localClientCredentials(hosts, spec);
+      return Promise.all(
+        clusterTopology(spec).map(async (t) => {
+          const body = await getJson(`${t.clientURL}/version`, creds);
+          return { member: t.name, etcdserver: String(body.etcdserver), etcdcluster: String(body.etcdcluster) };
+        }),
+      );
+    },
+
+    /** Throws (retryable) until every member reports cluster version `minor` (e.g. 3.6). */
+    async checkClusterVersion({ spec, minor }: { spec: ClusterSpec; minor: string }): Promise<{ member: string; etcdserver: string; etcdcluster: string }[]> {
+      const creds = await localClientCredentials(hosts, spec);
+      const rows = await Promise.all(
+        clusterTopology(spec).map(async (t) => {
+          const body = await getJson(`${t.clientURL}/version`, creds);
+          return { member: t.name, etcdserver: String(body.etcdserver), etcdcluster: String(body.etcdcluster) };
+        }),
+      );
+      const off = rows.filter((r) => !r.etcdcluster.startsWith(`${minor}.`));
+      if (off.length) throw ApplicationFailure.retryable(`cluster version not ${minor} yet: ${off.map((r) => `${r.member}=${r.etcdcluster}`).join(', ')}`, 'ClusterVersion');
+      return rows;
+    },
+
+    /** Forced renewal: new member and admin certificates from the same CA. */
+    async renewCertificates({ spec, pki }: { spec: ClusterSpec; pki: ClusterPki }): Promise<ClusterPki> {
+      return renewLeafCertificates({ spec, pki, caPassphrase: passphraseFor(spec, pki) });
+    },
+
+    /** A new CA and all leaves signed by it. */
+    async issueRotatedCa({ spec, pki }: { spec: ClusterSpec; pki: ClusterPki }): Promise<ClusterPki> {
+      return issueRotatedPki({ spec, caPassphrase: passphraseFor(spec, pki) });
+    },
+  };
+}
+
+function getJson(url: string, creds: { rootCertificate?: Buffer | null; certChain?: Buffer | null; privateKey?: Buffer | null } | undefined): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const req = get(
+      url,
+      {
+        ca: creds?.rootCertificate ?? undefined,
+        cert: creds?.certChain ?? undefined,
+        key: creds?.privateKey ?? undefined,
+        timeout: 3000,
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (data += c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(data));
+          } catch (e) {
+            reject(new Error(`${url}: ${res.statusCode} ${data.slice(0, 200)}`));
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${url}: timeout`)));
+    req.on('error', reject);
+  });
 }

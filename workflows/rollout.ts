@@ -1,4 +1,111 @@
-// Rolling operations (upgrade, config change, certificate and CA rotation).
-import type { OperationHandlers } from './state';
+// Rolling operations (upgrade, config change, certificate and CA rotation):
+// the entity's handlers. Each runs one child workflow (workflows/rollout/*).
+//
+// Upgrade paths: `validate` (pure) refuses malformed targets, the current
+// version and downgrades; `precheck` asks the worker for the known releases
+// (an activity, so the answer is recorded in history and replays
+// deterministically) and refuses anything but a patch upgrade or one minor
+// step from the latest patch, naming the path to take. The child re-checks
+// the path when it starts (the queue may have changed the version meanwhile).
+import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { checkUpgradePath, checkUpgradeShape, normalizeRelease } from '../common/upgrade-path';
+import type { ClusterState, OperationHandlers } from './state';
+import { rollingUpgrade } from './rollout/upgrade';
+import { rollingConfigChange } from './rollout/config';
+import { rotateCa, rotateCertificates } from './rollout/certificates';
 
-export const rolloutOperations: OperationHandlers = {};
+const refuse = (message: string, type: 'Refused' | 'Conflict' = 'Refused') => ApplicationFailure.create({ type, message, nonRetryable: true });
+
+const lookup = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 2 } });
+
+/** An upgrade already queued or running decides the version the next one starts from. */
+function versionAfterQueue(state: Readonly<ClusterState>): string {
+  const pending = state.queue.filter((o) => o.kind === 'upgrade').at(-1);
+  return pending ? normalizeRelease(String(pending.params?.version)) : state.spec!.version;
+}
+
+function requireRunning(state: Readonly<ClusterState>, what: string) {
+  if (state.phase === 'Provisioning' || state.phase === 'Pending' || state.phase === 'Failed') {
+    throw refuse(`cluster ${state.name} is ${state.phase}: ${what} needs a provisioned cluster`, 'Conflict');
+  }
+}
+
+export const rolloutOperations: OperationHandlers = {
+  upgrade: {
+    phase: 'Upgrading',
+    validate(state, params) {
+      requireRunning(state, 'an upgrade');
+      const v = checkUpgradeShape(versionAfterQueue(state), params.version);
+      if (!v.allowed) throw refuse(v.reason!);
+      if (state.spec!.members.length < 3) throw refuse(`a rolling upgrade needs at least 3 voting members to keep quorum (cluster ${state.name} has ${state.spec!.members.length})`);
+    },
+    async precheck(state, params) {
+      const available = await lookup.availableEtcdVersions.executeWithOptions({ summary: 'known etcd releases' }, []);
+      const v = checkUpgradePath(versionAfterQueue(state), String(params.version), available);
+      if (!v.allowed) throw refuse(v.reason!);
+    },
+    async run({ state, spec, op, params }) {
+      const version = normalizeRelease(String(params.version));
+      const r = await executeChild(rollingUpgrade, {
+        workflowId: op.workflowId,
+        args: [{ spec, pki: state.pki, version, snapshotName: `pre-upgrade-${op.seq}` }],
+        staticSummary: `Upgrade ${spec.name}: etcd ${spec.version} → ${version}`,
+      });
+      return { spec: r.spec, health: r.health, result: { order: r.order, snapshot: r.snapshot, clusterVersion: r.clusterVersion } };
+    },
+  },
+
+  'config-change': {
+    phase: 'Updating',
+    validate(state, params) {
+      requireRunning(state, 'a config change');
+      if (params.tunables === undefined && params.logging === undefined) throw refuse('nothing to change: give tunables and/or logging');
+      if (state.spec!.members.length < 3) throw refuse(`a rolling config change needs at least 3 voting members to keep quorum`);
+    },
+    async run({ state, spec, op, params }) {
+      const r = await executeChild(rollingConfigChange, {
+        workflowId: op.workflowId,
+        args: [{ spec, pki: state.pki, tunables: params.tunables as never, logging: params.logging as never }],
+        staticSummary: `Config change on ${spec.name}`,
+      });
+      return { spec: r.spec, health: r.health, result: { order: r.order } };
+    },
+  },
+
+  'rotate-certificates': {
+    phase: 'Updating',
+    validate(state) {
+      requireRunning(state, 'certificate rotation');
+      if (!state.spec!.tls.enabled || !state.pki) throw refuse(`cluster ${state.name} does not use TLS`);
+      if (state.spec!.members.length < 3) throw refuse('a rolling certificate rotation needs at least 3 voting members to keep quorum');
+    },
+    async run({ state, spec, op }) {
+      const r = await executeChild(rotateCertificates, {
+        workflowId: op.workflowId,
+        args: [{ spec, pki: state.pki! }],
+        staticSummary: `Renew certificates of ${spec.name}`,
+      });
+      return { pki: r.pki, health: r.health };
+    },
+  },
+
+  'rotate-ca': {
+    phase: 'Updating',
+    validate(state, params) {
+      requireRunning(state, 'CA rotation');
+      if (!state.spec!.tls.enabled || !state.pki) throw refuse(`cluster ${state.name} does not use TLS`);
+      if (state.spec!.members.length < 3) throw refuse('a rolling CA rotation needs at least 3 voting members to keep quorum');
+      const g = params.phaseGraceSeconds;
+      if (g !== undefined && (typeof g !== 'number' || g < 0 || g > 86_400)) throw refuse('phaseGraceSeconds must be a number of seconds between 0 and 86400');
+    },
+    async run({ state, spec, op, params }) {
+      const r = await executeChild(rotateCa, {
+        workflowId: op.workflowId,
+        args: [{ spec, pki: state.pki!, phaseGraceSeconds: (params.phaseGraceSeconds as number | undefined) ?? 0 }],
+        staticSummary: `Rotate the CA of ${spec.name}`,
+      });
+      return { pki: r.pki, health: r.health };
+    },
+  },
+};

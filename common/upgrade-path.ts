@@ -1,0 +1,95 @@
+// Which etcd upgrades are allowed (pure, deterministic: used by workflows,
+// the API and unit tests). etcd supports patch upgrades within a minor and a
+// rolling upgrade by exactly one minor, and a minor step is only safe from the
+// latest patch of the older minor (it carries the fixes for mixed-version
+// clusters). Downgrades are not supported.
+
+export interface UpgradeVerdict {
+  allowed: boolean;
+  /** Why it is refused (with the path to take when there is one). */
+  reason?: string;
+  /** The upgrades to run in order to reach the target, when refused but reachable. */
+  path?: string[];
+}
+
+type V = [number, number, number];
+
+export function parseRelease(v: string): V | undefined {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(v.trim());
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+export function normalizeRelease(v: string): string {
+  return v.trim().startsWith('v') ? v.trim() : `v${v.trim()}`;
+}
+
+export function compareReleases(a: string, b: string): number {
+  const pa = parseRelease(a)!;
+  const pb = parseRelease(b)!;
+  return pa[0] - pb[0] || pa[1] - pb[1] || pa[2] - pb[2];
+}
+
+/** Highest patch of major.minor of `v` within `available`. */
+export function latestPatchOf(available: readonly string[], major: number, minor: number): string | undefined {
+  return available
+    .filter((x) => {
+      const p = parseRelease(x);
+      return p && p[0] === major && p[1] === minor;
+    })
+    .sort(compareReleases)
+    .at(-1);
+}
+
+/**
+ * Checks that need no release list (the Update validator): well-formed,
+ * not the current version, not a downgrade, same major.
+ */
+export function checkUpgradeShape(current: string, target: unknown): UpgradeVerdict {
+  if (typeof target !== 'string' || !parseRelease(target)) {
+    return { allowed: false, reason: `version must be an etcd release like v3.5.35 (got ${JSON.stringify(target)})` };
+  }
+  const [c, t] = [parseRelease(current)!, parseRelease(target)!];
+  const tv = normalizeRelease(target);
+  if (compareReleases(current, tv) === 0) return { allowed: false, reason: `the cluster already runs ${current}` };
+  if (compareReleases(tv, current) < 0) return { allowed: false, reason: `downgrades are not supported (${current} → ${tv}); restore a snapshot taken before the upgrade instead` };
+  if (t[0] !== c[0]) return { allowed: false, reason: `major version upgrades are not supported (${current} → ${tv})` };
+  return { allowed: true };
+}
+
+/**
+ * The full rule against the releases that exist: a patch upgrade within the
+ * minor, or one minor step from the latest patch of the current minor.
+ * Anything else is refused with the path to take.
+ */
+export function checkUpgradePath(current: string, target: string, available: readonly string[]): UpgradeVerdict {
+  const shape = checkUpgradeShape(current, target);
+  if (!shape.allowed) return shape;
+  const tv = normalizeRelease(target);
+  const known = available.map(normalizeRelease).filter((v) => parseRelease(v));
+  if (!known.includes(tv)) {
+    return { allowed: false, reason: `${tv} is not an available etcd release (available: ${[...known].sort(compareReleases).join(', ') || 'none'})` };
+  }
+  const [c, t] = [parseRelease(current)!, parseRelease(tv)!];
+  if (t[1] === c[1]) return { allowed: true };
+
+  const first = latestPatchOf(known, c[0], c[1]) ?? current;
+  if (t[1] - c[1] === 1 && compareReleases(first, current) <= 0) return { allowed: true };
+  for (let minor = c[1] + 1; minor < t[1]; minor++) {
+    if (!latestPatchOf(known, c[0], minor)) return { allowed: false, reason: `no release of ${c[0]}.${minor} is available to step through on the way to ${tv}` };
+  }
+  // Intermediate minors: their latest patches.
+  const steps: string[] = [];
+  if (compareReleases(first, current) > 0) steps.push(first);
+  for (let minor = c[1] + 1; minor < t[1]; minor++) steps.push(latestPatchOf(known, c[0], minor)!);
+  steps.push(tv);
+  const why =
+    t[1] - c[1] > 1
+      ? `upgrades go one minor at a time (${current} → ${tv} skips ${t[1] - c[1] - 1} minor${t[1] - c[1] > 2 ? 's' : ''})`
+      : `a minor upgrade must start from the latest patch of ${c[0]}.${c[1]} (${first}), not ${current}`;
+  return { allowed: false, path: steps, reason: `${why}: ${describePath(steps)}` };
+}
+
+function describePath(steps: string[]): string {
+  if (steps.length === 1) return `upgrade to ${steps[0]}`;
+  return `upgrade to ${steps.slice(0, -1).join(', then ')} first, then ${steps.at(-1)}`;
+}

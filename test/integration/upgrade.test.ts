@@ -1,0 +1,146 @@
+// Rolling upgrade end to end: v3.5.10 → v3.5.35 → v3.6.16 on a 3-member
+// cluster under a client workload, with a pause/resume in the middle;
+// refusals for a skipped patch/minor and a downgrade.
+import { releaseDir } from '../../activities/artifacts';
+import { etcdctl, loopback, startStack, type Stack } from '../support/stack';
+import { Workload } from '../support/workload';
+
+jest.setTimeout(300_000);
+
+const ELECTION_MS = 500;
+const MAX_UNAVAILABLE_MS = 3 * ELECTION_MS + 2000;
+let stack: Stack;
+const name = 'upg';
+const addrs = loopback(70, 3);
+
+beforeAll(async () => {
+  stack = await startStack({ label: 'upgrade' });
+  const r = await stack.api('POST', '/v1/clusters', {
+    name,
+    version: 'v3.5.10',
+    members: addrs.map((address, i) => ({ name: `u${i + 1}`, address })),
+    tunables: { heartbeatInterval: 50, electionTimeout: ELECTION_MS },
+  });
+  expect(r.status).toBe(202);
+  expect((await stack.waitForPhase(name, ['Running', 'Failed'])).phase).toBe('Running');
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function workload(): Promise<Workload> {
+  const c = (await stack.api('GET', `/v1/clusters/${name}`)).body;
+  const creds = (await stack.api('GET', `/v1/clusters/${name}/credentials`)).body;
+  const w = new Workload(c.members.map((m: any) => m.clientURL), creds);
+  w.start();
+  return w;
+}
+
+async function waitOp(id: string, statuses = ['Succeeded', 'Failed', 'Cancelled'], timeoutMs = 240_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const op = (await stack.api('GET', `/v1/operations/${id}`)).body;
+    if (statuses.includes(op.status)) return op;
+    if (Date.now() > deadline) throw new Error(`operation ${id} still ${op.status}: ${JSON.stringify(op.steps)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function endpointStatus(version: string): Promise<any[]> {
+  const c = (await stack.api('GET', `/v1/clusters/${name}`)).body;
+  const out = await etcdctl(releaseDir(stack.config.cacheDir, version), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'status', '-w', 'json');
+  return JSON.parse(out);
+}
+
+function memberOrder(op: any): string[] {
+  return op.steps
+    .filter((s: any) => /^Upgrade \S+/.test(s.name) && s.startedAt)
+    .sort((a: any, b: any) => a.startedAt.localeCompare(b.startedAt))
+    .map((s: any) => s.name.split(' ')[1]);
+}
+
+it('refuses skipping the latest patch, a skipped minor and a downgrade with 422, changing nothing', async () => {
+  const before = (await stack.api('GET', `/v1/clusters/${name}`)).body;
+  const skip = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.6.16' });
+  expect(skip.status).toBe(422);
+  expect(skip.headers.get('content-type')).toMatch(/problem\+json/);
+  expect(skip.body.detail).toContain('upgrade to v3.5.35 first, then v3.6.16');
+  const down = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.4.27' });
+  expect(down.status).toBe(422);
+  expect(down.body.detail).toMatch(/downgrade/);
+  const unknown = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.5.11' });
+  expect(unknown.status).toBe(422);
+  expect(unknown.body.detail).toMatch(/not an available etcd release/);
+  const after = (await stack.api('GET', `/v1/clusters/${name}`)).body;
+  expect(after.version).toBe('v3.5.10');
+  expect(after.operations.length).toBe(before.operations.length);
+  expect(after.current ?? null).toBeNull();
+});
+
+it('upgrades v3.5.10 → v3.5.35 followers first, leader last, with a pause and resume in the middle', async () => {
+  const w = await workload();
+  const t0 = Date.now();
+  const r = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.5.35' });
+  expect(r.status).toBe(202);
+  const id = r.body.operationId;
+
+  // Pause once the first member is done: the next member must not start.
+  for (;;) {
+    const op = (await stack.api('GET', `/v1/operations/${id}`)).body;
+    if (op.steps?.filter((s: any) => s.name.startsWith('Upgrade ') && s.status === 'done').length >= 1) break;
+    if (['Failed', 'Succeeded'].includes(op.status)) throw new Error(`finished before pause: ${JSON.stringify(op)}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  expect((await stack.api('POST', `/v1/operations/${id}/pause`)).status).toBe(202);
+  await new Promise((res) => setTimeout(res, 2500)); // let an in-flight member finish
+  const paused = (await stack.api('GET', `/v1/operations/${id}`)).body;
+  expect(paused.status).toBe('Paused');
+  const doneAtPause = paused.steps.filter((s: any) => s.status === 'done').length;
+  await new Promise((res) => setTimeout(res, 2000));
+  const stillPaused = (await stack.api('GET', `/v1/operations/${id}`)).body;
+  expect(stillPaused.steps.filter((s: any) => s.status === 'done').length).toBe(doneAtPause);
+  expect(stillPaused.steps.some((s: any) => s.status === 'running')).toBe(false);
+  expect((await stack.api('POST', `/v1/operations/${id}/resume`)).status).toBe(202);
+
+  const op = await waitOp(id);
+  const report = await w.stop();
+  expect(op.status).toBe('Succeeded');
+  const order = memberOrder(op);
+  const leaderStep = op.steps.find((s: any) => s.name.includes('(leader, last)'));
+  expect(order).toHaveLength(3);
+  expect(leaderStep.name.split(' ')[1]).toBe(order[2]);
+  console.log(`upgrade to v3.5.35: ${Date.now() - t0} ms, order ${order.join(' → ')}, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
+  expect(report.lost).toEqual([]);
+  expect(report.maxUnavailableMs).toBeLessThanOrEqual(MAX_UNAVAILABLE_MS);
+
+  const c = await stack.waitForPhase(name, ['Running', 'Degraded']);
+  expect(c.phase).toBe('Running');
+  expect(c.version).toBe('v3.5.35');
+  const st = await endpointStatus('v3.5.35');
+  expect(st.map((s) => s.Status.version)).toEqual(['3.5.35', '3.5.35', '3.5.35']);
+});
+
+it('upgrades v3.5.35 → v3.6.16 and the cluster version becomes 3.6', async () => {
+  const w = await workload();
+  const t0 = Date.now();
+  const r = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.6.16' });
+  expect(r.status).toBe(202);
+  const op = await waitOp(r.body.operationId);
+  const report = await w.stop();
+  expect(op.status).toBe('Succeeded');
+  console.log(`upgrade to v3.6.16: ${Date.now() - t0} ms, order ${memberOrder(op).join(' → ')}, result ${JSON.stringify(op.result)}, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
+  expect(report.lost).toEqual([]);
+  expect(report.maxUnavailableMs).toBeLessThanOrEqual(MAX_UNAVAILABLE_MS);
+  expect(op.result.clusterVersion).toMatch(/^3\.6\./);
+  expect(op.result.snapshot).toMatch(/_snapshots\/pre-upgrade-\d+\.db$/);
+
+  const c = await stack.waitForPhase(name, ['Running', 'Degraded']);
+  expect(c.phase).toBe('Running');
+  expect(c.version).toBe('v3.6.16');
+  const st = await endpointStatus('v3.6.16');
+  expect(st.map((s) => s.Status.version)).toEqual(['3.6.16', '3.6.16', '3.6.16']);
+  const ver = await etcdctl(releaseDir(stack.config.cacheDir, 'v3.6.16'), [c.members[0].clientURL], c.members[0].files.certsDir, 'version');
+  expect(ver).toMatch(/etcdctl version: 3\.6\.16/);
+  // A downgrade from here is refused too.
+  expect((await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.5.35' })).status).toBe(422);
+});

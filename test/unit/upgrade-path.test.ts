@@ -1,0 +1,37 @@
+import { checkUpgradePath, checkUpgradeShape } from '../../common/upgrade-path';
+
+const AVAILABLE = ['v3.5.10', 'v3.5.35', 'v3.6.16'];
+
+describe('upgrade path rules', () => {
+  it.each([
+    ['v3.5.10', 'v3.5.35'],
+    ['v3.5.35', 'v3.6.16'],
+    ['v3.5.10', '3.5.35'],
+  ])('allows %s → %s', (from, to) => {
+    expect(checkUpgradePath(from, to, AVAILABLE)).toEqual({ allowed: true });
+  });
+
+  it('refuses skipping the latest patch before a minor step, with the path', () => {
+    const v = checkUpgradePath('v3.5.10', 'v3.6.16', AVAILABLE);
+    expect(v.allowed).toBe(false);
+    expect(v.path).toEqual(['v3.5.35', 'v3.6.16']);
+    expect(v.reason).toContain('upgrade to v3.5.35 first, then v3.6.16');
+  });
+
+  it('refuses skipping a minor with the path through every minor', () => {
+    const v = checkUpgradePath('v3.5.35', 'v3.7.2', [...AVAILABLE, 'v3.7.0', 'v3.7.2']);
+    expect(v.allowed).toBe(false);
+    expect(v.path).toEqual(['v3.6.16', 'v3.7.2']);
+    expect(v.reason).toMatch(/one minor at a time/);
+  });
+
+  it('refuses downgrades, the current version, other majors and unknown releases', () => {
+    expect(checkUpgradePath('v3.6.16', 'v3.5.35', AVAILABLE).reason).toMatch(/downgrades are not supported/);
+    expect(checkUpgradePath('v3.5.35', 'v3.5.10', AVAILABLE).reason).toMatch(/downgrades/);
+    expect(checkUpgradePath('v3.5.10', 'v3.5.10', AVAILABLE).reason).toMatch(/already runs/);
+    expect(checkUpgradePath('v3.5.10', 'v4.0.0', AVAILABLE).reason).toMatch(/major/);
+    expect(checkUpgradePath('v3.5.10', 'v3.5.20', AVAILABLE).reason).toMatch(/not an available etcd release/);
+    expect(checkUpgradeShape('v3.5.10', 'latest').allowed).toBe(false);
+    expect(checkUpgradeShape('v3.5.10', undefined).allowed).toBe(false);
+  });
+});

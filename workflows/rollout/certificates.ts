@@ -1,0 +1,140 @@
+// Certificate rotation. Renewal: new member and admin certificates from the
+// same CA, rolled out member by member. CA rotation without downtime, in
+// three rolling passes: (1) every member trusts old + new CA, (2) every member
+// gets leaves signed by the new CA (still trusting both), (3) the old CA is
+// dropped. Clients switch to the trust bundle and the new admin certificate
+// between pass 1 and pass 3 (`caRotation` query, `phaseGraceSeconds`).
+import { defineQuery, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import type { ClusterSpec } from '../../common/spec';
+import type { ClusterHealthView } from '../../common/operations';
+import { clusterTopology, initialCluster } from '../../common/topology';
+import { EtcdCluster, EtcdOperation, EtcdPhase } from '../../common/searchAttributes';
+import type { ClusterPki } from '../../activities/pki';
+import { Progress } from '../progress';
+import { memberOps, rollbackOps, slow } from './proxies';
+import { memberStep, rollMembers, rollOrder } from './rolling';
+
+export interface RotateCertificatesInput {
+  spec: ClusterSpec;
+  pki: ClusterPki;
+}
+
+/** What a member's host is given: trust (one CA or a bundle) and its leaves. */
+function hostPki(trust: string, pki: ClusterPki, member: string) {
+  const m = pki.members[member];
+  return { ca: trust, server: m.server, peer: m.peer, admin: pki.admin };
+}
+
+function bundle(...cas: string[]): string {
+  return cas.map((c) => (c.endsWith('\n') ? c : `${c}\n`)).join('');
+}
+
+async function releaseAndPrepare(spec: ClusterSpec, progress: Progress) {
+  const release = await progress.step('Locate etcd release', () =>
+    slow.fetchRelease.executeWithOptions({ summary: `etcd ${spec.version}` }, [{ version: spec.version, source: spec.artifactSource }]),
+  );
+  const initial = initialCluster(clusterTopology(spec));
+  return (trust: string, pki: ClusterPki, ops: typeof memberOps) => async (member: string) => {
+    await ops.prepareMember.executeWithOptions({ summary: `${member}: write certificates` }, [
+      { spec, member, pki: hostPki(trust, pki, member), initialCluster: initial, clusterState: 'existing', binDir: release.binDir },
+    ]);
+  };
+}
+
+export async function rotateCertificates({ spec, pki }: RotateCertificatesInput): Promise<{ pki: ClusterPki; health?: ClusterHealthView }> {
+  upsertSearchAttributes([
+    { key: EtcdCluster, value: spec.name },
+    { key: EtcdOperation, value: 'rotate-certificates' },
+    { key: EtcdPhase, value: 'Updating' },
+  ]);
+  const progress = new Progress(`Renew certificates of ${spec.name}`, ['Check cluster is safe to disrupt', 'Issue new certificates', 'Locate etcd release']);
+  const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
+  progress.add(...order.map((m) => memberStep('Renew', m, leader)));
+  const renewed = await progress.step('Issue new certificates', () =>
+    slow.renewCertificates.executeWithOptions({ summary: `new server, peer and admin certificates from the same CA` }, [{ spec, pki }]),
+  );
+  const prepare = await releaseAndPrepare(spec, progress);
+  const health = await rollMembers(
+    spec,
+    progress,
+    { what: 'certificate renewal', apply: prepare(pki.ca.cert, renewed, memberOps), revert: prepare(pki.ca.cert, pki, rollbackOps), version: spec.version, previousVersion: spec.version },
+    { order, leader, prefix: 'Renew' },
+  );
+  progress.succeed();
+  return { pki: renewed, health };
+}
+
+export interface CaRotationView {
+  phase: 'issue' | 'trust-both' | 'new-leaves' | 'drop-old' | 'done';
+  /** ca.pem for clients while the rotation runs (old + new CA). */
+  trustBundle?: string;
+  /** The new CA alone (clients trust only this once the rotation is done). */
+  newCa?: string;
+  /** New admin client certificate (signed by the new CA); valid everywhere once pass 1 is done. */
+  admin?: { cert: string; key: string };
+}
+export const caRotationQuery = defineQuery<CaRotationView>('caRotation');
+
+export interface RotateCaInput extends RotateCertificatesInput {
+  /** Pause after each pass so clients can pick up the trust bundle / new admin certificate. */
+  phaseGraceSeconds?: number;
+}
+
+export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInput): Promise<{ pki: ClusterPki; health?: ClusterHealthView }> {
+  upsertSearchAttributes([
+    { key: EtcdCluster, value: spec.name },
+    { key: EtcdOperation, value: 'rotate-ca' },
+    { key: EtcdPhase, value: 'Updating' },
+  ]);
+  const view: CaRotationView = { phase: 'issue' };
+  setHandler(caRotationQuery, () => view);
+  const progress = new Progress(`Rotate the CA of ${spec.name}`, ['Check cluster is safe to disrupt', 'Issue new CA and certificates', 'Locate etcd release']);
+  const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
+  const passes = [
+    { prefix: 'Trust both CAs:', phase: 'trust-both' as const },
+    { prefix: 'New certificates:', phase: 'new-leaves' as const },
+    { prefix: 'Drop old CA:', phase: 'drop-old' as const },
+  ];
+  for (const [i, p] of passes.entries()) {
+    progress.add(...order.map((m) => memberStep(p.prefix, m, leader)));
+    if (phaseGraceSeconds > 0 && i < passes.length - 1) progress.add(`Grace period after pass ${i + 1}`);
+  }
+  const next = await progress.step('Issue new CA and certificates', () =>
+    slow.issueRotatedCa.executeWithOptions({ summary: 'new CA, server, peer and admin certificates' }, [{ spec, pki }]),
+  );
+  const both = bundle(pki.ca.cert, next.ca.cert);
+  Object.assign(view, { trustBundle: both, newCa: next.ca.cert, admin: next.admin });
+  const prepare = await releaseAndPrepare(spec, progress);
+
+  // Each pass reverts to the state the previous pass left.
+  const states: [string, ClusterPki][] = [
+    [pki.ca.cert, pki],
+    [both, pki],
+    [both, next],
+    [next.ca.cert, next],
+  ];
+  let health: ClusterHealthView | undefined;
+  for (const [i, p] of passes.entries()) {
+    view.phase = p.phase;
+    const [fromTrust, fromPki] = states[i];
+    const [toTrust, toPki] = states[i + 1];
+    // Leadership may have moved during the previous pass: the current leader goes last again.
+    const o = i === 0 ? { order, leader } : await rollOrder(spec);
+    health = await rollMembers(
+      spec,
+      progress,
+      {
+        what: p.prefix.replace(/:$/, '').toLowerCase(),
+        apply: prepare(toTrust, toPki, memberOps),
+        revert: prepare(fromTrust, fromPki, rollbackOps),
+        version: spec.version,
+        previousVersion: spec.version,
+      },
+      { ...o, order: o.order, leader, prefix: p.prefix },
+    );
+    if (phaseGraceSeconds > 0 && i < passes.length - 1) await progress.step(`Grace period after pass ${i + 1}`, () => sleep(phaseGraceSeconds * 1000));
+  }
+  view.phase = 'done';
+  progress.succeed();
+  return { pki: next, health };
+}

@@ -1,0 +1,102 @@
+// The rolling-restart runbook shared by upgrade, config change and
+// certificate rotations: one member at a time, followers first, the leader
+// last after an explicit MoveLeader to a member already done; every member
+// behind a safety check before and a health gate after. A member that fails
+// its gate gets its previous files (and binary) back and the operation stops.
+import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
+import type { ClusterSpec } from '../../common/spec';
+import type { ClusterHealthView } from '../../common/operations';
+import { describe, type Progress } from '../progress';
+import { gate, memberOps, rollbackOps } from './proxies';
+
+export interface MemberChange {
+  /** e.g. "upgrade to v3.5.35"; used in step names and errors. */
+  what: string;
+  /** Writes the new files (and binaries) for the member; nothing restarts yet. */
+  apply(member: string): Promise<void>;
+  /** Puts the member's previous files (and binaries) back. */
+  revert(member: string): Promise<void>;
+  /** Server version the member must report after the change. */
+  version: string;
+  /** Version to expect after a revert. */
+  previousVersion: string;
+}
+
+export interface RollOrder {
+  order: string[];
+  leader: string;
+}
+
+/** Followers in spec order, then the current leader. */
+export async function rollOrder(spec: ClusterSpec): Promise<RollOrder> {
+  const h = await memberOps.checkSafeToDisrupt.executeWithOptions({ summary: 'all voters healthy, a leader, no alarms, quorum survives one member down' }, [
+    { spec, check: { down: [spec.members[0].name] } },
+  ]);
+  const leader = h.leader!;
+  const names = spec.members.map((m) => m.name);
+  return { leader, order: [...names.filter((n) => n !== leader), leader] };
+}
+
+export function memberStep(prefix: string, member: string, leader: string): string {
+  return `${prefix} ${member}${member === leader ? ' (leader, last)' : ''}`;
+}
+
+/**
+ * Rolls `change` over the members in `order`, each as one progress step
+ * (pauses take effect between members). The member in flight is never left
+ * half-done: once its files are touched, finishing or rolling back runs in a
+ * non-cancellable scope, and a cancellation stops the roll after it.
+ */
+export async function rollMembers(
+  spec: ClusterSpec,
+  progress: Progress,
+  change: MemberChange,
+  { order, leader, prefix }: RollOrder & { prefix: string },
+): Promise<ClusterHealthView | undefined> {
+  const done: string[] = [];
+  let last: ClusterHealthView | undefined;
+  for (const member of order) {
+    last = await progress.step(
+      memberStep(prefix, member, leader),
+      async () => {
+        await memberOps.checkSafeToDisrupt.executeWithOptions({ summary: `safe to restart ${member}: quorum survives it` }, [{ spec, check: { down: [member] } }]);
+        // Leadership moves to a member already done, so it is never handed back to one still to restart.
+        const moved = await memberOps.transferLeadership.executeWithOptions({ summary: `move leadership away from ${member} if it leads` }, [
+          { spec, from: member, to: done.at(-1) },
+        ]);
+        if (moved.moved) progress.note(memberStep(prefix, member, leader), `leadership moved to ${moved.leader}`);
+        return CancellationScope.nonCancellable(() => changeMember(spec, member, change));
+      },
+      (h) => `${change.what}: healthy, caught up, version ${change.version.replace(/^v/, '')}${h.leader ? `, leader ${h.leader}` : ''}`,
+    );
+    done.push(member);
+  }
+  return last;
+}
+
+async function changeMember(spec: ClusterSpec, member: string, change: MemberChange): Promise<ClusterHealthView> {
+  try {
+    await change.apply(member);
+    await memberOps.restartMember.executeWithOptions({ summary: `restart ${member} (${change.what})` }, [{ cluster: spec.name, member }]);
+    const h = await gate.memberGate.executeWithOptions({ summary: `gate ${member}: healthy, caught up, version ${change.version}` }, [
+      { spec, member, version: change.version },
+    ]);
+    return h;
+  } catch (err) {
+    const reason = describe(err);
+    let rolledBack: string;
+    try {
+      await change.revert(member);
+      await rollbackOps.restartMember.executeWithOptions({ summary: `roll back ${member}: restart on the previous files` }, [{ cluster: spec.name, member }]);
+      await gate.memberGate.executeWithOptions({ summary: `gate ${member} after rollback` }, [{ spec, member, version: change.previousVersion }]);
+      rolledBack = `${member} was rolled back to ${change.previousVersion} and is healthy`;
+    } catch (rbErr) {
+      rolledBack = `rolling ${member} back ALSO failed: ${describe(rbErr)}`;
+    }
+    throw ApplicationFailure.create({
+      type: 'MemberGateFailed',
+      nonRetryable: true,
+      message: `${member} failed after ${change.what}: ${reason}; ${rolledBack}; operation stopped`,
+    });
+  }
+}

@@ -1,0 +1,105 @@
+// Rolling upgrade: the runbook. Path check against the known releases,
+// safety check, both releases fetched (the old one is the rollback), a
+// snapshot kept, then member by member (followers first, leader last after
+// MoveLeader) with a gate after each, and finally the cluster version.
+import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import type { ClusterSpec } from '../../common/spec';
+import type { ClusterHealthView } from '../../common/operations';
+import { clusterTopology, initialCluster } from '../../common/topology';
+import { checkUpgradePath } from '../../common/upgrade-path';
+import { EtcdCluster, EtcdOperation, EtcdPhase } from '../../common/searchAttributes';
+import type { ClusterPki } from '../../activities/pki';
+import { Progress } from '../progress';
+import { memberPki } from '../provision';
+import { memberOps, rollbackOps, slow, gate } from './proxies';
+import { rollMembers, rollOrder, memberStep } from './rolling';
+
+export interface RollingUpgradeInput {
+  spec: ClusterSpec;
+  pki?: ClusterPki;
+  version: string;
+  /** Snapshot file name (pre-upgrade-<operation>). */
+  snapshotName: string;
+}
+export interface RollingUpgradeResult {
+  spec: ClusterSpec;
+  health?: ClusterHealthView;
+  order: string[];
+  snapshot: string;
+  clusterVersion: string;
+}
+
+export async function rollingUpgrade({ spec, pki, version, snapshotName }: RollingUpgradeInput): Promise<RollingUpgradeResult> {
+  upsertSearchAttributes([
+    { key: EtcdCluster, value: spec.name },
+    { key: EtcdOperation, value: 'upgrade' },
+    { key: EtcdPhase, value: 'Upgrading' },
+  ]);
+  const from = spec.version;
+  const target = spec.members.length ? { ...spec, version } : spec;
+  const progress = new Progress(`Upgrade ${spec.name}: etcd ${from} → ${version}`, [
+    'Check upgrade path',
+    'Check cluster is safe to disrupt',
+    'Fetch etcd releases',
+    'Snapshot before upgrade',
+  ]);
+
+  await progress.step(
+    'Check upgrade path',
+    async () => {
+      const available = await memberOps.availableEtcdVersions.executeWithOptions({ summary: 'known etcd releases' }, []);
+      const verdict = checkUpgradePath(from, version, available);
+      if (!verdict.allowed) throw ApplicationFailure.create({ type: 'Refused', nonRetryable: true, message: verdict.reason! });
+      return available;
+    },
+    (a) => `${from} → ${version} allowed (releases: ${a.join(', ')})`,
+  );
+
+  const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
+  progress.add(...order.map((m) => memberStep('Upgrade', m, leader)), 'Verify cluster version');
+
+  const [oldRelease, newRelease] = await progress.step(
+    'Fetch etcd releases',
+    () =>
+      Promise.all(
+        [from, version].map((v) =>
+          slow.fetchRelease.executeWithOptions({ summary: `etcd ${v} (SHA-256 checked)` }, [{ version: v, source: spec.artifactSource }]),
+        ),
+      ),
+    (r) => `${version} sha256 ${r[1].sha256.slice(0, 16)}…; ${from} kept for rollback`,
+  );
+
+  const snapshot = await progress.step(
+    'Snapshot before upgrade',
+    () => slow.snapshotCluster.executeWithOptions({ summary: `etcdctl snapshot save ${snapshotName}.db` }, [{ spec, name: snapshotName }]),
+    (s) => `${s.file} (${s.bytes} bytes)`,
+  );
+
+  const initial = initialCluster(clusterTopology(spec));
+  const prepare = (s: ClusterSpec, binDir: string, ops: typeof memberOps) => async (member: string) => {
+    await ops.prepareMember.executeWithOptions({ summary: `${member}: etcd ${s.version} binaries and config` }, [
+      { spec: s, member, pki: pki ? memberPki(pki, member) : (undefined as never), initialCluster: initial, clusterState: 'existing', binDir },
+    ]);
+  };
+  const health = await rollMembers(
+    spec,
+    progress,
+    {
+      what: `upgrade to ${version}`,
+      apply: prepare(target, newRelease.binDir, memberOps),
+      revert: prepare(spec, oldRelease.binDir, rollbackOps),
+      version,
+      previousVersion: from,
+    },
+    { order, leader, prefix: 'Upgrade' },
+  );
+
+  const minor = version.replace(/^v/, '').split('.').slice(0, 2).join('.');
+  const versions = await progress.step(
+    'Verify cluster version',
+    () => gate.checkClusterVersion.executeWithOptions({ summary: `every member reports cluster version ${minor}` }, [{ spec: target, minor }]),
+    (r) => r.map((x) => `${x.member}: server ${x.etcdserver}, cluster ${x.etcdcluster}`).join('; '),
+  );
+  progress.succeed();
+  return { spec: target, health, order, snapshot: snapshot.file, clusterVersion: versions[0]?.etcdcluster ?? minor };
+}
