@@ -1,6 +1,7 @@
 // What the API asks of Temporal. The API never touches hosts: every answer
 // comes from the cluster entity workflows and their operation children.
 import { Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
 import { specFingerprint } from '../common/fingerprint';
 import { CLUSTER_WORKFLOW_PREFIX, clusterWorkflowId, parseOperationId, type OperationKind, type OperationRecord } from '../common/operations';
@@ -102,6 +103,13 @@ export class FleetService {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     }
+  }
+
+  /** A query on an operation's child workflow (e.g. a CA rotation's trust bundle). */
+  async queryOperation<T>(id: string, query: QueryDefinition<T>): Promise<T> {
+    const op = await this.operation(id);
+    if (op.status === 'Queued') throw new HttpProblem(409, 'Conflict', `operation ${id} has not started yet`);
+    return this.client.workflow.getHandle(op.workflowId).query(query);
   }
 
   async operation(id: string): Promise<OperationRecord & { steps?: OperationProgress['steps'] }> {

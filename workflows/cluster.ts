@@ -49,7 +49,6 @@ const refuse = (type: 'Conflict' | 'NotFound' | 'Refused', message: string) => A
 
 export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Promise<void> {
   const s: ClusterState = state ?? { name, phase: 'Pending', seq: 0, queue: [], operations: [] };
-  let current: OperationRecord | undefined;
   let currentScope: CancellationScope | undefined;
 
   const setPhase = (phase: ClusterPhase, reason?: string) => {
@@ -92,7 +91,7 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
 
   const latest = (kind: OperationKind) =>
     [...s.queue].reverse().find((o) => o.kind === kind) ??
-    (current?.kind === kind ? current : undefined) ??
+    (s.current?.kind === kind ? s.current : undefined) ??
     [...s.operations].reverse().find((o) => o.kind === kind);
 
   const validateSubmission = (kind: OperationKind, params: Record<string, unknown>) => {
@@ -110,7 +109,7 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     version: s.spec?.version,
     spec: s.spec,
     fingerprint: s.fingerprint,
-    current,
+    current: s.current,
     queue: s.queue,
     operations: s.operations,
     health: s.health,
@@ -192,7 +191,7 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
         finish(op, 'Cancelled', 'cancelled before it started');
         return op;
       }
-      const op = current;
+      const op = s.current;
       if (!op) throw refuse('Conflict', `operation ${id} is no longer running`);
       if (action === 'cancel') currentScope?.cancel();
       else {
@@ -207,7 +206,7 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
           if (action !== 'cancel') throw refuse('Conflict', `operation ${id} has not started yet; only cancel applies`);
           return;
         }
-        const running = current;
+        const running = s.current;
         if (!running || running.id !== id) {
           const known = s.operations.some((o) => o.id === id);
           throw known ? refuse('Conflict', `operation ${id} has already finished`) : refuse('NotFound', `no operation ${id}`);
@@ -222,7 +221,7 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     const before = s.phase;
     op.status = 'Running';
     op.startedAt = new Date().toISOString();
-    current = op;
+    s.current = op;
     setPhase(handler.phase);
     try {
       const outcome = await CancellationScope.cancellable(async () => {
@@ -248,7 +247,7 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
         await observeHealth(op.error);
       }
     } finally {
-      current = undefined;
+      s.current = undefined;
       currentScope = undefined;
     }
   }

@@ -14,6 +14,8 @@ export interface ClusterState {
   fingerprint?: string;
   pki?: ClusterPki;
   seq: number;
+  /** The operation running now (handlers' validators and prechecks see it). */
+  current?: OperationRecord;
   queue: OperationRecord[];
   operations: OperationRecord[];
   health?: ClusterHealthView;

@@ -6,9 +6,15 @@ import { LoggingSpec, Tunables } from '../../common/spec';
 import { fromZodError, ValidationError } from '../../common/parse';
 import { bodyObject } from '../body';
 import type { FleetService } from '../service';
+import { caRotationQuery } from '../../workflows/rollout/certificates';
 
 export function rolloutRoutes(fleet: FleetService): express.Router {
   const r = express.Router();
+
+  // During a CA rotation: the trust bundle and new admin certificate clients must switch to before the old CA is dropped.
+  r.get('/operations/:id/ca-rotation', async (req, res) => {
+    res.json(await fleet.queryOperation(String(req.params.id), caRotationQuery));
+  });
 
   r.post('/clusters/:name/upgrade', async (req, res) => {
     const name = String(req.params.name);
