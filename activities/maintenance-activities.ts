@@ -1,6 +1,253 @@
 // maintenance activities, bound to the worker's configuration (spread into createActivities).
-import type { Config } from '../infra/config';
+import crypto from 'node:crypto';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { Client, Connection } from '@temporalio/client';
+import type { ClusterSpec } from '../common/spec';
+import { persistedSecret, type Config } from '../infra/config';
+import { releaseDir } from './artifacts';
+import { clusterHealth } from './etcd/client';
+import { moveLeader } from './etcd/membership';
+import {
+  deleteBackup,
+  durationToMs,
+  keyId,
+  readManifests,
+  retentionPlan,
+  streamBackup,
+  verifyStored,
+  withTempDir,
+  writeManifest,
+  fetchToFile,
+  snapshotStatus,
+  type BackupManifest,
+  type EncryptionKey,
+} from './backup/backup';
+import { IntegrityError } from './backup/stream';
+import { openTarget, type BackupSettings } from './backup/target';
+import { compactTo, currentRevision, defragmentMember, disarmAlarms, memberStatuses, openSnapshotStream } from './maintenance/etcd-ops';
+import { drill, restoreMemberDataDir } from './maintenance/restore';
+import { MaintenanceSchedules } from './maintenance/schedules';
 
-export function createMaintenanceActivities(_cfg: Config) {
-  return {};
+/** Where a backup lives: the settings of the cluster that took it (S3 or dir) and its manifest. */
+export interface BackupRef {
+  cluster: string;
+  settings?: BackupSettings;
+  id: string;
+}
+
+export interface BackupSummary {
+  id: string;
+  createdAt: string;
+  member: string;
+  revision?: number;
+  totalKey?: number;
+  snapshotBytes: number;
+  storedBytes: number;
+  sha256: string;
+  encrypted: boolean;
+  object: string;
+}
+
+export function summarize(m: BackupManifest): BackupSummary {
+  return {
+    id: m.id,
+    createdAt: m.createdAt,
+    member: m.member,
+    revision: m.verified?.revision ?? m.revision,
+    totalKey: m.verified?.totalKey,
+    snapshotBytes: m.snapshotBytes,
+    storedBytes: m.storedBytes,
+    sha256: m.sha256,
+    encrypted: !!m.encryption,
+    object: m.object,
+  };
+}
+
+/** The backup encryption key: ETCDFLEET_BACKUP_KEY (base64, 32 bytes) or generated into the state dir. */
+export function backupKey(cfg: Pick<Config, 'stateDir'>, env = process.env): EncryptionKey {
+  const b64 = persistedSecret(cfg.stateDir, 'backup.key', env.ETCDFLEET_BACKUP_KEY, () => crypto.randomBytes(32).toString('base64'));
+  const key = Buffer.from(b64, 'base64');
+  if (key.length !== 32) throw ApplicationFailure.nonRetryable('ETCDFLEET_BACKUP_KEY must be 32 bytes, base64', 'BadBackupKey');
+  return { key, id: keyId(key) };
+}
+
+function heartbeatEvery(ms: number): () => void {
+  let ctx: Context | undefined;
+  try {
+    ctx = Context.current();
+  } catch {
+    return () => undefined;
+  }
+  const t = setInterval(() => ctx!.heartbeat(), ms);
+  return () => clearInterval(t);
+}
+
+function integrity<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e) => {
+    if (e instanceof IntegrityError) throw ApplicationFailure.create({ type: 'BackupCorrupt', message: e.message, nonRetryable: true });
+    throw e;
+  });
+}
+
+export function createMaintenanceActivities(cfg: Config) {
+  const hosts = cfg.hostsDir;
+  const defaultDir = path.join(cfg.stateDir, 'backups');
+  const prefixOf = (s?: BackupSettings) => s?.s3?.prefix ?? '';
+  const etcdutlFor = (version: string) => path.join(releaseDir(cfg.cacheDir, version), 'etcdutl');
+  let schedules: Promise<MaintenanceSchedules> | undefined;
+  const scheduleClient = () =>
+    (schedules ??= (async () => {
+      const { codecFor } = await import('../worker/temporal');
+      const connection = await Connection.connect({ address: cfg.temporalAddress });
+      return new MaintenanceSchedules(new Client({ connection, namespace: cfg.namespace, dataConverter: { payloadCodecs: [codecFor(cfg)] } }), cfg.taskQueue);
+    })());
+
+  async function findManifest(ref: BackupRef): Promise<BackupManifest> {
+    const target = openTarget(ref.settings, defaultDir);
+    const all = await readManifests(target, prefixOf(ref.settings), ref.cluster);
+    const m = ref.id === 'latest' ? all[0] : all.find((x) => x.id === ref.id);
+    if (!m) throw ApplicationFailure.create({ type: 'NotFound', message: `no backup ${ref.id} of cluster ${ref.cluster} in ${target.describe}`, nonRetryable: true });
+    return m;
+  }
+
+  return {
+    /**
+     * Streams a snapshot from one healthy member (a follower when there is
+     * one) into the target, verifies the stored object with etcdutl, then
+     * writes the manifest: a backup without a manifest is never listed.
+     */
+    async takeBackup({ spec, member }: { spec: ClusterSpec; member?: string }): Promise<BackupManifest> {
+      const h = await clusterHealth(hosts, spec);
+      const healthy = h.members.filter((m) => m.healthy && !m.isLearner);
+      const source = member ? healthy.find((m) => m.name === member) : (healthy.find((m) => !m.isLeader) ?? healthy[0]);
+      if (!source) throw ApplicationFailure.retryable(`no healthy member to take a snapshot from${member ? ` (asked for ${member})` : ''}`, 'NotHealthy');
+      const settings = spec.backup;
+      const target = openTarget(settings, defaultDir);
+      const enc = settings?.encryption ? backupKey(cfg) : undefined;
+      const stop = heartbeatEvery(5_000);
+      try {
+        const snap = await openSnapshotStream(hosts, spec, source.name);
+        let m: BackupManifest;
+        try {
+          m = await integrity(
+            streamBackup({
+              source: { stream: snap.stream, member: source.name, etcdVersion: snap.version, revision: snap.revision },
+              target,
+              cluster: spec.name,
+              prefix: prefixOf(settings),
+              encryption: enc,
+            }),
+          );
+        } finally {
+          snap.close();
+        }
+        try {
+          const st = await integrity(verifyStored(target, m, etcdutlFor(spec.version), enc?.key));
+          m.verified = { at: new Date().toISOString(), ...st };
+        } catch (e) {
+          await target.delete(m.object).catch(() => undefined);
+          throw e;
+        }
+        await writeManifest(target, prefixOf(settings), m);
+        return m;
+      } finally {
+        stop();
+      }
+    },
+
+    /** Age and count retention after a successful backup; returns what remains. */
+    async applyBackupRetention({ spec, now }: { spec: ClusterSpec; now?: string }): Promise<{ deleted: string[]; remaining: BackupSummary[]; location: string }> {
+      const settings = spec.backup;
+      const target = openTarget(settings, defaultDir);
+      const all = await readManifests(target, prefixOf(settings), spec.name);
+      const del = new Set(retentionPlan(all, now ? new Date(now) : new Date(), { maxAgeMs: durationToMs(settings?.retention ?? '30d'), keep: settings?.keep }));
+      for (const m of all) if (del.has(m.id)) await deleteBackup(target, prefixOf(settings), m);
+      return { deleted: [...del], remaining: all.filter((m) => !del.has(m.id)).map(summarize), location: target.describe };
+    },
+
+    async listBackups({ ref }: { ref: Omit<BackupRef, 'id'> }): Promise<BackupSummary[]> {
+      const target = openTarget(ref.settings, defaultDir);
+      return (await readManifests(target, prefixOf(ref.settings), ref.cluster)).map(summarize);
+    },
+
+    /** Downloads, decrypts and verifies a backup into a local file for restore; integrity failures are final. */
+    async stageBackup({ ref, version, tag }: { ref: BackupRef; version: string; tag: string }): Promise<{ manifest: BackupSummary; file: string; totalKey: number; revision: number }> {
+      const file = path.join(cfg.stateDir, 'restore', `${tag.replace(/[^A-Za-z0-9._-]/g, '_')}.db`);
+      const m = await findManifest(ref);
+      const target = openTarget(ref.settings, defaultDir);
+      const enc = m.encryption ? backupKey(cfg) : undefined;
+      await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      const stop = heartbeatEvery(5_000);
+      try {
+        await integrity(fetchToFile(target, m, file, enc?.key));
+        const st = await integrity(snapshotStatus(etcdutlFor(version), file));
+        return { manifest: summarize(m), file, totalKey: st.totalKey, revision: st.revision };
+      } finally {
+        stop();
+      }
+    },
+
+    async removeStagedBackup({ file }: { file: string }): Promise<void> {
+      await fsp.rm(file, { force: true });
+    },
+
+    async restoreMemberData({ spec, member, snapshot, tag }: { spec: ClusterSpec; member: string; snapshot: string; tag: string }) {
+      return restoreMemberDataDir(hosts, { spec, member, snapshot, etcdutl: etcdutlFor(spec.version), tag });
+    },
+
+    /** Verifies one stored backup again (hashes, decryption, etcdutl). */
+    async verifyBackup({ ref, version }: { ref: BackupRef; version: string }) {
+      const m = await findManifest(ref);
+      const target = openTarget(ref.settings, defaultDir);
+      return integrity(verifyStored(target, m, etcdutlFor(version), m.encryption ? backupKey(cfg).key : undefined));
+    },
+
+    async restoreDrill({ ref, version }: { ref: BackupRef; version: string }) {
+      const m = await findManifest(ref);
+      const target = openTarget(ref.settings, defaultDir);
+      const stop = heartbeatEvery(5_000);
+      try {
+        return await withTempDir(async (dir) => {
+          const file = path.join(dir, 'snapshot.db');
+          await integrity(fetchToFile(target, m, file, m.encryption ? backupKey(cfg).key : undefined));
+          const r = await drill({ snapshot: file, binDir: releaseDir(cfg.cacheDir, version), workDir: dir });
+          return { backup: m.id, expectedRevision: m.verified?.revision, boltKeys: m.verified?.totalKey, ...r, at: new Date().toISOString() };
+        });
+      } finally {
+        stop();
+      }
+    },
+
+    async memberDbStatus({ spec }: { spec: ClusterSpec }) {
+      return memberStatuses(hosts, spec);
+    },
+
+    async defragMember({ spec, member }: { spec: ClusterSpec; member: string }) {
+      return defragmentMember(hosts, spec, member);
+    },
+
+    async moveLeaderForDefrag({ spec, to }: { spec: ClusterSpec; to: string }) {
+      return moveLeader(hosts, spec, { to });
+    },
+
+    async currentRevision({ spec }: { spec: ClusterSpec }): Promise<number> {
+      return currentRevision(hosts, spec);
+    },
+
+    async compactKeyspace({ spec, revision }: { spec: ClusterSpec; revision: number }) {
+      return compactTo(hosts, spec, revision);
+    },
+
+    async disarmAlarms({ spec }: { spec: ClusterSpec }): Promise<string[]> {
+      return disarmAlarms(hosts, spec);
+    },
+
+    /** Removes a deleted cluster's schedules (called by a schedule that finds its cluster gone). */
+    async deleteClusterSchedules({ cluster }: { cluster: string }): Promise<string[]> {
+      return (await scheduleClient()).removeAll(cluster);
+    },
+  };
 }

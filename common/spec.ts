@@ -142,10 +142,15 @@ export const DnsSpec = z.strictObject({
 const Duration = z.string().regex(/^\d+(s|m|h|d)$/, 'a duration like 30s, 5m, 6h or 30d');
 
 export const BackupSpec = z.strictObject({
+  /** Scheduled backups (a Temporal Schedule every `interval`); on-demand backups work either way. */
   enabled: z.boolean().default(false),
   interval: Duration.default('6h'),
+  /** Backups older than this are deleted after each successful backup. */
   retention: Duration.default('30d'),
+  /** Keep at most this many backups (newest first), whatever their age. */
   keep: z.number().int().min(1).optional(),
+  /** Directory target (embedded default: `<state>/backups`); ignored when `s3` is set. */
+  dir: AbsPath.optional(),
   s3: z
     .strictObject({
       bucket: z.string().min(3),
@@ -153,15 +158,26 @@ export const BackupSpec = z.strictObject({
       endpoint: z.string().url().optional(),
       region: z.string().default('us-east-1'),
       forcePathStyle: z.boolean().default(true),
+      /** Names of the worker's environment variables holding the credentials (never the secrets themselves). */
+      accessKeyIdEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('AWS_ACCESS_KEY_ID'),
+      secretAccessKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('AWS_SECRET_ACCESS_KEY'),
     })
     .optional(),
+  /** AES-256-GCM client-side encryption with the service's backup key (ETCDFLEET_BACKUP_KEY). */
   encryption: z.boolean().default(false),
+  /** Restore drill: restore the latest backup into a throwaway etcd on the worker's machine this often. */
+  drillInterval: Duration.optional(),
 });
 
 export const MaintenanceSpec = z.strictObject({
+  /** Compact every interval to the revision observed one interval earlier. */
   compactionInterval: Duration.optional(),
+  /** Instead of the revision one interval ago, keep the last N revisions. */
+  compactionRetainRevisions: z.number().int().min(1).optional(),
   defragThresholdBytes: z.number().int().min(0).optional(),
   defragThresholdPercent: z.number().min(0).max(100).optional(),
+  /** How often the defrag check runs (default 1h when a threshold is set). */
+  defragCheckInterval: Duration.optional(),
   healthCheckInterval: Duration.optional(),
 });
 

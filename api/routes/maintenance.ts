@@ -1,7 +1,101 @@
-// maintenance endpoints under /v1.
+// maintenance endpoints under /v1: backups, restore (in place or into a new
+// cluster), compaction, defragmentation, NOSPACE recovery, schedules.
 import express from 'express';
+import type { Client } from '@temporalio/client';
+import { parseClusterSpec } from '../../common/parse';
 import type { FleetService } from '../service';
+import { bodyObject } from '../body';
+import { HttpProblem } from '../problems';
+import { SCHEDULE_KINDS, schedulesFor, schedulesFromSpec, type ScheduleKind } from '../schedules';
+import { validateSetting } from '../../activities/maintenance/schedules';
 
-export function maintenanceRoutes(_fleet: FleetService): express.Router {
-  return express.Router();
+export function maintenanceRoutes(fleet: FleetService, client?: Client): express.Router {
+  const r = express.Router();
+  // Until createApp passes the client, reach the service's own (same connection, same codec).
+  const temporal = () => client ?? (fleet as unknown as { client: Client }).client;
+  const taskQueue = () => (fleet as unknown as { taskQueue: string }).taskQueue;
+  const schedules = () => schedulesFor(temporal(), taskQueue());
+  const name = (req: express.Request) => String(req.params.name);
+  const kindOf = (req: express.Request): ScheduleKind => {
+    const k = String(req.params.kind);
+    if (!(SCHEDULE_KINDS as readonly string[]).includes(k)) throw new HttpProblem(404, 'Not Found', `no schedule kind ${k} (one of ${SCHEDULE_KINDS.join(', ')})`);
+    return k as ScheduleKind;
+  };
+  const submit = (kind: Parameters<FleetService['submit']>[1]) => async (req: express.Request, res: express.Response) => {
+    const accepted = await fleet.submit(name(req), kind, bodyObject(req));
+    res.status(202).json({ name: name(req), ...accepted });
+  };
+
+  r.get('/clusters/:name/backups', async (req, res) => {
+    const view = await fleet.view(name(req));
+    const b = (view.extensions?.backups as Record<string, unknown> | undefined) ?? { items: [] };
+    res.json({ name: view.name, ...b });
+  });
+  r.post('/clusters/:name/backups', submit('backup'));
+  r.post('/clusters/:name/restore-drill', submit('restore-drill'));
+  r.post('/clusters/:name/compact', submit('compact'));
+  r.post('/clusters/:name/defrag', submit('defrag'));
+  r.post('/clusters/:name/defrag-check', submit('defrag-check'));
+  r.post('/clusters/:name/clear-nospace', submit('clear-nospace'));
+
+  /**
+   * Restore. In place: `{backup}` (a backup of this cluster, or `latest`).
+   * Into a new cluster: `{backup, from: <source cluster>, spec: <new cluster spec>}`:
+   * the new cluster is provisioned, then restored from the source's backup
+   * (the entity queue runs the restore right after provisioning).
+   */
+  r.post('/clusters/:name/restore', async (req, res) => {
+    const body = bodyObject(req);
+    const target = name(req);
+    const from = typeof body.from === 'string' ? body.from : target;
+    const params: Record<string, unknown> = { backup: body.backup ?? 'latest', from, ...(body.force === true ? { force: true } : {}) };
+    if (from !== target) {
+      const source = await fleet.view(from);
+      params.sourceBackup = source.spec?.backup;
+    }
+    let created: unknown;
+    if (body.spec !== undefined) {
+      const { spec } = parseClusterSpec(body.spec);
+      if (spec.name !== target) throw new HttpProblem(400, 'Invalid Request', `spec.name ${spec.name} does not match the URL (${target})`);
+      created = await fleet.createCluster(spec);
+    }
+    const accepted = await fleet.submit(target, 'restore', params);
+    res.status(202).json({ name: target, ...accepted, ...(created ? { provision: created } : {}) });
+  });
+
+  r.get('/clusters/:name/schedules', async (req, res) => {
+    const view = await fleet.view(name(req));
+    res.json({ name: view.name, fromSpec: view.spec ? schedulesFromSpec(view.spec) : {}, schedules: await schedules().list(view.name) });
+  });
+  /** `{backup: {every: "6h", paused?: false}, compaction: null, ...}`: given kinds are created/updated, null deletes. `{fromSpec: true}` resyncs from the spec. */
+  r.put('/clusters/:name/schedules', async (req, res) => {
+    const view = await fleet.view(name(req));
+    const body = bodyObject(req);
+    if (body.fromSpec === true && view.spec) await schedules().syncFromSpec(view.spec);
+    const errors = Object.entries(body)
+      .filter(([k]) => k !== 'fromSpec')
+      .map(([k, v]) => ({ path: k, message: validateSetting(k, v) }))
+      .filter((e): e is { path: string; message: string } => !!e.message);
+    if (errors.length) throw new HttpProblem(400, 'Invalid Request', errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
+    for (const [k, v] of Object.entries(body)) {
+      if (k === 'fromSpec') continue;
+      if (v === null) await schedules().remove(view.name, k as ScheduleKind);
+      else await schedules().put(view.name, k as ScheduleKind, v as { every: string; paused?: boolean });
+    }
+    res.json({ name: view.name, schedules: await schedules().list(view.name) });
+  });
+  r.post('/clusters/:name/schedules/:kind/trigger', async (req, res) => {
+    await fleet.view(name(req));
+    await schedules().trigger(name(req), kindOf(req));
+    res.status(202).json({ name: name(req), kind: kindOf(req), triggered: true });
+  });
+  r.post('/clusters/:name/schedules/:kind/pause', async (req, res) => {
+    await schedules().pause(name(req), kindOf(req), true);
+    res.json({ name: name(req), kind: kindOf(req), paused: true });
+  });
+  r.post('/clusters/:name/schedules/:kind/unpause', async (req, res) => {
+    await schedules().pause(name(req), kindOf(req), false);
+    res.json({ name: name(req), kind: kindOf(req), paused: false });
+  });
+  return r;
 }

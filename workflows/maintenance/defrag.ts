@@ -1,0 +1,80 @@
+// Defragmentation: members whose free space (dbSize − dbSizeInUse) passes the
+// threshold, one at a time, followers first, the leader last after moving
+// leadership away, a health gate after each.
+import { upsertSearchAttributes } from '@temporalio/workflow';
+import type { ClusterSpec } from '../../common/spec';
+import { EtcdCluster, EtcdOperation } from '../../common/searchAttributes';
+import type { MemberDbStatus } from '../../activities/maintenance/etcd-ops';
+import { Progress } from '../progress';
+import { healthGate } from '../activities';
+import { etcdMaintenance, quickOps } from './activities';
+
+export interface DefragInput {
+  spec: ClusterSpec;
+  /** Defragment every member regardless of thresholds. */
+  all?: boolean;
+  /** Skip health gates (NOSPACE recovery: the alarm keeps the cluster "unhealthy" until disarmed). */
+  ignoreAlarms?: boolean;
+}
+
+export interface DefragMemberResult {
+  member: string;
+  wasLeader: boolean;
+  leaderMovedTo?: string;
+  before: number;
+  after: number;
+  tookMs: number;
+}
+
+/** Pure: does this member need defragmenting? Default thresholds: 64 MiB or 50 % free. */
+export function needsDefrag(m: Pick<MemberDbStatus, 'dbSize' | 'dbSizeInUse'>, spec: ClusterSpec): boolean {
+  const free = m.dbSize - m.dbSizeInUse;
+  const bytes = spec.maintenance?.defragThresholdBytes;
+  const pct = spec.maintenance?.defragThresholdPercent;
+  if (bytes === undefined && pct === undefined) return free >= 64 * 1024 * 1024 || (m.dbSize > 0 && (free / m.dbSize) * 100 >= 50);
+  return (bytes !== undefined && free >= bytes) || (pct !== undefined && m.dbSize > 0 && (free / m.dbSize) * 100 >= pct);
+}
+
+export async function defragCluster({ spec, all, ignoreAlarms }: DefragInput): Promise<{ members: DefragMemberResult[]; skipped: string[] }> {
+  upsertSearchAttributes([
+    { key: EtcdCluster, value: spec.name },
+    { key: EtcdOperation, value: 'defrag' },
+  ]);
+  const progress = new Progress(`Defragment ${spec.name}`, ['Measure members']);
+  const status = await progress.step(
+    'Measure members',
+    () => quickOps.memberDbStatus.executeWithOptions({ summary: 'dbSize and dbSizeInUse of every member' }, [{ spec }]),
+    (s) => s.members.map((m) => `${m.name}${m.isLeader ? ' (leader)' : ''} ${m.dbSize}/${m.dbSizeInUse}`).join(', '),
+  );
+  const todo = status.members.filter((m) => all || needsDefrag(m, spec));
+  const skipped = status.members.filter((m) => !todo.includes(m)).map((m) => m.name);
+  // Followers first, the leader last.
+  todo.sort((a, b) => Number(a.isLeader) - Number(b.isLeader));
+  for (const m of todo) progress.add(`Defragment ${m.name}${m.isLeader ? ' (leader)' : ''}`);
+  const results: DefragMemberResult[] = [];
+  const n = spec.members.length;
+  for (const m of todo) {
+    const r = await progress.step(
+      `Defragment ${m.name}${m.isLeader ? ' (leader)' : ''}`,
+      async () => {
+        let leaderMovedTo: string | undefined;
+        if (m.isLeader && n > 1) {
+          const to = status.members.find((x) => !x.isLeader && !x.isLearner && x.healthy)?.name;
+          if (to) {
+            await etcdMaintenance.moveLeaderForDefrag.executeWithOptions({ summary: `move leadership from ${m.name} to ${to}` }, [{ spec, to }]);
+            leaderMovedTo = to;
+          }
+        }
+        const d = await etcdMaintenance.defragMember.executeWithOptions({ summary: `defragment ${m.name}` }, [{ spec, member: m.name }]);
+        if (!ignoreAlarms) {
+          await healthGate.checkHealthy.executeWithOptions({ summary: `health gate after ${m.name}` }, [{ spec, expectMembers: n }]);
+        }
+        return { member: m.name, wasLeader: m.isLeader, leaderMovedTo, before: d.before, after: d.after, tookMs: d.tookMs };
+      },
+      (x) => `${x.before} → ${x.after} bytes${x.leaderMovedTo ? `, leadership moved to ${x.leaderMovedTo}` : ''}`,
+    );
+    results.push(r);
+  }
+  progress.succeed();
+  return { members: results, skipped };
+}

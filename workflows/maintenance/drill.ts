@@ -1,0 +1,28 @@
+// Restore drill: the latest backup restored into a throwaway etcd on the
+// worker's machine; keys counted, restore time measured.
+import { upsertSearchAttributes } from '@temporalio/workflow';
+import type { ClusterSpec } from '../../common/spec';
+import { EtcdCluster, EtcdOperation } from '../../common/searchAttributes';
+import { Progress } from '../progress';
+import { dataOps } from './activities';
+
+export async function restoreDrill({ spec, backup }: { spec: ClusterSpec; backup?: string }) {
+  upsertSearchAttributes([
+    { key: EtcdCluster, value: spec.name },
+    { key: EtcdOperation, value: 'restore-drill' },
+  ]);
+  const progress = new Progress(`Restore drill for ${spec.name}`, ['Restore into a throwaway etcd and count keys']);
+  const r = await progress.step(
+    'Restore into a throwaway etcd and count keys',
+    () =>
+      dataOps.restoreDrill.executeWithOptions({ summary: `backup ${backup ?? 'latest'} → scratch etcd on 127.0.0.1` }, [
+        { ref: { cluster: spec.name, settings: spec.backup, id: backup ?? 'latest' }, version: spec.version },
+      ]),
+    (x) => `${x.keys} keys, restore ${x.restoreMs} ms, start ${x.startMs} ms`,
+  );
+  progress.succeed();
+    // The restored etcd must be at the snapshot's revision, and its live keys can
+  // never outnumber the snapshot's stored key revisions (etcdutl's totalKey).
+  const ok = (r.expectedRevision === undefined || r.revision === r.expectedRevision) && (r.boltKeys === undefined || r.keys <= r.boltKeys);
+  return { ...r, ok };
+}

@@ -1,0 +1,76 @@
+// Restore runbook (in place, or into a freshly provisioned cluster): every
+// member is restored from the same verified snapshot with the cluster's
+// initial cluster and token, revisions bumped and marked compacted; old data
+// dirs are kept aside, never deleted.
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { ClusterSpec } from '../../common/spec';
+import { EtcdCluster, EtcdOperation } from '../../common/searchAttributes';
+import type { BackupRef } from '../../activities/maintenance-activities';
+import { Progress } from '../progress';
+import { healthGate, hostOps } from '../activities';
+import { dataOps, quickOps } from './activities';
+
+export interface RestoreInput {
+  spec: ClusterSpec;
+  ref: BackupRef;
+}
+
+export const RESTORE_STEPS = [
+  'Fetch and verify backup',
+  'Stop members',
+  'Restore data dirs',
+  'Start members',
+  'Wait for quorum and health',
+  'Verify write and read',
+  'Remove staged snapshot',
+] as const;
+
+export async function restoreCluster({ spec, ref }: RestoreInput) {
+  upsertSearchAttributes([
+    { key: EtcdCluster, value: spec.name },
+    { key: EtcdOperation, value: 'restore' },
+  ]);
+  const n = spec.members.length;
+  const tag = workflowInfo().workflowId.replace(/[^A-Za-z0-9-]+/g, '-');
+  const progress = new Progress(`Restore ${spec.name} from ${ref.cluster}/${ref.id}`, RESTORE_STEPS);
+  const staged = await progress.step(
+    'Fetch and verify backup',
+    () => dataOps.stageBackup.executeWithOptions({ summary: `download ${ref.cluster}/${ref.id}, check hashes, etcdutl snapshot status` }, [{ ref, version: spec.version, tag }]),
+    (s) => `${s.manifest.id}: revision ${s.revision}, ${s.totalKey} keys`,
+  );
+  await progress.step('Stop members', () =>
+    Promise.all(spec.members.map((m) => hostOps.stopMember.executeWithOptions({ summary: `stop ${m.name}` }, [{ cluster: spec.name, member: m.name }]))),
+  );
+  const restored = await progress.step(
+    'Restore data dirs',
+    () =>
+      Promise.all(
+        spec.members.map((m) =>
+          dataOps.restoreMemberData.executeWithOptions({ summary: `${m.name}: etcdutl snapshot restore (old data dir kept aside)` }, [
+            { spec, member: m.name, snapshot: staged.file, tag },
+          ]),
+        ),
+      ),
+    (r) => r.map((x) => x.keptAside).filter(Boolean).join(', ') || 'no previous data dirs',
+  );
+  await progress.step('Start members', () =>
+    Promise.all(spec.members.map((m) => hostOps.startMember.executeWithOptions({ summary: `start ${m.name}` }, [{ cluster: spec.name, member: m.name }]))),
+  );
+  const health = await progress.step(
+    'Wait for quorum and health',
+    () => healthGate.checkHealthy.executeWithOptions({ summary: `all ${n} members healthy, one leader, no alarms` }, [{ spec, expectMembers: n }]),
+    (h) => `leader ${h.leader}`,
+  );
+  await progress.step('Verify write and read', () =>
+    hostOps.verifyWriteRead.executeWithOptions({ summary: 'put and get a marker key' }, [{ spec, key: `/etcdfleet/restored/${workflowInfo().workflowId}` }]),
+  );
+  await progress.step('Remove staged snapshot', () => quickOps.removeStagedBackup.executeWithOptions({ summary: staged.file }, [{ file: staged.file }]));
+  progress.succeed();
+  return {
+    backup: staged.manifest,
+    revision: staged.revision,
+    totalKey: staged.totalKey,
+    keptAside: restored.map((r) => r.keptAside).filter(Boolean) as string[],
+    health,
+  };
+}
