@@ -22,15 +22,20 @@ import {
   type OperationProgress,
 } from '../workflows/definitions';
 import { HttpProblem } from './problems';
+import { schedulesFor, type MaintenanceSchedules } from './schedules';
 
 /** How long a request waits for the worker to accept an update before answering 503. */
 const UPDATE_DEADLINE_MS = 30_000;
 
 export class FleetService {
+  readonly schedules: MaintenanceSchedules;
+
   constructor(
-    private readonly client: Client,
-    private readonly taskQueue: string,
-  ) {}
+    readonly client: Client,
+    readonly taskQueue: string,
+  ) {
+    this.schedules = schedulesFor(client, taskQueue);
+  }
 
   async createCluster(spec: ClusterSpec): Promise<OperationAccepted> {
     const start = new WithStartWorkflowOperation(clusterWorkflow, {
@@ -42,19 +47,25 @@ export class FleetService {
       staticDetails: `${spec.members.length} members, etcd ${spec.version}, provider ${spec.provider}`,
       typedSearchAttributes: [{ key: EtcdCluster, value: spec.name }],
     });
-    return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+    const accepted = await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
       this.client.workflow.executeUpdateWithStart(createClusterUpdate, {
         args: [{ spec, fingerprint: specFingerprint(spec) }],
         startWorkflowOperation: start,
       }),
     );
+    // One Temporal Schedule per maintenance kind the spec asks for (backups, compaction, …);
+    // a repeated POST leaves schedules changed since through PUT alone.
+    if (accepted.created) await this.schedules.syncFromSpec(spec);
+    return accepted;
   }
 
   async deleteCluster(name: string, purge: boolean): Promise<OperationAccepted> {
     await this.runningHandle(name);
-    return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+    const accepted = await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
       this.client.workflow.getHandle(clusterWorkflowId(name)).executeUpdate(deleteClusterUpdate, { args: [{ purge }] }),
     );
+    await this.schedules.removeAll(name);
+    return accepted;
   }
 
   /** Queues an operation on the cluster; its handler's validator answers 4xx without queueing. */

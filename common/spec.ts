@@ -312,7 +312,5 @@ export function specWarnings(spec: ClusterSpec): string[] {
     w.push(`${spec.members.length} members is an even count: it tolerates no more failures than ${spec.members.length - 1} members`);
   }
   if (!spec.tls.enabled) w.push('TLS is disabled: client and peer traffic is plaintext and unauthenticated');
-  if (spec.backup?.enabled) w.push('backup: scheduled backups are not run yet; the settings are stored');
-  if (spec.maintenance) w.push('maintenance: scheduled compaction/defrag/health checks are not run yet; the settings are stored');
   return w;
 }

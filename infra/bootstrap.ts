@@ -12,6 +12,7 @@
 // stderr, the summary to stdout.
 import { ensureDebianPackages } from './apt';
 import { ensureTemporalCli } from './temporal-cli';
+import { ensureS3Server } from './s3-server';
 import {
   ensureEtcdReleases,
   listMirrorVersions,
@@ -34,7 +35,8 @@ export {
   type EtcdVersions,
 } from './etcd-releases';
 
-export const TARGETS = ['all', 'temporal', 'etcd', 'apt'] as const;
+/** `all` is what `npm start` needs; `test` adds the S3-compatible server the backup tests run against. */
+export const TARGETS = ['all', 'test', 'temporal', 'etcd', 'apt', 's3'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface BootstrapArgs {
@@ -43,7 +45,7 @@ export interface BootstrapArgs {
   quiet: boolean;
 }
 
-export const USAGE = 'usage: tsx infra/bootstrap.ts [all|temporal|etcd|apt] [--refresh] [--quiet]';
+export const USAGE = 'usage: tsx infra/bootstrap.ts [all|test|temporal|etcd|apt|s3] [--refresh] [--quiet]';
 
 export function parseArgs(argv: readonly string[]): BootstrapArgs {
   const args: BootstrapArgs = { target: 'all', refresh: false, quiet: false };
@@ -63,6 +65,7 @@ export class UsageError extends Error {}
 
 export interface BootstrapResult {
   temporalBin?: string;
+  s3Bin?: string;
   etcd?: EtcdVersions;
   mirrorVersions: string[];
   mirrorUrl: string;
@@ -72,11 +75,12 @@ export interface BootstrapResult {
 /** Runs the requested parts in dependency order: apt (python3-venv) before temporal; etcd last, it is the slow one. */
 export async function bootstrap(args: BootstrapArgs, log = (line: string) => process.stderr.write(line + '\n')): Promise<BootstrapResult> {
   const started = Date.now();
-  const wants = (t: Target) => args.target === 'all' || args.target === t;
+  const wants = (t: Target) => args.target === t || args.target === 'test' || (args.target === 'all' && t !== 's3');
   const result: BootstrapResult = { mirrorVersions: [], mirrorUrl: mirrorUrl(), seconds: 0 };
 
   if (wants('apt')) await ensureDebianPackages({ log });
   if (wants('temporal')) result.temporalBin = await ensureTemporalCli({ log });
+  if (wants('s3')) result.s3Bin = await ensureS3Server({ log });
   if (wants('etcd')) {
     result.etcd = await resolveEtcdVersions({ refresh: args.refresh, log });
     await ensureEtcdReleases(result.etcd.all, { log });
@@ -89,6 +93,7 @@ export async function bootstrap(args: BootstrapArgs, log = (line: string) => pro
 export function formatSummary(r: BootstrapResult): string {
   const lines = [`bootstrap ok (${r.seconds.toFixed(1)}s)`];
   if (r.temporalBin) lines.push(`  temporal: ${r.temporalBin}`);
+  if (r.s3Bin) lines.push(`  s3:       ${r.s3Bin} (SeaweedFS, for tests)`);
   if (r.etcd) {
     const e = r.etcd;
     lines.push(`  etcd:     default ${e.default}, latest 3.5 ${e.latest35}, latest 3.6 ${e.latest36}`);

@@ -24,7 +24,7 @@ case "$cmd" in
     exec "$bin/tsx" infra/start.ts "$@"
     ;;
   test)
-    "$bin/tsx" infra/bootstrap.ts all
+    "$bin/tsx" infra/bootstrap.ts test
     echo "==> type-checking"
     "$bin/tsc" --noEmit -p tsconfig.json
     echo "==> running tests"

@@ -1,20 +1,16 @@
 // maintenance endpoints under /v1: backups, restore (in place or into a new
 // cluster), compaction, defragmentation, NOSPACE recovery, schedules.
 import express from 'express';
-import type { Client } from '@temporalio/client';
 import { parseClusterSpec } from '../../common/parse';
 import type { FleetService } from '../service';
 import { bodyObject } from '../body';
 import { HttpProblem } from '../problems';
-import { SCHEDULE_KINDS, schedulesFor, schedulesFromSpec, type ScheduleKind } from '../schedules';
+import { SCHEDULE_KINDS, schedulesFromSpec, type ScheduleKind } from '../schedules';
 import { validateSetting } from '../../activities/maintenance/schedules';
 
-export function maintenanceRoutes(fleet: FleetService, client?: Client): express.Router {
+export function maintenanceRoutes(fleet: FleetService): express.Router {
   const r = express.Router();
-  // Until createApp passes the client, reach the service's own (same connection, same codec).
-  const temporal = () => client ?? (fleet as unknown as { client: Client }).client;
-  const taskQueue = () => (fleet as unknown as { taskQueue: string }).taskQueue;
-  const schedules = () => schedulesFor(temporal(), taskQueue());
+  const schedules = () => fleet.schedules;
   const name = (req: express.Request) => String(req.params.name);
   const kindOf = (req: express.Request): ScheduleKind => {
     const k = String(req.params.kind);
