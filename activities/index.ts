@@ -2,13 +2,16 @@
 // Each is idempotent: it checks the world before acting, so any retry is safe.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
-import type { ClusterHealthView } from '../common/operations';
+import fsp from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import type { CertificateExpiry, ClusterHealthView } from '../common/operations';
 import type { MemberFiles } from '../common/topology';
 import { caPassphrase, type Config } from '../infra/config';
 import { fetchRelease } from './artifacts';
 import { issueClusterPki, type ClusterPki } from './pki';
 import {
   installBinaries,
+  localMemberFiles,
   memberProcessStatus,
   prepareMemberHost,
   removeMemberHost,
@@ -101,8 +104,11 @@ export function createActivities(cfg: Config) {
       return { key };
     },
 
+    /** Health as the entity observes it: members, leader, alarms, raft lag, db sizes and certificate expiry. */
     async clusterHealth({ spec }: { spec: ClusterSpec }): Promise<ClusterHealthView> {
-      return toView(await clusterHealth(hosts, spec));
+      const view = toView(await clusterHealth(hosts, spec));
+      view.certificates = await certificateExpiry(hosts, spec);
+      return view;
     },
 
     ...createMembershipActivities(cfg),
@@ -114,7 +120,28 @@ export function createActivities(cfg: Config) {
 export type Activities = ReturnType<typeof createActivities>;
 
 export function toView(h: ClusterHealth): ClusterHealthView {
-  return { healthy: h.healthy, leader: h.leader, alarms: h.alarms, checkedAt: h.checkedAt, members: h.members, error: h.error };
+  const leaderIndex = h.members.find((m) => m.isLeader)?.raftIndex;
+  const members = h.members.map((m) => ({
+    ...m,
+    raftLag: leaderIndex !== undefined && m.raftIndex !== undefined ? Math.max(0, leaderIndex - m.raftIndex) : undefined,
+  }));
+  return { healthy: h.healthy, leader: h.leader, alarms: h.alarms, checkedAt: h.checkedAt, members, error: h.error };
+}
+
+/** notAfter of every certificate on every member host (missing files are skipped). */
+async function certificateExpiry(hostsDir: string, spec: ClusterSpec): Promise<CertificateExpiry[]> {
+  const out: CertificateExpiry[] = [];
+  for (const m of spec.members) {
+    const f = localMemberFiles(hostsDir, spec, m.name);
+    const files = { ca: f.caCert, server: f.serverCert, peer: f.peerCert, admin: f.clientCert };
+    for (const [certificate, file] of Object.entries(files)) {
+      const pem = await fsp.readFile(file, 'utf8').catch(() => undefined);
+      if (!pem) continue;
+      // A CA bundle (during CA rotation) holds several: the first is the one in use.
+      out.push({ member: m.name, certificate, notAfter: new Date(new X509Certificate(pem).validTo).toISOString() });
+    }
+  }
+  return out;
 }
 
 function summarize(v: ClusterHealthView, expect: number): string {

@@ -10,7 +10,7 @@ import { FleetService, renderCluster } from './service';
 import { HttpProblem, sendProblem, toProblem } from './problems';
 import { codecRouter } from './codec';
 import { openApiDocument } from './openapi';
-import { httpMetrics, metricsHandler } from './metrics';
+import { createMetrics } from './metrics';
 import { operationEvents } from './events';
 import { membershipRoutes } from './routes/membership';
 import { rolloutRoutes } from './routes/rollout';
@@ -27,9 +27,10 @@ export interface AppOptions {
 
 export function createApp(opts: AppOptions): express.Express {
   const fleet = new FleetService(opts.client, opts.taskQueue);
+  const metrics = createMetrics(fleet);
   const app = express();
   app.disable('x-powered-by');
-  app.use(httpMetrics);
+  app.use(metrics.middleware);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -42,7 +43,7 @@ export function createApp(opts: AppOptions): express.Express {
       sendProblem(res, 503, 'Service Unavailable', `Temporal is not reachable: ${(err as Error).message}`);
     }
   });
-  app.get('/metrics', metricsHandler);
+  app.get('/metrics', metrics.handler);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });

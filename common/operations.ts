@@ -77,14 +77,27 @@ export interface MemberHealth {
   raftIndex?: number;
   dbSize?: number;
   dbSizeInUse?: number;
+  /** Leader's raft index minus this member's (0 for the leader). */
+  raftLag?: number;
   error?: string;
 }
+
+export interface CertificateExpiry {
+  member: string;
+  /** ca, server, peer or admin */
+  certificate: string;
+  notAfter: string;
+}
+
+/** Certificates closer to expiry than this are named in the cluster's reason. */
+export const CERT_EXPIRY_WARNING_DAYS = 30;
 
 export interface ClusterHealthView {
   healthy: boolean;
   leader?: string;
   alarms: string[];
   members: MemberHealth[];
+  certificates?: CertificateExpiry[];
   checkedAt: string;
   error?: string;
 }

@@ -1096,9 +1096,6 @@ function mapBackup(first: First, spec: ClusterSpecInput, prov: Provenance, unsup
     prov.set('backup.encryption', at('encryption'));
   }
   spec.backup = backup;
-  if (backup.enabled) {
-    unsupported.push({ field: f(src.cfg, 'backup'), reason: 'scheduled backups are not run yet; the settings are stored with the cluster' });
-  }
 }
 
 function mapMaintenance(first: First, spec: ClusterSpecInput, prov: Provenance, unsupported: Unsupported[], warnings: string[]): void {
@@ -1138,9 +1135,6 @@ function mapMaintenance(first: First, spec: ClusterSpecInput, prov: Provenance, 
     }
   }
   spec.maintenance = m;
-  if (Object.keys(m).length) {
-    unsupported.push({ field: base, reason: 'scheduled compaction, defragmentation and health checks are not run yet; the settings are stored with the cluster' });
-  }
 }
 
 /** Re-addresses native spec issues to the taskserv fields they came from. */

@@ -14,7 +14,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { operationId, operationWorkflowId, type ClusterHealthView, type ClusterPhase, type OperationKind, type OperationRecord } from '../common/operations';
+import { CERT_EXPIRY_WARNING_DAYS, operationId, operationWorkflowId, type ClusterHealthView, type ClusterPhase, type OperationKind, type OperationRecord } from '../common/operations';
 import { EtcdCluster, EtcdPhase, EtcdVersion } from '../common/searchAttributes';
 import {
   clusterQuery,
@@ -257,7 +257,8 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
       const h = await observe.clusterHealth.executeWithOptions({ summary: 'health check' }, [{ spec: s.spec! }]);
       s.health = h;
       const why = h.healthy ? undefined : unhealthyReason(h);
-      setPhase(h.healthy ? 'Running' : 'Degraded', [why, lastError && `last operation: ${lastError}`].filter(Boolean).join('; ') || undefined);
+      const reason = [why, expiryWarnings(h, Date.now()), lastError && `last operation: ${lastError}`].filter(Boolean).join('; ');
+      setPhase(h.healthy ? 'Running' : 'Degraded', reason || undefined);
     } catch (err) {
       setPhase('Degraded', `health check failed: ${describe(err)}`);
     }
@@ -288,6 +289,13 @@ function unhealthyReason(h: ClusterHealthView): string {
   if (!h.leader) parts.push('no leader');
   if (h.alarms.length) parts.push(`alarms: ${h.alarms.join(', ')}`);
   return parts.join('; ') || h.error || 'unhealthy';
+}
+
+/** Certificates that expire soon: named in the reason, without degrading a healthy cluster. */
+function expiryWarnings(h: ClusterHealthView, now: number): string | undefined {
+  const soon = (h.certificates ?? []).filter((c) => Date.parse(c.notAfter) - now < CERT_EXPIRY_WARNING_DAYS * 86400e3);
+  if (soon.length === 0) return undefined;
+  return `certificates expiring: ${soon.map((c) => `${c.member} ${c.certificate} ${c.notAfter.slice(0, 10)}`).join(', ')}`;
 }
 
 function durationMs(d: string | undefined): number | undefined {

@@ -108,11 +108,11 @@ describe('fixtures', () => {
     expect(r.spec.backup).toEqual({ enabled: true, interval: '6h', retention: '7d', s3: { bucket: 'etcd-backups' }, encryption: true });
     expect(r.spec.token).toBe('prod-etcd-cluster');
     expect(r.spec.logging).toEqual({ level: 'warn', outputs: ['stderr'] });
-    expect(r.unsupported).toEqual([{ field: '[0].backup', reason: expect.stringMatching(/not run yet/) }]);
+    expect(r.unsupported).toEqual([]);
     expect(r.warnings).toEqual([]);
     const { spec, warnings } = parseClusterSpec(r.spec);
     expect(spec.members).toHaveLength(3);
-    expect(warnings).toEqual([expect.stringMatching(/^backup:/)]);
+    expect(warnings).toEqual([]);
   });
 });
 
@@ -205,14 +205,13 @@ describe('every field maps', () => {
     expect(() => parseClusterSpec(r.spec)).not.toThrow();
   });
 
-  test('the schedules that are not run yet are reported', () => {
+  test('backup and maintenance schedules map without being reported unsupported', () => {
     const r = importTaskserv({ ...node(1), backup: { interval: '6h' }, kubernetes_integration: { compaction_interval: '1h' } });
-    expect(r.unsupported).toEqual([
-      { field: 'backup', reason: expect.stringMatching(/not run yet/) },
-      { field: 'kubernetes_integration', reason: expect.stringMatching(/not run yet/) },
-    ]);
+    expect(r.unsupported).toEqual([]);
+    expect(r.spec.backup).toMatchObject({ interval: '6h' });
+    expect(r.spec.maintenance).toMatchObject({ compactionInterval: '1h' });
     expect(r.warnings).toEqual([expect.stringMatching(/named "etcd" after its members/)]);
-    expect(parseClusterSpec(r.spec).warnings).toEqual([expect.stringMatching(/^backup:/), expect.stringMatching(/^maintenance:/)]);
+    expect(parseClusterSpec(r.spec).warnings).toEqual([]);
   });
 
   test('security settings etcdfleet fixes are reported when asked otherwise', () => {
