@@ -2,8 +2,9 @@
 // (PATCH /v1/clusters/{name}, dry runs), the update validators of the
 // membership operations and the scale workflow. No I/O, deterministic.
 import { canonicalJson } from './fingerprint';
+import { formatPath, zodIssues } from './issues';
 import type { OperationKind } from './operations';
-import type { Issue } from './parse';
+import type { Issue } from './issues';
 import { ClusterSpec, MAX_MEMBERS, MemberSpec } from './spec';
 
 export interface PlanStep {
@@ -22,31 +23,6 @@ export interface SpecPlan {
 
 const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
 
-// Workflow code imports this module: no yaml parser (common/parse), so the
-// path rendering is repeated here in small.
-const IDENT_RE = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
-/** `members[1].address`, with an optional rendered prefix. */
-export function formatPath(segments: readonly PropertyKey[], prefix = ''): string {
-  let out = prefix;
-  for (const seg of segments) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else {
-      const key = String(seg);
-      if (IDENT_RE.test(key)) out += out === '' ? key : `.${key}`;
-      else out += `[${JSON.stringify(key)}]`;
-    }
-  }
-  return out;
-}
-
-function zodIssues(issues: readonly { code: string; path: readonly PropertyKey[]; message: string; keys?: string[] }[], prefix: string): Issue[] {
-  return issues.flatMap((i) =>
-    i.code === 'unrecognized_keys' && i.keys
-      ? i.keys.map((k) => ({ path: formatPath([...i.path, k], prefix), message: 'unknown field' }))
-      : [{ path: formatPath(i.path, prefix), message: /received undefined$/.test(i.message) ? 'required' : i.message }],
-  );
-}
-
 // ------------------------------------------------------------ single-member checks
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; issues: Issue[] };
@@ -62,7 +38,7 @@ export function specWithAddedMember(spec: ClusterSpec, input: unknown): Checked<
     return { ok: false, issues: [{ path: 'member', message: 'a member must be an object like {"name": "m4", "address": "127.0.0.5"}' }] };
   }
   const own = MemberSpec.safeParse(input);
-  if (!own.success) return { ok: false, issues: zodIssues(own.error.issues as any, 'member') };
+  if (!own.success) return { ok: false, issues: zodIssues(own.error, 'member') };
   if (spec.members.length >= MAX_MEMBERS) {
     return { ok: false, issues: [{ path: 'members', message: `the cluster already has ${spec.members.length} members (at most ${MAX_MEMBERS})` }] };
   }
@@ -91,7 +67,7 @@ function reparse(spec: ClusterSpec, members: MemberSpec[], index: number, alias:
       const p = iss.path;
       // members[<index>].x → member.x: the caller sent one member, not a list.
       const own = p[0] === 'members' && p[1] === index;
-      return zodIssues([iss as any], '').map((x) => ({ ...x, path: own ? formatPath(p.slice(2), alias) : x.path }));
+      return zodIssues({ issues: [iss] }, '').map((x) => ({ ...x, path: own ? formatPath(p.slice(2), alias) : x.path }));
     });
     return { ok: false, issues };
   }

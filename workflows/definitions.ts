@@ -2,7 +2,7 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { ClusterSpec } from '../common/spec';
 import type { ClusterHealthView, ClusterPhase, OperationRecord, Step } from '../common/operations';
-import type { MemberFiles } from '../common/topology';
+import type { ClusterState } from './state';
 
 export interface CreateClusterRequest {
   spec: ClusterSpec;
@@ -18,21 +18,8 @@ export interface DeleteClusterRequest {
   purge: boolean;
 }
 
-export interface ClusterView {
-  name: string;
-  phase: ClusterPhase;
-  reason?: string;
-  version?: string;
-  spec?: ClusterSpec;
-  fingerprint?: string;
-  current?: OperationRecord;
-  queue: OperationRecord[];
-  operations: OperationRecord[];
-  health?: ClusterHealthView;
-  /** Absolute paths of each member's files on its host. */
-  files?: Record<string, MemberFiles>;
-  extensions?: Record<string, unknown>;
-}
+/** What the entity shows: its state without secrets and bookkeeping. */
+export type ClusterView = Omit<ClusterState, 'pki' | 'seq'> & { version?: string };
 
 export interface AdminCredentials {
   ca: string;

@@ -6,7 +6,8 @@
 import { ApplicationFailure, executeChild } from '@temporalio/workflow';
 import { canonicalJson } from '../common/fingerprint';
 import type { Issue } from '../common/parse';
-import { formatPath, planMembers, specWithAddedMember, specWithReplacedMember, specWithoutMember } from '../common/plan';
+import { planMembers, specWithAddedMember, specWithReplacedMember, specWithoutMember } from '../common/plan';
+import { formatPath } from '../common/issues';
 import { ClusterSpec, type MemberSpec } from '../common/spec';
 import { observe } from './activities';
 import { addMember, type MembershipResult } from './membership/add';
