@@ -79,8 +79,8 @@ on_exit() {
     # SIGTERM first; a leader whose peers stop too tries a leadership transfer
     # for up to 7 s, so whatever is left after 3 s gets SIGKILL.
     for p in "${started_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    local n
-    for n in $(seq 30); do
+    local _
+    for _ in $(seq 30); do
       local alive=0
       for p in "${started_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
       [ "$alive" = 1 ] || break
@@ -188,8 +188,8 @@ for i in "${!members[@]}"; do
   conf=$root/etc/etcd
   certs=$root/etc/ssl/etcd
   data=$root/var/lib/etcd
-  mkdir -p "$conf" "$root/run" "$root/var/log"
-  mkdir -p -m 0700 "$certs" "$data"
+  mkdir -p "$conf" "$root/run" "$root/var/log" "$certs" "$data"
+  chmod 0700 "$certs" "$data"
   cp "$pki/ca.pem" "$certs/ca.pem"
   cp "$pki/$m-server.pem" "$certs/etcd.pem"
   cp "$pki/$m-peer.pem" "$certs/peer.pem"

@@ -273,7 +273,7 @@ function printOursBreakdown(runs: OursRun[]): void {
   const m = (f: (t: Timeline) => number) => `${Math.round(median(tls.map(f)))} ms`.padStart(8);
   say(`etcdfleet breakdown, median of ${tls.length} run(s) (step = workflow task times; activity = last attempt run time; queue = scheduled -> last attempt started):`);
   say(`  ${col('POST -> 202 (update-with-start)')}${m((t) => t.postMs)}`);
-  say(`  ${col('202 -> first step started')}${m((t) => t.toFirstStepMs)}`);
+  say(`  ${col('POST -> first step started')}${m((t) => t.toFirstStepMs)}`);
   const names = tls[0].steps.map((s) => s.name);
   for (const [i, name] of names.entries()) {
     const at = (t: Timeline) => t.steps[i];

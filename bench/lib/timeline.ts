@@ -26,7 +26,7 @@ export interface Timeline {
   totalMs: number;
   /** POST sent → 202 received (update-with-start on the cluster entity). */
   postMs: number;
-  /** 202 → the provision child workflow's first step began. */
+  /** POST sent → the provision child workflow's first step began (the 202 can arrive after that). */
   toFirstStepMs: number;
   steps: StepTiming[];
   /** Last step finished → provision workflow completed. */
@@ -108,7 +108,7 @@ export async function provisionTimeline(
   return {
     totalMs: t.runningSeen - t.postSent,
     postMs: t.postAnswered - t.postSent,
-    toFirstStepMs: first - t.postAnswered,
+    toFirstStepMs: first - t.postSent,
     steps: out,
     lastStepToCompletedMs: completedAt - last,
     completedToRunningMs: t.runningSeen - completedAt,
