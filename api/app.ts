@@ -56,7 +56,7 @@ export function createApp(opts: AppOptions): express.Express {
   v1.post('/clusters', async (req, res) => {
     const { spec, warnings } = parseClusterSpec(parseBody(bodyText(req), req.get('content-type')));
     const accepted = await fleet.createCluster(spec);
-    res.status(202).location(`/v1/clusters/${spec.name}`).json({ name: spec.name, ...accepted, warnings });
+    res.status(202).location(`/v1/clusters/${spec.name}`).json({ name: spec.name, ...accepted, warnings: [...warnings, ...accepted.warnings] });
   });
 
   v1.post('/imports/taskserv', async (req, res) => {
@@ -70,7 +70,7 @@ export function createApp(opts: AppOptions): express.Express {
     res
       .status(202)
       .location(`/v1/clusters/${spec.name}`)
-      .json({ name: spec.name, ...accepted, warnings: [...imported.warnings, ...warnings], unsupported: imported.unsupported, spec });
+      .json({ name: spec.name, ...accepted, warnings: [...imported.warnings, ...warnings, ...accepted.warnings], unsupported: imported.unsupported, spec });
   });
 
   v1.get('/clusters', async (_req, res) => {

@@ -37,7 +37,7 @@ export class FleetService {
     this.schedules = schedulesFor(client, taskQueue);
   }
 
-  async createCluster(spec: ClusterSpec): Promise<OperationAccepted> {
+  async createCluster(spec: ClusterSpec): Promise<OperationAccepted & { warnings: string[] }> {
     const start = new WithStartWorkflowOperation(clusterWorkflow, {
       workflowId: clusterWorkflowId(spec.name),
       taskQueue: this.taskQueue,
@@ -54,9 +54,15 @@ export class FleetService {
       }),
     );
     // One Temporal Schedule per maintenance kind the spec asks for (backups, compaction, …);
-    // a repeated POST leaves schedules changed since through PUT alone.
-    if (accepted.created) await this.schedules.syncFromSpec(spec);
-    return accepted;
+    // a repeated POST leaves schedules changed since through PUT alone. The cluster
+    // is queued either way: a schedule that could not be made is a warning, fixable with PUT.
+    const warnings: string[] = [];
+    if (accepted.created) {
+      await this.schedules.syncFromSpec(spec).catch((err: Error) => {
+        warnings.push(`schedules were not created (${err.message}); set them with PUT /v1/clusters/${spec.name}/schedules`);
+      });
+    }
+    return { ...accepted, warnings };
   }
 
   async deleteCluster(name: string, purge: boolean): Promise<OperationAccepted> {
