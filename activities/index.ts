@@ -3,6 +3,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import type { CertificateExpiry, ClusterHealthView } from '../common/operations';
 import type { MemberFiles } from '../common/topology';
@@ -81,6 +82,14 @@ export function createActivities(cfg: Config) {
 
     async removeMemberHost(input: MemberRef & { purge: boolean }) {
       return removeMemberHost(hosts, input);
+    },
+
+    /** Purge: the cluster's whole directory on this host (member roots, pre-upgrade snapshots). */
+    async purgeClusterDir({ cluster }: { cluster: string }): Promise<{ removed: boolean }> {
+      const dir = path.join(hosts, cluster);
+      const existed = await fsp.stat(dir).then(() => true, () => false);
+      await fsp.rm(dir, { recursive: true, force: true });
+      return { removed: existed };
     },
 
     async markMemberExisting({ spec, member }: { spec: ClusterSpec; member: string }) {

@@ -26,15 +26,20 @@ export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void>
   );
   await progress.step(
     'Remove host files',
-    () =>
-      Promise.all(
+    async () => {
+      await Promise.all(
         spec.members.map((m) =>
           hostOps.removeMemberHost.executeWithOptions({ summary: `${m.name}: remove config, certificates${purge ? ' and data' : ''}` }, [
             { cluster: spec.name, member: m.name, purge },
           ]),
         ),
-      ),
+      );
+      if (purge) {
+        await hostOps.purgeClusterDir.executeWithOptions({ summary: `remove what is left of ${spec.name} (set-aside data, snapshots)` }, [{ cluster: spec.name }]);
+      }
+    },
     () => (purge ? 'data purged' : 'data dirs kept'),
   );
+
   progress.succeed();
 }

@@ -170,6 +170,7 @@ describe('a 3-member TLS cluster', () => {
     expect((await stack.api('DELETE', `/v1/clusters/${name}?purge=true`)).status).toBe(202);
     await waitGone(name);
     expect(fs.existsSync(before.members[0].files.dataDir)).toBe(false);
+    expect(fs.existsSync(path.join(stack.config.hostsDir, name))).toBe(false);
   });
 });
 
