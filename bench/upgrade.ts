@@ -1,4 +1,4 @@
-// `npm run bench:upgrade`: a rolling upgrade (v3.5.10 → v3.5.35) of a
+// `npm run bench:upgrade`: a rolling upgrade (v3.5.10 → the latest v3.5) of a
 // 3-member TLS cluster under the client workload, through etcdfleet (API →
 // Temporal → worker: path check, snapshot, followers first, MoveLeader,
 // leader last, gates), against bench/baseline-upgrade.sh on an identical
@@ -14,13 +14,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../infra/config';
+import { bootstrappedEtcdVersions } from '../infra/etcd-releases';
 import { releaseDir } from '../activities/artifacts';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder } from './lib/procs';
 import { Workload, type WorkloadReport } from '../test/support/workload';
 
-const FROM = 'v3.5.10';
-const TO = 'v3.5.35';
+const { default: FROM, latest35: TO } = bootstrappedEtcdVersions();
 const HEARTBEAT_MS = 100;
 const ELECTION_MS = 1000;
 const GOAL_RATIO = 1.5;

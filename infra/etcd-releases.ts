@@ -141,6 +141,14 @@ function readVersionsCache(env: NodeJS.ProcessEnv): VersionsCache | undefined {
   }
 }
 
+/** The versions the last bootstrap resolved (or the override), without asking the proxy: for tests and benchmarks that run after it. */
+export function bootstrappedEtcdVersions(env = process.env): EtcdVersions {
+  if (env.ETCDFLEET_ETCD_VERSIONS) return versionsFromOverride(env.ETCDFLEET_ETCD_VERSIONS);
+  const cached = readVersionsCache(env);
+  if (!cached) throw new Error(`no etcd versions resolved yet (${etcdVersionsFile(env)}): run npm run bootstrap`);
+  return cached.versions;
+}
+
 /** Environment for every go command: no toolchain downloads, no workspace or VCS surprises, static binaries like upstream's. */
 function goEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod -buildvcs=false', GOWORK: 'off', CGO_ENABLED: '0' };

@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import * as tar from 'tar';
 import { releaseDir } from '../../activities/artifacts';
 import { cacheDir } from '../../infra/config';
+import { bootstrappedEtcdVersions } from '../../infra/etcd-releases';
 import { etcdctl, loopback, startStack, type Stack } from '../support/stack';
 import { Workload } from '../support/workload';
 
@@ -17,11 +18,12 @@ jest.setTimeout(400_000);
 const ELECTION_MS = 500;
 const MAX_UNAVAILABLE_MS = 3 * ELECTION_MS + 2000;
 const realCache = cacheDir();
+const { default: FROM, latest35: TO } = bootstrappedEtcdVersions();
 
 async function createCluster(stack: Stack, name: string, block: number, extra: Record<string, unknown> = {}) {
   const r = await stack.api('POST', '/v1/clusters', {
     name,
-    version: 'v3.5.10',
+    version: FROM,
     members: loopback(block, 3).map((address, i) => ({ name: `${name}${i + 1}`, address })),
     tunables: { heartbeatInterval: 50, electionTimeout: ELECTION_MS },
     ...extra,
@@ -61,7 +63,7 @@ async function waitStep(stack: Stack, id: string, pred: (s: any) => boolean): Pr
 /** Every member: running, healthy, and the version it serves is the binary its symlink points at. */
 async function membersOnWorkingBinaries(stack: Stack, name: string): Promise<string[]> {
   const c = (await stack.api('GET', `/v1/clusters/${name}`)).body;
-  const out = await etcdctl(releaseDir(realCache, 'v3.5.10'), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'status', '-w', 'json');
+  const out = await etcdctl(releaseDir(realCache, FROM), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'status', '-w', 'json');
   const st = JSON.parse(out) as any[];
   expect(st).toHaveLength(3);
   const versions: string[] = [];
@@ -71,7 +73,7 @@ async function membersOnWorkingBinaries(stack: Stack, name: string): Promise<str
     expect(link).toContain(`/v${s.Status.version}/`);
     versions.push(s.Status.version);
   }
-  const health = await etcdctl(releaseDir(realCache, 'v3.5.10'), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'health');
+  const health = await etcdctl(releaseDir(realCache, FROM), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'health');
   expect(health.match(/is healthy/g)).toHaveLength(3);
   return versions;
 }
@@ -82,19 +84,24 @@ describe('a member that cannot start on the new release', () => {
   const saved = process.env.ETCDFLEET_CACHE_DIR;
 
   beforeAll(async () => {
-    // A mirror whose v3.5.35 etcd exits at once, and a release cache of its own.
+    // A mirror whose latest-3.5 etcd exits at once, and a release cache of its own.
     const mirror = path.join(tmp, 'mirror');
     fs.mkdirSync(path.join(mirror), { recursive: true });
-    fs.symlinkSync(path.join(realCache, 'mirror/v3.5.10'), path.join(mirror, 'v3.5.10'));
-    const top = path.join(tmp, 'build/etcd-v3.5.35-linux-amd64');
+    fs.symlinkSync(path.join(realCache, `mirror/${FROM}`), path.join(mirror, FROM));
+    const top = path.join(tmp, `build/etcd-${TO}-linux-amd64`);
     fs.mkdirSync(top, { recursive: true });
     fs.writeFileSync(path.join(top, 'etcd'), '#!/bin/sh\necho "this etcd release is broken on purpose" >&2\nexit 3\n', { mode: 0o755 });
-    for (const b of ['etcdctl', 'etcdutl']) fs.copyFileSync(path.join(realCache, 'releases/v3.5.35', b), path.join(top, b));
-    fs.mkdirSync(path.join(mirror, 'v3.5.35'));
-    const tarball = path.join(mirror, 'v3.5.35/etcd-v3.5.35-linux-amd64.tar.gz');
-    await tar.c({ gzip: true, file: tarball, cwd: path.join(tmp, 'build') }, ['etcd-v3.5.35-linux-amd64']);
+    // etcdctl and etcdutl from the real release's tarball (not its extracted copy, which only exists once another test fetched it).
+    await tar.x({
+      file: path.join(realCache, `mirror/${TO}/etcd-${TO}-linux-amd64.tar.gz`),
+      cwd: path.join(tmp, 'build'),
+      filter: (p) => /\/etcd(ctl|utl)$/.test(p),
+    });
+    fs.mkdirSync(path.join(mirror, TO));
+    const tarball = path.join(mirror, `${TO}/etcd-${TO}-linux-amd64.tar.gz`);
+    await tar.c({ gzip: true, file: tarball, cwd: path.join(tmp, 'build') }, [`etcd-${TO}-linux-amd64`]);
     const sha = crypto.createHash('sha256').update(fs.readFileSync(tarball)).digest('hex');
-    fs.writeFileSync(path.join(mirror, 'v3.5.35/SHA256SUMS'), `${sha}  etcd-v3.5.35-linux-amd64.tar.gz\n`);
+    fs.writeFileSync(path.join(mirror, `${TO}/SHA256SUMS`), `${sha}  etcd-${TO}-linux-amd64.tar.gz\n`);
     const cache = path.join(tmp, 'cache');
     fs.mkdirSync(cache);
     fs.copyFileSync(path.join(realCache, 'etcd-versions.json'), path.join(cache, 'etcd-versions.json'));
@@ -114,7 +121,7 @@ describe('a member that cannot start on the new release', () => {
 
   it('is rolled back to its previous binary and the upgrade stops with the reason', async () => {
     const w = await workload(stack, 'rb');
-    const r = await stack.api('POST', '/v1/clusters/rb/upgrade', { version: 'v3.5.35' });
+    const r = await stack.api('POST', '/v1/clusters/rb/upgrade', { version: TO });
     expect(r.status).toBe(202);
     const op = await waitOp(stack, r.body.operationId);
     const report = await w.stop();
@@ -128,8 +135,8 @@ describe('a member that cannot start on the new release', () => {
     expect(report.maxUnavailableMs).toBeLessThanOrEqual(MAX_UNAVAILABLE_MS);
     const c = await stack.waitForPhase('rb', ['Running', 'Degraded']);
     expect(c.phase).toBe('Running');
-    expect(c.version).toBe('v3.5.10');
-    expect(await membersOnWorkingBinaries(stack, 'rb')).toEqual(['3.5.10', '3.5.10', '3.5.10']);
+    expect(c.version).toBe(FROM);
+    expect(await membersOnWorkingBinaries(stack, 'rb')).toEqual(Array(3).fill(FROM.slice(1)));
   });
 });
 
@@ -147,7 +154,7 @@ describe('cancel and worker loss during an upgrade', () => {
 
   it('cancel in the middle finishes the member in flight, then stops with every member on a working binary', async () => {
     const w = await workload(stack, 'ck');
-    const r = await stack.api('POST', '/v1/clusters/ck/upgrade', { version: 'v3.5.35' });
+    const r = await stack.api('POST', '/v1/clusters/ck/upgrade', { version: TO });
     expect(r.status).toBe(202);
     const id = r.body.operationId;
     await waitStep(stack, id, (s) => s.name.startsWith('Upgrade ') && s.status === 'running');
@@ -163,12 +170,12 @@ describe('cancel and worker loss during an upgrade', () => {
     const c = await stack.waitForPhase('ck', ['Running', 'Degraded']);
     expect(c.phase).toBe('Running');
     const versions = await membersOnWorkingBinaries(stack, 'ck');
-    expect(versions.filter((v) => v === '3.5.35').length).toBeLessThan(3);
+    expect(versions.filter((v) => v === TO.slice(1)).length).toBeLessThan(3);
   });
 
   it('an upgrade whose worker is SIGKILLed finishes after a new worker starts', async () => {
     const w = await workload(stack, 'ck');
-    const r = await stack.api('POST', '/v1/clusters/ck/upgrade', { version: 'v3.5.35' });
+    const r = await stack.api('POST', '/v1/clusters/ck/upgrade', { version: TO });
     expect(r.status).toBe(202);
     const id = r.body.operationId;
     const s = await waitStep(stack, id, (x) => x.name.startsWith('Upgrade ') && x.status === 'running');
@@ -181,7 +188,7 @@ describe('cancel and worker loss during an upgrade', () => {
     expect(op.status).toBe('Succeeded');
     expect(report.lost).toEqual([]);
     expect(report.maxUnavailableMs).toBeLessThanOrEqual(MAX_UNAVAILABLE_MS);
-    expect(await membersOnWorkingBinaries(stack, 'ck')).toEqual(['3.5.35', '3.5.35', '3.5.35']);
-    expect((await stack.api('GET', '/v1/clusters/ck')).body.version).toBe('v3.5.35');
+    expect(await membersOnWorkingBinaries(stack, 'ck')).toEqual(Array(3).fill(TO.slice(1)));
+    expect((await stack.api('GET', '/v1/clusters/ck')).body.version).toBe(TO);
   });
 });

@@ -1,12 +1,17 @@
-// Rolling upgrade end to end: v3.5.10 → v3.5.35 → v3.6.16 on a 3-member
+// Rolling upgrade end to end: v3.5.10 → latest v3.5 → latest v3.6 on a 3-member
 // cluster under a client workload, with a pause/resume in the middle;
-// refusals for a skipped patch/minor and a downgrade.
+// refusals for a skipped patch/minor and a downgrade; a scheduled backup
+// fired during the upgrade waits for it.
 import { releaseDir } from '../../activities/artifacts';
+import { bootstrappedEtcdVersions } from '../../infra/etcd-releases';
 import { etcdctl, loopback, startStack, type Stack } from '../support/stack';
 import { Workload } from '../support/workload';
 
 jest.setTimeout(300_000);
 
+// The releases this run built: v3.5.10, the latest 3.5 and the latest 3.6 patch.
+const { default: FROM, latest35: V35, latest36: V36 } = bootstrappedEtcdVersions();
+const bare = (v: string) => v.slice(1);
 const ELECTION_MS = 500;
 const MAX_UNAVAILABLE_MS = 3 * ELECTION_MS + 2000;
 let stack: Stack;
@@ -17,7 +22,7 @@ beforeAll(async () => {
   stack = await startStack({ label: 'upgrade' });
   const r = await stack.api('POST', '/v1/clusters', {
     name,
-    version: 'v3.5.10',
+    version: FROM,
     members: addrs.map((address, i) => ({ name: `u${i + 1}`, address })),
     tunables: { heartbeatInterval: 50, electionTimeout: ELECTION_MS },
   });
@@ -61,26 +66,26 @@ function memberOrder(op: any): string[] {
 
 it('refuses skipping the latest patch, a skipped minor and a downgrade with 422, changing nothing', async () => {
   const before = (await stack.api('GET', `/v1/clusters/${name}`)).body;
-  const skip = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.6.16' });
+  const skip = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: V36 });
   expect(skip.status).toBe(422);
   expect(skip.headers.get('content-type')).toMatch(/problem\+json/);
-  expect(skip.body.detail).toContain('upgrade to v3.5.35 first, then v3.6.16');
+  expect(skip.body.detail).toContain(`upgrade to ${V35} first, then ${V36}`);
   const down = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.4.27' });
   expect(down.status).toBe(422);
   expect(down.body.detail).toMatch(/downgrade/);
-  const unknown = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.5.11' });
+  const unknown = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: `v3.5.${Number(V35.split('.')[2]) + 1}` });
   expect(unknown.status).toBe(422);
   expect(unknown.body.detail).toMatch(/not an available etcd release/);
   const after = (await stack.api('GET', `/v1/clusters/${name}`)).body;
-  expect(after.version).toBe('v3.5.10');
+  expect(after.version).toBe(FROM);
   expect(after.operations.length).toBe(before.operations.length);
   expect(after.current ?? null).toBeNull();
 });
 
-it('upgrades v3.5.10 → v3.5.35 followers first, leader last, with a pause and resume in the middle', async () => {
+it('upgrades v3.5.10 → latest v3.5 followers first, leader last, with a pause and resume in the middle', async () => {
   const w = await workload();
   const t0 = Date.now();
-  const r = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.5.35' });
+  const r = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: V35 });
   expect(r.status).toBe(202);
   const id = r.body.operationId;
 
@@ -96,6 +101,15 @@ it('upgrades v3.5.10 → v3.5.35 followers first, leader last, with a pause and 
   const paused = (await stack.api('GET', `/v1/operations/${id}`)).body;
   expect(paused.status).toBe('Paused');
   const doneAtPause = paused.steps.filter((s: any) => s.status === 'done').length;
+  // A scheduled backup fired during the upgrade queues behind it.
+  expect((await stack.api('PUT', `/v1/clusters/${name}/schedules`, { backup: { every: '1h', paused: true } })).status).toBe(200);
+  expect((await stack.api('POST', `/v1/clusters/${name}/schedules/backup/trigger`)).status).toBe(202);
+  let backup: any;
+  for (let i = 0; i < 100 && !backup; i++) {
+    backup = (await stack.api('GET', `/v1/clusters/${name}`)).body.queuedOperations.find((o: any) => o.kind === 'backup');
+    if (!backup) await new Promise((res) => setTimeout(res, 200));
+  }
+  expect(backup).toMatchObject({ status: 'Queued', params: { scheduled: true } });
   await new Promise((res) => setTimeout(res, 2000));
   const stillPaused = (await stack.api('GET', `/v1/operations/${id}`)).body;
   expect(stillPaused.steps.filter((s: any) => s.status === 'done').length).toBe(doneAtPause);
@@ -109,26 +123,31 @@ it('upgrades v3.5.10 → v3.5.35 followers first, leader last, with a pause and 
   const leaderStep = op.steps.find((s: any) => s.name.includes('(leader, last)'));
   expect(order).toHaveLength(3);
   expect(leaderStep.name.split(' ')[1]).toBe(order[2]);
-  console.log(`upgrade to v3.5.35: ${Date.now() - t0} ms, order ${order.join(' → ')}, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
+  console.log(`upgrade to ${V35}: ${Date.now() - t0} ms, order ${order.join(' → ')}, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
   expect(report.lost).toEqual([]);
   expect(report.maxUnavailableMs).toBeLessThanOrEqual(MAX_UNAVAILABLE_MS);
 
+  const b = await waitOp(backup.id);
+  expect(b.status).toBe('Succeeded');
+  expect(Date.parse(b.startedAt)).toBeGreaterThanOrEqual(Date.parse(op.finishedAt));
+  expect((await stack.api('PUT', `/v1/clusters/${name}/schedules`, { backup: null })).status).toBe(200);
+
   const c = await stack.waitForPhase(name, ['Running', 'Degraded']);
   expect(c.phase).toBe('Running');
-  expect(c.version).toBe('v3.5.35');
-  const st = await endpointStatus('v3.5.35');
-  expect(st.map((s) => s.Status.version)).toEqual(['3.5.35', '3.5.35', '3.5.35']);
+  expect(c.version).toBe(V35);
+  const st = await endpointStatus(V35);
+  expect(st.map((s) => s.Status.version)).toEqual(Array(3).fill(bare(V35)));
 });
 
-it('upgrades v3.5.35 → v3.6.16 and the cluster version becomes 3.6', async () => {
+it('upgrades latest v3.5 → latest v3.6 and the cluster version becomes 3.6', async () => {
   const w = await workload();
   const t0 = Date.now();
-  const r = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.6.16' });
+  const r = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: V36 });
   expect(r.status).toBe(202);
   const op = await waitOp(r.body.operationId);
   const report = await w.stop();
   expect(op.status).toBe('Succeeded');
-  console.log(`upgrade to v3.6.16: ${Date.now() - t0} ms, order ${memberOrder(op).join(' → ')}, result ${JSON.stringify(op.result)}, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
+  console.log(`upgrade to ${V36}: ${Date.now() - t0} ms, order ${memberOrder(op).join(' → ')}, result ${JSON.stringify(op.result)}, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
   expect(report.lost).toEqual([]);
   expect(report.maxUnavailableMs).toBeLessThanOrEqual(MAX_UNAVAILABLE_MS);
   expect(op.result.clusterVersion).toMatch(/^3\.6\./);
@@ -136,11 +155,11 @@ it('upgrades v3.5.35 → v3.6.16 and the cluster version becomes 3.6', async () 
 
   const c = await stack.waitForPhase(name, ['Running', 'Degraded']);
   expect(c.phase).toBe('Running');
-  expect(c.version).toBe('v3.6.16');
-  const st = await endpointStatus('v3.6.16');
-  expect(st.map((s) => s.Status.version)).toEqual(['3.6.16', '3.6.16', '3.6.16']);
-  const ver = await etcdctl(releaseDir(stack.config.cacheDir, 'v3.6.16'), [c.members[0].clientURL], c.members[0].files.certsDir, 'version');
-  expect(ver).toMatch(/etcdctl version: 3\.6\.16/);
+  expect(c.version).toBe(V36);
+  const st = await endpointStatus(V36);
+  expect(st.map((s) => s.Status.version)).toEqual(Array(3).fill(bare(V36)));
+  const ver = await etcdctl(releaseDir(stack.config.cacheDir, V36), [c.members[0].clientURL], c.members[0].files.certsDir, 'version');
+  expect(ver).toContain(`etcdctl version: ${bare(V36)}`);
   // A downgrade from here is refused too.
-  expect((await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: 'v3.5.35' })).status).toBe(422);
+  expect((await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: V35 })).status).toBe(422);
 });
