@@ -48,7 +48,7 @@ export function loadConfig(env = process.env): Config {
     cacheDir: cacheDir(env),
     hostsDir: path.resolve(env.ETCDFLEET_HOSTS_DIR ?? path.join(state, 'hosts')),
     defaultArtifactSource: env.ETCDFLEET_ARTIFACT_SOURCE ?? (fs.existsSync(mirror) ? `file://${mirror}` : 'github'),
-    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT ?? 7233}`,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.ETCDFLEET_TASK_QUEUE ?? 'etcdfleet',
     apiHost: env.HOST ?? '127.0.0.1',
@@ -95,5 +95,6 @@ export function codecOrigins(env = process.env): string[] {
   }
   const host = env.HOST ?? '127.0.0.1';
   const loopback = host === 'localhost' || host.startsWith('127.');
-  return loopback ? ['http://localhost:8233', 'http://127.0.0.1:8233'] : [];
+  const ui = env.TEMPORAL_UI_PORT ?? 8233;
+  return loopback ? [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`] : [];
 }

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clusterWorkflowId } from '../../common/operations';
+import { MAX_BODY_BYTES } from '../../common/parse';
 import { releaseDir } from '../../activities/artifacts';
 import { alive, etcdctl, loopback, memberPids, startStack, type Stack } from '../support/stack';
 
@@ -137,9 +138,13 @@ describe('bad input', () => {
     await expect(stack.client.workflow.getHandle(clusterWorkflowId('bad')).describe()).rejects.toThrow();
   });
 
-  it('rejects malformed YAML and requests without a token', async () => {
+  it('rejects malformed YAML, oversize bodies and requests without a token', async () => {
     const r = await stack.api('POST', '/v1/clusters', 'name: [oops', { 'content-type': 'application/yaml' });
     expect(r.status).toBe(400);
+    const big = await stack.api('POST', '/v1/clusters', `name: big\nnote: "${'x'.repeat(MAX_BODY_BYTES)}"\n`, { 'content-type': 'application/yaml' });
+    expect(big.status).toBe(413);
+    expect(big.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    await expect(stack.client.workflow.getHandle(clusterWorkflowId('big')).describe()).rejects.toThrow();
     const unauth = await stack.api('GET', '/v1/clusters', undefined, { authorization: '' });
     expect(unauth.status).toBe(401);
   });

@@ -1,0 +1,146 @@
+// `npm start` as a user runs it: infra/start.ts with its own persistent dev
+// server (free ports instead of 7233/8233/8080), a cluster provisioned through
+// it, Ctrl-C (SIGINT) stopping the service cleanly while the member keeps
+// running, and a second start finding the cluster again.
+// Addresses: 127.0.30.0/24 (this file's).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../../infra/config';
+import { freePort } from '../../infra/temporal-server';
+import { alive, killMembers, memberPids } from '../support/stack';
+
+jest.setTimeout(240_000);
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-launcher-'));
+const hostsDir = path.join(stateDir, 'hosts');
+const children: ChildProcess[] = [];
+let ports: { api: number; temporal: number; ui: number };
+
+interface Launched {
+  child: ChildProcess;
+  token: string;
+  banner: string;
+  api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
+
+async function launch(): Promise<Launched> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ETCDFLEET_STATE_DIR: stateDir,
+    PORT: String(ports.api),
+    TEMPORAL_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+    LOG_LEVEL: 'warn',
+  };
+  delete env.TEMPORAL_ADDRESS;
+  delete env.ETCDFLEET_API_TOKEN;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/start.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const banner = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`npm start did not come up in 120 s:\n${out}\n${err}`)), 120_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (/Ctrl-C stops the service/.test(out)) {
+        clearTimeout(t);
+        resolve(out);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`npm start exited with ${code}:\n${out}\n${err}`));
+    });
+  });
+  const token = /token: (\S+)\)/.exec(banner)![1];
+  const base = `http://127.0.0.1:${ports.api}`;
+  const api: Launched['api'] = async (method, url, body) => {
+    const res = await fetch(base + url, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    let parsed: any = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed };
+  };
+  return { child, token, banner, api };
+}
+
+async function ctrlC(l: Launched): Promise<number | null> {
+  const exited = new Promise<number | null>((r) => l.child.once('exit', (code) => r(code)));
+  l.child.kill('SIGINT');
+  return exited;
+}
+
+async function waitPhase(l: Launched, name: string, phases: string[]): Promise<any> {
+  const deadline = Date.now() + 120_000;
+  let last: any;
+  while (Date.now() < deadline) {
+    const r = await l.api('GET', `/v1/clusters/${name}`);
+    last = r.body;
+    if (r.status === 200 && phases.includes(r.body.phase)) return r.body;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error(`cluster ${name} not ${phases.join('/')}: ${JSON.stringify(last)}`);
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+beforeAll(async () => {
+  ports = { api: await freePort(), temporal: await freePort(), ui: await freePort() };
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await killMembers(hostsDir);
+  fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+it('starts, provisions, stops on Ctrl-C leaving the member running, and finds the cluster again on the next start', async () => {
+  const first = await launch();
+  expect(first.banner).toContain(`API        http://127.0.0.1:${ports.api}`);
+  expect(first.banner).toContain(`UI         http://127.0.0.1:${ports.ui}`);
+  expect(first.token).toBe(fs.readFileSync(path.join(stateDir, 'api-token'), 'utf8').trim());
+  expect((await first.api('GET', '/readyz')).status).toBe(200);
+  expect((await fetch(`http://127.0.0.1:${ports.ui}/`)).status).toBe(200);
+
+  const r = await first.api('POST', '/v1/clusters', { name: 'launched', members: [{ name: 'l1', address: '127.0.30.1' }] });
+  expect(r.status).toBe(202);
+  expect((await waitPhase(first, 'launched', ['Running', 'Failed'])).phase).toBe('Running');
+  const [member] = memberPids(hostsDir);
+
+  expect(await ctrlC(first)).toBe(0);
+  expect(await listening(ports.temporal)).toBe(false);
+  expect(await listening(ports.api)).toBe(false);
+  expect(alive(member)).toBe(true);
+  expect(fs.existsSync(path.join(stateDir, 'temporal.db'))).toBe(true);
+
+  const second = await launch();
+  expect(second.token).toBe(first.token);
+  const list = await second.api('GET', '/v1/clusters');
+  expect(list.body.clusters.map((c: any) => c.name)).toEqual(['launched']);
+  const again = await waitPhase(second, 'launched', ['Running', 'Degraded']);
+  expect(again.phase).toBe('Running');
+  expect(again.members.map((m: any) => m.name)).toEqual(['l1']);
+
+  expect((await second.api('DELETE', '/v1/clusters/launched?purge=true')).status).toBe(202);
+  const deadline = Date.now() + 60_000;
+  while ((await second.api('GET', '/v1/clusters/launched')).status !== 404 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
+  expect(alive(member)).toBe(false);
+  expect(await ctrlC(second)).toBe(0);
+});
