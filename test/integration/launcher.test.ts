@@ -105,9 +105,26 @@ function listening(port: number): Promise<boolean> {
 beforeAll(async () => {
   ports = { api: await freePort(), temporal: await freePort(), ui: await freePort() };
 });
+/** Every process but the members whose command line names the state dir (a launcher's dev server outlives a SIGKILLed launcher). */
+function processesOfStateDir(withMembers = false): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid)
+    .filter((n) => {
+      try {
+        const cmd = fs.readFileSync(`/proc/${n}/cmdline`, 'utf8');
+        return cmd.includes(stateDir) && (withMembers || !cmd.includes(`${hostsDir}/`));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await killMembers(hostsDir);
+  for (const pid of processesOfStateDir(true)) process.kill(pid, 'SIGKILL');
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
@@ -125,6 +142,7 @@ it('starts, provisions, stops on Ctrl-C leaving the member running, and finds th
   const [member] = memberPids(hostsDir);
 
   expect(await ctrlC(first)).toBe(0);
+  expect(processesOfStateDir().filter(alive)).toEqual([]);
   expect(await listening(ports.temporal)).toBe(false);
   expect(await listening(ports.api)).toBe(false);
   expect(alive(member)).toBe(true);
@@ -143,4 +161,5 @@ it('starts, provisions, stops on Ctrl-C leaving the member running, and finds th
   while ((await second.api('GET', '/v1/clusters/launched')).status !== 404 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
   expect(alive(member)).toBe(false);
   expect(await ctrlC(second)).toBe(0);
+  expect(processesOfStateDir().filter(alive)).toEqual([]);
 });

@@ -157,10 +157,11 @@ export function memberPids(hostsDir: string): number[] {
   return pids;
 }
 
+/** Alive and not a zombie: a member orphaned by an exited launcher can linger as one until init reaps it. */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !'ZXx'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
   } catch {
     return false;
   }
