@@ -83,7 +83,8 @@ export function createRolloutActivities(cfg: Config) {
       const proc = await memberProcessStatus(hosts, { cluster: spec.name, member });
       if (!proc.running) {
         const tail = await memberLogTail(hosts, { cluster: spec.name, member }, 5).catch(() => '');
-        throw ApplicationFailure.retryable(`${member}: etcd is not running; last log lines: ${tail}`, 'GateNotPassed');
+        // Nothing restarts a crashed member by itself: fail now, so the rollback starts at once.
+        throw ApplicationFailure.nonRetryable(`${member}: etcd is not running; last log lines: ${tail}`, 'MemberNotRunning');
       }
       const first = await clusterHealth(hosts, spec);
       const leader = first.members.find((m) => m.isLeader);

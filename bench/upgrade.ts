@@ -8,7 +8,7 @@
 // Reported per side: total time, longest write/read unavailability seen by
 // the workload, failed and lost requests. Goals: unavailability ≤ one
 // election timeout (1000 ms), zero lost acknowledged writes, time ratio ≤ 1.5.
-// Members on 127.0.80.x-127.0.89.x. BENCH_RUNS (default 1) runs per side.
+// Members on 127.0.80.x-127.0.89.x. BENCH_RUNS (default 3) runs per side.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +24,7 @@ const { default: FROM, latest35: TO } = bootstrappedEtcdVersions();
 const HEARTBEAT_MS = 100;
 const ELECTION_MS = 1000;
 const GOAL_RATIO = 1.5;
-const RUNS = Math.max(1, Math.min(5, Number(process.env.BENCH_RUNS ?? 1) || 1));
+const RUNS = Math.max(1, Math.min(5, Number(process.env.BENCH_RUNS ?? 3) || 3));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => (ms / 1000).toFixed(2);

@@ -77,13 +77,10 @@ export async function findEtcdProcesses(root: string, hint?: number): Promise<Pr
       return [p];
     }
   }
-  const found: ProcInfo[] = [];
-  for (const name of await fsp.readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const p = await readProc(Number(name));
-    if (p && isEtcdOf(p, root)) found.push(p);
-  }
-  return found;
+  // In parallel: a sequential walk costs about a millisecond per process, twice per restart.
+  const pids = (await fsp.readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number);
+  const procs = await Promise.all(pids.map(readProc));
+  return procs.filter((p): p is ProcInfo => !!p && isEtcdOf(p, root));
 }
 
 export function sleep(ms: number): Promise<void> {
