@@ -3,7 +3,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
 import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import type { CertificateExpiry, ClusterHealthView } from '../common/operations';
 import type { MemberFiles } from '../common/topology';
@@ -12,6 +11,7 @@ import { fetchRelease } from './artifacts';
 import { issueClusterPki, type ClusterPki } from './pki';
 import {
   installBinaries,
+  localClusterDir,
   localMemberFiles,
   memberProcessStatus,
   prepareMemberHost,
@@ -86,7 +86,7 @@ export function createActivities(cfg: Config) {
 
     /** Purge: the cluster's whole directory on this host (member roots, pre-upgrade snapshots). */
     async purgeClusterDir({ cluster }: { cluster: string }): Promise<{ removed: boolean }> {
-      const dir = path.join(hosts, cluster);
+      const dir = localClusterDir(hosts, cluster);
       const existed = await fsp.stat(dir).then(() => true, () => false);
       await fsp.rm(dir, { recursive: true, force: true });
       return { removed: existed };

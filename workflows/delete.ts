@@ -40,6 +40,5 @@ export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void>
     },
     () => (purge ? 'data purged' : 'data dirs kept'),
   );
-
   progress.succeed();
 }

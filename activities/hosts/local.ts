@@ -40,16 +40,21 @@ const KILL_WAIT_MS = 5_000;
 
 // ---------------------------------------------------------------- layout
 
-export function localMemberRoot(hostsDir: string, cluster: string, member: string): string {
-  for (const [what, v] of [
-    ['cluster', cluster],
-    ['member', member],
-  ]) {
-    if (!v || v === '.' || v === '..' || v.includes('/') || v.includes('\0')) {
-      throw ApplicationFailure.nonRetryable(`invalid ${what} name "${v}"`, 'InvalidName');
-    }
+function checkName(what: string, v: string): void {
+  if (!v || v === '.' || v === '..' || v.includes('/') || v.includes('\0')) {
+    throw ApplicationFailure.nonRetryable(`invalid ${what} name "${v}"`, 'InvalidName');
   }
-  return path.join(path.resolve(hostsDir), cluster, member);
+}
+
+/** A cluster's directory on this host: its member roots and its pre-upgrade snapshots. */
+export function localClusterDir(hostsDir: string, cluster: string): string {
+  checkName('cluster', cluster);
+  return path.join(path.resolve(hostsDir), cluster);
+}
+
+export function localMemberRoot(hostsDir: string, cluster: string, member: string): string {
+  checkName('member', member);
+  return path.join(localClusterDir(hostsDir, cluster), member);
 }
 
 /** A host path (as the spec sees it) under the member root, refusing anything that escapes it. */

@@ -15,18 +15,15 @@ import { ensureTemporalCli } from '../../infra/temporal-cli';
 import { codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../../worker/temporal';
 import { createWorker, WORKFLOWS_PATH } from '../../worker/worker';
 import { createApp } from '../../api/app';
+import { apiClient, type ApiCall } from '../../test/support/api-client';
 
-export interface ApiResponse<T = any> {
-  status: number;
-  body: T;
-}
 
 export interface BenchStack {
   config: Config;
   client: Client;
   temporalAddress: string;
   apiUrl: string;
-  api<T = any>(method: string, url: string, body?: unknown): Promise<ApiResponse<T>>;
+  api: ApiCall;
   /** Rejects when the worker stops on its own (it should run until stop()). */
   workerFailed: Promise<never>;
   stop(): Promise<void>;
@@ -116,19 +113,7 @@ export async function startBenchStack(root: string, log: (line: string) => void)
     const apiUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     log(`worker on task queue ${config.taskQueue}, API on ${apiUrl}`);
 
-    const api: BenchStack['api'] = async (method, url, body) => {
-      const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(apiUrl + url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await res.text();
-      let parsed: any = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        /* not JSON */
-      }
-      return { status: res.status, body: parsed };
-    };
+    const api = apiClient(apiUrl, token);
 
     return {
       config,

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../../infra/config';
 import { freePort } from '../../infra/temporal-server';
 import { alive, killMembers, memberPids } from '../support/stack';
+import { apiClient, type ApiCall } from '../support/api-client';
 
 jest.setTimeout(240_000);
 
@@ -23,7 +24,7 @@ interface Launched {
   child: ChildProcess;
   token: string;
   banner: string;
-  api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }>;
+  api: ApiCall;
 }
 
 async function launch(): Promise<Launched> {
@@ -57,22 +58,7 @@ async function launch(): Promise<Launched> {
     });
   });
   const token = /token: (\S+)\)/.exec(banner)![1];
-  const base = `http://127.0.0.1:${ports.api}`;
-  const api: Launched['api'] = async (method, url, body) => {
-    const res = await fetch(base + url, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    let parsed: any = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: parsed };
-  };
+  const api = apiClient(`http://127.0.0.1:${ports.api}`, token);
   return { child, token, banner, api };
 }
 

@@ -1,5 +1,5 @@
 // Maintenance end to end on real etcd: retention on a directory target,
-// in-place restore after losing every member and its data (with a scheduled
+// restore into a new cluster, in-place restore after losing every member and its data (with a scheduled
 // backup that waits for it), defragmentation with the leader moved before its
 // turn, and NOSPACE recovery under a tiny quota.
 import fs from 'node:fs';
@@ -108,6 +108,21 @@ describe('a 3-member cluster with directory backups', () => {
     expect(op.result.keys).toBeGreaterThanOrEqual(2000);
     expect(op.result.restoreMs).toBeGreaterThan(0);
     expect((await stack.api('GET', `/v1/clusters/${name}/backups`)).body.lastDrill.keys).toBe(op.result.keys);
+  });
+
+  it('restores the unencrypted backup into a new cluster with every key and value equal', async () => {
+    const copy = `${name}-copy`;
+    const r = await stack.api('POST', `/v1/clusters/${copy}/restore`, { from: name, backup: backupId, spec: spec(copy, loopback(54, 3)) });
+    expect(r.status).toBe(202);
+    expect((await waitOp(r.body.operationId, 240_000)).status).toBe('Succeeded');
+    const restored = await stack.waitForPhase(copy, ['Running', 'Degraded']);
+    const e = client(restored);
+    try {
+      expect(await e.getAll().prefix('/app/').strings()).toEqual(keys);
+    } finally {
+      e.close();
+    }
+    expect((await stack.api('DELETE', `/v1/clusters/${copy}?purge=true`)).status).toBe(202);
   });
 
   it('restores in place after every member and its data dir is gone; a scheduled backup waits for it', async () => {

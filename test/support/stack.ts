@@ -14,20 +14,16 @@ import { loadConfig, type Config, REPO_ROOT } from '../../infra/config';
 import { codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../../worker/temporal';
 import { createWorker } from '../../worker/worker';
 import { createApp } from '../../api/app';
+import { apiClient, type ApiCall } from './api-client';
 
 const run = promisify(execFile);
 export const TOKEN = 'test-token';
 
-export interface ApiResponse<T = any> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
 
 export interface Stack {
   config: Config;
   client: Client;
-  api<T = any>(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  api: ApiCall;
   /** Runs the worker as a separate process (so a test can SIGKILL it). */
   spawnWorker(): ChildProcess;
   startInProcessWorker(): Promise<void>;
@@ -74,23 +70,7 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const api: Stack['api'] = async (method, url, body, headers = {}) => {
-    const h: Record<string, string> = { authorization: `Bearer ${TOKEN}`, ...headers };
-    let payload: string | undefined;
-    if (body !== undefined) {
-      payload = typeof body === 'string' ? body : JSON.stringify(body);
-      h['content-type'] ??= typeof body === 'string' ? 'application/yaml' : 'application/json';
-    }
-    const res = await fetch(base + url, { method, headers: h, body: payload });
-    const text = await res.text();
-    let parsed: any = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
-  };
+  const api = apiClient(base, TOKEN);
 
   const waitForPhase: Stack['waitForPhase'] = async (name, phases, timeoutMs = 180_000) => {
     const deadline = Date.now() + timeoutMs;
