@@ -1,7 +1,8 @@
 // `npm start` as a user runs it: infra/start.ts with its own persistent dev
 // server (free ports instead of 7233/8233/8080), a cluster provisioned through
 // it, Ctrl-C (SIGINT) stopping the service cleanly while the member keeps
-// running, and a second start finding the cluster again.
+// running, a second start finding the cluster again; and TEMPORAL_ADDRESS
+// pointing it at an existing Temporal instead.
 // Addresses: 127.0.30.0/24 (this file's).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,7 +28,7 @@ interface Launched {
   api: ApiCall;
 }
 
-async function launch(): Promise<Launched> {
+async function launch(extraEnv: NodeJS.ProcessEnv = {}): Promise<Launched> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ETCDFLEET_STATE_DIR: stateDir,
@@ -38,6 +39,7 @@ async function launch(): Promise<Launched> {
   };
   delete env.TEMPORAL_ADDRESS;
   delete env.ETCDFLEET_API_TOKEN;
+  Object.assign(env, extraEnv);
   const child = spawn(process.execPath, ['--import', 'tsx', 'infra/start.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
@@ -148,4 +150,14 @@ it('starts, provisions, stops on Ctrl-C leaving the member running, and finds th
   expect(alive(member)).toBe(false);
   expect(await ctrlC(second)).toBe(0);
   expect(processesOfStateDir().filter(alive)).toEqual([]);
+});
+
+it('uses an existing Temporal given TEMPORAL_ADDRESS and starts no dev server', async () => {
+  const address = process.env.ETCDFLEET_TEST_TEMPORAL!;
+  const l = await launch({ TEMPORAL_ADDRESS: address, ETCDFLEET_TASK_QUEUE: `launcher-external-${process.pid}` });
+  expect(l.banner).toContain(`Temporal   ${address} (external)`);
+  expect(processesOfStateDir()).toEqual([]);
+  expect((await l.api('GET', '/readyz')).status).toBe(200);
+  expect((await l.api('GET', '/v1/clusters')).status).toBe(200);
+  expect(await ctrlC(l)).toBe(0);
 });
