@@ -28,7 +28,8 @@ case "$cmd" in
     echo "==> type-checking"
     "$bin/tsc" --noEmit -p tsconfig.json
     echo "==> running tests"
-    exec "$bin/jest" --runInBand --json --outputFile="${ETCDFLEET_TEST_RESULTS:-test-results.json}" "$@"
+    # --forceExit: a handle a failed test left open must not keep CI waiting (cleanup runs in afterAll either way).
+    exec "$bin/jest" --runInBand --forceExit --json --outputFile="${ETCDFLEET_TEST_RESULTS:-test-results.json}" "$@"
     ;;
   bootstrap)
     exec "$bin/tsx" infra/bootstrap.ts "$@"

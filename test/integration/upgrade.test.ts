@@ -97,9 +97,14 @@ it('upgrades v3.5.10 → latest v3.5 followers first, leader last, with a pause 
     await new Promise((res) => setTimeout(res, 100));
   }
   expect((await stack.api('POST', `/v1/operations/${id}/pause`)).status).toBe(202);
-  await new Promise((res) => setTimeout(res, 2500)); // let an in-flight member finish
-  const paused = (await stack.api('GET', `/v1/operations/${id}`)).body;
+  // The pause takes effect at the next step boundary: wait until the member in flight (if any) has finished.
+  let paused: any;
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((res) => setTimeout(res, 200))) {
+    paused = (await stack.api('GET', `/v1/operations/${id}`)).body;
+    if (paused.status === 'Paused' && !paused.steps.some((s: any) => s.status === 'running')) break;
+  }
   expect(paused.status).toBe('Paused');
+  expect(paused.steps.some((s: any) => s.status === 'running')).toBe(false);
   const doneAtPause = paused.steps.filter((s: any) => s.status === 'done').length;
   // A scheduled backup fired during the upgrade queues behind it.
   expect((await stack.api('PUT', `/v1/clusters/${name}/schedules`, { backup: { every: '1h', paused: true } })).status).toBe(200);

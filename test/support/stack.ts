@@ -15,6 +15,7 @@ import { codecFor, connectClient, connectWorkerConnection, ensureSearchAttribute
 import { createWorker } from '../../worker/worker';
 import { createApp } from '../../api/app';
 import { apiClient, type ApiCall } from './api-client';
+import { Workload } from './workload';
 
 const run = promisify(execFile);
 export const TOKEN = 'test-token';
@@ -97,6 +98,7 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
   };
 
   const stop = async () => {
+    await Workload.stopAll();
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await stopInProcessWorker().catch(() => undefined);
     await new Promise((r) => server.close(() => r(undefined)));

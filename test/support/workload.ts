@@ -24,6 +24,8 @@ export interface WorkloadReport {
 }
 
 export class Workload {
+  /** Started and not yet stopped: a test that fails half-way must not leave a writer looping (jest would never exit). */
+  private static readonly live = new Set<Workload>();
   private client: Etcd3;
   private running = false;
   private loops: Promise<void>[] = [];
@@ -51,13 +53,24 @@ export class Workload {
 
   start(): void {
     this.running = true;
+    Workload.live.add(this);
     this.loops = [this.writer(), this.reader()];
   }
 
   async stop(): Promise<WorkloadReport> {
     this.running = false;
+    Workload.live.delete(this);
     await Promise.all(this.loops);
     return this.verify();
+  }
+
+  /** Stops every workload still running and closes its client (cleanup after a failed test). */
+  static async stopAll(): Promise<void> {
+    const left = [...Workload.live];
+    Workload.live.clear();
+    for (const w of left) w.running = false;
+    await Promise.all(left.flatMap((w) => w.loops));
+    for (const w of left) w.client.close();
   }
 
   /** Reads every key once more (retrying) and compares with what was acknowledged. */
