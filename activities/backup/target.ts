@@ -32,7 +32,7 @@ export const S3_PART_BYTES = Number(process.env.ETCDFLEET_S3_PART_BYTES ?? 5 * 1
 export const S3_QUEUE_SIZE = Number(process.env.ETCDFLEET_S3_QUEUE ?? 2);
 
 /** Write buffer of a directory target (bounded memory, batched writes). */
-export const DIR_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+const DIR_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export function openTarget(settings: BackupSettings | undefined, defaultDir: string, env = process.env): BackupTarget {
   if (settings?.s3) return new S3Target(settings.s3, env);

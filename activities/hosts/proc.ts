@@ -36,15 +36,15 @@ export async function readProc(pid: number): Promise<ProcInfo | undefined> {
   }
 }
 
+/** Whether the contents of /proc/<pid>/stat describe a live process (not a zombie, not dead). */
+export function statIsAlive(stat: string): boolean {
+  const state = stat.charAt(stat.lastIndexOf(')') + 2);
+  return state !== '' && !'ZXx'.includes(state);
+}
+
 /** Alive and not a zombie (a zombie still answers kill(pid, 0)). */
 export async function isAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X' && state !== 'x';
-  } catch {
-    return false;
-  }
+  return statIsAlive(await fsp.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''));
 }
 
 /** Process group and session of a pid (fields 5 and 6 of /proc/<pid>/stat). */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../../infra/config';
 import { freePort } from '../../infra/temporal-server';
 import { alive, killMembers, memberPids } from '../support/stack';
-import { apiClient, type ApiCall } from '../support/api-client';
+import { apiClient, waitForPhase, type ApiCall } from '../support/api-client';
 
 jest.setTimeout(240_000);
 
@@ -70,18 +70,6 @@ async function ctrlC(l: Launched): Promise<number | null> {
   return exited;
 }
 
-async function waitPhase(l: Launched, name: string, phases: string[]): Promise<any> {
-  const deadline = Date.now() + 120_000;
-  let last: any;
-  while (Date.now() < deadline) {
-    const r = await l.api('GET', `/v1/clusters/${name}`);
-    last = r.body;
-    if (r.status === 200 && phases.includes(r.body.phase)) return r.body;
-    await new Promise((res) => setTimeout(res, 500));
-  }
-  throw new Error(`cluster ${name} not ${phases.join('/')}: ${JSON.stringify(last)}`);
-}
-
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
@@ -126,7 +114,7 @@ it('starts, provisions, stops on Ctrl-C leaving the member running, and finds th
 
   const r = await first.api('POST', '/v1/clusters', { name: 'launched', members: [{ name: 'l1', address: '127.0.30.1' }] });
   expect(r.status).toBe(202);
-  expect((await waitPhase(first, 'launched', ['Running', 'Failed'])).phase).toBe('Running');
+  expect((await waitForPhase(first.api, 'launched', ['Running', 'Failed'])).phase).toBe('Running');
   const [member] = memberPids(hostsDir);
 
   expect(await ctrlC(first)).toBe(0);
@@ -140,7 +128,7 @@ it('starts, provisions, stops on Ctrl-C leaving the member running, and finds th
   expect(second.token).toBe(first.token);
   const list = await second.api('GET', '/v1/clusters');
   expect(list.body.clusters.map((c: any) => c.name)).toEqual(['launched']);
-  const again = await waitPhase(second, 'launched', ['Running', 'Degraded']);
+  const again = await waitForPhase(second.api, 'launched', ['Running', 'Degraded']);
   expect(again.phase).toBe('Running');
   expect(again.members.map((m: any) => m.name)).toEqual(['l1']);
 

@@ -27,3 +27,16 @@ export function apiClient(base: string, token: string): ApiCall {
     return { status: res.status, body: parsed, headers: res.headers };
   };
 }
+
+/** Polls GET /v1/clusters/{name} until its phase is one of `phases`; the last view on timeout. */
+export async function waitForPhase(api: ApiCall, name: string, phases: string[], timeoutMs = 180_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  let last: any;
+  while (Date.now() < deadline) {
+    const r = await api('GET', `/v1/clusters/${name}`);
+    last = r.body;
+    if (r.status === 200 && phases.includes(r.body.phase)) return r.body;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error(`cluster ${name} did not reach ${phases.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last, null, 2)}`);
+}

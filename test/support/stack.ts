@@ -14,7 +14,8 @@ import { loadConfig, type Config, REPO_ROOT } from '../../infra/config';
 import { codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../../worker/temporal';
 import { createWorker } from '../../worker/worker';
 import { createApp } from '../../api/app';
-import { apiClient, type ApiCall } from './api-client';
+import { apiClient, waitForPhase as waitForPhaseOf, type ApiCall } from './api-client';
+import { statIsAlive } from '../../activities/hosts/proc';
 import { Workload } from './workload';
 
 const run = promisify(execFile);
@@ -73,17 +74,7 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
 
   const api = apiClient(base, TOKEN);
 
-  const waitForPhase: Stack['waitForPhase'] = async (name, phases, timeoutMs = 180_000) => {
-    const deadline = Date.now() + timeoutMs;
-    let last: any;
-    while (Date.now() < deadline) {
-      const r = await api('GET', `/v1/clusters/${name}`);
-      last = r.body;
-      if (r.status === 200 && phases.includes(r.body.phase)) return r.body;
-      await new Promise((res) => setTimeout(res, 500));
-    }
-    throw new Error(`cluster ${name} did not reach ${phases.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last, null, 2)}`);
-  };
+  const waitForPhase: Stack['waitForPhase'] = (name, phases, timeoutMs) => waitForPhaseOf(api, name, phases, timeoutMs);
 
   const spawnWorker = () => {
     // node itself with tsx's loader, not the tsx CLI: that would be a wrapper
@@ -142,8 +133,7 @@ export function memberPids(hostsDir: string): number[] {
 /** Alive and not a zombie: a member orphaned by an exited launcher can linger as one until init reaps it. */
 export function alive(pid: number): boolean {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !'ZXx'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
+    return statIsAlive(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
