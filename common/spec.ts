@@ -46,10 +46,17 @@ const AbsPath = z
   .string()
   .regex(ABS_PATH_RE, 'must be an absolute path')
   .refine((s) => !s.split('/').includes('..'), 'must not contain ".." segments');
+/** A DNS name (not an IP address). */
+export function isHostname(s: string): boolean {
+  return HOSTNAME_RE.test(s) && !DOTTED_NUMERIC_RE.test(s);
+}
 export function isAddress(s: string): boolean {
   return DOTTED_NUMERIC_RE.test(s) ? isIPv4(s) : HOSTNAME_RE.test(s);
 }
 const Address = z.string().refine(isAddress, 'must be an IPv4 address or a DNS name');
+
+/** A certificate SAN: an IPv4 address or a DNS name (`*.` wildcards allowed). */
+const SanName = z.string().refine((s) => isAddress(s.startsWith('*.') ? s.slice(2) : s), 'must be an IPv4 address or a DNS name');
 
 export const MemberPaths = z.strictObject({
   dataDir: AbsPath.optional(),
@@ -67,6 +74,12 @@ export const MemberSpec = z.strictObject({
   peerPort: Port.optional(),
   metricsPort: Port.optional(),
   paths: MemberPaths.optional(),
+  /** The member host's DNS name: a SAN of its certificates (with `<hostname>.<dns.domain>` when a domain is set). */
+  hostname: z.string().refine(isHostname, 'must be a DNS name').optional(),
+  /** Common name of the member's server and peer certificates (default: the member name); a DNS-shaped one is also a SAN. */
+  commonName: z.string().min(1).max(64).optional(),
+  /** Extra DNS names or IPs for this member's server and peer certificates only. */
+  sans: z.array(SanName).max(32).optional(),
 });
 
 const KeySpec = z.strictObject({
@@ -91,9 +104,7 @@ export const TlsSpec = z.strictObject({
     })
     .prefault({}),
   /** Extra DNS names or IPs added to every member's server and peer certificate. */
-  extraSans: z
-    .array(z.string().refine((s) => isAddress(s.startsWith('*.') ? s.slice(2) : s), 'must be an IPv4 address or a DNS name'))
-    .default([]),
+  extraSans: z.array(SanName).max(64).default([]),
   /** Adds 127.0.0.1 and localhost to SANs and client listen URLs. */
   useLocalhost: z.boolean().default(false),
   /** Encrypts the stored CA private key (PKCS#8) with this cipher and the service's CA passphrase. */

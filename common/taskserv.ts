@@ -38,7 +38,7 @@
 // Anything else is reported in `unsupported`, never silently dropped.
 import { z } from 'zod';
 import { Issue, ValidationError, isValidationError, joinPath, parseClusterSpec, zodIssues } from './parse';
-import type { ClusterSpecInput } from './spec';
+import { MAX_MEMBERS, isAddress, isHostname, type ClusterSpecInput } from './spec';
 
 // ---------------------------------------------------------------------------
 // Schema
@@ -59,15 +59,23 @@ const Int = z.preprocess((v) => (isNumericString(v) ? Number(v) : v), z.number(e
 
 const Text = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string(expected('must be a string')).trim().min(1, 'must not be empty'));
 
+/**
+ * Longest list a config may carry (URLs, peers, log outputs): a cluster has at
+ * most MAX_MEMBERS members, so anything much longer is a mistake or hostile,
+ * and is refused before any per-entry work.
+ */
+const MAX_LIST = 4 * MAX_MEMBERS;
+const tooLong = `at most ${MAX_LIST} entries`;
+
 /** A list, or a comma-separated string (URLs, peers, log outputs). */
 const List = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v),
-  z.array(Text, { error: 'must be a list or a comma-separated string' }).min(1, 'must not be empty'),
+  z.array(Text, { error: 'must be a list or a comma-separated string' }).min(1, 'must not be empty').max(MAX_LIST, tooLong),
 );
 /** Member names: a list, or a string separated by commas or spaces. */
 const NameList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v),
-  z.array(Text, { error: 'must be a list or a comma- or space-separated string' }).min(1, 'must not be empty'),
+  z.array(Text, { error: 'must be a list or a comma- or space-separated string' }).min(1, 'must not be empty').max(MAX_LIST, tooLong),
 );
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
@@ -85,7 +93,11 @@ const Size = z.preprocess((v) => parseSize(v) ?? v, z.number({ error: 'must be a
 /** Durations stay strings for the native spec to check; bare numbers are seconds. */
 const Dur = z.preprocess((v) => (typeof v === 'number' ? `${v}s` : v), z.string({ error: 'must be a duration like 30s, 5m or 6h' }).trim().min(1));
 
-const Port = Int;
+const PORT_MESSAGE = 'must be a port between 1 and 65535';
+const Port = z.preprocess((v) => (isNumericString(v) ? Number(v) : v), z.number(expected(PORT_MESSAGE)).int(PORT_MESSAGE).min(1, PORT_MESSAGE).max(65535, PORT_MESSAGE));
+
+/** An address field on its own: an IPv4 address or a DNS name, whichever field ends up being used. */
+const Host = Text.refine(isAddress, 'must be an IPv4 address or a DNS name');
 
 /** etcd settings; the same keys are accepted in performance, storage and security. */
 const EtcdSettingsBlock = z.looseObject({
@@ -138,9 +150,11 @@ export const TaskservEtcd = z.looseObject({
   version: Text.optional(),
   cluster_list: NameList.optional(),
   initial_peers: List.optional(),
-  cli_ip: Text.optional(),
+  /** This node's host name: a DNS SAN of its certificates. */
+  hostname: Text.refine(isHostname, 'must be a DNS name').optional(),
+  cli_ip: Host.optional(),
   cli_port: Port.optional(),
-  peer_ip: Text.optional(),
+  peer_ip: Host.optional(),
   peer_port: Port.optional(),
   listen_peers: List.optional(),
   listen_clients: List.optional(),
@@ -253,7 +267,7 @@ interface Cfg {
 const f = (cfg: { path: string }, field: string) => joinPath(cfg.path, field);
 
 /** Path of entry k of a list field: `initial_peers[1]` when the input was a list, else the field. */
-function listEntryPath(cfg: Cfg, field: string, k: number): string {
+function listEntryPath(cfg: Omit<Cfg, 'c'>, field: string, k: number): string {
   return Array.isArray(cfg.raw[field]) ? `${f(cfg, field)}[${k}]` : f(cfg, field);
 }
 
@@ -356,10 +370,14 @@ export function clusterNameFor(memberNames: string[]): string {
 // ---------------------------------------------------------------------------
 // The import
 
-/** Fields that describe the cluster, not one node: every config that sets one must agree. */
+/**
+ * Fields that describe the cluster, not one node: every config that sets one
+ * must agree. Per node, and free to differ: etcd_name, hostname, cn, the
+ * addresses and ports, the paths, and `name` (the taskserv's own name for the
+ * config; it names the cluster only when every config agrees on it).
+ */
 const CLUSTER_WIDE = [
   'cluster_name',
-  'name',
   'version',
   'token',
   'cluster_list',
@@ -373,7 +391,6 @@ const CLUSTER_WIDE = [
   'ca_sign_days',
   'sign_days',
   'c',
-  'cn',
   'cipher',
   'source_url',
   'log_level',
@@ -465,7 +482,10 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
 
   const located = unwrapConfigs(input, '', unsupported);
   if (located.length === 0) issues.push({ path: '', message: 'no taskserv ETCD config found' });
+  if (located.length > MAX_LIST) throw new ValidationError([{ path: '', message: `${located.length} configs: a cluster has at most ${MAX_MEMBERS} members` }]);
 
+  // The protocol URLs are checked against: the first one given (a disagreement is reported below).
+  const protocol = located.map((l) => l.raw?.etcd_protocol).find((p) => typeof p === 'string' && /^\s*https?\s*$/i.test(p))?.trim().toLowerCase() ?? 'https';
   const cfgs: Cfg[] = [];
   for (const l of located) {
     if (!l.raw) {
@@ -476,6 +496,7 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
     const r = TaskservEtcd.safeParse(raw);
     if (!r.success) issues.push(...zodIssues(r.error, l.path));
     else cfgs.push({ c: r.data, raw, path: l.path });
+    checkAddresses({ raw, path: l.path }, protocol, issues);
   }
   if (issues.length) throw new ValidationError(issues);
 
@@ -495,39 +516,38 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
     return cfg ? { v: cfg.c[k] as NonNullable<TaskservEtcd[K]>, cfg } : undefined;
   };
 
-  const protocol = first('etcd_protocol')?.v ?? 'https';
   const useLocalhost = first('use_localhost')?.v ?? false;
 
   // Membership: cluster_list, else initial_peers, else the configs themselves.
-  const peers = collectPeers(first('initial_peers')?.cfg, protocol, issues);
+  const peers = collectPeers(first('initial_peers')?.cfg, issues);
   const clusterList = first('cluster_list');
   const peerByName = new Map(peers.map((p) => [p.name, p]));
   let memberNames: string[];
   if (clusterList) {
-    memberNames = [];
+    const listed = new Set<string>();
     clusterList.v.forEach((entry, k) => {
       const name = entry.split('=')[0].trim();
       const at = listEntryPath(clusterList.cfg, 'cluster_list', k);
-      if (memberNames.includes(name)) issues.push({ path: at, message: `"${name}" is listed twice` });
-      else memberNames.push(name);
+      if (listed.has(name)) issues.push({ path: at, message: `"${name}" is listed twice` });
+      else listed.add(name);
       if (entry.includes('=') && !peerByName.has(name)) {
-        const p = parsePeer(entry, at, protocol, issues);
-        if (p) {
-          peers.push(p);
-          peerByName.set(name, p);
-        }
+        const p = parsePeer(entry, at);
+        peers.push(p);
+        peerByName.set(name, p);
       }
     });
+    memberNames = [...listed];
     for (const p of peers) {
-      if (!memberNames.includes(p.name)) issues.push({ path: p.path, message: `"${p.name}" is not in cluster_list (${memberNames.join(', ')})` });
+      if (!listed.has(p.name)) issues.push({ path: p.path, message: `"${p.name}" is not in cluster_list (${memberNames.join(', ')})` });
     }
   } else if (peers.length) {
     memberNames = peers.map((p) => p.name);
   } else {
     memberNames = cfgs.map((x) => x.c.etcd_name);
   }
+  const known = new Set(memberNames);
   for (const cfg of cfgs) {
-    if (!memberNames.includes(cfg.c.etcd_name)) {
+    if (!known.has(cfg.c.etcd_name)) {
       const list = clusterList ? 'cluster_list' : 'initial_peers';
       issues.push({ path: f(cfg, 'etcd_name'), message: `"${cfg.c.etcd_name}" is not in ${list} (${memberNames.join(', ')})` });
     }
@@ -561,7 +581,9 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
   const spec: ClusterSpecInput = { name: '', members: [] };
 
   // Name.
-  const named = first('cluster_name') ?? first('name');
+  const taskservNames = new Set(cfgs.flatMap((x) => (x.c.name !== undefined ? [x.c.name] : [])));
+  const named = first('cluster_name') ?? (taskservNames.size === 1 ? first('name') : undefined);
+  if (!first('cluster_name') && taskservNames.size > 1) warnings.push(`the configs name different taskservs (${[...taskservNames].join(', ')}), so none of them names the cluster`);
   let name: string;
   if (opts.name !== undefined) {
     name = opts.name;
@@ -637,6 +659,15 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
     }
     const cfg = names.get(d.name);
     if (cfg) {
+      // The node's own names: its certificates' common name and DNS SANs.
+      if (cfg.c.hostname !== undefined) {
+        m.hostname = cfg.c.hostname;
+        prov.set(at('hostname'), f(cfg, 'hostname'));
+      }
+      if (cfg.c.cn !== undefined) {
+        m.commonName = cfg.c.cn;
+        prov.set(at('commonName'), f(cfg, 'cn'));
+      }
       const paths: Record<string, string> = {};
       for (const [field, key] of pathFields) {
         const v = cfg.c[field];
@@ -653,6 +684,10 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
   });
 
   mapTls(first, spec, prov, warnings);
+  // The CA is the cluster's: its subject is the cluster name (CN <name>-ca) and c.
+  spec.tls = { ...spec.tls, subject: { ...spec.tls?.subject, commonName: name } };
+  prov.set('tls.subject.commonName', prov.get('name')!);
+  if (useLocalhost && (opts.provider ?? 'local') === 'local') localhostOnOneMachine(spec, first('use_localhost')!.cfg, unsupported);
   mapArtifacts(first, spec, prov, warnings);
   mapLogging(first, spec, prov);
   const token = first('token');
@@ -721,31 +756,70 @@ function short(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
-function parsePeer(entry: string, path: string, protocol: string, issues: Issue[]): Peer | undefined {
-  const eq = entry.indexOf('=');
-  const name = eq > 0 ? entry.slice(0, eq).trim() : '';
-  const url = eq > 0 ? parseEndpoint(entry.slice(eq + 1)) : undefined;
-  if (!name || !url) {
-    issues.push({ path, message: `"${entry}" is not a name=peerURL entry (like etcd-1=https://10.0.0.1:2380)` });
-    return undefined;
-  }
-  if (url.scheme && url.scheme !== protocol) {
-    issues.push({ path, message: `${url.scheme}:// in "${entry}" does not match etcd_protocol ${protocol}` });
-  }
-  return { name, url, text: entry, path };
+const URL_FIELDS = ['listen_peers', 'listen_clients', 'adv_listen_peers', 'adv_listen_clients'] as const;
+const PEER_FORMAT = 'a name=peerURL entry (like etcd-1=https://10.0.0.1:2380)';
+
+/** What is wrong with one URL or host:port entry, if anything. */
+function endpointProblem(text: string, protocol: string): string | undefined {
+  const e = parseEndpoint(text);
+  if (!e) return `"${text}" is not a URL or host:port`;
+  if (e.scheme && e.scheme !== protocol) return `${e.scheme}:// in "${text}" does not match etcd_protocol ${protocol}`;
+  if (!isAddress(e.host) && !BIND_ALL.has(e.host)) return `"${e.host}" in "${text}" is not an IPv4 address or a DNS name`;
+  if (e.port !== undefined && (e.port < 1 || e.port > 65535)) return `port ${e.port} in "${text}" is not between 1 and 65535`;
+  return undefined;
 }
 
-function collectPeers(cfg: Cfg | undefined, protocol: string, issues: Issue[]): Peer[] {
+function peerProblem(entry: string, protocol: string): string | undefined {
+  const eq = entry.indexOf('=');
+  if (eq <= 0 || !entry.slice(0, eq).trim()) return `"${entry}" is not ${PEER_FORMAT}`;
+  return endpointProblem(entry.slice(eq + 1), protocol);
+}
+
+/**
+ * Every address-bearing list entry of one config, checked on its own: a
+ * malformed host, a port out of range or a scheme other than etcd_protocol is
+ * an issue even where another field would win. (cli_ip, peer_ip and the ports
+ * are checked by the schema.)
+ */
+function checkAddresses(cfg: Omit<Cfg, 'c'>, protocol: string, issues: Issue[]): void {
+  const check = (field: string, separator: RegExp, problemOf: (entry: string) => string | undefined) => {
+    rawList(cfg.raw[field], separator).forEach((entry, k) => {
+      const problem = problemOf(entry);
+      if (problem) issues.push({ path: listEntryPath(cfg, field, k), message: problem });
+    });
+  };
+  for (const field of URL_FIELDS) check(field, /,/, (e) => endpointProblem(e, protocol));
+  check('initial_peers', /,/, (e) => peerProblem(e, protocol));
+  check('cluster_list', /[\s,]+/, (e) => (e.includes('=') ? peerProblem(e, protocol) : undefined));
+}
+
+/**
+ * The string entries of a list field as given (a list, or a separated
+ * string), read from the raw config so that a config whose other fields
+ * fail the schema still gets its addresses checked in the same answer.
+ * Entries of the wrong type are the schema's to report.
+ */
+function rawList(v: unknown, separator: RegExp): string[] {
+  if (typeof v === 'string') return v.split(separator).map((x) => x.trim()).filter(Boolean);
+  if (Array.isArray(v) && v.length <= MAX_LIST) return v.map((x) => (typeof x === 'string' ? x.trim() : ''));
+  return [];
+}
+
+/** A `name=peerURL` entry that checkAddresses accepted. */
+function parsePeer(entry: string, path: string): Peer {
+  const eq = entry.indexOf('=');
+  return { name: entry.slice(0, eq).trim(), url: parseEndpoint(entry.slice(eq + 1))!, text: entry, path };
+}
+
+function collectPeers(cfg: Cfg | undefined, issues: Issue[]): Peer[] {
   if (!cfg?.c.initial_peers) return [];
-  const peers: Peer[] = [];
+  const peers = new Map<string, Peer>();
   cfg.c.initial_peers.forEach((entry, k) => {
-    const at = listEntryPath(cfg, 'initial_peers', k);
-    const p = parsePeer(entry, at, protocol, issues);
-    if (!p) return;
-    if (peers.some((x) => x.name === p.name)) issues.push({ path: at, message: `"${p.name}" is listed twice` });
-    else peers.push(p);
+    const p = parsePeer(entry, listEntryPath(cfg, 'initial_peers', k));
+    if (peers.has(p.name)) issues.push({ path: p.path, message: `"${p.name}" is listed twice` });
+    else peers.set(p.name, p);
   });
-  return peers;
+  return [...peers.values()];
 }
 
 interface Source {
@@ -755,31 +829,15 @@ interface Source {
   portField?: string;
 }
 
-/** The first URL of a list field (checked against the protocol); the rest are reported. */
-function urlField(
-  cfg: Cfg,
-  field: 'listen_peers' | 'listen_clients' | 'adv_listen_peers' | 'adv_listen_clients',
-  protocol: string,
-  useLocalhost: boolean,
-  issues: Issue[],
-  unsupported: Unsupported[],
-): Source | undefined {
+/** The first URL of a list field (checkAddresses accepted them all); the rest are reported. */
+function urlField(cfg: Cfg, field: (typeof URL_FIELDS)[number], useLocalhost: boolean, unsupported: Unsupported[]): Source | undefined {
   const list = cfg.c[field];
   if (!list) return undefined;
-  const parsed = list.map((s, k) => {
-    const e = parseEndpoint(s);
-    const at = listEntryPath(cfg, field, k);
-    if (!e) issues.push({ path: at, message: `"${s}" is not a URL or host:port` });
-    else if (e.scheme && e.scheme !== protocol) issues.push({ path: at, message: `${e.scheme}:// does not match etcd_protocol ${protocol}` });
-    return e;
-  });
-  const [main, ...rest] = parsed;
+  const [main, ...rest] = list.map((text) => parseEndpoint(text)!);
   rest.forEach((e, k) => {
-    if (!e) return;
     if (useLocalhost && field.endsWith('clients') && isLocalhost(e.host)) return; // use_localhost provides it
     unsupported.push({ field: listEntryPath(cfg, field, k + 1), reason: `one URL per member: ${list[0]} is used, ${list[k + 1]} is not${isLocalhost(e.host) ? ' (use_localhost adds 127.0.0.1 to the client URLs)' : ''}` });
   });
-  if (!main) return undefined;
   const at = listEntryPath(cfg, field, 0);
   return { host: main.host, port: main.port, hostField: at, portField: main.port !== undefined ? at : undefined };
 }
@@ -803,14 +861,12 @@ function memberFromConfig(cfg: Cfg, protocol: string, useLocalhost: boolean, iss
   const withDefaults = (s: Source | undefined, base: Source): Source =>
     s ? { host: s.host, hostField: s.hostField, port: s.port ?? base.port, portField: s.port !== undefined ? s.portField : base.portField } : base;
 
-  const before = issues.length;
   const peerBase = plain('peer');
   const cliBase = plain('cli');
-  const advPeer = withDefaults(urlField(cfg, 'adv_listen_peers', protocol, useLocalhost, issues, unsupported), peerBase);
-  const advClient = withDefaults(urlField(cfg, 'adv_listen_clients', protocol, useLocalhost, issues, unsupported), cliBase);
-  const listenPeer = withDefaults(urlField(cfg, 'listen_peers', protocol, useLocalhost, issues, unsupported), peerBase);
-  const listenClient = withDefaults(urlField(cfg, 'listen_clients', protocol, useLocalhost, issues, unsupported), cliBase);
-  if (issues.length > before) return undefined;
+  const advPeer = withDefaults(urlField(cfg, 'adv_listen_peers', useLocalhost, unsupported), peerBase);
+  const advClient = withDefaults(urlField(cfg, 'adv_listen_clients', useLocalhost, unsupported), cliBase);
+  const listenPeer = withDefaults(urlField(cfg, 'listen_peers', useLocalhost, unsupported), peerBase);
+  const listenClient = withDefaults(urlField(cfg, 'listen_clients', useLocalhost, unsupported), cliBase);
 
   if (advPeer.host === undefined) {
     issues.push({ path: f(cfg, 'peer_ip'), message: `required: the address of member "${c.etcd_name}" (peer_ip, cli_ip or adv_listen_peers)` });
@@ -873,6 +929,30 @@ function memberFromConfig(cfg: Cfg, protocol: string, useLocalhost: boolean, iss
     prov.listenAddress = bindField ?? listenClient.hostField ?? adv.hostField!;
   }
   return d;
+}
+
+/**
+ * use_localhost on the local provider: every member runs on this one machine,
+ * so members that share a client port cannot all listen on 127.0.0.1 as well
+ * (on separate servers they can). Then the extra listener is left out and
+ * said so, rather than refusing configs written for separate servers.
+ */
+function localhostOnOneMachine(spec: ClusterSpecInput, cfg: Cfg, unsupported: Unsupported[]): void {
+  const ports = new Map<number, string[]>();
+  for (const m of spec.members ?? []) {
+    const listen = m.listenAddress ?? m.address;
+    if (listen === '127.0.0.1' || listen === '0.0.0.0') continue;
+    const port = m.clientPort ?? spec.ports?.client ?? DEFAULT_CLIENT_PORT;
+    ports.set(port, [...(ports.get(port) ?? []), m.name]);
+  }
+  const shared = [...ports.entries()].filter(([, names]) => names.length > 1);
+  if (!shared.length) return;
+  spec.tls = { ...spec.tls, useLocalhost: false };
+  const [port, names] = shared[0];
+  unsupported.push({
+    field: f(cfg, 'use_localhost'),
+    reason: `the local provider runs every member on this machine, where ${names.join(', ')} cannot all listen on 127.0.0.1:${port}: members listen on their own addresses only (their certificates still carry 127.0.0.1)`,
+  });
 }
 
 function confDir(v: string, path: string, warnings: string[]): string {
@@ -945,17 +1025,9 @@ function mapTls(first: First, spec: ClusterSpecInput, prov: Provenance, warnings
     prov.set('tls.certDays', f(days.cfg, 'sign_days'));
   }
   const country = first('c');
-  const cn = first('cn');
-  if (country || cn) {
-    tls.subject = {};
-    if (country) {
-      tls.subject.country = country.v.toUpperCase();
-      prov.set('tls.subject.country', f(country.cfg, 'c'));
-    }
-    if (cn) {
-      tls.subject.commonName = cn.v;
-      prov.set('tls.subject.commonName', f(cn.cfg, 'cn'));
-    }
+  if (country) {
+    tls.subject = { country: country.v.toUpperCase() };
+    prov.set('tls.subject.country', f(country.cfg, 'c'));
   }
   const localhost = first('use_localhost');
   if (localhost) {
@@ -998,11 +1070,10 @@ function mapLogging(first: First, spec: ClusterSpecInput, prov: Provenance): voi
 function mapDns(first: First, spec: ClusterSpecInput, prov: Provenance, unsupported: Unsupported[], warnings: string[]): void {
   const useDns = first('use_dns');
   const domain = first('domain_name');
-  if (domain && useDns?.v !== false) {
+  if (domain) {
+    // Certificates carry <etcd_name>.<domain> and <hostname>.<domain> whether or not DNS is used to reach members.
     spec.dns = { domain: domain.v };
     prov.set('dns.domain', f(domain.cfg, 'domain_name'));
-  } else if (domain) {
-    warnings.push(`${f(domain.cfg, 'domain_name')}: not used because use_dns is false`);
   } else if (useDns?.v) {
     warnings.push(`${f(useDns.cfg, 'use_dns')}: no domain_name is set, so no DNS names are added`);
   }

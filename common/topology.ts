@@ -1,6 +1,6 @@
 // Everything derived from a spec about where a member lives and how it is
 // reached. Pure: the workflow, the activities and the API agree on it.
-import { ClusterSpec, MemberSpec, memberPorts } from './spec';
+import { ClusterSpec, MemberSpec, isHostname, isIPv4, memberPorts } from './spec';
 
 export interface MemberTopology {
   name: string;
@@ -91,13 +91,25 @@ export function clusterToken(spec: ClusterSpec): string {
   return spec.token ?? `etcd-${spec.name}`;
 }
 
-/** Subject alternative names for a member's server and peer certificates. */
+/** The common name of a member's server and peer certificates. */
+export function memberCommonName(m: MemberSpec): string {
+  return m.commonName ?? m.name;
+}
+
+/**
+ * Subject alternative names for a member's server and peer certificates: the
+ * member name, its host name and common name when they are DNS names, those
+ * names under the cluster's DNS domain, its addresses, and the extra SANs of
+ * the member and of the cluster.
+ */
 export function memberSans(spec: ClusterSpec, m: MemberSpec): { dns: string[]; ips: string[] } {
   const dns = new Set<string>([m.name]);
   const ips = new Set<string>();
-  const add = (s: string) => (/^\d+\.\d+\.\d+\.\d+$/.test(s) ? ips.add(s) : dns.add(s));
+  const add = (s: string) => (isIPv4(s) ? ips.add(s) : dns.add(s));
   add(m.address);
   if (m.listenAddress && m.listenAddress !== '0.0.0.0') add(m.listenAddress);
+  if (m.hostname) dns.add(m.hostname);
+  if (m.commonName && isHostname(m.commonName)) dns.add(m.commonName);
   if (spec.tls.useLocalhost) {
     ips.add('127.0.0.1');
     dns.add('localhost');
@@ -106,10 +118,15 @@ export function memberSans(spec: ClusterSpec, m: MemberSpec): { dns: string[]; i
   // connections, and etcd checks the remote address against the peer
   // certificate's IP SANs: without it peers reject each other.
   if (spec.provider === 'local') ips.add('127.0.0.1');
-  if (spec.dns?.domain) {
-    dns.add(`${m.name}.${spec.dns.domain}`);
-    dns.add(spec.dns.domain);
+  const domain = spec.dns?.domain;
+  if (domain) {
+    // A short host name gets its domain; a name already under the domain stays as it is.
+    for (const n of [m.name, m.hostname]) {
+      if (n && isHostname(`${n}.${domain}`) && !n.endsWith(`.${domain}`)) dns.add(`${n}.${domain}`);
+    }
+    dns.add(domain);
   }
+  m.sans?.forEach(add);
   spec.tls.extraSans.forEach(add);
   return { dns: [...dns], ips: [...ips] };
 }

@@ -3,7 +3,7 @@
 import { createPrivateKey, X509Certificate as NodeX509 } from 'node:crypto';
 import { x509 } from './x509';
 import type { ClusterSpec, TlsSpec } from '../../common/spec';
-import { memberSans } from '../../common/topology';
+import { memberCommonName, memberSans } from '../../common/topology';
 import { describeKey, keyMatchesParams } from './keys';
 import type { ClusterPki, PemPair } from './types';
 
@@ -70,7 +70,7 @@ function sameSet(a: string[], b: string[]): boolean {
 export function pairIsReusable(
   pair: PemPair | undefined,
   ca: NodeX509,
-  want: { key: TlsSpec['leafKey']; eku: string[]; sans?: { dns: string[]; ips: string[] }; now?: Date },
+  want: { key: TlsSpec['leafKey']; eku: string[]; sans?: { dns: string[]; ips: string[] }; commonName?: string; now?: Date },
 ): boolean {
   if (!pair?.cert || !pair.key) return false;
   try {
@@ -83,6 +83,7 @@ export function pairIsReusable(
     const cert = new x509.X509Certificate(pair.cert);
     const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
     if (!eku || !want.eku.every((u) => eku.usages.includes(u))) return false;
+    if (want.commonName !== undefined && cert.subjectName.getField('CN')[0] !== want.commonName.slice(0, 64)) return false;
     if (want.sans) {
       const names = sanEntries(cert);
       const dns = names.filter((n) => n.type === 'dns').map((n) => n.value.toLowerCase());
@@ -108,7 +109,7 @@ function caCertificate(pki: ClusterPki): NodeX509 | undefined {
 
 /**
  * Whether a member's stored server and peer certificates still fit the spec:
- * same SANs (`memberSans`) and leaf key parameters, signed by the cluster CA,
+ * same common name and SANs (`memberSans`) and leaf key parameters, signed by the cluster CA,
  * not expired, keys matching. False for members not in the spec or not in `pki`.
  * Digest, validity length and subject changes do not count: they apply to
  * certificates issued from now on (certificate rotation re-issues everything).
@@ -118,7 +119,7 @@ export function memberPkiMatches(spec: ClusterSpec, memberName: string, pki: Clu
   const stored = pki.members?.[memberName];
   const ca = pki.ca?.cert ? caCertificate(pki) : undefined;
   if (!member || !stored || !ca) return false;
-  const want = { key: spec.tls.leafKey, eku: SERVER_EKU, sans: memberSans(spec, member), now };
+  const want = { key: spec.tls.leafKey, eku: SERVER_EKU, sans: memberSans(spec, member), commonName: memberCommonName(member), now };
   return pairIsReusable(stored.server, ca, want) && pairIsReusable(stored.peer, ca, want);
 }
 

@@ -3,7 +3,7 @@
 // and issues only what is missing or changed; the CA is never replaced.
 import { createPrivateKey, X509Certificate as NodeX509 } from 'node:crypto';
 import type { ClusterSpec, MemberSpec } from '../../common/spec';
-import { memberSans } from '../../common/topology';
+import { memberCommonName, memberSans } from '../../common/topology';
 import {
   ADMIN_COMMON_NAME,
   createCaCertificate,
@@ -117,7 +117,8 @@ export async function issueClusterPki({ spec, existing, caPassphrase }: IssueClu
 
   const issueMember = async (m: MemberSpec): Promise<MemberPki> => {
     const sans = memberSans(spec, m);
-    const [server, peer] = await Promise.all([issueLeaf('server', m.name, sans), issueLeaf('peer', m.name, sans)]);
+    const cn = memberCommonName(m);
+    const [server, peer] = await Promise.all([issueLeaf('server', cn, sans), issueLeaf('peer', cn, sans)]);
     return { server, peer };
   };
 

@@ -49,7 +49,7 @@ describe('fixtures', () => {
       name: 'single',
       provider: 'local',
       version: 'v3.5.10',
-      members: [{ name: 'etcd-single', address: '127.0.10.1' }],
+      members: [{ name: 'etcd-single', address: '127.0.10.1', commonName: 'etcd-single' }],
       ports: { client: 23790, peer: 23800 },
       paths: { dataDir: '/var/lib/etcd', confDir: '/etc/etcd', certsDir: '/etc/ssl/etcd' },
       tls: {
@@ -59,7 +59,7 @@ describe('fixtures', () => {
         digest: 'sha256',
         caDays: 3650,
         certDays: 365,
-        subject: { country: 'ES', commonName: 'etcd-single' },
+        subject: { country: 'ES', commonName: 'single' },
         useLocalhost: false,
       },
       artifactSource: 'github',
@@ -76,9 +76,9 @@ describe('fixtures', () => {
     const r = importTaskserv(input, { provider: 'local' });
     expect(r.name).toBe('prod-etcd');
     expect(r.spec.members).toEqual([
-      { name: 'etcd-1', address: '127.0.10.11' },
-      { name: 'etcd-2', address: '127.0.10.12' },
-      { name: 'etcd-3', address: '127.0.10.13' },
+      { name: 'etcd-1', address: '127.0.10.11', hostname: 'etcd-prod-1', commonName: 'etcd-prod-1.company.com' },
+      { name: 'etcd-2', address: '127.0.10.12', hostname: 'etcd-prod-2', commonName: 'etcd-prod-2.company.com' },
+      { name: 'etcd-3', address: '127.0.10.13', hostname: 'etcd-prod-3', commonName: 'etcd-prod-3.company.com' },
     ]);
     expect(r.spec.ports).toEqual({ client: 2379, peer: 2380 });
     expect(r.spec.tls).toEqual({
@@ -144,7 +144,9 @@ describe('every field maps', () => {
     ['sign_sha "SHA384"', { sign_sha: 'SHA384' }, (r) => r.spec.tls!.digest, 'sha384'],
     ['ca_sign_days', { ca_sign_days: 1460 }, (r) => r.spec.tls!.caDays, 1460],
     ['sign_days', { sign_days: 90 }, (r) => r.spec.tls!.certDays, 90],
-    ['c + cn', { c: 'es', cn: 'my-etcd' }, (r) => r.spec.tls!.subject, { country: 'ES', commonName: 'my-etcd' }],
+    ['c (the CA subject, with the cluster name)', { c: 'es', cluster_name: 'prod' }, (r) => r.spec.tls!.subject, { country: 'ES', commonName: 'prod' }],
+    ['cn (the member certificates)', { cn: 'etcd-1.example.com' }, (r) => r.spec.members![0].commonName, 'etcd-1.example.com'],
+    ['hostname', { hostname: 'node-1' }, (r) => r.spec.members![0].hostname, 'node-1'],
     ['etcd_protocol http', { etcd_protocol: 'http' }, (r) => r.spec.tls!.enabled, false],
     ['etcd_protocol https', { etcd_protocol: 'HTTPS' }, (r) => r.spec.tls!.enabled, true],
     ['source_url upstream releases', { source_url: 'https://github.com/etcd-io/etcd/releases/download' }, (r) => r.spec.artifactSource, 'github'],
@@ -160,7 +162,7 @@ describe('every field maps', () => {
     ['use_localhost', { use_localhost: 'true' }, (r) => r.spec.tls!.useLocalhost, true],
     ['use_dns + domain_name', { use_dns: true, domain_name: 'etcd.example.com' }, (r) => r.spec.dns, { domain: 'etcd.example.com' }],
     ['domain_name without use_dns: false', { domain_name: 'etcd.example.com' }, (r) => r.spec.dns, { domain: 'etcd.example.com' }],
-    ['use_dns false', { use_dns: false, domain_name: 'etcd.example.com' }, (r) => r.spec.dns, undefined],
+    ['use_dns false (the domain still names the certificates)', { use_dns: false, domain_name: 'etcd.example.com' }, (r) => r.spec.dns, { domain: 'etcd.example.com' }],
     ['discovery_srv', { discovery_srv: 'example.com' }, (r) => [r.spec.dns, r.unsupported.map((u) => u.field)], [undefined, ['discovery_srv']]],
     ['dns_discovery', { dns_discovery: true, domain_name: 'example.com' }, (r) => r.unsupported.map((u) => u.field), ['dns_discovery']],
     ['cipher', { cipher: '-aes128' }, (r) => r.spec.tls!.caKeyCipher, 'aes-128-cbc'],
@@ -351,16 +353,14 @@ describe('input forms', () => {
 describe('unknown fields are reported, not rejected or dropped silently', () => {
   test('top level and inside blocks', () => {
     const r = importTaskserv([
-      { ...node(1), ssl_mode: 'cfssl', hostname: 'h1', performance: { experimental_x: 1 }, backup: { enabled: false, schedule: 'cron' } },
-      { ...node(2), ssl_mode: 'cfssl', hostname: 'h2', performance: { experimental_x: 1 }, backup: { enabled: false, schedule: 'cron' } },
+      { ...node(1), ssl_mode: 'cfssl', performance: { experimental_x: 1 }, backup: { enabled: false, schedule: 'cron' } },
+      { ...node(2), ssl_mode: 'cfssl', performance: { experimental_x: 1 }, backup: { enabled: false, schedule: 'cron' } },
     ]);
     expect(r.unsupported).toEqual([
       { field: '[0].ssl_mode', reason: expect.stringMatching(/^unknown field/) },
-      { field: '[0].hostname', reason: expect.stringMatching(/^unknown field/) },
       { field: '[0].performance.experimental_x', reason: 'unknown performance setting: ignored' },
       { field: '[0].backup.schedule', reason: 'unknown backup setting: ignored' },
       { field: '[1].ssl_mode', reason: expect.stringMatching(/^unknown field/) },
-      { field: '[1].hostname', reason: expect.stringMatching(/^unknown field/) },
       { field: '[1].performance.experimental_x', reason: 'unknown performance setting: ignored' },
       { field: '[1].backup.schedule', reason: 'unknown backup setting: ignored' },
     ]);
