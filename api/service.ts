@@ -6,7 +6,7 @@ import type { ClusterSpec } from '../common/spec';
 import { specFingerprint } from '../common/fingerprint';
 import { CLUSTER_WORKFLOW_PREFIX, clusterWorkflowId, parseOperationId, type OperationKind, type OperationRecord } from '../common/operations';
 import { EtcdCluster } from '../common/searchAttributes';
-import { clusterTopology } from '../common/topology';
+import { clusterTopology, memberCommonName, memberSans } from '../common/topology';
 import { clusterWorkflow } from '../workflows/cluster';
 import {
   clusterQuery,
@@ -155,11 +155,17 @@ export class FleetService {
 /** The cluster as the API shows it: spec, observed members, files, current operation. */
 export function renderCluster(view: ClusterView, currentSteps?: OperationProgress['steps']) {
   const health = new Map((view.health?.members ?? []).map((m) => [m.name, m]));
-  const members = view.spec
-    ? clusterTopology(view.spec).map((t) => {
+  const spec = view.spec;
+  const members = spec
+    ? clusterTopology(spec).map((t, i) => {
         const h = health.get(t.name);
+        const m = spec.members[i];
+        const sans = memberSans(spec, m);
         return {
           name: t.name,
+          hostname: m.hostname,
+          // What the member's server and peer certificates name (tls.enabled: false clusters have none).
+          certificate: spec.tls.enabled ? { commonName: memberCommonName(m), sans: [...sans.dns.map((d) => `DNS:${d}`), ...sans.ips.map((ip) => `IP:${ip}`)] } : undefined,
           clientURL: t.clientURL,
           peerURL: t.peerURL,
           metricsURL: t.metricsURL,

@@ -485,7 +485,8 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
   if (located.length > MAX_LIST) throw new ValidationError([{ path: '', message: `${located.length} configs: a cluster has at most ${MAX_MEMBERS} members` }]);
 
   // The protocol URLs are checked against: the first one given (a disagreement is reported below).
-  const protocol = located.map((l) => l.raw?.etcd_protocol).find((p) => typeof p === 'string' && /^\s*https?\s*$/i.test(p))?.trim().toLowerCase() ?? 'https';
+  const given = located.map((l) => l.raw?.etcd_protocol).find((p): p is string => typeof p === 'string' && /^\s*https?\s*$/i.test(p));
+  const protocol = given?.trim().toLowerCase() ?? 'https';
   const cfgs: Cfg[] = [];
   for (const l of located) {
     if (!l.raw) {
