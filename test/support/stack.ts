@@ -66,7 +66,7 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
   };
   if (opts.inProcessWorker !== false) await startInProcessWorker();
 
-  const app = createApp({ client, taskQueue: config.taskQueue, token: TOKEN, codec: codecFor(config), codecOrigins: [] });
+  const app = createApp({ client, taskQueue: config.taskQueue, token: TOKEN, codec: codecFor(config), codecOrigins: [], policy: config.policy });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
