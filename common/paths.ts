@@ -95,8 +95,11 @@ export function pathLayoutIssues(spec: { paths: Required<Dirs>; members: { paths
     const where = (f: keyof Dirs) => (m.paths?.[f] !== undefined ? ['members', i, 'paths', f] : ['paths', f]);
     const eff = (f: keyof Dirs) => normalizeAbsPath(m.paths?.[f] ?? spec.paths[f]);
     const data = eff('dataDir');
+    // A dir that breaks a rule of its own already has its issue.
+    if (memberDirProblem(data)) return;
     for (const f of ['confDir', 'certsDir'] as const) {
       const other = eff(f);
+      if (memberDirProblem(other)) continue;
       if (isWithin(data, other) || isWithin(other, data)) {
         // Blame the field this member overrides, if any; else the data dir.
         const blame = m.paths?.[f] !== undefined && m.paths?.dataDir === undefined ? where(f) : where('dataDir');
@@ -104,7 +107,7 @@ export function pathLayoutIssues(spec: { paths: Required<Dirs>; members: { paths
       }
     }
     spec.logging.outputs.forEach((o, j) => {
-      if (!o.startsWith('/')) return;
+      if (!o.startsWith('/') || logFileProblem(o)) return;
       const n = normalizeAbsPath(o);
       for (const f of ['dataDir', 'confDir', 'certsDir'] as const) {
         if (isWithin(n, eff(f))) add(['logging', 'outputs', j], `must not be inside the member's ${f} (${eff(f)})`);
