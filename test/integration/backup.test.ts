@@ -26,7 +26,11 @@ beforeAll(async () => {
   process.env.ETCDFLEET_TEST_S3_SECRET = s3.secretAccessKey;
   s3client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
   await s3client.send(new CreateBucketCommand({ Bucket: bucket }));
-  stack = await startStack({ label: 'backup' });
+  // The operator allows this S3 server and these credential variables; nothing else.
+  stack = await startStack({
+    label: 'backup',
+    env: { ETCDFLEET_S3_ENDPOINTS: s3.endpoint, ETCDFLEET_S3_CREDENTIAL_ENVS: 'ETCDFLEET_TEST_S3_KEY,ETCDFLEET_TEST_S3_SECRET' },
+  });
 });
 afterAll(async () => {
   await stack?.stop();

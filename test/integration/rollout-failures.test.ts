@@ -107,7 +107,7 @@ describe('a member that cannot start on the new release', () => {
     fs.copyFileSync(path.join(realCache, 'etcd-versions.json'), path.join(cache, 'etcd-versions.json'));
     process.env.ETCDFLEET_CACHE_DIR = cache;
     try {
-      stack = await startStack({ label: 'rollback' });
+      stack = await startStack({ label: 'rollback', env: { ETCDFLEET_ARTIFACT_SOURCES: `file://${mirror}` } });
     } finally {
       if (saved === undefined) delete process.env.ETCDFLEET_CACHE_DIR;
       else process.env.ETCDFLEET_CACHE_DIR = saved;
