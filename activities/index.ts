@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import type { CertificateExpiry, ClusterHealthView } from '../common/operations';
 import type { MemberFiles } from '../common/topology';
 import { caPassphrase, type Config } from '../infra/config';
-import { fetchRelease } from './artifacts';
+import { allowedRelease, assertPathsAllowed } from './policy';
 import { issueClusterPki, type ClusterPki } from './pki';
 import {
   installBinaries,
@@ -45,8 +45,9 @@ export function createActivities(cfg: Config) {
       return checkMemberPorts(spec, async (member) => (await memberProcessStatus(hosts, { cluster: spec.name, member })).running);
     },
 
+    /** Refuses a source the service does not allow; verifies the cached release on every call. */
     async fetchRelease({ version, source }: { version: string; source?: string }) {
-      return fetchRelease({ version, source: source ?? cfg.defaultArtifactSource, cacheDir: cfg.cacheDir });
+      return allowedRelease(cfg, version, source);
     },
 
     async issueCertificates({ spec, existing }: { spec: ClusterSpec; existing?: ClusterPki }): Promise<ClusterPki> {
@@ -56,6 +57,7 @@ export function createActivities(cfg: Config) {
 
     async prepareMember(input: PrepareMemberInput): Promise<{ changed: string[]; files: MemberFiles }> {
       const { spec, member } = input;
+      assertPathsAllowed(spec);
       await installBinaries(hosts, { cluster: spec.name, member, version: spec.version, binDir: input.binDir });
       const r = await prepareMemberHost(hosts, input);
       return { changed: r.changed, files: r.files };

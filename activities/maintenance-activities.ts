@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection } from '@temporalio/client';
 import type { ClusterSpec } from '../common/spec';
 import { persistedSecret, type Config } from '../infra/config';
-import { releaseDir } from './artifacts';
+import { allowedRelease, assertBackupAllowed, assertPathsAllowed } from './policy';
 import { clusterHealth } from './etcd/client';
 import { moveLeader } from './etcd/membership';
 import {
@@ -26,7 +26,7 @@ import {
   type EncryptionKey,
 } from './backup/backup';
 import { IntegrityError } from './backup/stream';
-import { openTarget, type BackupSettings } from './backup/target';
+import { openTarget as openAnyTarget, type BackupSettings } from './backup/target';
 import { compactTo, currentRevision, defragmentMember, disarmAlarms, memberStatuses, openSnapshotStream } from './maintenance/etcd-ops';
 import { drill, restoreMemberDataDir } from './maintenance/restore';
 import { MaintenanceSchedules } from './maintenance/schedules';
@@ -94,9 +94,16 @@ function integrity<T>(p: Promise<T>): Promise<T> {
 
 export function createMaintenanceActivities(cfg: Config) {
   const hosts = cfg.hostsDir;
-  const defaultDir = path.join(cfg.stateDir, 'backups');
+  const defaultDir = cfg.policy.backupRoot;
   const prefixOf = (s?: BackupSettings) => s?.s3?.prefix ?? '';
-  const etcdutlFor = (version: string) => path.join(releaseDir(cfg.cacheDir, version), 'etcdutl');
+  /** Only targets the policy allows (dir under the backup root, allowed S3 endpoint and credential variables). */
+  const openTarget = (settings: BackupSettings | undefined, dir: string) => {
+    assertBackupAllowed(cfg, settings);
+    return openAnyTarget(settings, dir);
+  };
+  /** Tools of the cluster's own release, verified like an install. */
+  const binDirFor = async (version: string, source?: string) => (await allowedRelease(cfg, version, source)).binDir;
+  const etcdutlFor = async (version: string, source?: string) => path.join(await binDirFor(version, source), 'etcdutl');
   let schedules: Promise<MaintenanceSchedules> | undefined;
   const scheduleClient = () =>
     (schedules ??= (async () => {
@@ -145,7 +152,7 @@ export function createMaintenanceActivities(cfg: Config) {
           snap.close();
         }
         try {
-          const st = await integrity(verifyStored(target, m, etcdutlFor(spec.version), enc?.key));
+          const st = await integrity(verifyStored(target, m, await etcdutlFor(spec.version, spec.artifactSource), enc?.key));
           m.verified = { at: new Date().toISOString(), ...st };
         } catch (e) {
           await target.delete(m.object).catch(() => undefined);
@@ -174,7 +181,7 @@ export function createMaintenanceActivities(cfg: Config) {
     },
 
     /** Downloads, decrypts and verifies a backup into a local file for restore; integrity failures are final. */
-    async stageBackup({ ref, version, tag }: { ref: BackupRef; version: string; tag: string }): Promise<{ manifest: BackupSummary; file: string; totalKey: number; revision: number }> {
+    async stageBackup({ ref, version, tag, source }: { ref: BackupRef; version: string; tag: string; source?: string }): Promise<{ manifest: BackupSummary; file: string; totalKey: number; revision: number }> {
       const file = path.join(cfg.stateDir, 'restore', `${tag.replace(/[^A-Za-z0-9._-]/g, '_')}.db`);
       const m = await findManifest(ref);
       const target = openTarget(ref.settings, defaultDir);
@@ -183,7 +190,7 @@ export function createMaintenanceActivities(cfg: Config) {
       const stop = heartbeatEvery(5_000);
       try {
         await integrity(fetchToFile(target, m, file, enc?.key));
-        const st = await integrity(snapshotStatus(etcdutlFor(version), file));
+        const st = await integrity(snapshotStatus(await etcdutlFor(version, source), file));
         return { manifest: summarize(m), file, totalKey: st.totalKey, revision: st.revision };
       } finally {
         stop();
@@ -195,17 +202,18 @@ export function createMaintenanceActivities(cfg: Config) {
     },
 
     async restoreMemberData({ spec, member, snapshot, tag }: { spec: ClusterSpec; member: string; snapshot: string; tag: string }) {
-      return restoreMemberDataDir(hosts, { spec, member, snapshot, etcdutl: etcdutlFor(spec.version), tag });
+      assertPathsAllowed(spec);
+      return restoreMemberDataDir(hosts, { spec, member, snapshot, etcdutl: await etcdutlFor(spec.version, spec.artifactSource), tag });
     },
 
     /** Verifies one stored backup again (hashes, decryption, etcdutl). */
-    async verifyBackup({ ref, version }: { ref: BackupRef; version: string }) {
+    async verifyBackup({ ref, version, source }: { ref: BackupRef; version: string; source?: string }) {
       const m = await findManifest(ref);
       const target = openTarget(ref.settings, defaultDir);
-      return integrity(verifyStored(target, m, etcdutlFor(version), m.encryption ? backupKey(cfg).key : undefined));
+      return integrity(verifyStored(target, m, await etcdutlFor(version, source), m.encryption ? backupKey(cfg).key : undefined));
     },
 
-    async restoreDrill({ ref, version }: { ref: BackupRef; version: string }) {
+    async restoreDrill({ ref, version, source }: { ref: BackupRef; version: string; source?: string }) {
       const m = await findManifest(ref);
       const target = openTarget(ref.settings, defaultDir);
       const stop = heartbeatEvery(5_000);
@@ -213,7 +221,7 @@ export function createMaintenanceActivities(cfg: Config) {
         return await withTempDir(async (dir) => {
           const file = path.join(dir, 'snapshot.db');
           await integrity(fetchToFile(target, m, file, m.encryption ? backupKey(cfg).key : undefined));
-          const r = await drill({ snapshot: file, binDir: releaseDir(cfg.cacheDir, version), workDir: dir });
+          const r = await drill({ snapshot: file, binDir: await binDirFor(version, source), workDir: dir });
           return { backup: m.id, expectedRevision: m.verified?.revision, boltKeys: m.verified?.totalKey, ...r, at: new Date().toISOString() };
         });
       } finally {

@@ -3,7 +3,8 @@ import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { parseBody, parseClusterSpec, MAX_BODY_BYTES } from '../common/parse';
+import { parseBody, MAX_BODY_BYTES } from '../common/parse';
+import { parseAllowedClusterSpec, type SpecPolicy } from '../common/policy';
 import { bodyText } from './body';
 import { importTaskserv } from '../common/taskserv';
 import { FleetService, renderCluster } from './service';
@@ -23,10 +24,12 @@ export interface AppOptions {
   codec: PayloadCodec;
   /** Browser origins (the Temporal UI) allowed to call the codec endpoint without a token. */
   codecOrigins: string[];
+  /** The operator's allowlists (Config.policy): a spec reaching anything else is a 403. */
+  policy: SpecPolicy;
 }
 
 export function createApp(opts: AppOptions): express.Express {
-  const fleet = new FleetService(opts.client, opts.taskQueue);
+  const fleet = new FleetService(opts.client, opts.taskQueue, opts.policy);
   const metrics = createMetrics(fleet);
   const app = express();
   app.disable('x-powered-by');
@@ -54,7 +57,7 @@ export function createApp(opts: AppOptions): express.Express {
   v1.use(express.text({ type: () => true, limit: MAX_BODY_BYTES }));
 
   v1.post('/clusters', async (req, res) => {
-    const { spec, warnings } = parseClusterSpec(parseBody(bodyText(req), req.get('content-type')));
+    const { spec, warnings } = parseAllowedClusterSpec(parseBody(bodyText(req), req.get('content-type')), opts.policy);
     const accepted = await fleet.createCluster(spec);
     res.status(202).location(`/v1/clusters/${spec.name}`).json({ name: spec.name, ...accepted, warnings: [...warnings, ...accepted.warnings] });
   });
@@ -65,7 +68,7 @@ export function createApp(opts: AppOptions): express.Express {
       throw new HttpProblem(400, 'Invalid Request', 'provider: only "local" is available', [{ path: 'provider', message: 'only "local" is available' }]);
     }
     const imported = importTaskserv(parseBody(bodyText(req), req.get('content-type')), { provider });
-    const { spec, warnings } = parseClusterSpec(imported.spec);
+    const { spec, warnings } = parseAllowedClusterSpec(imported.spec, opts.policy);
     const accepted = await fleet.createCluster(spec);
     res
       .status(202)

@@ -7,7 +7,7 @@ import { createApp } from './app';
 async function main() {
   const config = loadConfig();
   const client = await connectClient(config);
-  const app = createApp({ client, taskQueue: config.taskQueue, token: apiToken(config), codec: codecFor(config), codecOrigins: codecOrigins() });
+  const app = createApp({ client, taskQueue: config.taskQueue, token: apiToken(config), codec: codecFor(config), codecOrigins: codecOrigins(), policy: config.policy });
   app.listen(config.apiPort, config.apiHost, () => logger.info({ url: `http://${config.apiHost}:${config.apiPort}` }, 'API listening'));
 }
 

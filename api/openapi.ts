@@ -71,7 +71,7 @@ export function openApiDocument(): object {
               'application/yaml': { schema: { $ref: '#/components/schemas/ClusterSpec' } },
             },
           },
-          responses: { 202: accepted, 400: problem, 401: problem, 409: problem, 413: problem },
+          responses: { 202: accepted, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem },
         },
         get: { summary: 'List clusters', responses: { 200: json('clusters with phase and version') } },
       },
@@ -80,7 +80,7 @@ export function openApiDocument(): object {
           summary: 'Create a cluster from one or more taskserv ETCD configs (YAML/JSON)',
           parameters: [{ name: 'provider', in: 'query', schema: { type: 'string', enum: ['local'] } }],
           requestBody: { required: true, content: { 'application/yaml': { schema: {} }, 'application/json': { schema: {} } } },
-          responses: { 202: accepted, 400: problem, 401: problem, 409: problem },
+          responses: { 202: accepted, 400: problem, 401: problem, 403: problem, 409: problem },
         },
       },
       '/v1/clusters/{name}': {
@@ -128,7 +128,10 @@ export function openApiDocument(): object {
         get: { summary: 'Verified backups', responses: { 200: json('backups'), 404: problem } },
         post: queued('Back up now', true),
       },
-      '/v1/clusters/{name}/restore': { parameters: [nameParam], post: queued('Restore in place {backup, force?} or into a new cluster {from, backup, spec}', true) },
+      '/v1/clusters/{name}/restore': {
+        parameters: [nameParam],
+        post: { ...queued('Restore in place {backup, force?} or into a new cluster {from, backup, spec}', true), responses: { 202: accepted, 400: problem, 403: problem, 404: problem, 409: problem, 422: problem } },
+      },
       ...Object.fromEntries(
         ['compact', 'defrag', 'defrag-check', 'clear-nospace', 'restore-drill'].map((k) => [`/v1/clusters/{name}/${k}`, { parameters: [nameParam], post: queued(`${k} now`, true) }]),
       ),

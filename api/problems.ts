@@ -31,13 +31,14 @@ const FAILURE_STATUS: Record<string, [number, string]> = {
   Conflict: [409, 'Conflict'],
   NotFound: [404, 'Not Found'],
   Refused: [422, 'Unprocessable Operation'],
+  Forbidden: [403, 'Forbidden by Service Policy'],
 };
 
 /** Maps any thrown error to a problem response. */
 export function toProblem(err: unknown): { status: number; title: string; detail: string; errors?: FieldError[] } {
   if (err instanceof HttpProblem) return { status: err.status, title: err.title, detail: err.message, errors: err.errors };
   if (err instanceof ValidationError) {
-    const title = err.status === 413 ? 'Payload Too Large' : 'Invalid Request';
+    const title = err.status === 413 ? 'Payload Too Large' : err.status === 403 ? 'Forbidden by Service Policy' : 'Invalid Request';
     return { status: err.status, title, detail: err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), errors: err.issues };
   }
   const e = err as { type?: string; status?: number; name?: string; message?: string; code?: number };

@@ -22,6 +22,8 @@ import {
   type OperationProgress,
 } from '../workflows/definitions';
 import { HttpProblem } from './problems';
+import { checkSpecPolicy, POLICY_STATUS, type SpecPolicy } from '../common/policy';
+import { ValidationError } from '../common/parse';
 import { schedulesFor, type MaintenanceSchedules } from './schedules';
 
 /** How long a request waits for the worker to accept an update before answering 503. */
@@ -33,11 +35,15 @@ export class FleetService {
   constructor(
     readonly client: Client,
     readonly taskQueue: string,
+    readonly policy: SpecPolicy,
   ) {
     this.schedules = schedulesFor(client, taskQueue);
   }
 
   async createCluster(spec: ClusterSpec): Promise<OperationAccepted & { warnings: string[] }> {
+    // Routes check with field paths before this; here nothing reaches Temporal unchecked.
+    const refusals = checkSpecPolicy(spec, this.policy);
+    if (refusals.length) throw new ValidationError(refusals, POLICY_STATUS);
     const start = new WithStartWorkflowOperation(clusterWorkflow, {
       workflowId: clusterWorkflowId(spec.name),
       taskQueue: this.taskQueue,

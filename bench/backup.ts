@@ -25,7 +25,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
 import { cacheDir, localMirrorDir, REPO_ROOT } from '../infra/config';
-import { fetchRelease, releaseDir } from '../activities/artifacts';
+import { fetchRelease, anyCachedRelease } from '../activities/artifacts';
 import { startS3Server } from '../infra/s3-server';
 
 const run = promisify(execFile);
@@ -86,7 +86,7 @@ async function child(): Promise<void> {
   const peakUpload = peakRss;
   const heapAfterUpload = process.memoryUsage();
   const t1 = Date.now();
-  await verifyStored(target, m, path.join(releaseDir(cacheDir(), VERSION), 'etcdutl'), enc?.key);
+  await verifyStored(target, m, path.join(anyCachedRelease(cacheDir(), VERSION), 'etcdutl'), enc?.key);
   const verifyMs = Date.now() - t1;
   clearInterval(sampler);
   c.close();
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-bench-backup-'));
   const mirror = localMirrorDir();
   const rel = await fetchRelease({ version: VERSION, source: fs.existsSync(mirror) ? `file://${mirror}` : 'github', cacheDir: cacheDir() });
-  const bin = rel.binDir ?? releaseDir(cacheDir(), VERSION);
+  const bin = rel.binDir;
   const s3 = await startS3Server();
   const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
   await new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }).send(new CreateBucketCommand({ Bucket: BUCKET }));

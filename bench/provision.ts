@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheDir, localMirrorDir, REPO_ROOT } from '../infra/config';
-import { fetchRelease, releaseDir } from '../activities/artifacts';
+import { fetchRelease } from '../activities/artifacts';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder, etcdPidsUnder, waitGone } from './lib/procs';
 import { provisionTimeline, type Timeline } from './lib/timeline';
@@ -360,8 +360,7 @@ async function main(): Promise<void> {
   }
   // Both sides use the extracted release; make sure it is cached before anything is timed.
   const release = await fetchRelease({ version: VERSION, source: `file://${mirror}`, cacheDir: cache });
-  const binDir = releaseDir(cache, VERSION);
-  if (release.binDir !== binDir) throw new Error(`release dir ${release.binDir}, expected ${binDir}`);
+  const binDir = release.binDir;
 
   say(`bench provision: ${MEMBERS}-member TLS cluster, etcd ${VERSION} (cached, mirror file://${mirror}), RSA 2048, heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms`);
   say(`${RUNS} measured run(s) per side after one warm-up each, alternating; ${os.cpus().length} CPUs, load average ${loadavg()}; work dir ${root}`);

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../infra/config';
 import { bootstrappedEtcdVersions } from '../infra/etcd-releases';
-import { releaseDir } from '../activities/artifacts';
+import { anyCachedRelease } from '../activities/artifacts';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder } from './lib/procs';
 import { Workload, type WorkloadReport } from '../test/support/workload';
@@ -107,7 +107,7 @@ async function baseline(s: BenchStack, block: number, run: number): Promise<Resu
   await new Promise<void>((resolve, reject) => {
     const child = spawn(
       'sh',
-      [path.join(REPO_ROOT, 'bench/baseline-upgrade.sh'), path.join(s.config.hostsDir, name), TO, releaseDir(s.config.cacheDir, TO), ...c.members.map((m: any) => `${m.name}=${m.clientURL}`)],
+      [path.join(REPO_ROOT, 'bench/baseline-upgrade.sh'), path.join(s.config.hostsDir, name), TO, anyCachedRelease(s.config.cacheDir, TO), ...c.members.map((m: any) => `${m.name}=${m.clientURL}`)],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`baseline script exited ${code}`))));

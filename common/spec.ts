@@ -1,6 +1,7 @@
 // The native cluster spec. Pure and deterministic: imported by the API, the
 // workflows (for types and derived topology) and the activities.
 import { z } from 'zod';
+import { LogFilePath, MemberDirPath, pathLayoutIssues } from './paths';
 
 export const DEFAULT_ETCD_VERSION = 'v3.5.10';
 export const SUPPORTED_MINORS = ['3.5', '3.6'] as const;
@@ -59,9 +60,9 @@ const Address = z.string().refine(isAddress, 'must be an IPv4 address or a DNS n
 const SanName = z.string().refine((s) => isAddress(s.startsWith('*.') ? s.slice(2) : s), 'must be an IPv4 address or a DNS name');
 
 export const MemberPaths = z.strictObject({
-  dataDir: AbsPath.optional(),
-  confDir: AbsPath.optional(),
-  certsDir: AbsPath.optional(),
+  dataDir: MemberDirPath.optional(),
+  confDir: MemberDirPath.optional(),
+  certsDir: MemberDirPath.optional(),
 });
 
 export const MemberSpec = z.strictObject({
@@ -132,15 +133,15 @@ export const LoggingSpec = z.strictObject({
   level: z.enum(['debug', 'info', 'warn', 'error', 'panic', 'fatal']).default('info'),
   /** etcd log-outputs: default, stderr, stdout or absolute file paths. */
   outputs: z
-    .array(z.union([z.enum(['default', 'stderr', 'stdout']), AbsPath]))
+    .array(z.union([z.enum(['default', 'stderr', 'stdout']), LogFilePath]))
     .min(1)
     .default(['default']),
 });
 
 export const PathsSpec = z.strictObject({
-  dataDir: AbsPath.default('/var/lib/etcd'),
-  confDir: AbsPath.default('/etc/etcd'),
-  certsDir: AbsPath.default('/etc/ssl/etcd'),
+  dataDir: MemberDirPath.default('/var/lib/etcd'),
+  confDir: MemberDirPath.default('/etc/etcd'),
+  certsDir: MemberDirPath.default('/etc/ssl/etcd'),
 });
 
 export const DnsSpec = z.strictObject({
@@ -160,7 +161,7 @@ export const BackupSpec = z.strictObject({
   retention: Duration.default('30d'),
   /** Keep at most this many backups (newest first), whatever their age. */
   keep: z.number().int().min(1).optional(),
-  /** Directory target (embedded default: `<state>/backups`); ignored when `s3` is set. */
+  /** Directory target under the service's backup root (ETCDFLEET_BACKUP_ROOT, also the default); ignored when `s3` is set. */
   dir: AbsPath.optional(),
   s3: z
     .strictObject({
@@ -295,6 +296,7 @@ export const ClusterSpec = z
     } else if (et === undefined && hb !== undefined && 1000 < 5 * hb) {
       ctx.addIssue({ code: 'custom', path: ['tunables', 'heartbeatInterval'], message: `with the default electionTimeout (1000 ms) this must be at most 200 ms; set electionTimeout to at least ${5 * hb} ms` });
     }
+    for (const issue of pathLayoutIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
     if (spec.dns?.discoverySrv) {
       ctx.addIssue({ code: 'custom', path: ['dns', 'discoverySrv'], message: 'DNS SRV bootstrap is not available yet; list the members' });
     }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_S3_CREDENTIAL_ENVS, normalizeSource, type SpecPolicy } from '../common/policy';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -38,16 +39,20 @@ export interface Config {
   taskQueue: string;
   apiHost: string;
   apiPort: number;
+  /** What specs may reach (artifact sources, S3 endpoints and credentials, backup root): see specPolicy. */
+  policy: SpecPolicy;
 }
 
 export function loadConfig(env = process.env): Config {
   const state = stateDir(env);
   const mirror = localMirrorDir(env);
+  const defaultArtifactSource = env.ETCDFLEET_ARTIFACT_SOURCE ?? (fs.existsSync(mirror) ? `file://${mirror}` : 'github');
   return {
     stateDir: state,
     cacheDir: cacheDir(env),
     hostsDir: path.resolve(env.ETCDFLEET_HOSTS_DIR ?? path.join(state, 'hosts')),
-    defaultArtifactSource: env.ETCDFLEET_ARTIFACT_SOURCE ?? (fs.existsSync(mirror) ? `file://${mirror}` : 'github'),
+    defaultArtifactSource,
+    policy: specPolicy(env, { stateDir: state, mirror, defaultArtifactSource }),
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT ?? 7233}`,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.ETCDFLEET_TASK_QUEUE ?? 'etcdfleet',
@@ -97,4 +102,39 @@ export function codecOrigins(env = process.env): string[] {
   const loopback = host === 'localhost' || host.startsWith('127.');
   const ui = env.TEMPORAL_UI_PORT ?? 8233;
   return loopback ? [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`] : [];
+}
+
+// ------------------------------------------------------------ spec policy
+
+/** Variables a spec may never name as S3 credentials, whatever the allowlist says: the service's own secrets. */
+const SERVICE_SECRET_ENVS = ['ETCDFLEET_API_TOKEN', 'ETCDFLEET_CODEC_KEY', 'ETCDFLEET_CA_PASSPHRASE', 'ETCDFLEET_BACKUP_KEY'];
+
+const list = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+
+/**
+ * The operator's allowlists (the same in the API, which refuses a spec with a
+ * 403, and in the worker, which refuses it again where the value is used):
+ * - ETCDFLEET_ARTIFACT_SOURCES: comma-separated `github` and mirror URLs;
+ *   default `github` and the bootstrap's local mirror. The default source
+ *   (ETCDFLEET_ARTIFACT_SOURCE) is always allowed.
+ * - ETCDFLEET_S3_ENDPOINTS: custom S3 endpoints a spec may name; default none
+ *   (AWS's own endpoints, chosen by region).
+ * - ETCDFLEET_S3_CREDENTIAL_ENVS: the worker's environment variables a spec may
+ *   name as S3 credentials; default AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY.
+ *   The service's own secrets are refused here.
+ * - ETCDFLEET_BACKUP_ROOT: every backup.dir lies under it; default <state>/backups.
+ */
+export function specPolicy(env: NodeJS.ProcessEnv, at: { stateDir: string; mirror: string; defaultArtifactSource: string }): SpecPolicy {
+  const sources = list(env.ETCDFLEET_ARTIFACT_SOURCES) ?? ['github', `file://${at.mirror}`];
+  const creds = list(env.ETCDFLEET_S3_CREDENTIAL_ENVS) ?? [...DEFAULT_S3_CREDENTIAL_ENVS];
+  const secret = creds.find((c) => SERVICE_SECRET_ENVS.includes(c));
+  if (secret) throw new Error(`ETCDFLEET_S3_CREDENTIAL_ENVS must not list ${secret}: it holds a secret of the service itself`);
+  const root = env.ETCDFLEET_BACKUP_ROOT ?? path.join(at.stateDir, 'backups');
+  if (!path.isAbsolute(root)) throw new Error(`ETCDFLEET_BACKUP_ROOT must be an absolute path, not ${root}`);
+  return {
+    artifactSources: [...new Set([...sources, at.defaultArtifactSource].map(normalizeSource))],
+    s3Endpoints: list(env.ETCDFLEET_S3_ENDPOINTS) ?? [],
+    s3CredentialEnvs: creds,
+    backupRoot: path.resolve(root),
+  };
 }

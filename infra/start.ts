@@ -42,7 +42,7 @@ async function main() {
   const workerRun = worker.run();
 
   const token = apiToken(config);
-  const app = createApp({ client, taskQueue: config.taskQueue, token, codec: codecFor(config), codecOrigins: codecOrigins() });
+  const app = createApp({ client, taskQueue: config.taskQueue, token, codec: codecFor(config), codecOrigins: codecOrigins(), policy: config.policy });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.apiPort, config.apiHost, () => resolve(s));
     s.once('error', reject);

@@ -1,7 +1,8 @@
 // maintenance endpoints under /v1: backups, restore (in place or into a new
 // cluster), compaction, defragmentation, NOSPACE recovery, schedules.
 import express from 'express';
-import { parseClusterSpec } from '../../common/parse';
+import { ValidationError } from '../../common/parse';
+import { checkBackupPolicy, parseAllowedClusterSpec, POLICY_STATUS } from '../../common/policy';
 import type { FleetService } from '../service';
 import { bodyObject } from '../body';
 import { HttpProblem } from '../problems';
@@ -47,11 +48,14 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
     const params: Record<string, unknown> = { backup: body.backup ?? 'latest', from, ...(body.force === true ? { force: true } : {}) };
     if (from !== target) {
       const source = await fleet.view(from);
+      // The source's settings travel with the restore: they must still be allowed (the policy may have changed since).
+      const refusals = checkBackupPolicy(source.spec?.backup, fleet.policy);
+      if (refusals.length) throw new ValidationError(refusals.map((r) => ({ path: 'from', message: `cluster ${from}'s ${r.path}: ${r.message}` })), POLICY_STATUS);
       params.sourceBackup = source.spec?.backup;
     }
     let created: unknown;
     if (body.spec !== undefined) {
-      const { spec } = parseClusterSpec(body.spec);
+      const { spec } = parseAllowedClusterSpec(body.spec, fleet.policy);
       if (spec.name !== target) throw new HttpProblem(400, 'Invalid Request', `spec.name ${spec.name} does not match the URL (${target})`);
       created = await fleet.createCluster(spec);
     }

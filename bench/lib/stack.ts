@@ -104,7 +104,7 @@ export async function startBenchStack(root: string, log: (line: string) => void)
       await withTimeout(workerRun.catch(noop), 15_000);
     });
 
-    const app = createApp({ client, taskQueue: config.taskQueue, token, codec: codecFor(config), codecOrigins: [] });
+    const app = createApp({ client, taskQueue: config.taskQueue, token, codec: codecFor(config), codecOrigins: [], policy: config.policy });
     const http: Server = await new Promise((resolve, reject) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
       s.once('error', reject);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { GetObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { releaseDir } from '../../activities/artifacts';
+import { anyCachedRelease } from '../../activities/artifacts';
 import { startS3Server, type S3Server } from '../../infra/s3-server';
 import { loopback, startStack, type Stack } from '../support/stack';
 
@@ -26,7 +26,11 @@ beforeAll(async () => {
   process.env.ETCDFLEET_TEST_S3_SECRET = s3.secretAccessKey;
   s3client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
   await s3client.send(new CreateBucketCommand({ Bucket: bucket }));
-  stack = await startStack({ label: 'backup' });
+  // The operator allows this S3 server and these credential variables; nothing else.
+  stack = await startStack({
+    label: 'backup',
+    env: { ETCDFLEET_S3_ENDPOINTS: s3.endpoint, ETCDFLEET_S3_CREDENTIAL_ENVS: 'ETCDFLEET_TEST_S3_KEY,ETCDFLEET_TEST_S3_SECRET' },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -123,7 +127,7 @@ describe('encrypted S3 backup of a 3-member cluster, restored into a new cluster
     const obj = await s3client.send(new GetObjectCommand({ Bucket: bucket, Key: backup.object }));
     const file = path.join(stack.config.stateDir, 'stolen.db');
     fs.writeFileSync(file, Buffer.from(await obj.Body!.transformToByteArray()));
-    const etcdutl = path.join(releaseDir(stack.config.cacheDir, 'v3.5.10'), 'etcdutl');
+    const etcdutl = path.join(anyCachedRelease(stack.config.cacheDir, 'v3.5.10'), 'etcdutl');
     await expect(run(etcdutl, ['snapshot', 'status', file])).rejects.toThrow();
   });
 

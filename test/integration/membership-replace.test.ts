@@ -2,7 +2,7 @@
 // killed and whose data dir was deleted, under a client workload.
 import fs from 'node:fs';
 import path from 'node:path';
-import { releaseDir } from '../../activities/artifacts';
+import { anyCachedRelease } from '../../activities/artifacts';
 import { clusterWorkflowId } from '../../common/operations';
 import { submitOperationUpdate } from '../../workflows/definitions';
 import { alive, etcdctl, loopback, startStack, type Stack } from '../support/stack';
@@ -13,7 +13,7 @@ jest.setTimeout(600_000);
 const ELECTION_MS = 500;
 const name = 'mend';
 const addrs = loopback(61, 3);
-const bin = () => releaseDir(stack.config.cacheDir, 'v3.5.10');
+const bin = () => anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
 
 let stack: Stack;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 // Durability of a membership change: SIGKILL the worker in the middle of an
 // add; a new worker finishes it with exactly one new member and no duplicate.
-import { releaseDir } from '../../activities/artifacts';
+import { anyCachedRelease } from '../../activities/artifacts';
 import { etcdctl, loopback, memberPids, startStack, type Stack } from '../support/stack';
 import { Workload } from '../support/workload';
 
@@ -68,7 +68,7 @@ it('finishes an add after the worker is killed mid-way, with no duplicate member
 
   const after = await stack.waitForPhase(name, ['Running'], 60_000);
   expect(after.members.map((m: any) => m.name)).toEqual(['u1', 'u2', 'u3']);
-  const bin = releaseDir(stack.config.cacheDir, 'v3.5.10');
+  const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
   const rows = (await etcdctl(bin, after.members.map((m: any) => m.clientURL), after.members[0].files.certsDir, 'member', 'list'))
     .trim()
     .split('\n')

@@ -4,7 +4,7 @@
 // unavailability bounded by a few election timeouts, no learner left.
 import fs from 'node:fs';
 import path from 'node:path';
-import { releaseDir } from '../../activities/artifacts';
+import { anyCachedRelease } from '../../activities/artifacts';
 import { submitOperationUpdate } from '../../workflows/definitions';
 import { clusterWorkflowId } from '../../common/operations';
 import { etcdctl, loopback, memberPids, startStack, type Stack } from '../support/stack';
@@ -66,7 +66,7 @@ function expectWorkloadOk(report: WorkloadReport) {
 /** etcdctl member list as rows; asserts the expected names, all started voters. */
 async function expectMembers(names: string[]) {
   const c = await cluster();
-  const bin = releaseDir(stack.config.cacheDir, 'v3.5.10');
+  const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
   const live = c.members.filter((m: any) => fs.existsSync(m.files?.certsDir ?? '/nonexistent'));
   const out = await etcdctl(bin, c.members.map((m: any) => m.clientURL), live[0].files.certsDir, 'member', 'list', '-w', 'json');
   const list = JSON.parse(out).members as { name: string; isLearner?: boolean; clientURLs?: string[] }[];
@@ -181,7 +181,7 @@ it('scales 3 → 5 with PATCH (YAML body)', async () => {
 it('removes the leader with DELETE /members/{m}: leadership moves first, data is set aside', async () => {
   const t0 = Date.now();
   const c = await cluster();
-  const bin = releaseDir(stack.config.cacheDir, 'v3.5.10');
+  const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
   const eps = c.members.map((m: any) => m.clientURL);
   const certs = c.members[0].files.certsDir;
   // Make g5 the leader, so the removal has to move leadership away first.

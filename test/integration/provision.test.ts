@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterWorkflowId } from '../../common/operations';
 import { MAX_BODY_BYTES } from '../../common/parse';
-import { releaseDir } from '../../activities/artifacts';
+import { anyCachedRelease } from '../../activities/artifacts';
 import { alive, etcdctl, loopback, memberPids, startStack, type Stack } from '../support/stack';
 
 jest.setTimeout(240_000);
@@ -66,7 +66,7 @@ describe('a 1-member TLS cluster from a native spec', () => {
 
   it('serves the real etcdctl with the generated certificates', async () => {
     const c = (await stack.api('GET', `/v1/clusters/${name}`)).body;
-    const bin = releaseDir(stack.config.cacheDir, 'v3.5.10');
+    const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
     const ep = [c.members[0].clientURL];
     const certs = c.members[0].files.certsDir;
     expect(await etcdctl(bin, ep, certs, 'endpoint', 'health')).toMatch(/is healthy/);
@@ -161,7 +161,7 @@ describe('a 3-member TLS cluster', () => {
     expect(c.phase).toBe('Running');
     expect(c.members.filter((m: any) => m.isLeader)).toHaveLength(1);
     expect(c.members.every((m: any) => m.healthy && !m.isLearner)).toBe(true);
-    const bin = releaseDir(stack.config.cacheDir, 'v3.5.10');
+    const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
     const certs = c.members[0].files.certsDir;
     const eps = c.members.map((m: any) => m.clientURL);
     expect((await etcdctl(bin, eps, certs, 'member', 'list')).trim().split('\n')).toHaveLength(3);

@@ -1,7 +1,7 @@
 // Durability: SIGKILL the worker in the middle of provisioning; a new worker
 // finishes the job and the cluster has exactly the spec's members.
 import { loopback, memberPids, startStack, type Stack } from '../support/stack';
-import { releaseDir } from '../../activities/artifacts';
+import { anyCachedRelease } from '../../activities/artifacts';
 import { etcdctl } from '../support/stack';
 
 jest.setTimeout(300_000);
@@ -43,7 +43,7 @@ it('finishes provisioning after the worker is killed mid-way', async () => {
   const c = await stack.waitForPhase(name, ['Running', 'Failed'], 240_000);
   expect(c.phase).toBe('Running');
   expect(c.members.map((m: any) => m.name)).toEqual(['p1', 'p2', 'p3']);
-  const bin = releaseDir(stack.config.cacheDir, 'v3.5.10');
+  const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
   const list = await etcdctl(bin, c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'member', 'list');
   expect(list.trim().split('\n')).toHaveLength(3);
   // One etcd process per member: no duplicate started by the retry.

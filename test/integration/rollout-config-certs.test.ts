@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { releaseDir } from '../../activities/artifacts';
+import { anyCachedRelease } from '../../activities/artifacts';
 import { etcdctl, loopback, startStack, type Stack } from '../support/stack';
 import { Workload, type WorkloadCredentials } from '../support/workload';
 
@@ -126,6 +126,6 @@ it('rotates the CA in three passes without failed requests outside elections', a
       await expect(opensslVerify(oldCa, path.join(m.files.certsDir, f))).rejects.toThrow();
     }
   }
-  const health = await etcdctl(releaseDir(stack.config.cacheDir, 'v3.5.10'), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'health');
+  const health = await etcdctl(anyCachedRelease(stack.config.cacheDir, 'v3.5.10'), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'health');
   expect(health.match(/is healthy/g)).toHaveLength(3);
 });

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import * as tar from 'tar';
-import { releaseDir } from '../../activities/artifacts';
+import { anyCachedRelease } from '../../activities/artifacts';
 import { cacheDir } from '../../infra/config';
 import { bootstrappedEtcdVersions } from '../../infra/etcd-releases';
 import { etcdctl, loopback, startStack, type Stack } from '../support/stack';
@@ -63,7 +63,7 @@ async function waitStep(stack: Stack, id: string, pred: (s: any) => boolean): Pr
 /** Every member: running, healthy, and the version it serves is the binary its symlink points at. */
 async function membersOnWorkingBinaries(stack: Stack, name: string): Promise<string[]> {
   const c = (await stack.api('GET', `/v1/clusters/${name}`)).body;
-  const out = await etcdctl(releaseDir(realCache, FROM), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'status', '-w', 'json');
+  const out = await etcdctl(anyCachedRelease(stack.config.cacheDir, FROM), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'status', '-w', 'json');
   const st = JSON.parse(out) as any[];
   expect(st).toHaveLength(3);
   const versions: string[] = [];
@@ -73,7 +73,7 @@ async function membersOnWorkingBinaries(stack: Stack, name: string): Promise<str
     expect(link).toContain(`/v${s.Status.version}/`);
     versions.push(s.Status.version);
   }
-  const health = await etcdctl(releaseDir(realCache, FROM), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'health');
+  const health = await etcdctl(anyCachedRelease(stack.config.cacheDir, FROM), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'health');
   expect(health.match(/is healthy/g)).toHaveLength(3);
   return versions;
 }
@@ -107,7 +107,7 @@ describe('a member that cannot start on the new release', () => {
     fs.copyFileSync(path.join(realCache, 'etcd-versions.json'), path.join(cache, 'etcd-versions.json'));
     process.env.ETCDFLEET_CACHE_DIR = cache;
     try {
-      stack = await startStack({ label: 'rollback' });
+      stack = await startStack({ label: 'rollback', env: { ETCDFLEET_ARTIFACT_SOURCES: `file://${mirror}` } });
     } finally {
       if (saved === undefined) delete process.env.ETCDFLEET_CACHE_DIR;
       else process.env.ETCDFLEET_CACHE_DIR = saved;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { localMirrorDir } from '../../infra/config';
-import { releaseDir } from '../../activities/artifacts';
+import { anyCachedRelease } from '../../activities/artifacts';
 import { etcdctl, loopback, startStack, type Stack } from '../support/stack';
 
 jest.setTimeout(240_000);
@@ -58,7 +58,7 @@ it('provisions the single-node example', async () => {
   const c = await stack.waitForPhase('single', ['Running', 'Failed']);
   expect(c.phase).toBe('Running');
   expect(c.members[0]).toMatchObject({ name: 'etcd-single', clientURL: `https://${addr}:23790`, healthy: true, isLeader: true });
-  const bin = releaseDir(stack.config.cacheDir, 'v3.5.10');
+  const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
   expect(await etcdctl(bin, [c.members[0].clientURL], c.members[0].files.certsDir, 'put', '/a', 'b')).toMatch(/OK/);
 });
 
@@ -81,7 +81,7 @@ it('provisions the 3-node production-style list with ECC certificates and localh
   expect(text).toMatch(/IP Address:127\.0\.0\.1/);
   execFileSync('openssl', ['verify', '-CAfile', `${certs}/ca.pem`, `${certs}/etcd.pem`]);
 
-  const bin = releaseDir(stack.config.cacheDir, 'v3.5.10');
+  const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
   // use_localhost: every member also answers on 127.0.0.1:<its client port>.
   expect(await etcdctl(bin, ['https://127.0.0.1:23792'], certs, 'endpoint', 'health')).toMatch(/is healthy/);
   expect((await etcdctl(bin, c.members.map((m: any) => m.clientURL), certs, 'member', 'list')).trim().split('\n')).toHaveLength(3);

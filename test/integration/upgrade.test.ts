@@ -2,7 +2,7 @@
 // cluster under a client workload, with a pause/resume in the middle;
 // refusals for a skipped patch/minor and a downgrade; a scheduled backup
 // fired during the upgrade waits for it.
-import { releaseDir } from '../../activities/artifacts';
+import { anyCachedRelease } from '../../activities/artifacts';
 import { bootstrappedEtcdVersions } from '../../infra/etcd-releases';
 import { etcdctl, loopback, startStack, type Stack } from '../support/stack';
 import { Workload } from '../support/workload';
@@ -53,7 +53,7 @@ async function waitOp(id: string, statuses = ['Succeeded', 'Failed', 'Cancelled'
 
 async function endpointStatus(version: string): Promise<any[]> {
   const c = (await stack.api('GET', `/v1/clusters/${name}`)).body;
-  const out = await etcdctl(releaseDir(stack.config.cacheDir, version), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'status', '-w', 'json');
+  const out = await etcdctl(anyCachedRelease(stack.config.cacheDir, version), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'status', '-w', 'json');
   return JSON.parse(out);
 }
 
@@ -163,7 +163,7 @@ it('upgrades latest v3.5 → latest v3.6 and the cluster version becomes 3.6', a
   expect(c.version).toBe(V36);
   const st = await endpointStatus(V36);
   expect(st.map((s) => s.Status.version)).toEqual(Array(3).fill(bare(V36)));
-  const ver = await etcdctl(releaseDir(stack.config.cacheDir, V36), [c.members[0].clientURL], c.members[0].files.certsDir, 'version');
+  const ver = await etcdctl(anyCachedRelease(stack.config.cacheDir, V36), [c.members[0].clientURL], c.members[0].files.certsDir, 'version');
   expect(ver).toContain(`etcdctl version: ${bare(V36)}`);
   // A downgrade from here is refused too.
   expect((await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: V35 })).status).toBe(422);

@@ -34,7 +34,12 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { label: string; inProcessWorker?: boolean }): Promise<Stack> {
+/**
+ * `env` adds service configuration, e.g. the allowlists a test needs beyond the
+ * defaults (ETCDFLEET_S3_ENDPOINTS for its S3 server, ETCDFLEET_ARTIFACT_SOURCES
+ * for its own mirror): the API and the worker (in process or spawned) share it.
+ */
+export async function startStack(opts: { label: string; inProcessWorker?: boolean; env?: Record<string, string> }): Promise<Stack> {
   const address = process.env.ETCDFLEET_TEST_TEMPORAL;
   const bundle = process.env.ETCDFLEET_TEST_BUNDLE;
   if (!address || !bundle) throw new Error('integration tests need the jest globalSetup (run through npm test or jest --selectProjects integration)');
@@ -45,6 +50,7 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
     TEMPORAL_ADDRESS: address,
     ETCDFLEET_TASK_QUEUE: `test-${opts.label}-${process.pid}`,
     ETCDFLEET_API_TOKEN: TOKEN,
+    ...opts.env,
   };
   const config = loadConfig(env);
   const client = await connectClient(config);
@@ -66,7 +72,7 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
   };
   if (opts.inProcessWorker !== false) await startInProcessWorker();
 
-  const app = createApp({ client, taskQueue: config.taskQueue, token: TOKEN, codec: codecFor(config), codecOrigins: [] });
+  const app = createApp({ client, taskQueue: config.taskQueue, token: TOKEN, codec: codecFor(config), codecOrigins: [], policy: config.policy });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -16,7 +16,7 @@ export async function restoreDrill({ spec, backup }: { spec: ClusterSpec; backup
     'Restore into a throwaway etcd and count keys',
     () =>
       dataOps.restoreDrill.executeWithOptions({ summary: `backup ${backup ?? 'latest'} → scratch etcd on 127.0.0.1` }, [
-        { ref: { cluster: spec.name, settings: spec.backup, id: backup ?? 'latest' }, version: spec.version },
+        { ref: { cluster: spec.name, settings: spec.backup, id: backup ?? 'latest' }, version: spec.version, source: spec.artifactSource },
       ]),
     (x) => `${x.keys} keys, restore ${x.restoreMs} ms, start ${x.startMs} ms`,
   );

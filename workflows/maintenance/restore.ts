@@ -35,7 +35,7 @@ export async function restoreCluster({ spec, ref }: RestoreInput) {
   const progress = new Progress(`Restore ${spec.name} from ${ref.cluster}/${ref.id}`, RESTORE_STEPS);
   const staged = await progress.step(
     'Fetch and verify backup',
-    () => dataOps.stageBackup.executeWithOptions({ summary: `download ${ref.cluster}/${ref.id}, check hashes, etcdutl snapshot status` }, [{ ref, version: spec.version, tag }]),
+    () => dataOps.stageBackup.executeWithOptions({ summary: `download ${ref.cluster}/${ref.id}, check hashes, etcdutl snapshot status` }, [{ ref, version: spec.version, tag, source: spec.artifactSource }]),
     (s) => `${s.manifest.id}: revision ${s.revision}, ${s.totalKey} keys`,
   );
   await progress.step('Stop members', () =>
