@@ -34,6 +34,14 @@ export interface Config {
   hostsDir: string;
   /** Artifact source used when a spec names none. */
   defaultArtifactSource: string;
+  /**
+   * Where the `github` source (upstream releases) is fetched from: GitHub's
+   * release downloads, or a mirror in the upstream layout the operator vouches
+   * for (ETCDFLEET_UPSTREAM_RELEASES). Embedded default: the bootstrap's local
+   * mirror when it exists (it holds upstream releases built from the Go module
+   * proxy, for machines without GitHub access), else GitHub.
+   */
+  upstreamReleases: string;
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
@@ -42,6 +50,8 @@ export interface Config {
   /** What specs may reach (artifact sources, S3 endpoints and credentials, backup root): see specPolicy. */
   policy: SpecPolicy;
 }
+
+export const UPSTREAM_RELEASES = 'https://github.com/etcd-io/etcd/releases/download';
 
 export function loadConfig(env = process.env): Config {
   const state = stateDir(env);
@@ -52,6 +62,7 @@ export function loadConfig(env = process.env): Config {
     cacheDir: cacheDir(env),
     hostsDir: path.resolve(env.ETCDFLEET_HOSTS_DIR ?? path.join(state, 'hosts')),
     defaultArtifactSource,
+    upstreamReleases: env.ETCDFLEET_UPSTREAM_RELEASES ?? (fs.existsSync(mirror) ? `file://${mirror}` : UPSTREAM_RELEASES),
     policy: specPolicy(env, { stateDir: state, mirror, defaultArtifactSource }),
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT ?? 7233}`,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',

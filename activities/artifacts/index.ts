@@ -23,9 +23,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseVersion } from '../../common/spec';
 import { normalizeSource } from '../../common/policy';
+import { UPSTREAM_RELEASES } from '../../infra/config';
 
 export const RELEASE_OS_ARCH = 'linux-amd64';
-const UPSTREAM_BASE = 'https://github.com/etcd-io/etcd/releases/download';
 /** Binaries a release must contain; etcdutl exists since 3.5 and is kept when present. */
 export const REQUIRED_BINARIES = ['etcd', 'etcdctl'] as const;
 export const OPTIONAL_BINARIES = ['etcdutl'] as const;
@@ -40,6 +40,8 @@ export interface FetchReleaseInput {
   /** `github`, `file:///dir` or `http(s)://host/base` (a mirror in the upstream layout). */
   source: string;
   cacheDir: string;
+  /** Base URL the `github` source is fetched from (the operator's choice; default GitHub's release downloads). */
+  upstream?: string;
 }
 export interface FetchReleaseResult {
   /** Directory holding etcd, etcdctl (and etcdutl) of this version. */
@@ -60,10 +62,10 @@ export function releaseTarballName(version: string): string {
 }
 
 /** URLs of a release's tarball and checksum list for a source. */
-export function releaseUrls(source: string, version: string): { tarball: string; sums: string } {
+export function releaseUrls(source: string, version: string, upstream = UPSTREAM_RELEASES): { tarball: string; sums: string } {
   const v = normalizeVersion(version);
   let base: string;
-  if (source === 'github') base = UPSTREAM_BASE;
+  if (source === 'github') base = upstream.replace(/\/+$/, '');
   else if (/^(file|https?):\/\//.test(source)) base = source.replace(/\/+$/, '');
   else throw ApplicationFailure.nonRetryable(`unsupported artifact source "${source}": use github, file:// or http(s)://`, 'InvalidArtifactSource');
   return { tarball: `${base}/${v}/${releaseTarballName(v)}`, sums: `${base}/${v}/SHA256SUMS` };
@@ -93,7 +95,9 @@ export function anyCachedRelease(cacheDir: string, version: string): string {
 
 export async function fetchRelease(input: FetchReleaseInput): Promise<FetchReleaseResult> {
   const version = normalizeVersion(input.version);
-  const source = normalizeSource(input.source);
+  // `github` is fetched from where the operator says upstream releases are, and cached as that place.
+  const named = normalizeSource(input.source);
+  const source = named === 'github' && input.upstream ? normalizeSource(input.upstream) : named;
   const { tarball, sums } = releaseUrls(source, version);
   const fileName = releaseTarballName(version);
   let sumsText: string;

@@ -30,6 +30,13 @@ async function labelledMirror(dir: string, version: string, label: string): Prom
 const read = (dir: string, b = 'etcd') => fs.readFileSync(path.join(dir, b), 'utf8');
 
 describe('release cache', () => {
+  test('the github source is fetched from where the operator says upstream releases are', async () => {
+    const cache = path.join(tmp, 'c-upstream');
+    const mirror = await labelledMirror(path.join(tmp, 'upstream-mirror'), 'v3.5.912', 'mirrored');
+    const r = await fetchRelease({ version: 'v3.5.912', source: 'github', cacheDir: cache, upstream: mirror });
+    expect(read(r.binDir)).toContain('mirrored');
+  });
+
   test('a release one source planted is never served for another source of the same version', async () => {
     const cache = path.join(tmp, 'c1');
     const foreign = await labelledMirror(path.join(tmp, 'foreign'), 'v3.5.911', 'planted');

@@ -99,7 +99,7 @@ describe('specPolicy (service configuration)', () => {
 });
 
 describe('the worker refuses again', () => {
-  const cfg = { policy, cacheDir: '/nonexistent-cache', defaultArtifactSource: 'github' };
+  const cfg = { policy, cacheDir: '/nonexistent-cache', defaultArtifactSource: 'github', upstreamReleases: 'https://github.com/etcd-io/etcd/releases/download' };
   test('a release from a source the policy does not list, before touching the source', async () => {
     const e = await allowedRelease(cfg, 'v3.5.10', 'file:///etc').catch((x) => x);
     expect([e.type, e.nonRetryable]).toEqual(['Forbidden', true]);
