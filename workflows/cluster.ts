@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import { CERT_EXPIRY_WARNING_DAYS, operationId, operationWorkflowId, type ClusterHealthView, type ClusterPhase, type OperationKind, type OperationRecord } from '../common/operations';
 import { EtcdCluster, EtcdPhase, EtcdVersion } from '../common/searchAttributes';
+import { durationMs } from '../common/duration';
 import {
   clusterQuery,
   controlOperationUpdate,
@@ -264,6 +265,8 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     }
   }
 
+  // Bounded parse: a stored spec with an out-of-range interval (from before the schema bounded it)
+  // falls back to the default instead of handing Temporal an invalid timer.
   const healthEvery = () => durationMs(s.spec?.maintenance?.healthCheckInterval) ?? DEFAULT_HEALTH_INTERVAL_MS;
   for (;;) {
     const hasWork = await condition(() => s.queue.length > 0, healthEvery());
@@ -296,10 +299,4 @@ function expiryWarnings(h: ClusterHealthView, now: number): string | undefined {
   const soon = (h.certificates ?? []).filter((c) => Date.parse(c.notAfter) - now < CERT_EXPIRY_WARNING_DAYS * 86400e3);
   if (soon.length === 0) return undefined;
   return `certificates expiring: ${soon.map((c) => `${c.member} ${c.certificate} ${c.notAfter.slice(0, 10)}`).join(', ')}`;
-}
-
-function durationMs(d: string | undefined): number | undefined {
-  const m = d ? /^(\d+)(s|m|h|d)$/.exec(d) : null;
-  if (!m) return undefined;
-  return Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
