@@ -5,6 +5,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  TemporalFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -34,6 +35,7 @@ import {
 import { observe } from './activities';
 import { describe } from './progress';
 import { handlerFor } from './registry';
+import { releaseClusterAddresses, retainClusterAddresses } from './addresses';
 import type { ClusterState } from './state';
 
 export type { ClusterState } from './state';
@@ -166,7 +168,12 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
   setHandler(
     submitOperationUpdate,
     async ({ kind, params }) => {
-      await handlerFor(kind)!.precheck?.(s, params ?? {});
+      try {
+        await handlerFor(kind)!.precheck?.(s, params ?? {});
+      } catch (err) {
+        // A bug in a precheck is this request's failure, never a failed workflow task.
+        throw err instanceof TemporalFailure ? err : refuse('Refused', `precheck failed: ${describe(err)}`);
+      }
       return accepted(enqueue(kind, params ?? {}));
     },
     {
@@ -251,6 +258,8 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
       s.current = undefined;
       currentScope = undefined;
     }
+    // Members that left (or never joined) free their address:port pairs.
+    if (op.kind !== 'delete') await retainClusterAddresses(s);
   }
 
   async function observeHealth(lastError?: string): Promise<void> {
@@ -274,6 +283,7 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
       const op = s.queue.shift()!;
       await run(op);
       if (op.kind === 'delete' && op.status === 'Succeeded') {
+        await releaseClusterAddresses(name);
         await condition(allHandlersFinished);
         return;
       }
