@@ -16,6 +16,7 @@ import {
   memberProcessStatus,
   prepareMemberHost,
   removeMemberHost,
+  type RemoveMemberHostInput,
   setMemberClusterState,
   startMember,
   stopMember,
@@ -82,7 +83,7 @@ export function createActivities(cfg: Config) {
       return toView(await checkSafeToDisrupt(hosts, spec, check));
     },
 
-    async removeMemberHost(input: MemberRef & { purge: boolean }) {
+    async removeMemberHost(input: RemoveMemberHostInput) {
       return removeMemberHost(hosts, input);
     },
 

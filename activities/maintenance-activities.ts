@@ -6,13 +6,13 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection } from '@temporalio/client';
 import type { ClusterSpec } from '../common/spec';
+import { RETENTION_RULE, durationMs } from '../common/duration';
 import { persistedSecret, type Config } from '../infra/config';
 import { allowedRelease, assertBackupAllowed, assertPathsAllowed } from './policy';
 import { clusterHealth } from './etcd/client';
 import { moveLeader } from './etcd/membership';
 import {
   deleteBackup,
-  durationToMs,
   keyId,
   readManifests,
   retentionPlan,
@@ -170,7 +170,7 @@ export function createMaintenanceActivities(cfg: Config) {
       const settings = spec.backup;
       const target = openTarget(settings, defaultDir);
       const all = await readManifests(target, prefixOf(settings), spec.name);
-      const del = new Set(retentionPlan(all, now ? new Date(now) : new Date(), { maxAgeMs: durationToMs(settings?.retention ?? '30d'), keep: settings?.keep }));
+      const del = new Set(retentionPlan(all, now ? new Date(now) : new Date(), { maxAgeMs: durationMs(settings?.retention ?? '30d', RETENTION_RULE), keep: settings?.keep }));
       for (const m of all) if (del.has(m.id)) await deleteBackup(target, prefixOf(settings), m);
       return { deleted: [...del], remaining: all.filter((m) => !del.has(m.id)).map(summarize), location: target.describe };
     },

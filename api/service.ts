@@ -8,6 +8,8 @@ import { CLUSTER_WORKFLOW_PREFIX, clusterWorkflowId, parseOperationId, type Oper
 import { EtcdCluster } from '../common/searchAttributes';
 import { clusterTopology, memberCommonName, memberSans } from '../common/topology';
 import { clusterWorkflow } from '../workflows/cluster';
+import { addressRegistryId, addressRegistryWorkflow, claimAddressesUpdate, releaseAddressesSignal } from '../workflows/addresses';
+import { clusterPairs, operationPairs } from '../common/addresses';
 import {
   clusterQuery,
   controlOperationUpdate,
@@ -25,6 +27,9 @@ import { HttpProblem } from './problems';
 import { checkSpecPolicy, POLICY_STATUS, type SpecPolicy } from '../common/policy';
 import { ValidationError } from '../common/parse';
 import { schedulesFor, type MaintenanceSchedules } from './schedules';
+
+/** Operations that can bring new address:port pairs into a cluster. */
+const ADDRESS_KINDS = new Set<OperationKind>(['add-member', 'replace-member', 'scale']);
 
 /** How long a request waits for the worker to accept an update before answering 503. */
 const UPDATE_DEADLINE_MS = 30_000;
@@ -44,21 +49,8 @@ export class FleetService {
     // Routes check with field paths before this; here nothing reaches Temporal unchecked.
     const refusals = checkSpecPolicy(spec, this.policy);
     if (refusals.length) throw new ValidationError(refusals, POLICY_STATUS);
-    const start = new WithStartWorkflowOperation(clusterWorkflow, {
-      workflowId: clusterWorkflowId(spec.name),
-      taskQueue: this.taskQueue,
-      args: [{ name: spec.name }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `etcd cluster ${spec.name}`,
-      staticDetails: `${spec.members.length} members, etcd ${spec.version}, provider ${spec.provider}`,
-      typedSearchAttributes: [{ key: EtcdCluster, value: spec.name }],
-    });
-    const accepted = await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-      this.client.workflow.executeUpdateWithStart(createClusterUpdate, {
-        args: [{ spec, fingerprint: specFingerprint(spec) }],
-        startWorkflowOperation: start,
-      }),
-    );
+    // Address:port pairs first: a pair another cluster holds is a 409 and no entity is started.
+    const accepted = await this.withAddresses(spec.name, clusterPairs(spec), () => this.startCluster(spec));
     // One Temporal Schedule per maintenance kind the spec asks for (backups, compaction, …);
     // a repeated POST leaves schedules changed since through PUT alone. The cluster
     // is queued either way: a schedule that could not be made is a warning, fixable with PUT.
@@ -69,6 +61,50 @@ export class FleetService {
       });
     }
     return { ...accepted, warnings };
+  }
+
+  /**
+   * Claims `pairs` for the cluster in the address registry, runs `fn`, and
+   * releases what this claim added when `fn` fails (the request changed nothing).
+   */
+  private async withAddresses<T>(cluster: string, pairs: string[], fn: () => Promise<T>): Promise<T> {
+    if (pairs.length === 0) return fn();
+    const registry = new WithStartWorkflowOperation(addressRegistryWorkflow, {
+      workflowId: addressRegistryId(this.taskQueue),
+      taskQueue: this.taskQueue,
+      args: [{}],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: 'etcdfleet address:port registry',
+    });
+    const { added } = await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+      this.client.workflow.executeUpdateWithStart(claimAddressesUpdate, { args: [{ cluster, pairs }], startWorkflowOperation: registry }),
+    );
+    try {
+      return await fn();
+    } catch (err) {
+      if (added.length) {
+        await this.client.workflow.getHandle(addressRegistryId(this.taskQueue)).signal(releaseAddressesSignal, { cluster, pairs: added }).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  private async startCluster(spec: ClusterSpec): Promise<OperationAccepted> {
+    const start = new WithStartWorkflowOperation(clusterWorkflow, {
+      workflowId: clusterWorkflowId(spec.name),
+      taskQueue: this.taskQueue,
+      args: [{ name: spec.name }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `etcd cluster ${spec.name}`,
+      staticDetails: `${spec.members.length} members, etcd ${spec.version}, provider ${spec.provider}`,
+      typedSearchAttributes: [{ key: EtcdCluster, value: spec.name }],
+    });
+    return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+      this.client.workflow.executeUpdateWithStart(createClusterUpdate, {
+        args: [{ spec, fingerprint: specFingerprint(spec) }],
+        startWorkflowOperation: start,
+      }),
+    );
   }
 
   async deleteCluster(name: string, purge: boolean): Promise<OperationAccepted> {
@@ -83,7 +119,11 @@ export class FleetService {
   /** Queues an operation on the cluster; its handler's validator answers 4xx without queueing. */
   async submit(name: string, kind: OperationKind, params: Record<string, unknown> = {}): Promise<OperationAccepted> {
     const handle = await this.runningHandle(name);
-    return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => handle.executeUpdate(submitOperationUpdate, { args: [{ kind, params }] }));
+    const queue = () => this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => handle.executeUpdate(submitOperationUpdate, { args: [{ kind, params }] }));
+    if (!ADDRESS_KINDS.has(kind)) return queue();
+    // New members' address:port pairs are claimed before the operation is queued (409 when taken).
+    const spec = (await handle.query(clusterQuery)).spec;
+    return spec ? this.withAddresses(name, operationPairs(spec, kind, params), queue) : queue();
   }
 
   async control(id: string, action: ControlOperationRequest['action']): Promise<OperationRecord> {

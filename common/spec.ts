@@ -2,6 +2,7 @@
 // workflows (for types and derived topology) and the activities.
 import { z } from 'zod';
 import { LogFilePath, MemberDirPath, pathLayoutIssues } from './paths';
+import { GO_DURATION_RULE, RETENTION_RULE, durationSchema } from './duration';
 
 export const DEFAULT_ETCD_VERSION = 'v3.5.10';
 export const SUPPORTED_MINORS = ['3.5', '3.6'] as const;
@@ -112,6 +113,9 @@ export const TlsSpec = z.strictObject({
   caKeyCipher: z.enum(['aes-128-cbc', 'aes-192-cbc', 'aes-256-cbc']).optional(),
 });
 
+/** etcd's own time.Duration settings (grpc keepalive): 1ms to 24h. */
+const GoDuration = durationSchema(GO_DURATION_RULE);
+
 export const Tunables = z.strictObject({
   heartbeatInterval: z.number().int().min(10).max(10_000).optional(),
   electionTimeout: z.number().int().min(50).max(50_000).optional(),
@@ -121,8 +125,8 @@ export const Tunables = z.strictObject({
   quotaBackendBytes: z.number().int().min(0).optional(),
   maxRequestBytes: z.number().int().min(1).optional(),
   maxTxnOps: z.number().int().min(1).optional(),
-  grpcKeepaliveInterval: z.string().regex(/^\d+(ms|s|m|h)$/).optional(),
-  grpcKeepaliveTimeout: z.string().regex(/^\d+(ms|s|m|h)$/).optional(),
+  grpcKeepaliveInterval: GoDuration.optional(),
+  grpcKeepaliveTimeout: GoDuration.optional(),
   autoCompactionMode: z.enum(['periodic', 'revision']).optional(),
   autoCompactionRetention: z.string().min(1).optional(),
   enablePprof: z.boolean().optional(),
@@ -151,14 +155,17 @@ export const DnsSpec = z.strictObject({
   discoverySrv: Address.optional(),
 });
 
-const Duration = z.string().regex(/^\d+(s|m|h|d)$/, 'a duration like 30s, 5m, 6h or 30d');
+/** Intervals (schedules, health checks): 1s to 365d (common/duration.ts). */
+const Duration = durationSchema();
+/** How long backups are kept: an age, not a timer, so up to ten years. */
+const Retention = durationSchema(RETENTION_RULE);
 
 export const BackupSpec = z.strictObject({
   /** Scheduled backups (a Temporal Schedule every `interval`); on-demand backups work either way. */
   enabled: z.boolean().default(false),
   interval: Duration.default('6h'),
   /** Backups older than this are deleted after each successful backup. */
-  retention: Duration.default('30d'),
+  retention: Retention.default('30d'),
   /** Keep at most this many backups (newest first), whatever their age. */
   keep: z.number().int().min(1).optional(),
   /** Directory target under the service's backup root (ETCDFLEET_BACKUP_ROOT, also the default); ignored when `s3` is set. */

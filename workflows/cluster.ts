@@ -5,6 +5,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  TemporalFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -16,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import { CERT_EXPIRY_WARNING_DAYS, operationId, operationWorkflowId, type ClusterHealthView, type ClusterPhase, type OperationKind, type OperationRecord } from '../common/operations';
 import { EtcdCluster, EtcdPhase, EtcdVersion } from '../common/searchAttributes';
+import { durationMs } from '../common/duration';
 import {
   clusterQuery,
   controlOperationUpdate,
@@ -33,6 +35,7 @@ import {
 import { observe } from './activities';
 import { describe } from './progress';
 import { handlerFor } from './registry';
+import { releaseClusterAddresses, retainClusterAddresses } from './addresses';
 import type { ClusterState } from './state';
 
 export type { ClusterState } from './state';
@@ -165,7 +168,12 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
   setHandler(
     submitOperationUpdate,
     async ({ kind, params }) => {
-      await handlerFor(kind)!.precheck?.(s, params ?? {});
+      try {
+        await handlerFor(kind)!.precheck?.(s, params ?? {});
+      } catch (err) {
+        // A bug in a precheck is this request's failure, never a failed workflow task.
+        throw err instanceof TemporalFailure ? err : refuse('Refused', `precheck failed: ${describe(err)}`);
+      }
       return accepted(enqueue(kind, params ?? {}));
     },
     {
@@ -250,6 +258,8 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
       s.current = undefined;
       currentScope = undefined;
     }
+    // Members that left (or never joined) free their address:port pairs.
+    if (op.kind !== 'delete') await retainClusterAddresses(s);
   }
 
   async function observeHealth(lastError?: string): Promise<void> {
@@ -264,6 +274,8 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     }
   }
 
+  // Bounded parse: a stored spec with an out-of-range interval (from before the schema bounded it)
+  // falls back to the default instead of handing Temporal an invalid timer.
   const healthEvery = () => durationMs(s.spec?.maintenance?.healthCheckInterval) ?? DEFAULT_HEALTH_INTERVAL_MS;
   for (;;) {
     const hasWork = await condition(() => s.queue.length > 0, healthEvery());
@@ -271,6 +283,7 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
       const op = s.queue.shift()!;
       await run(op);
       if (op.kind === 'delete' && op.status === 'Succeeded') {
+        await releaseClusterAddresses(name);
         await condition(allHandlersFinished);
         return;
       }
@@ -296,10 +309,4 @@ function expiryWarnings(h: ClusterHealthView, now: number): string | undefined {
   const soon = (h.certificates ?? []).filter((c) => Date.parse(c.notAfter) - now < CERT_EXPIRY_WARNING_DAYS * 86400e3);
   if (soon.length === 0) return undefined;
   return `certificates expiring: ${soon.map((c) => `${c.member} ${c.certificate} ${c.notAfter.slice(0, 10)}`).join(', ')}`;
-}
-
-function durationMs(d: string | undefined): number | undefined {
-  const m = d ? /^(\d+)(s|m|h|d)$/.exec(d) : null;
-  if (!m) return undefined;
-  return Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }

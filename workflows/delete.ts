@@ -1,10 +1,12 @@
-// Delete a cluster: stop every member, remove its service files; data dirs are
-// kept unless the caller asked to purge them.
+// Delete a cluster: stop every member, remove its service files. Data dirs are
+// purged when asked, else renamed aside (`<dataDir>.deleted-<stamp>`): kept for
+// the operator, but a new cluster with the same names never starts on them.
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../common/spec';
 import { EtcdCluster, EtcdOperation } from '../common/searchAttributes';
 import { Progress } from './progress';
 import { hostOps } from './activities';
+import { stampNow } from './membership/join';
 
 export interface DeleteInput {
   spec: ClusterSpec;
@@ -24,21 +26,24 @@ export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void>
       ),
     ),
   );
+  const stamp = stampNow();
   await progress.step(
     'Remove host files',
     async () => {
-      await Promise.all(
+      const r = await Promise.all(
         spec.members.map((m) =>
-          hostOps.removeMemberHost.executeWithOptions({ summary: `${m.name}: remove config, certificates${purge ? ' and data' : ''}` }, [
-            { cluster: spec.name, member: m.name, purge },
-          ]),
+          hostOps.removeMemberHost.executeWithOptions(
+            { summary: `${m.name}: remove config, certificates${purge ? ' and data' : '; data dir set aside'}` },
+            [{ cluster: spec.name, member: m.name, purge, spec, ...(purge ? {} : { setAsideStamp: stamp }) }],
+          ),
         ),
       );
       if (purge) {
         await hostOps.purgeClusterDir.executeWithOptions({ summary: `remove what is left of ${spec.name} (set-aside data, snapshots)` }, [{ cluster: spec.name }]);
       }
+      return r.filter((x) => x.setAside).length;
     },
-    () => (purge ? 'data purged' : 'data dirs kept'),
+    (kept) => (purge ? 'data purged' : `${kept} data dir(s) kept as <dataDir>.deleted-${stamp}`),
   );
   progress.succeed();
 }

@@ -8,6 +8,7 @@ import { canonicalJson } from '../common/fingerprint';
 import type { Issue } from '../common/parse';
 import { planMembers, specWithAddedMember, specWithReplacedMember, specWithoutMember } from '../common/plan';
 import { formatPath } from '../common/issues';
+import { MAX_TIMEOUT_SECONDS, boundedSeconds } from '../common/duration';
 import { ClusterSpec, type MemberSpec } from '../common/spec';
 import { observe } from './activities';
 import { addMember, type MembershipResult } from './membership/add';
@@ -57,11 +58,22 @@ const memberName = (params: Record<string, unknown>): string => {
   return m;
 };
 
+/**
+ * The learner's promote deadline becomes an activity timeout: bounded here too
+ * (not only by the API), so no request can hand the child an invalid timer.
+ */
+function promoteTimeoutMs(params: Record<string, unknown>): number | undefined {
+  const v = params.promoteTimeoutSeconds;
+  if (v === undefined) return undefined;
+  const secs = boundedSeconds(v);
+  if (secs === undefined) throw refuseIssues([{ path: 'promoteTimeoutSeconds', message: `a number of seconds above 0 up to ${MAX_TIMEOUT_SECONDS}` }]);
+  return secs * 1000;
+}
+
 /** Add-member params are the member itself, plus an optional promote deadline. */
 function splitAddParams(params: Record<string, unknown>): { member: Record<string, unknown>; promoteTimeoutMs?: number } {
-  const { promoteTimeoutSeconds, ...member } = params;
-  const secs = typeof promoteTimeoutSeconds === 'number' && promoteTimeoutSeconds > 0 ? promoteTimeoutSeconds : undefined;
-  return { member, promoteTimeoutMs: secs !== undefined ? secs * 1000 : undefined };
+  const { promoteTimeoutSeconds: _, ...member } = params;
+  return { member, promoteTimeoutMs: promoteTimeoutMs(params) };
 }
 
 function checkAdd(spec: ClusterSpec, params: Record<string, unknown>) {
@@ -94,8 +106,7 @@ function checkReplace(spec: ClusterSpec, params: Record<string, unknown>) {
   if (params.address !== undefined && typeof params.address !== 'string') throw refuseIssues([{ path: 'address', message: 'must be a string' }]);
   const r = specWithReplacedMember(spec, member, { ...old, ...(params.address ? { address: params.address as string } : {}) });
   if (!r.ok) throw refuseIssues(r.issues);
-  const secs = typeof params.promoteTimeoutSeconds === 'number' ? params.promoteTimeoutSeconds : undefined;
-  return { member, next: r.value.spec, promoteTimeoutMs: secs ? secs * 1000 : undefined };
+  return { member, next: r.value.spec, promoteTimeoutMs: promoteTimeoutMs(params) };
 }
 
 function checkScale(spec: ClusterSpec, params: Record<string, unknown>) {

@@ -10,6 +10,7 @@
 import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { checkUpgradePath, checkUpgradeShape, normalizeRelease } from '../common/upgrade-path';
+import { MAX_TIMEOUT_SECONDS, boundedSeconds } from '../common/duration';
 import type { ClusterState, OperationHandlers } from './state';
 import { rollingUpgrade } from './rollout/upgrade';
 import { rollingConfigChange } from './rollout/config';
@@ -97,7 +98,9 @@ export const rolloutOperations: OperationHandlers = {
       if (!state.spec!.tls.enabled || !state.pki) throw refuse(`cluster ${state.name} does not use TLS`);
       if (state.spec!.members.length < 3) throw refuse('a rolling CA rotation needs at least 3 voting members to keep quorum');
       const g = params.phaseGraceSeconds;
-      if (g !== undefined && (typeof g !== 'number' || g < 0 || g > 86_400)) throw refuse('phaseGraceSeconds must be a number of seconds between 0 and 86400');
+      if (g !== undefined && boundedSeconds(g, MAX_TIMEOUT_SECONDS, { allowZero: true }) === undefined) {
+        throw refuse(`phaseGraceSeconds must be a number of seconds between 0 and ${MAX_TIMEOUT_SECONDS}`);
+      }
     },
     async run({ state, spec, op, params }) {
       const r = await executeChild(rotateCa, {

@@ -215,9 +215,3 @@ export async function deleteBackup(target: BackupTarget, prefix: string, m: Back
   await target.delete(backupKeys(prefix, m.cluster, m.id, false).manifest);
   await target.delete(m.object);
 }
-
-export function durationToMs(d: string | undefined): number | undefined {
-  const m = d ? /^(\d+)(s|m|h|d)$/.exec(d) : null;
-  if (!m) return undefined;
-  return Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
-}

@@ -19,6 +19,7 @@
 // - URL lists are comma-separated strings, not YAML lists.
 import YAML from 'yaml';
 import { ClusterSpec, minorOf } from '../../common/spec';
+import { GO_DURATION_RULE, parseDuration } from '../../common/duration';
 import { MemberFiles, memberTopology, clusterToken } from '../../common/topology';
 
 export type ClusterState = 'new' | 'existing';
@@ -47,14 +48,11 @@ export interface RenderEtcdConfigInput {
   corruptionChecks?: boolean;
 }
 
-const DURATION_RE = /^(\d+)(ms|s|m|h)$/;
-const NANOS: Record<string, number> = { ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-/** "2h" → nanoseconds, the encoding etcd's config file expects for time.Duration. */
+/** "2h" → nanoseconds, the encoding etcd's config file expects for time.Duration (bounded like the spec field). */
 export function durationToNanos(d: string): number {
-  const m = DURATION_RE.exec(d);
-  if (!m) throw new Error(`invalid duration "${d}" (expected e.g. 500ms, 10s, 5m, 2h)`);
-  return Number(m[1]) * NANOS[m[2]];
+  const r = parseDuration(d, GO_DURATION_RULE);
+  if ('error' in r) throw new Error(`invalid duration "${d}": ${r.error}`);
+  return r.ms * 1e6;
 }
 
 export function etcdMinor(version: string): '3.5' | '3.6' {

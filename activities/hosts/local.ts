@@ -535,9 +535,20 @@ export interface RemoveMemberHostInput extends MemberRef {
   purge: boolean;
   /** Used for path overrides when the host manifest is gone. */
   spec?: ClusterSpec;
+  /**
+   * Without purge: rename the data dir to `<dataDir>.deleted-<stamp>` so a
+   * later cluster with the same names starts empty instead of silently serving
+   * this one's data under a new CA. Kept, never reused automatically.
+   */
+  setAsideStamp?: string;
 }
 
-export async function removeMemberHost(hostsDir: string, input: RemoveMemberHostInput): Promise<{ removed: string[] }> {
+/** Where a deleted cluster's data dir is kept. */
+export function deletedDataPath(dataDir: string, stamp: string): string {
+  return `${dataDir.replace(/\/+$/, '')}.deleted-${stamp}`;
+}
+
+export async function removeMemberHost(hostsDir: string, input: RemoveMemberHostInput): Promise<{ removed: string[]; setAside?: string }> {
   const rt = localMemberRuntime(hostsDir, input.cluster, input.member);
   const removed: string[] = [];
   if (!(await exists(rt.root))) return { removed };
@@ -560,6 +571,13 @@ export async function removeMemberHost(hostsDir: string, input: RemoveMemberHost
     const m = input.spec?.members.find((x) => x.name === input.member) ?? ({ name: input.member, address: '127.0.0.1' } as MemberSpec);
     const host = memberFiles({ paths } as ClusterSpec, m);
     files = Object.fromEntries(Object.entries(host).map(([k, v]) => [k, underRoot(rt.root, v)])) as unknown as MemberFiles;
+  }
+  let setAside: string | undefined;
+  if (input.setAsideStamp && (await exists(files.dataDir))) {
+    // A retry after the rename finds no data dir and moves nothing.
+    setAside = deletedDataPath(files.dataDir, input.setAsideStamp);
+    if (await exists(setAside)) throw ApplicationFailure.nonRetryable(`${setAside} already exists; refusing to overwrite kept data`, 'DataAsideExists');
+    await fsp.rename(files.dataDir, setAside);
   }
 
   const targets = [
@@ -593,7 +611,7 @@ export async function removeMemberHost(hostsDir: string, input: RemoveMemberHost
   for (const d of [files.confDir, files.certsDir, rt.binDir, path.join(rt.root, 'usr/local'), path.join(rt.root, 'usr'), path.join(rt.root, 'opt'), rt.runDir]) {
     if (d.startsWith(`${rt.root}/`) && (await rmdirIfEmpty(d))) removed.push(d);
   }
-  return { removed };
+  return { removed, setAside };
 }
 
 // ---------------------------------------------------------------- convenience

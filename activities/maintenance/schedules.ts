@@ -6,6 +6,7 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { ClusterSpec } from '../../common/spec';
 import type { OperationKind } from '../../common/operations';
+import { parseDuration } from '../../common/duration';
 
 export const SCHEDULE_KINDS = ['backup', 'compaction', 'defrag-check', 'restore-drill'] as const;
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
@@ -16,7 +17,6 @@ export const SCHEDULE_OPERATION: Record<ScheduleKind, OperationKind> = {
   'defrag-check': 'defrag-check',
   'restore-drill': 'restore-drill',
 };
-const DURATION_RE = /^\d+(s|m|h|d)$/;
 
 export interface ScheduleSetting {
   every: string;
@@ -42,7 +42,9 @@ export function validateSetting(kind: string, s: unknown): string | undefined {
   if (!(SCHEDULE_KINDS as readonly string[]).includes(kind)) return `unknown schedule kind ${kind} (one of ${SCHEDULE_KINDS.join(', ')})`;
   if (s === null) return undefined;
   const v = s as Partial<ScheduleSetting>;
-  if (typeof v !== 'object' || typeof v.every !== 'string' || !DURATION_RE.test(v.every)) return `${kind}.every must be a duration like 30s, 5m, 6h`;
+  if (typeof v !== 'object') return `${kind} must be an object like { every: 6h }`;
+  const every = parseDuration(v.every);
+  if ('error' in every) return `${kind}.every: ${every.error}`;
   if (v.paused !== undefined && typeof v.paused !== 'boolean') return `${kind}.paused must be a boolean`;
   return undefined;
 }

@@ -8,11 +8,19 @@ import type { OperationAccepted } from '../../workflows/definitions';
 import { parseBody, parseClusterSpec, ValidationError, zodIssues } from '../../common/parse';
 import { checkPlanSteps, planSpecChange } from '../../common/plan';
 import { MemberSpec } from '../../common/spec';
+import { secondsSchema } from '../../common/duration';
 import { bodyObject, bodyText } from '../body';
 import { HttpProblem } from '../problems';
 import type { FleetService } from '../service';
 
 const truthy = (v: unknown) => v === 'true' || v === '1' || v === '';
+
+/** The learner's promote deadline: bounded (common/duration.ts), or the workflow would get an invalid timer. */
+function promoteTimeoutIssues(v: unknown) {
+  if (v === undefined) return [];
+  const r = secondsSchema().safeParse(v);
+  return r.success ? [] : zodIssues(r.error, 'promoteTimeoutSeconds');
+}
 
 export function membershipRoutes(fleet: FleetService): express.Router {
   const r = express.Router();
@@ -22,10 +30,8 @@ export function membershipRoutes(fleet: FleetService): express.Router {
     const body = bodyObject(req);
     const { promoteTimeoutSeconds, ...member } = body;
     const parsed = MemberSpec.safeParse(member);
-    if (!parsed.success) throw new ValidationError(zodIssues(parsed.error));
-    if (promoteTimeoutSeconds !== undefined && (typeof promoteTimeoutSeconds !== 'number' || promoteTimeoutSeconds <= 0)) {
-      throw new ValidationError([{ path: 'promoteTimeoutSeconds', message: 'a positive number of seconds' }]);
-    }
+    const issues = [...(parsed.success ? [] : zodIssues(parsed.error)), ...promoteTimeoutIssues(promoteTimeoutSeconds)];
+    if (issues.length || !parsed.success) throw new ValidationError(issues);
     const params = { ...parsed.data, ...(promoteTimeoutSeconds !== undefined ? { promoteTimeoutSeconds } : {}) };
     const accepted = await fleet.submit(name, 'add-member', params);
     res.status(202).location(`/v1/operations/${accepted.operationId}`).json({ name, member: parsed.data.name, ...accepted });
@@ -44,10 +50,9 @@ export function membershipRoutes(fleet: FleetService): express.Router {
     const body = bodyObject(req);
     const unknown = Object.keys(body).filter((k) => k !== 'address' && k !== 'promoteTimeoutSeconds');
     if (unknown.length) throw new ValidationError(unknown.map((k) => ({ path: k, message: 'unknown field' })));
-    if (body.address !== undefined) {
-      const a = MemberSpec.shape.address.safeParse(body.address);
-      if (!a.success) throw new ValidationError(zodIssues(a.error, 'address'));
-    }
+    const a = body.address === undefined ? undefined : MemberSpec.shape.address.safeParse(body.address);
+    const issues = [...(a && !a.success ? zodIssues(a.error, 'address') : []), ...promoteTimeoutIssues(body.promoteTimeoutSeconds)];
+    if (issues.length) throw new ValidationError(issues);
     const accepted = await fleet.submit(name, 'replace-member', { member, ...body });
     res.status(202).location(`/v1/operations/${accepted.operationId}`).json({ name, member, ...accepted });
   });

@@ -4,6 +4,7 @@
 import express from 'express';
 import { LoggingSpec, Tunables } from '../../common/spec';
 import { fromZodError, ValidationError } from '../../common/parse';
+import { MAX_TIMEOUT_SECONDS, secondsSchema } from '../../common/duration';
 import { bodyObject } from '../body';
 import type { FleetService } from '../service';
 import { caRotationQuery } from '../../workflows/rollout/certificates';
@@ -57,7 +58,11 @@ export function rolloutRoutes(fleet: FleetService): express.Router {
     if (body.ca !== undefined && typeof body.ca !== 'boolean') throw new ValidationError([{ path: 'ca', message: 'must be a boolean' }]);
     if (body.ca === true) {
       const params: Record<string, unknown> = {};
-      if (body.phaseGraceSeconds !== undefined) params.phaseGraceSeconds = body.phaseGraceSeconds;
+      if (body.phaseGraceSeconds !== undefined) {
+        const g = secondsSchema(MAX_TIMEOUT_SECONDS, { allowZero: true }).safeParse(body.phaseGraceSeconds);
+        if (!g.success) throw fromZodError(g.error, 'phaseGraceSeconds');
+        params.phaseGraceSeconds = g.data;
+      }
       const accepted = await fleet.submit(name, 'rotate-ca', params);
       res.status(202).json({ name, kind: 'rotate-ca', ...accepted });
       return;

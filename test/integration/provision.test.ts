@@ -108,7 +108,7 @@ describe('a 1-member TLS cluster from a native spec', () => {
     expect(r.body.clusters.map((c: any) => c.name)).toContain(name);
   });
 
-  it('deletes without leaving a process behind, keeping data unless purged', async () => {
+  it('deletes without leaving a process behind, keeping data (set aside) unless purged', async () => {
     const before = (await stack.api('GET', `/v1/clusters/${name}`)).body;
     const pids = memberPids(stack.config.hostsDir);
     expect(pids.length).toBeGreaterThan(0);
@@ -116,7 +116,10 @@ describe('a 1-member TLS cluster from a native spec', () => {
     expect(r.status).toBe(202);
     await waitGone(name);
     expect(pids.filter(alive)).toEqual([]);
-    expect(fs.existsSync(before.members[0].files.dataDir)).toBe(true);
+    // Kept, but renamed aside: a new cluster with the same names must not start on it.
+    const { dataDir } = before.members[0].files;
+    expect(fs.existsSync(dataDir)).toBe(false);
+    expect(fs.readdirSync(path.dirname(dataDir)).some((f) => f.startsWith(`${path.basename(dataDir)}.deleted-`))).toBe(true);
     expect(fs.existsSync(before.members[0].files.configFile)).toBe(false);
   });
 });
