@@ -1,5 +1,6 @@
-// Delete a cluster: stop every member, remove its service files; data dirs are
-// kept unless the caller asked to purge them.
+// Delete a cluster: stop every member, remove its service files; data dirs
+// (and the cluster's keys in the key store) are kept unless the caller asked
+// to purge them.
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../common/spec';
 import { EtcdCluster, EtcdOperation } from '../common/searchAttributes';
@@ -36,6 +37,7 @@ export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void>
       );
       if (purge) {
         await hostOps.purgeClusterDir.executeWithOptions({ summary: `remove what is left of ${spec.name} (set-aside data, snapshots)` }, [{ cluster: spec.name }]);
+        await hostOps.pruneClusterKeys.executeWithOptions({ summary: `remove ${spec.name}'s private keys from the key store` }, [{ cluster: spec.name }]);
       }
     },
     () => (purge ? 'data purged' : 'data dirs kept'),

@@ -3,13 +3,17 @@
 // three rolling passes: (1) every member trusts old + new CA, (2) every member
 // gets leaves signed by the new CA (still trusting both), (3) the old CA is
 // dropped. Clients switch to the trust bundle and the new admin certificate
-// between pass 1 and pass 3 (`caRotation` query, `phaseGraceSeconds`).
-import { defineQuery, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+// between pass 1 and pass 3 (`caRotation` query, `phaseGraceSeconds`); the
+// new admin certificate is signed from a CSR (`signClientCertificate` update),
+// so no private key ever crosses Temporal. Once a rotation succeeded, the keys
+// it superseded are removed from the key store.
+import { ApplicationFailure, defineQuery, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
 import { clusterTopology, initialCluster } from '../../common/topology';
 import { EtcdCluster, EtcdOperation, EtcdPhase } from '../../common/searchAttributes';
 import type { ClusterPki } from '../../activities/pki';
+import { signClientCertificateUpdate } from '../definitions';
 import { Progress } from '../progress';
 import { memberOps, rollbackOps, slow } from './proxies';
 import { memberStep, rollMembers, rollOrder } from './rolling';
@@ -60,8 +64,16 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
     { what: 'certificate renewal', apply: prepare(pki.ca.cert, renewed, memberOps), revert: prepare(pki.ca.cert, pki, rollbackOps), version: spec.version, previousVersion: spec.version },
     { order, leader, prefix: 'Renew' },
   );
+  await pruneKeys(spec, renewed);
   progress.succeed();
   return { pki: renewed, health };
+}
+
+/** Superseded keys are only clutter: a failure to remove them does not fail the rotation. */
+async function pruneKeys(spec: ClusterSpec, keep: ClusterPki): Promise<void> {
+  await memberOps.pruneClusterKeys
+    .executeWithOptions({ summary: 'remove superseded private keys from the key store' }, [{ cluster: spec.name, keep: [keep] }])
+    .catch(() => undefined);
 }
 
 export interface CaRotationView {
@@ -70,8 +82,6 @@ export interface CaRotationView {
   trustBundle?: string;
   /** The new CA alone (clients trust only this once the rotation is done). */
   newCa?: string;
-  /** New admin client certificate (signed by the new CA); valid everywhere once pass 1 is done. */
-  admin?: { cert: string; key: string };
 }
 export const caRotationQuery = defineQuery<CaRotationView>('caRotation');
 
@@ -88,6 +98,21 @@ export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInp
   ]);
   const view: CaRotationView = { phase: 'issue' };
   setHandler(caRotationQuery, () => view);
+  // A new admin client certificate (signed by the new CA) for a CSR; valid everywhere once pass 1 is done.
+  let newCa: ClusterPki['ca'] | undefined;
+  setHandler(
+    signClientCertificateUpdate,
+    async ({ csr }) => {
+      const ca = newCa!;
+      const { cert } = await memberOps.signClientCertificate.executeWithOptions({ summary: 'sign an admin client certificate request with the new CA' }, [{ spec, ca, csr }]);
+      return { ca: view.phase === 'done' ? ca.cert : view.trustBundle!, cert };
+    },
+    {
+      validator: (_req) => {
+        if (!newCa) throw ApplicationFailure.create({ type: 'Conflict', message: 'the new CA is not issued yet', nonRetryable: true });
+      },
+    },
+  );
   const progress = new Progress(`Rotate the CA of ${spec.name}`, ['Check cluster is safe to disrupt', 'Issue new CA and certificates', 'Locate etcd release']);
   const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
   const passes = [
@@ -103,7 +128,8 @@ export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInp
     slow.issueRotatedCa.executeWithOptions({ summary: 'new CA, server, peer and admin certificates' }, [{ spec, pki }]),
   );
   const both = bundle(pki.ca.cert, next.ca.cert);
-  Object.assign(view, { trustBundle: both, newCa: next.ca.cert, admin: next.admin });
+  Object.assign(view, { trustBundle: both, newCa: next.ca.cert });
+  newCa = next.ca;
   const prepare = await releaseAndPrepare(spec, progress);
 
   // Each pass reverts to the state the previous pass left.
@@ -135,6 +161,7 @@ export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInp
     if (phaseGraceSeconds > 0 && i < passes.length - 1) await progress.step(`Grace period after pass ${i + 1}`, () => sleep(phaseGraceSeconds * 1000));
   }
   view.phase = 'done';
+  await pruneKeys(spec, next);
   progress.succeed();
   return { pki: next, health };
 }
