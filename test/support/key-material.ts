@@ -2,33 +2,52 @@
 // stored) and decoded by the codec, and every string in the history, against
 // fingerprints of known private keys (PEM body lines, DER as base64 and hex,
 // and raw 32-byte windows of the DER), plus the PEM marker itself.
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 
 const WINDOW = 32;
 
-/** What a private key (PEM, plain or encrypted PKCS#8) looks like in bytes, however it is encoded. */
+/**
+ * What a private key (PEM, plain or encrypted PKCS#8) looks like in bytes,
+ * however it is encoded. Pieces that are public (inside the key's
+ * SubjectPublicKeyInfo, e.g. an RSA modulus, which every certificate carries
+ * too) are left out, so only secret material counts.
+ */
 export function keyFingerprints(pem: string, passphrase?: string): Buffer[] {
   const out: Buffer[] = [];
+  let key: KeyObject | undefined;
+  try {
+    key = createPrivateKey({ key: pem, format: 'pem', passphrase });
+  } catch {
+    /* an encrypted key without its passphrase: its own bytes are fingerprint enough */
+  }
+  const spki = key ? (createPublicKey(key).export({ type: 'spki', format: 'der' }) as Buffer) : Buffer.alloc(0);
+  const secret = (bytes: Buffer) => !spki.includes(bytes);
+
   const body = pem.replace(/-----[^-]+-----/g, '').replace(/^[A-Za-z-]+:.*$/gm, '');
   // Whole 64-character base64 lines appear verbatim in JSON (whose newlines are escaped).
-  for (const line of body.split('\n').map((l) => l.trim())) if (line.length === 64) out.push(Buffer.from(line));
+  for (const line of body.split('\n').map((l) => l.trim())) if (line.length === 64 && secret(Buffer.from(line, 'base64'))) out.push(Buffer.from(line));
   const ders: Buffer[] = [Buffer.from(body.replace(/\s+/g, ''), 'base64')];
-  try {
-    ders.push(createPrivateKey({ key: pem, format: 'pem', passphrase }).export({ type: 'pkcs8', format: 'der' }) as Buffer);
-  } catch {
-    /* an encrypted key without its passphrase: its own DER is fingerprint enough */
-  }
+  if (key) ders.push(key.export({ type: 'pkcs8', format: 'der' }) as Buffer);
   for (const der of ders) {
-    const b64 = der.toString('base64');
-    out.push(Buffer.from(b64.slice(0, 88)), Buffer.from(der.toString('hex').slice(0, 128)));
     for (let at = 0; at + WINDOW <= der.length; at += WINDOW) {
-      const w = der.subarray(at, at + WINDOW);
-      out.push(Buffer.from(w), Buffer.from(w.toString('hex')));
+      const w = Buffer.from(der.subarray(at, at + WINDOW));
+      if (secret(w)) out.push(w, Buffer.from(w.toString('hex')));
     }
-    // base64 of windows at 3-byte-aligned offsets is a substring of the whole base64.
-    for (let at = 0; at + 44 <= b64.length; at += 44) out.push(Buffer.from(b64.slice(at, at + 44)));
+    // base64 of 33-byte windows at 3-byte-aligned offsets: substrings of the whole DER's base64.
+    const b64 = der.toString('base64');
+    for (let at = 0; at + 33 <= der.length; at += 33) {
+      if (secret(Buffer.from(der.subarray(at, at + 33)))) out.push(Buffer.from(b64.slice((at / 3) * 4, (at / 3) * 4 + 44)));
+    }
+  }
+  // The secret numbers themselves (RSA d, p, q, …; EC d) in every usual encoding.
+  const jwk = key ? (key.export({ format: 'jwk' }) as Record<string, string | undefined>) : {};
+  for (const c of ['d', 'p', 'q', 'dp', 'dq', 'qi']) {
+    const v = jwk[c];
+    if (!v) continue;
+    const n = Buffer.from(v, 'base64url');
+    out.push(n, Buffer.from(n.toString('hex')), Buffer.from(n.toString('base64')), Buffer.from(v));
   }
   return out;
 }
