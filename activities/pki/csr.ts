@@ -8,6 +8,7 @@ import { pkiError } from './errors';
 import { pem } from './issue';
 import { isEncryptedPem, keyParamsOf, loadPrivateKey, signingKey } from './keys';
 import type { KeyStore } from './keystore';
+import { storedKey } from './stored';
 import type { KeyedCert } from './types';
 import { x509 } from './x509';
 
@@ -54,7 +55,7 @@ async function csrPublicKey(csrPem: string): Promise<webcrypto.CryptoKey> {
 export async function signClientCsr(input: { spec: ClusterSpec; ca: KeyedCert; csr: string; store: KeyStore; caPassphrase: () => string }): Promise<string> {
   const { spec, ca, store } = input;
   const publicKey = await csrPublicKey(input.csr);
-  const stored = await store.get(ca.keyId);
+  const stored = await storedKey(store, ca);
   if (stored === undefined) throw pkiError(`the CA private key ${ca.keyId} is not in the key store`);
   const caKey = loadPrivateKey(stored, isEncryptedPem(stored) ? input.caPassphrase() : undefined, 'CA');
   if (!new NodeX509(ca.cert).checkPrivateKey(caKey)) throw pkiError('the stored CA private key does not belong to the CA certificate');

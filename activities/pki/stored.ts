@@ -16,15 +16,26 @@ export interface StoredPkiInput {
   caPassphrase: () => string;
 }
 
+/**
+ * The PEM of a reference. State written before the key store existed carries
+ * the PEM itself (`key`): it is used as is, and the next issue stores it and
+ * leaves only the reference.
+ */
+export async function storedKey(store: KeyStore, ref: KeyedCert): Promise<string | undefined> {
+  const legacy = (ref as Partial<PemPair>).key;
+  if (legacy) return legacy;
+  return ref.keyId ? store.get(ref.keyId) : undefined;
+}
+
 async function requireKey(store: KeyStore, ref: KeyedCert, what: string): Promise<PemPair> {
-  const key = await store.get(ref.keyId);
+  const key = await storedKey(store, ref);
   if (key === undefined) throw pkiError(`the ${what} private key ${ref.keyId} is not in the key store`);
   return { cert: ref.cert, key };
 }
 
 /** A leaf whose key is missing comes back without one, so issueClusterPki re-issues it. */
 async function optionalKey(store: KeyStore, ref: KeyedCert | undefined): Promise<PemPair> {
-  const key = ref?.keyId ? await store.get(ref.keyId) : undefined;
+  const key = ref ? await storedKey(store, ref) : undefined;
   return { cert: ref?.cert ?? '', key: key ?? '' };
 }
 

@@ -215,3 +215,19 @@ describe('the PKI over the key store', () => {
     await expect(signClientCsr({ spec, ca: pki.ca, csr: forged, store, caPassphrase: passphrase })).rejects.toThrow(/does not verify|not a readable/);
   });
 });
+
+describe('state from before the key store', () => {
+  it('takes a PEM carried in the reference itself and stores it on the next issue', async () => {
+    const store = newStore();
+    const spec = ClusterSpec.parse({ name: 'old', version: 'v3.5.10', members: [{ name: 'm1', address: '127.0.0.2' }], tls: { leafKey: { algorithm: 'ecdsa' }, caKey: { algorithm: 'ecdsa' } } });
+    const pki = await issueStoredPki({ spec, store, caPassphrase: () => 'x' });
+    const pems = await loadPki(store, pki);
+    await store.deletePrefix('old/');
+    // What an entity started by an earlier version holds: PEM keys, no key ids.
+    const legacy = JSON.parse(JSON.stringify(pems)) as never;
+    const migrated = await issueStoredPki({ spec, store, caPassphrase: () => 'x', existing: legacy });
+    expect(migrated).toEqual(pki);
+    expect(JSON.stringify(migrated)).not.toMatch(/PRIVATE KEY/);
+    expect((await store.list('old/')).sort()).toEqual(keyIdsOf(pki).sort());
+  });
+});
