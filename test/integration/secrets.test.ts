@@ -116,7 +116,10 @@ it('hands out credentials made by the API from a CSR; each call is a new key', a
 });
 
 it('renews certificates and rotates the CA; the bundle endpoint signs a CSR with the new CA', async () => {
+  const store = keyStoreFor(stack.config);
+  const provisioned = await store.list(`${src}/`);
   await submit(src, 'certificates/rotate');
+  const renewed = await store.list(`${src}/`);
   const r = await stack.api('POST', `/v1/clusters/${src}/certificates/rotate`, { ca: true, phaseGraceSeconds: 3 });
   expect(r.status).toBe(202);
   await waitOp(r.body.operationId, (op) => op.steps?.some((s: any) => s.name === 'Grace period after pass 1' && s.status === 'running'));
@@ -130,9 +133,13 @@ it('renews certificates and rotates the CA; the bundle endpoint signs a CSR with
   await roundTrip(c, { ca: bundle.body.trustBundle, ...bundle.body.admin }, '/secrets/bundle');
   expect((await waitOp(r.body.operationId)).status).toBe('Succeeded');
   await harvest();
-  // The old CA and the renewed leaves are gone from the store: only the new PKI is left.
-  const ids = await keyStoreFor(stack.config).list(`${src}/`);
-  expect(ids).toHaveLength(1 + 1 + 6);
+  // Each rotation first drops what the cluster's PKI no longer uses: the provisioned leaves went at the CA rotation.
+  const ids = await store.list(`${src}/`);
+  const caKeys = (l: string[]) => l.filter((id) => id.startsWith(`${src}/ca/`));
+  expect(caKeys(renewed)).toEqual(caKeys(provisioned));
+  expect(ids.filter((id) => provisioned.includes(id))).toEqual(caKeys(provisioned));
+  expect(ids).toEqual(expect.arrayContaining(renewed));
+  expect(ids).toHaveLength(2 * (1 + 1 + 6));
   const creds = (await stack.api('GET', `/v1/clusters/${src}/credentials`)).body;
   expect(creds.ca).toBe(bundle.body.newCa);
   remember('API credentials after rotation', creds.key);

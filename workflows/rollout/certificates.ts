@@ -5,8 +5,10 @@
 // dropped. Clients switch to the trust bundle and the new admin certificate
 // between pass 1 and pass 3 (`caRotation` query, `phaseGraceSeconds`); the
 // new admin certificate is signed from a CSR (`signClientCertificate` update),
-// so no private key ever crosses Temporal. Once a rotation succeeded, the keys
-// it superseded are removed from the key store.
+// so no private key ever crosses Temporal. Each rotation starts by removing
+// the cluster's keys that the PKI it was given does not use (superseded by the
+// previous rotation, removed members, failed attempts): the entity's PKI is the
+// one source of truth, and nothing else issues keys while a rotation runs.
 import { ApplicationFailure, defineQuery, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
@@ -54,6 +56,7 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
   const progress = new Progress(`Renew certificates of ${spec.name}`, ['Check cluster is safe to disrupt', 'Issue new certificates', 'Locate etcd release']);
   const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
   progress.add(...order.map((m) => memberStep('Renew', m, leader)));
+  await pruneKeys(spec, pki);
   const renewed = await progress.step('Issue new certificates', () =>
     slow.renewCertificates.executeWithOptions({ summary: `new server, peer and admin certificates from the same CA` }, [{ spec, pki }]),
   );
@@ -64,12 +67,11 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
     { what: 'certificate renewal', apply: prepare(pki.ca.cert, renewed, memberOps), revert: prepare(pki.ca.cert, pki, rollbackOps), version: spec.version, previousVersion: spec.version },
     { order, leader, prefix: 'Renew' },
   );
-  await pruneKeys(spec, renewed);
   progress.succeed();
   return { pki: renewed, health };
 }
 
-/** Superseded keys are only clutter: a failure to remove them does not fail the rotation. */
+/** Unused keys are only clutter: a failure to remove them does not fail the rotation. */
 async function pruneKeys(spec: ClusterSpec, keep: ClusterPki): Promise<void> {
   await memberOps.pruneClusterKeys
     .executeWithOptions({ summary: 'remove superseded private keys from the key store' }, [{ cluster: spec.name, keep: [keep] }])
@@ -124,6 +126,7 @@ export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInp
     progress.add(...order.map((m) => memberStep(p.prefix, m, leader)));
     if (phaseGraceSeconds > 0 && i < passes.length - 1) progress.add(`Grace period after pass ${i + 1}`);
   }
+  await pruneKeys(spec, pki);
   const next = await progress.step('Issue new CA and certificates', () =>
     slow.issueRotatedCa.executeWithOptions({ summary: 'new CA, server, peer and admin certificates' }, [{ spec, pki }]),
   );
@@ -161,7 +164,6 @@ export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInp
     if (phaseGraceSeconds > 0 && i < passes.length - 1) await progress.step(`Grace period after pass ${i + 1}`, () => sleep(phaseGraceSeconds * 1000));
   }
   view.phase = 'done';
-  await pruneKeys(spec, next);
   progress.succeed();
   return { pki: next, health };
 }
