@@ -8,7 +8,7 @@ import type { CertificateExpiry, ClusterHealthView } from '../common/operations'
 import type { MemberFiles } from '../common/topology';
 import { caPassphrase, type Config } from '../infra/config';
 import { allowedRelease, assertPathsAllowed } from './policy';
-import { issueClusterPki, type ClusterPki } from './pki';
+import { issueStoredPki, keyStoreFor, loadHostPki, pruneStoredKeys, signClientCsr, type ClusterPki, type KeyedCert, type MemberHostRefs } from './pki';
 import {
   installBinaries,
   localClusterDir,
@@ -20,7 +20,6 @@ import {
   setMemberClusterState,
   startMember,
   stopMember,
-  type MemberHostPki,
   type MemberRef,
 } from './hosts/local';
 import { clusterHealth, putAndGet, type ClusterHealth } from './etcd/client';
@@ -33,7 +32,8 @@ import { createMaintenanceActivities } from './maintenance-activities';
 export interface PrepareMemberInput {
   spec: ClusterSpec;
   member: string;
-  pki: MemberHostPki;
+  /** Certificates and key ids: the keys are read from the key store here. */
+  pki: MemberHostRefs;
   initialCluster: string;
   clusterState: 'new' | 'existing';
   binDir: string;
@@ -41,6 +41,8 @@ export interface PrepareMemberInput {
 
 export function createActivities(cfg: Config) {
   const hosts = cfg.hostsDir;
+  const keys = keyStoreFor(cfg);
+  const passphrase = () => caPassphrase(cfg);
   return {
     async preflight({ spec }: { spec: ClusterSpec }): Promise<{ checked: number }> {
       return checkMemberPorts(spec, async (member) => (await memberProcessStatus(hosts, { cluster: spec.name, member })).running);
@@ -51,16 +53,28 @@ export function createActivities(cfg: Config) {
       return allowedRelease(cfg, version, source);
     },
 
+    /** Keys go to the key store; the result carries certificates and key ids only. */
     async issueCertificates({ spec, existing }: { spec: ClusterSpec; existing?: ClusterPki }): Promise<ClusterPki> {
-      const encrypted = spec.tls.caKeyCipher !== undefined || existing?.ca.key.includes('ENCRYPTED') === true;
-      return issueClusterPki({ spec, existing, caPassphrase: encrypted ? caPassphrase(cfg) : undefined });
+      return issueStoredPki({ spec, existing, store: keys, caPassphrase: passphrase });
+    },
+
+    /** An admin client certificate for a CSR (the requester holds the key), signed with the CA key from the store. */
+    async signClientCertificate({ spec, ca, csr }: { spec: ClusterSpec; ca: KeyedCert; csr: string }): Promise<{ cert: string }> {
+      return { cert: await signClientCsr({ spec, ca, csr, store: keys, caPassphrase: passphrase }) };
+    },
+
+    /** Removes the cluster's stored keys that `keep` does not refer to; with no `keep`, all of them (purge). */
+    async pruneClusterKeys({ cluster, keep }: { cluster: string; keep?: ClusterPki[] }): Promise<{ removed: number }> {
+      if (!keep) return { removed: await keys.deletePrefix(`${cluster}/`) };
+      return { removed: (await pruneStoredKeys(keys, cluster, keep)).length };
     },
 
     async prepareMember(input: PrepareMemberInput): Promise<{ changed: string[]; files: MemberFiles }> {
       const { spec, member } = input;
       assertPathsAllowed(spec);
       await installBinaries(hosts, { cluster: spec.name, member, version: spec.version, binDir: input.binDir });
-      const r = await prepareMemberHost(hosts, input);
+      const pki = spec.tls.enabled && input.pki ? await loadHostPki(keys, input.pki) : undefined;
+      const r = await prepareMemberHost(hosts, { ...input, pki });
       return { changed: r.changed, files: r.files };
     },
 

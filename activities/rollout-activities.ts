@@ -17,8 +17,7 @@ import { resolveEtcdVersions } from '../infra/etcd-releases';
 import { clusterHealth, describeHealth, localClientCredentials } from './etcd/client';
 import { moveLeader } from './etcd/membership';
 import { localMemberFiles, localMemberRoot, localMemberRuntime, memberLogTail, memberProcessStatus } from './hosts/local';
-import type { ClusterPki } from './pki';
-import { issueRotatedPki, renewLeafCertificates } from './pki/rotate';
+import { issueRotatedStoredPki, keyStoreFor, renewStoredLeaves, type ClusterPki } from './pki';
 import { toView } from './index';
 
 const run = promisify(execFile);
@@ -32,8 +31,8 @@ export interface MemberGateInput {
 
 export function createRolloutActivities(cfg: Config) {
   const hosts = cfg.hostsDir;
-  const passphraseFor = (spec: ClusterSpec, pki?: ClusterPki) =>
-    spec.tls.caKeyCipher !== undefined || pki?.ca.key.includes('ENCRYPTED') === true ? caPassphrase(cfg) : undefined;
+  const keys = keyStoreFor(cfg);
+  const passphrase = () => caPassphrase(cfg);
 
   return {
     /** The etcd releases this installation knows (the resolved version set). */
@@ -150,12 +149,12 @@ export function createRolloutActivities(cfg: Config) {
 
     /** Forced renewal: new member and admin certificates from the same CA. */
     async renewCertificates({ spec, pki }: { spec: ClusterSpec; pki: ClusterPki }): Promise<ClusterPki> {
-      return renewLeafCertificates({ spec, pki, caPassphrase: passphraseFor(spec, pki) });
+      return renewStoredLeaves({ spec, pki, store: keys, caPassphrase: passphrase });
     },
 
     /** A new CA and all leaves signed by it. */
-    async issueRotatedCa({ spec, pki }: { spec: ClusterSpec; pki: ClusterPki }): Promise<ClusterPki> {
-      return issueRotatedPki({ spec, caPassphrase: passphraseFor(spec, pki) });
+    async issueRotatedCa({ spec }: { spec: ClusterSpec; pki: ClusterPki }): Promise<ClusterPki> {
+      return issueRotatedStoredPki({ spec, store: keys, caPassphrase: passphrase });
     },
   };
 }

@@ -100,7 +100,7 @@ export function openApiDocument(): object {
       },
       '/v1/clusters/{name}/credentials': {
         parameters: [nameParam],
-        get: { summary: 'CA certificate and an admin client certificate and key (PEM)', responses: { 200: json('ca, cert, key'), 404: problem } },
+        get: { summary: 'CA certificate and a fresh admin client certificate and key (PEM); the key is made by the API for this response and kept nowhere', responses: { 200: json('ca, cert, key'), 404: problem, 409: problem } },
       },
       '/v1/operations/{id}': {
         parameters: [idParam],
@@ -115,7 +115,7 @@ export function openApiDocument(): object {
       '/v1/operations/{id}/cancel': { parameters: [idParam], post: queued('Cancel (queued: dropped; running: stopped safely)') },
       '/v1/operations/{id}/ca-rotation': {
         parameters: [idParam],
-        get: { summary: 'During a CA rotation: trust bundle and new admin certificate', responses: { 200: json('bundle'), 404: problem, 409: problem } },
+        get: { summary: 'During a CA rotation: trust bundle and a fresh admin certificate and key from the new CA', responses: { 200: json('bundle'), 404: problem, 409: problem } },
       },
       '/v1/clusters/{name}/members': { parameters: [nameParam], post: queued('Add a member (learner, promoted when caught up)', true) },
       '/v1/clusters/{name}/members/{member}': { parameters: [nameParam, memberParam], delete: queued('Remove a member') },

@@ -1,6 +1,6 @@
 // What the API asks of Temporal. The API never touches hosts: every answer
 // comes from the cluster entity workflows and their operation children.
-import { Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WithStartWorkflowOperation, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
 import { specFingerprint } from '../common/fingerprint';
@@ -16,13 +16,14 @@ import {
   createClusterUpdate,
   submitOperationUpdate,
   type ControlOperationRequest,
-  credentialsQuery,
   deleteClusterUpdate,
   progressQuery,
+  signClientCertificateUpdate,
   type ClusterView,
   type OperationAccepted,
   type OperationProgress,
 } from '../workflows/definitions';
+import { createClientCsr } from '../activities/pki/csr';
 import { HttpProblem } from './problems';
 import { checkSpecPolicy, POLICY_STATUS, type SpecPolicy } from '../common/policy';
 import { ValidationError } from '../common/parse';
@@ -151,11 +152,22 @@ export class FleetService {
     return handle.query(clusterQuery);
   }
 
-  async credentials(name: string) {
-    const handle = await this.runningHandle(name);
-    const creds = await handle.query(credentialsQuery);
-    if (!creds) throw new HttpProblem(409, 'Conflict', `cluster ${name} has no certificates yet`);
-    return creds;
+  /**
+   * A fresh admin client certificate: the key pair is made here and only its
+   * CSR goes through Temporal, to be signed by the CA on the worker side. The
+   * private key exists in this response and nowhere else.
+   */
+  async credentials(name: string): Promise<{ ca: string; cert: string; key: string }> {
+    return this.signClient(await this.runningHandle(name));
+  }
+
+  /** The same against the workflow that holds the CA to sign with (the entity, or a CA rotation for the new CA). */
+  async signClient(handle: { executeUpdate: WorkflowHandle['executeUpdate'] }): Promise<{ ca: string; cert: string; key: string }> {
+    const { csr, key } = await createClientCsr();
+    const signed = await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+      handle.executeUpdate(signClientCertificateUpdate, { args: [{ csr }] }),
+    );
+    return { ca: signed.ca, cert: signed.cert, key };
   }
 
   async progress(op: OperationRecord): Promise<OperationProgress | undefined> {
@@ -183,6 +195,11 @@ export class FleetService {
     if (!op) throw new HttpProblem(404, 'Not Found', `no operation ${id}`);
     const progress = await this.progress(op);
     return { ...op, steps: progress?.steps };
+  }
+
+  /** The cluster entity's handle; 404 for unknown or deleted clusters. */
+  clusterHandle(name: string) {
+    return this.runningHandle(name);
   }
 
   private async runningHandle(name: string) {

@@ -100,6 +100,22 @@ export function caPassphrase(config: Pick<Config, 'stateDir'>, env = process.env
 }
 
 /**
+ * AES-256 key of the worker's private-key store (`<stateDir>/keys`): base64 of
+ * 32 bytes from ETCDFLEET_KEYSTORE_KEY, or generated once into the state dir.
+ */
+export function keyStoreKey(config: Pick<Config, 'stateDir'>, env = process.env): Buffer {
+  const b64 = persistedSecret(config.stateDir, 'keystore.key', env.ETCDFLEET_KEYSTORE_KEY, () => randomBytes(32).toString('base64'));
+  const key = Buffer.from(b64, 'base64');
+  if (key.length !== 32) throw new Error(`ETCDFLEET_KEYSTORE_KEY must be base64 of 32 bytes, got ${key.length} bytes`);
+  return key;
+}
+
+/** Directory of the worker's private-key store. */
+export function keyStoreDir(config: Pick<Config, 'stateDir'>, env = process.env): string {
+  return path.resolve(env.ETCDFLEET_KEYSTORE_DIR ?? path.join(config.stateDir, 'keys'));
+}
+
+/**
  * Browser origins (the Temporal UI) allowed to call the codec endpoint without
  * the bearer token. The UI cannot hold our token, so by default only the dev
  * server's UI is allowed, and only while the API listens on loopback;

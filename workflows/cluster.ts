@@ -22,17 +22,17 @@ import {
   clusterQuery,
   controlOperationUpdate,
   createClusterUpdate,
-  credentialsQuery,
   deleteClusterUpdate,
   pauseSignal,
   pkiIssuedSignal,
   resumeSignal,
+  signClientCertificateUpdate,
   submitOperationSignal,
   submitOperationUpdate,
   type ClusterView,
   type OperationAccepted,
 } from './definitions';
-import { observe } from './activities';
+import { hostOps, observe } from './activities';
 import { describe } from './progress';
 import { handlerFor } from './registry';
 import { releaseClusterAddresses, retainClusterAddresses } from './addresses';
@@ -119,7 +119,21 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     files: s.files,
     extensions: s.extensions,
   }));
-  setHandler(credentialsQuery, () => (s.pki ? { ca: s.pki.ca.cert, cert: s.pki.admin.cert, key: s.pki.admin.key } : null));
+  setHandler(
+    signClientCertificateUpdate,
+    async ({ csr }) => {
+      const { spec, pki } = s;
+      if (!spec || !pki) throw refuse('Conflict', `cluster ${name} has no certificates yet`);
+      const { cert } = await hostOps.signClientCertificate.executeWithOptions({ summary: 'sign an admin client certificate request' }, [{ spec, ca: pki.ca, csr }]);
+      return { ca: pki.ca.cert, cert };
+    },
+    {
+      validator: (_req) => {
+        if (!s.spec) throw refuse('NotFound', `cluster ${name} not found`);
+        if (!s.spec.tls.enabled || !s.pki) throw refuse('Conflict', `cluster ${name} has no certificates${s.spec.tls.enabled ? ' yet' : ' (TLS is off)'}`);
+      },
+    },
+  );
   setHandler(pkiIssuedSignal, (pki) => {
     s.pki = pki;
   });

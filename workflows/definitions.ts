@@ -21,10 +21,10 @@ export interface DeleteClusterRequest {
 /** What the entity shows: its state without secrets and bookkeeping. */
 export type ClusterView = Omit<ClusterState, 'pki' | 'seq'> & { version?: string };
 
-export interface AdminCredentials {
-  ca: string;
-  cert: string;
-  key: string;
+/** An admin client certificate request: the requester generated the key pair and keeps the private key. */
+export interface ClientCsrRequest {
+  /** PKCS#10 PEM. */
+  csr: string;
 }
 
 export interface OperationProgress {
@@ -36,10 +36,14 @@ export interface OperationProgress {
 export const createClusterUpdate = defineUpdate<OperationAccepted, [CreateClusterRequest]>('createCluster');
 export const deleteClusterUpdate = defineUpdate<OperationAccepted, [DeleteClusterRequest]>('deleteCluster');
 export const clusterQuery = defineQuery<ClusterView>('cluster');
-export const credentialsQuery = defineQuery<AdminCredentials | null>('credentials');
+/**
+ * Signs an admin client CSR with the cluster CA (on the entity) or the new CA
+ * (on a CA rotation). Only the CSR and the certificate cross Temporal.
+ */
+export const signClientCertificateUpdate = defineUpdate<SignedClient, [ClientCsrRequest]>('signClientCertificate');
 export const progressQuery = defineQuery<OperationProgress>('progress');
 
-import type { ClusterPki } from '../activities/pki';
+import type { ClusterPki, SignedClient } from '../activities/pki';
 import { defineSignal } from '@temporalio/workflow';
 /** Sent by a provision child as soon as certificates exist, so a later retry reuses the same CA. */
 export const pkiIssuedSignal = defineSignal<[ClusterPki]>('pkiIssued');

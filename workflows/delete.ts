@@ -1,6 +1,7 @@
-// Delete a cluster: stop every member, remove its service files. Data dirs are
-// purged when asked, else renamed aside (`<dataDir>.deleted-<stamp>`): kept for
-// the operator, but a new cluster with the same names never starts on them.
+// Delete a cluster: stop every member, remove its service files. Data dirs
+// (and the cluster's keys in the key store) are purged when asked; else data
+// dirs are renamed aside (`<dataDir>.deleted-<stamp>`): kept for the operator,
+// but a new cluster with the same names never starts on them.
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../common/spec';
 import { EtcdCluster, EtcdOperation } from '../common/searchAttributes';
@@ -40,6 +41,7 @@ export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void>
       );
       if (purge) {
         await hostOps.purgeClusterDir.executeWithOptions({ summary: `remove what is left of ${spec.name} (set-aside data, snapshots)` }, [{ cluster: spec.name }]);
+        await hostOps.pruneClusterKeys.executeWithOptions({ summary: `remove ${spec.name}'s private keys from the key store` }, [{ cluster: spec.name }]);
       }
       return r.filter((x) => x.setAside).length;
     },

@@ -11,10 +11,15 @@
 // - admin: CN "etcdfleet-admin", C/O from the spec, EKU clientAuth only.
 // Private keys are PKCS#8 PEM; the CA key is encrypted PKCS#8 when
 // spec.tls.caKeyCipher is set. Every signature uses spec.tls.digest.
-export type { ClusterPki, MemberPki, PemPair } from './types';
+// Workflows carry only certificates and key ids (ClusterPki); the private keys
+// live in the worker's key store (keystore.ts) and stored.ts bridges the two.
+export type { ClusterPki, KeyedCert, MemberHostRefs, MemberPems, MemberPki, PemPair, PemPki, SignedClient } from './types';
 export { issueClusterPki } from './issue';
 export type { IssueClusterPkiInput } from './issue';
 export { certificateInfo, memberPkiMatches, adminPkiMatches } from './inspect';
 export type { CertificateInfo } from './inspect';
 export { ADMIN_COMMON_NAME, caCommonName } from './certificates';
 export { PKI_ERROR_TYPE } from './errors';
+export { FileKeyStore, keyIdFor, keyStoreFor, publicKeyHash, type KeyStore } from './keystore';
+export { issueStoredPki, issueRotatedStoredPki, keyIdsOf, loadHostPki, loadPki, pruneStoredKeys, renewStoredLeaves, savePki } from './stored';
+export { createClientCsr, signClientCsr } from './csr';

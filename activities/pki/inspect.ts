@@ -5,7 +5,7 @@ import { x509 } from './x509';
 import type { ClusterSpec, TlsSpec } from '../../common/spec';
 import { memberCommonName, memberSans } from '../../common/topology';
 import { describeKey, keyMatchesParams } from './keys';
-import type { ClusterPki, PemPair } from './types';
+import type { PemPair, PemPki } from './types';
 
 export interface CertificateInfo {
   /** RFC 4514-style, e.g. "C=US, O=Acme, CN=etcd-1". */
@@ -99,7 +99,7 @@ export function pairIsReusable(
 export const SERVER_EKU = [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth] as string[];
 export const CLIENT_EKU = [x509.ExtendedKeyUsage.clientAuth] as string[];
 
-function caCertificate(pki: ClusterPki): NodeX509 | undefined {
+function caCertificate(pki: PemPki): NodeX509 | undefined {
   try {
     return new NodeX509(pki.ca.cert);
   } catch {
@@ -114,7 +114,7 @@ function caCertificate(pki: ClusterPki): NodeX509 | undefined {
  * Digest, validity length and subject changes do not count: they apply to
  * certificates issued from now on (certificate rotation re-issues everything).
  */
-export function memberPkiMatches(spec: ClusterSpec, memberName: string, pki: ClusterPki, now?: Date): boolean {
+export function memberPkiMatches(spec: ClusterSpec, memberName: string, pki: PemPki, now?: Date): boolean {
   const member = spec.members.find((m) => m.name === memberName);
   const stored = pki.members?.[memberName];
   const ca = pki.ca?.cert ? caCertificate(pki) : undefined;
@@ -124,7 +124,7 @@ export function memberPkiMatches(spec: ClusterSpec, memberName: string, pki: Clu
 }
 
 /** Whether the stored admin client certificate can be reused with this CA and spec. */
-export function adminPkiMatches(spec: ClusterSpec, pki: ClusterPki, now?: Date): boolean {
+export function adminPkiMatches(spec: ClusterSpec, pki: PemPki, now?: Date): boolean {
   const ca = pki.ca?.cert ? caCertificate(pki) : undefined;
   if (!ca) return false;
   return pairIsReusable(pki.admin, ca, { key: spec.tls.leafKey, eku: CLIENT_EKU, now });

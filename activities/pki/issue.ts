@@ -15,17 +15,18 @@ import {
 import { pkiError } from './errors';
 import { adminPkiMatches, memberPkiMatches } from './inspect';
 import { generateKey, isEncryptedPem, loadPrivateKey, pkcs8Cipher, signingKey, toPkcs8Pem } from './keys';
-import type { ClusterPki, MemberPki, PemPair } from './types';
+import type { MemberPems, PemPair, PemPki } from './types';
 
 export interface IssueClusterPkiInput {
   spec: ClusterSpec;
   /** What an earlier run issued; its CA is always reused. */
-  existing?: ClusterPki;
+  existing?: PemPki;
   /** Encrypts a new CA key (spec.tls.caKeyCipher) and decrypts a stored encrypted one. */
   caPassphrase?: string;
 }
 
-function pem(cert: { toString(format: 'pem'): string }): string {
+/** A certificate as PEM with LF line ends and a final newline. */
+export function pem(cert: { toString(format: 'pem'): string }): string {
   const s = cert.toString('pem').replace(/\r\n/g, '\n');
   return s.endsWith('\n') ? s : `${s}\n`;
 }
@@ -47,7 +48,7 @@ function memoize<T>(f: () => Promise<T>): () => Promise<T> {
  * when nothing needs signing), checks key and certificate belong together, and
  * re-encodes the key only when the spec's cipher setting changed.
  */
-function loadCa(stored: ClusterPki['ca'], spec: ClusterSpec, passphrase: string | undefined): CaMaterial {
+function loadCa(stored: PemPki['ca'], spec: ClusterSpec, passphrase: string | undefined): CaMaterial {
   const tls = spec.tls;
   let cert: NodeX509;
   try {
@@ -87,7 +88,7 @@ async function createCa(spec: ClusterSpec, passphrase: string | undefined): Prom
  * (see memberPkiMatches); members no longer in the spec are dropped. All new
  * keys are generated concurrently.
  */
-export async function issueClusterPki({ spec, existing, caPassphrase }: IssueClusterPkiInput): Promise<ClusterPki> {
+export async function issueClusterPki({ spec, existing, caPassphrase }: IssueClusterPkiInput): Promise<PemPki> {
   const tls = spec.tls;
   if (tls.caKeyCipher && !caPassphrase) {
     throw pkiError(`tls.caKeyCipher is ${tls.caKeyCipher}: a CA passphrase is required to encrypt the CA key`);
@@ -115,7 +116,7 @@ export async function issueClusterPki({ spec, existing, caPassphrase }: IssueClu
     return { cert: pem(cert), key: key.pem };
   };
 
-  const issueMember = async (m: MemberSpec): Promise<MemberPki> => {
+  const issueMember = async (m: MemberSpec): Promise<MemberPems> => {
     const sans = memberSans(spec, m);
     const cn = memberCommonName(m);
     const [server, peer] = await Promise.all([issueLeaf('server', cn, sans), issueLeaf('peer', cn, sans)]);
@@ -125,7 +126,7 @@ export async function issueClusterPki({ spec, existing, caPassphrase }: IssueClu
   const admin: Promise<PemPair> =
     existing && adminPkiMatches(spec, existing, now) ? Promise.resolve(existing.admin) : issueLeaf('client', ADMIN_COMMON_NAME);
   const members = spec.members.map(
-    async (m): Promise<[string, MemberPki]> => [
+    async (m): Promise<[string, MemberPems]> => [
       m.name,
       existing && memberPkiMatches(spec, m.name, existing, now) ? existing.members[m.name] : await issueMember(m),
     ],

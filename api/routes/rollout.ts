@@ -13,8 +13,16 @@ export function rolloutRoutes(fleet: FleetService): express.Router {
   const r = express.Router();
 
   // During a CA rotation: the trust bundle and new admin certificate clients must switch to before the old CA is dropped.
+  // The admin key pair is made here and only its CSR goes to the rotation, which signs it with the new CA.
   r.get('/operations/:id/ca-rotation', async (req, res) => {
-    res.json(await fleet.queryOperation(String(req.params.id), caRotationQuery));
+    const id = String(req.params.id);
+    const view = await fleet.queryOperation(id, caRotationQuery);
+    if (!view.newCa) return void res.json(view);
+    const op = await fleet.operation(id);
+    // After the rotation the entity holds the new CA: it signs from then on.
+    const signer = op.status === 'Running' || op.status === 'Paused' ? fleet.client.workflow.getHandle(op.workflowId) : await fleet.clusterHandle(op.cluster);
+    const { cert, key } = await fleet.signClient(signer);
+    res.json({ ...view, admin: { cert, key } });
   });
 
   r.post('/clusters/:name/upgrade', async (req, res) => {

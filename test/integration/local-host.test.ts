@@ -26,7 +26,7 @@ import {
   stopMember,
 } from '../../activities/hosts/local';
 import { findEtcdProcesses, procGroupAndSession } from '../../activities/hosts/proc';
-import { issueClusterPki, type ClusterPki } from '../../activities/pki';
+import { issueClusterPki, type PemPki as ClusterPki } from '../../activities/pki';
 import type { ClusterSpec } from '../../common/spec';
 import { REPO_ROOT } from '../../infra/config';
 import { fakeMirror, makeSpec, mirrorVersions, serveDir } from '../support/local-host-fixtures';

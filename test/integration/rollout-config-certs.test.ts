@@ -103,7 +103,7 @@ it('rotates the CA in three passes without failed requests outside elections', a
   // Clients move to the trust bundle and the new admin certificate once every member trusts both CAs.
   const mid = await waitOp(r.body.operationId, (op) => op.steps?.some((s: any) => s.name === 'Grace period after pass 1' && s.status === 'running'));
   expect(mid.status).toBe('Running');
-  const view = await stack.client.workflow.getHandle(r.body.workflowId).query<any>('caRotation');
+  const view = (await stack.api('GET', `/v1/operations/${r.body.operationId}/ca-rotation`)).body;
   expect(view.phase).toBe('trust-both');
   checkReport('CA rotation, pass 1 (old credentials)', await w0.stop());
   const w1 = await workload({ ca: view.trustBundle, cert: view.admin.cert, key: view.admin.key }, '/w1/');

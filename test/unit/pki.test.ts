@@ -17,7 +17,7 @@ import {
   issueClusterPki,
   memberPkiMatches,
   PKI_ERROR_TYPE,
-  type ClusterPki,
+  type PemPki as ClusterPki,
 } from '../../activities/pki';
 
 jest.setTimeout(120_000);

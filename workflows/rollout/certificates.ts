@@ -3,13 +3,19 @@
 // three rolling passes: (1) every member trusts old + new CA, (2) every member
 // gets leaves signed by the new CA (still trusting both), (3) the old CA is
 // dropped. Clients switch to the trust bundle and the new admin certificate
-// between pass 1 and pass 3 (`caRotation` query, `phaseGraceSeconds`).
-import { defineQuery, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+// between pass 1 and pass 3 (`caRotation` query, `phaseGraceSeconds`); the
+// new admin certificate is signed from a CSR (`signClientCertificate` update),
+// so no private key ever crosses Temporal. Each rotation starts by removing
+// the cluster's keys that the PKI it was given does not use (superseded by the
+// previous rotation, removed members, failed attempts): the entity's PKI is the
+// one source of truth, and nothing else issues keys while a rotation runs.
+import { ApplicationFailure, defineQuery, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
 import { clusterTopology, initialCluster } from '../../common/topology';
 import { EtcdCluster, EtcdOperation, EtcdPhase } from '../../common/searchAttributes';
 import type { ClusterPki } from '../../activities/pki';
+import { signClientCertificateUpdate } from '../definitions';
 import { Progress } from '../progress';
 import { memberOps, rollbackOps, slow } from './proxies';
 import { memberStep, rollMembers, rollOrder } from './rolling';
@@ -50,6 +56,7 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
   const progress = new Progress(`Renew certificates of ${spec.name}`, ['Check cluster is safe to disrupt', 'Issue new certificates', 'Locate etcd release']);
   const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
   progress.add(...order.map((m) => memberStep('Renew', m, leader)));
+  await pruneKeys(spec, pki);
   const renewed = await progress.step('Issue new certificates', () =>
     slow.renewCertificates.executeWithOptions({ summary: `new server, peer and admin certificates from the same CA` }, [{ spec, pki }]),
   );
@@ -64,14 +71,19 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
   return { pki: renewed, health };
 }
 
+/** Unused keys are only clutter: a failure to remove them does not fail the rotation. */
+async function pruneKeys(spec: ClusterSpec, keep: ClusterPki): Promise<void> {
+  await memberOps.pruneClusterKeys
+    .executeWithOptions({ summary: 'remove superseded private keys from the key store' }, [{ cluster: spec.name, keep: [keep] }])
+    .catch(() => undefined);
+}
+
 export interface CaRotationView {
   phase: 'issue' | 'trust-both' | 'new-leaves' | 'drop-old' | 'done';
   /** ca.pem for clients while the rotation runs (old + new CA). */
   trustBundle?: string;
   /** The new CA alone (clients trust only this once the rotation is done). */
   newCa?: string;
-  /** New admin client certificate (signed by the new CA); valid everywhere once pass 1 is done. */
-  admin?: { cert: string; key: string };
 }
 export const caRotationQuery = defineQuery<CaRotationView>('caRotation');
 
@@ -88,6 +100,21 @@ export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInp
   ]);
   const view: CaRotationView = { phase: 'issue' };
   setHandler(caRotationQuery, () => view);
+  // A new admin client certificate (signed by the new CA) for a CSR; valid everywhere once pass 1 is done.
+  let newCa: ClusterPki['ca'] | undefined;
+  setHandler(
+    signClientCertificateUpdate,
+    async ({ csr }) => {
+      const ca = newCa!;
+      const { cert } = await memberOps.signClientCertificate.executeWithOptions({ summary: 'sign an admin client certificate request with the new CA' }, [{ spec, ca, csr }]);
+      return { ca: view.phase === 'done' ? ca.cert : view.trustBundle!, cert };
+    },
+    {
+      validator: (_req) => {
+        if (!newCa) throw ApplicationFailure.create({ type: 'Conflict', message: 'the new CA is not issued yet', nonRetryable: true });
+      },
+    },
+  );
   const progress = new Progress(`Rotate the CA of ${spec.name}`, ['Check cluster is safe to disrupt', 'Issue new CA and certificates', 'Locate etcd release']);
   const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
   const passes = [
@@ -99,11 +126,13 @@ export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInp
     progress.add(...order.map((m) => memberStep(p.prefix, m, leader)));
     if (phaseGraceSeconds > 0 && i < passes.length - 1) progress.add(`Grace period after pass ${i + 1}`);
   }
+  await pruneKeys(spec, pki);
   const next = await progress.step('Issue new CA and certificates', () =>
     slow.issueRotatedCa.executeWithOptions({ summary: 'new CA, server, peer and admin certificates' }, [{ spec, pki }]),
   );
   const both = bundle(pki.ca.cert, next.ca.cert);
-  Object.assign(view, { trustBundle: both, newCa: next.ca.cert, admin: next.admin });
+  Object.assign(view, { trustBundle: both, newCa: next.ca.cert });
+  newCa = next.ca;
   const prepare = await releaseAndPrepare(spec, progress);
 
   // Each pass reverts to the state the previous pass left.
