@@ -6,6 +6,7 @@ import { specPathIssues } from '../../common/paths';
 import { loadConfig, specPolicy } from '../../infra/config';
 import { allowedRelease, assertBackupAllowed, assertPathsAllowed } from '../../activities/policy';
 import { toProblem } from '../../api/problems';
+import { rejection as thrown } from '../support/rejection';
 
 const policy: SpecPolicy = {
   artifactSources: ['github', 'file:///srv/mirror'],
@@ -16,15 +17,6 @@ const policy: SpecPolicy = {
 const members = [{ name: 'a', address: '127.0.0.2' }];
 const spec = (extra: Record<string, unknown>) => ({ name: 'c1', members, ...extra });
 
-function thrown(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('checkSpecPolicy', () => {
   test.each([

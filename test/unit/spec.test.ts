@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { canonicalJson, sha256Hex, specFingerprint } from '../../common/fingerprint';
 import { MAX_BODY_BYTES, ValidationError, formatPath, fromZodError, parseBody, parseClusterSpec } from '../../common/parse';
 import { ClusterSpec, ClusterSpecInput } from '../../common/spec';
+import { rejection } from '../support/rejection';
 
 const three = (): ClusterSpecInput => ({
   name: 'c1',
@@ -12,16 +13,6 @@ const three = (): ClusterSpecInput => ({
   ],
 });
 
-/** The ValidationError a call throws (fails the test if it does not throw one). */
-function rejection(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 const paths = (e: ValidationError) => e.issues.map((i) => i.path);
 

@@ -5,16 +5,8 @@ import YAML from 'yaml';
 import { ValidationError, parseBody, parseClusterSpec } from '../../common/parse';
 import { importTaskserv } from '../../common/taskserv';
 import { memberCommonName, memberSans } from '../../common/topology';
+import { rejection } from '../support/rejection';
 
-function rejection(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 /** Node n of a production cluster, written the way the taskserv README writes it. */
 const prodNode = (n: number, extra: Record<string, unknown> = {}) => ({

@@ -3,18 +3,10 @@ import { join } from 'path';
 import { ValidationError, parseBody, parseClusterSpec } from '../../common/parse';
 import { ClusterSpecInput } from '../../common/spec';
 import { TaskservImport, artifactSourceFor, clusterNameFor, importTaskserv } from '../../common/taskserv';
+import { rejection } from '../support/rejection';
 
 const fixture = (name: string) => parseBody(readFileSync(join(__dirname, '../fixtures/taskserv', name), 'utf8'), 'application/yaml');
 
-function rejection(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError');
-}
 const paths = (e: ValidationError) => e.issues.map((i) => i.path);
 
 /** One node's config on 127.0.10.<n>. */
