@@ -113,7 +113,7 @@ it('starts, provisions, stops on Ctrl-C leaving the member running, and finds th
   expect(first.banner).not.toContain(first.token);
   // The UI decodes through the capability URL it was given; a forged Origin alone gets nothing.
   const capability = fs.readFileSync(path.join(stateDir, 'codec-capability'), 'utf8').trim();
-  const settings = await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json();
+  const settings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as any;
   expect(settings.Codec.Endpoint).toBe(`http://127.0.0.1:${ports.api}/codec/${capability}`);
   const codecCall = (url: string) =>
     fetch(url, { method: 'POST', headers: { origin: `http://127.0.0.1:${ports.ui}`, 'content-type': 'application/json' }, body: '{"payloads":[]}' });
