@@ -5,7 +5,8 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
-export const REPO_ROOT = path.resolve(__dirname, '..');
+/** The checkout (or image) root, from the sources under tsx and from dist/ once built. */
+export const REPO_ROOT = ((up) => (path.basename(up) === 'dist' ? path.dirname(up) : up))(path.resolve(__dirname, '..'));
 
 /** Cache for tools and etcd releases, kept outside the repo and reused across clones. */
 export function cacheDir(env = process.env): string {
