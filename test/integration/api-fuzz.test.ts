@@ -13,7 +13,7 @@ import { ensureSchemathesis } from '../../infra/schemathesis';
 import { startStack, TOKEN, type Stack } from '../support/stack';
 
 const MAX_EXAMPLES = Number(process.env.ETCDFLEET_FUZZ_EXAMPLES ?? 5);
-const MAX_SECONDS = Number(process.env.ETCDFLEET_FUZZ_SECONDS ?? 180);
+const MAX_SECONDS = Number(process.env.ETCDFLEET_FUZZ_SECONDS ?? 120);
 
 let stack: Stack;
 const emptyMirror = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-fuzz-mirror-'));
