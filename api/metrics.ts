@@ -10,6 +10,11 @@ import type { FleetService } from './service';
 
 export const DEFAULT_METRICS_CACHE_MS = 15_000;
 
+/** The route as a label: the codec capability is a secret and never becomes one. */
+export function routeLabel(route: string): string {
+  return route.replace(/^\/codec\/(?!(?:decode|encode)$)[^/]+(?=\/)/, '/codec/{capability}');
+}
+
 export function createMetrics(fleet: FleetService, opts: { cacheMs?: number } = {}) {
   const cacheMs = opts.cacheMs ?? DEFAULT_METRICS_CACHE_MS;
   const registry = new client.Registry();
@@ -80,7 +85,7 @@ export function createMetrics(fleet: FleetService, opts: { cacheMs?: number } = 
     middleware(req: Request, res: Response, next: NextFunction): void {
       const end = requests.startTimer();
       res.on('finish', () => {
-        const route = (req.baseUrl ?? '') + (req.route?.path ?? (res.statusCode === 404 ? '<unmatched>' : req.path));
+        const route = routeLabel((req.baseUrl ?? '') + (req.route?.path ?? (res.statusCode === 404 ? '<unmatched>' : req.path)));
         end({ method: req.method, route, status: String(res.statusCode) });
       });
       next();

@@ -10,7 +10,7 @@ import { backupKey } from '../../activities/maintenance-activities';
 import { banner } from '../../infra/banner';
 import { toProblem } from '../../api/problems';
 import { loadConfig } from '../../infra/config';
-import { STUB_TOKEN, startStubApp } from '../support/stub-app';
+import { STUB_CAPABILITY, STUB_TOKEN, startStubApp } from '../support/stub-app';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -83,6 +83,19 @@ describe('exposure', () => {
     try {
       for (let i = 0; i < 5; i++) expect((await fetch(`${app.base}/metrics`)).status).toBe(200);
       expect(app.listCalls()).toBe(1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('/metrics never shows the codec capability', async () => {
+    const app = await startStubApp();
+    try {
+      const r = await fetch(`${app.base}/codec/${STUB_CAPABILITY}/decode`, { method: 'POST', body: '{"payloads":[]}', headers: { 'content-type': 'application/json' } });
+      expect(r.status).toBe(200);
+      const text = await (await fetch(`${app.base}/metrics`)).text();
+      expect(text).not.toContain(STUB_CAPABILITY);
+      expect(text).toContain('route="/codec/{capability}/decode"');
     } finally {
       await app.close();
     }
