@@ -51,7 +51,8 @@ it(
       '--no-color',
     ];
     const result = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(bin, args, { timeout: (MAX_SECONDS + 120) * 1000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }, (err, stdout, stderr) =>
+      // cwd: schemathesis keeps its example database in ./.schemathesis; not in the checkout.
+      execFile(bin, args, { cwd: emptyMirror, timeout: (MAX_SECONDS + 120) * 1000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }, (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
       );
     });
