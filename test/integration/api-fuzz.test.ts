@@ -17,6 +17,7 @@ const MAX_SECONDS = Number(process.env.ETCDFLEET_FUZZ_SECONDS ?? 120);
 
 let stack: Stack;
 const emptyMirror = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-fuzz-mirror-'));
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-fuzz-'));
 beforeAll(async () => {
   process.env.ETCDFLEET_ARTIFACT_SOURCE = `file://${emptyMirror}`;
   stack = await startStack({ label: 'fuzz' });
@@ -25,6 +26,7 @@ afterAll(async () => {
   await stack?.stop();
   delete process.env.ETCDFLEET_ARTIFACT_SOURCE;
   fs.rmSync(emptyMirror, { recursive: true, force: true });
+  fs.rmSync(workDir, { recursive: true, force: true });
 });
 
 it(
@@ -52,7 +54,7 @@ it(
     ];
     const result = await new Promise<{ code: number; output: string }>((resolve) => {
       // cwd: schemathesis keeps its example database in ./.schemathesis; not in the checkout.
-      execFile(bin, args, { cwd: emptyMirror, timeout: (MAX_SECONDS + 120) * 1000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }, (err, stdout, stderr) =>
+      execFile(bin, args, { cwd: workDir, timeout: (MAX_SECONDS + 120) * 1000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }, (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
       );
     });
