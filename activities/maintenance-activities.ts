@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection } from '@temporalio/client';
 import type { ClusterSpec } from '../common/spec';
 import { RETENTION_RULE, durationMs } from '../common/duration';
-import { persistedSecret, type Config } from '../infra/config';
+import { base64KeyOf, persistedSecret, type Config } from '../infra/config';
 import { allowedRelease, assertBackupAllowed, assertPathsAllowed } from './policy';
 import { clusterHealth } from './etcd/client';
 import { moveLeader } from './etcd/membership';
@@ -68,7 +68,10 @@ export function summarize(m: BackupManifest): BackupSummary {
 
 /** The backup encryption key: ETCDFLEET_BACKUP_KEY (base64, 32 bytes) or generated into the state dir. */
 export function backupKey(cfg: Pick<Config, 'stateDir'>, env = process.env): EncryptionKey {
-  const b64 = persistedSecret(cfg.stateDir, 'backup.key', env.ETCDFLEET_BACKUP_KEY, () => crypto.randomBytes(32).toString('base64'));
+  const b64 = persistedSecret(cfg.stateDir, 'backup.key', env.ETCDFLEET_BACKUP_KEY, () => crypto.randomBytes(32).toString('base64'), {
+    env: 'ETCDFLEET_BACKUP_KEY',
+    check: base64KeyOf(32),
+  });
   const key = Buffer.from(b64, 'base64');
   if (key.length !== 32) throw ApplicationFailure.nonRetryable('ETCDFLEET_BACKUP_KEY must be 32 bytes, base64', 'BadBackupKey');
   return { key, id: keyId(key) };
@@ -107,9 +110,9 @@ export function createMaintenanceActivities(cfg: Config) {
   let schedules: Promise<MaintenanceSchedules> | undefined;
   const scheduleClient = () =>
     (schedules ??= (async () => {
-      const { codecFor } = await import('../worker/temporal');
+      const { dataConverterFor } = await import('../worker/temporal');
       const connection = await Connection.connect({ address: cfg.temporalAddress });
-      return new MaintenanceSchedules(new Client({ connection, namespace: cfg.namespace, dataConverter: { payloadCodecs: [codecFor(cfg)] } }), cfg.taskQueue);
+      return new MaintenanceSchedules(new Client({ connection, namespace: cfg.namespace, dataConverter: dataConverterFor(cfg) }), cfg.taskQueue);
     })());
 
   async function findManifest(ref: BackupRef): Promise<BackupManifest> {

@@ -1,5 +1,4 @@
 // The REST API: JSON or YAML in, problem+json errors with field paths out.
-import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
@@ -10,6 +9,8 @@ import { importTaskserv } from '../common/taskserv';
 import { FleetService, renderCluster } from './service';
 import { HttpProblem, sendProblem, toProblem } from './problems';
 import { codecRouter } from './codec';
+import { bearerAuth } from './auth';
+import { logger } from '../infra/logger';
 import { openApiDocument } from './openapi';
 import { createMetrics } from './metrics';
 import { operationEvents } from './events';
@@ -22,15 +23,21 @@ export interface AppOptions {
   taskQueue: string;
   token: string;
   codec: PayloadCodec;
-  /** Browser origins (the Temporal UI) allowed to call the codec endpoint without a token. */
-  codecOrigins: string[];
+  /** Path segment of the codec URL handed to the Temporal UI (see api/codec.ts); none: token only. */
+  codecCapability?: string;
+  /** Browser origins (the Temporal UI) that get CORS headers from the codec endpoint. Not authorisation. */
+  codecOrigins?: string[];
+  /** Require the bearer token on /metrics too (ETCDFLEET_METRICS_REQUIRE_TOKEN=true). */
+  metricsRequireToken?: boolean;
+  /** How long /metrics reuses its reading of the clusters (default 15 s). */
+  metricsCacheMs?: number;
   /** The operator's allowlists (Config.policy): a spec reaching anything else is a 403. */
   policy: SpecPolicy;
 }
 
 export function createApp(opts: AppOptions): express.Express {
   const fleet = new FleetService(opts.client, opts.taskQueue, opts.policy);
-  const metrics = createMetrics(fleet);
+  const metrics = createMetrics(fleet, { cacheMs: opts.metricsCacheMs });
   const app = express();
   app.disable('x-powered-by');
   app.use(metrics.middleware);
@@ -43,14 +50,17 @@ export function createApp(opts: AppOptions): express.Express {
       await opts.client.connection.workflowService.getSystemInfo({});
       res.json({ status: 'ready' });
     } catch (err) {
-      sendProblem(res, 503, 'Service Unavailable', `Temporal is not reachable: ${(err as Error).message}`);
+      // The address and the gRPC message stay in the log: /readyz is unauthenticated.
+      logger.warn({ err: (err as Error).message }, 'readiness: Temporal is not reachable');
+      sendProblem(res, 503, 'Service Unavailable', 'Temporal is not reachable');
     }
   });
-  app.get('/metrics', metrics.handler);
+  if (opts.metricsRequireToken) app.get('/metrics', bearerAuth(opts.token), metrics.handler);
+  else app.get('/metrics', metrics.handler);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
-  app.use('/codec', codecRouter(opts.codec, opts.token, opts.codecOrigins));
+  app.use('/codec', codecRouter(opts.codec, { token: opts.token, capability: opts.codecCapability, origins: opts.codecOrigins ?? [] }));
 
   const v1 = express.Router();
   v1.use(bearerAuth(opts.token));
@@ -122,21 +132,10 @@ export function createApp(opts: AppOptions): express.Express {
 
   app.use('/v1', v1);
   app.use((_req, res) => sendProblem(res, 404, 'Not Found', 'no such route'));
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const p = toProblem(err);
+    if (p.status >= 500) logger.error({ err, method: req.method, path: req.path.startsWith('/codec/') ? '/codec/…' : req.path }, 'request failed');
     sendProblem(res, p.status, p.title, p.detail, p.errors);
   });
   return app;
-}
-
-
-export function bearerAuth(token: string) {
-  const expected = Buffer.from(token);
-  return (req: Request, res: Response, next: NextFunction) => {
-    const m = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
-    const given = Buffer.from(m?.[1] ?? '');
-    if (given.length === expected.length && crypto.timingSafeEqual(given, expected)) return next();
-    res.set('WWW-Authenticate', 'Bearer realm="etcdfleet"');
-    sendProblem(res, 401, 'Unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)');
-  };
 }

@@ -1,11 +1,22 @@
-// Prometheus metrics of the API process: HTTP requests, and on each scrape the
-// health every cluster entity last observed (members, leader, raft lag, db
-// size, alarms, certificate expiry), read from Temporal like everything else.
+// Prometheus metrics of the API process: HTTP requests, and the health every
+// cluster entity last observed (members, leader, raft lag, db size, alarms,
+// certificate expiry), read from Temporal like everything else. Reading every
+// cluster is one query per cluster workflow, so scrapes share one reading for
+// `cacheMs`: a scrape storm (or an unauthenticated caller) costs Temporal at most
+// one round per interval.
 import type { NextFunction, Request, Response } from 'express';
 import client from 'prom-client';
 import type { FleetService } from './service';
 
-export function createMetrics(fleet: FleetService) {
+export const DEFAULT_METRICS_CACHE_MS = 15_000;
+
+/** The route as a label: the codec capability is a secret and never becomes one. */
+export function routeLabel(route: string): string {
+  return route.replace(/^\/codec\/(?!(?:decode|encode)$)[^/]+(?=\/)/, '/codec/{capability}');
+}
+
+export function createMetrics(fleet: FleetService, opts: { cacheMs?: number } = {}) {
+  const cacheMs = opts.cacheMs ?? DEFAULT_METRICS_CACHE_MS;
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'etcdfleet_' });
 
@@ -52,18 +63,35 @@ export function createMetrics(fleet: FleetService) {
     }
   }
 
+  // One reading in flight at a time. The first scrape waits for it; later ones
+  // are answered from the last reading while a stale one is refreshed behind them.
+  let readAt = -Infinity;
+  let reading: Promise<void> | undefined;
+  const refresh = (): Promise<void> =>
+    (reading ??= observeClusters()
+      // Cluster gauges are best effort: Temporal being away must not break the scrape.
+      .catch(() => undefined)
+      .finally(() => {
+        readAt = Date.now();
+        reading = undefined;
+      }));
+  async function freshEnough(): Promise<void> {
+    if (Date.now() - readAt < cacheMs) return;
+    const r = refresh();
+    if (readAt === -Infinity) await r;
+  }
+
   return {
     middleware(req: Request, res: Response, next: NextFunction): void {
       const end = requests.startTimer();
       res.on('finish', () => {
-        const route = (req.baseUrl ?? '') + (req.route?.path ?? (res.statusCode === 404 ? '<unmatched>' : req.path));
+        const route = routeLabel((req.baseUrl ?? '') + (req.route?.path ?? (res.statusCode === 404 ? '<unmatched>' : req.path)));
         end({ method: req.method, route, status: String(res.statusCode) });
       });
       next();
     },
     async handler(_req: Request, res: Response): Promise<void> {
-      // Cluster gauges are best effort: Temporal being away must not break the scrape.
-      await observeClusters().catch(() => undefined);
+      await freshEnough();
       res.type(registry.contentType).send(await registry.metrics());
     },
   };

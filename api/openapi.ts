@@ -49,6 +49,41 @@ const queued = (summary: string, withBody = false) => ({
   responses: { 202: accepted, 400: problem, 404: problem, 409: problem, 422: problem },
 });
 
+const payloadList = {
+  type: 'object',
+  required: ['payloads'],
+  additionalProperties: false,
+  properties: {
+    payloads: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { metadata: { type: 'object', additionalProperties: { type: 'string', contentEncoding: 'base64' } }, data: { type: 'string', contentEncoding: 'base64' } },
+      },
+    },
+  },
+};
+/** The Temporal codec server protocol, the tools' door (bearer token); the UI's capability URL is not listed. */
+const codecOperation = (summary: string) => ({
+  post: {
+    summary,
+    requestBody: { required: true, content: { 'application/json': { schema: payloadList } } },
+    responses: { 200: { description: 'the payloads, same order', content: { 'application/json': { schema: payloadList } } }, 400: problem, 401: problem, 413: problem, 422: problem },
+  },
+});
+
+/** Every operation that needs the token also answers 401. */
+function withUnauthorized(paths: Record<string, Record<string, any>>): Record<string, Record<string, any>> {
+  for (const item of Object.values(paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (method === 'parameters' || (Array.isArray(op.security) && op.security.length === 0)) continue;
+      op.responses = { ...op.responses, 401: problem };
+    }
+  }
+  return paths;
+}
+
 let cached: object | undefined;
 
 export function openApiDocument(): object {
@@ -60,7 +95,7 @@ export function openApiDocument(): object {
       schemas: { ClusterSpec: z.toJSONSchema(ClusterSpec, { io: 'input', unrepresentable: 'any' }) },
     },
     security: [{ bearer: [] }],
-    paths: {
+    paths: withUnauthorized({
       '/v1/clusters': {
         post: {
           summary: 'Create a cluster from a native spec (JSON or YAML); idempotent for the same spec',
@@ -146,8 +181,16 @@ export function openApiDocument(): object {
       },
       '/healthz': { get: { security: [], summary: 'Liveness', responses: { 200: json('ok') } } },
       '/readyz': { get: { security: [], summary: 'Readiness (Temporal reachable)', responses: { 200: json('ready'), 503: problem } } },
-      '/metrics': { get: { security: [], summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition' } } } },
-    },
+      '/metrics': {
+        get: {
+          security: [{ bearer: [] }, {}],
+          summary: 'Prometheus metrics (the token is required when ETCDFLEET_METRICS_REQUIRE_TOKEN=true)',
+          responses: { 200: { description: 'text exposition', content: { 'text/plain': { schema: { type: 'string' } } } }, 401: problem },
+        },
+      },
+      '/codec/decode': codecOperation('Decode payloads (Temporal codec server protocol)'),
+      '/codec/encode': codecOperation('Encode payloads (Temporal codec server protocol)'),
+    }),
   };
   return cached;
 }

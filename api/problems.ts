@@ -43,6 +43,10 @@ export function toProblem(err: unknown): { status: number; title: string; detail
   }
   const e = err as { type?: string; status?: number; name?: string; message?: string; code?: number };
   if (e?.type === 'entity.too.large') return { status: 413, title: 'Payload Too Large', detail: 'request body is larger than the limit' };
+  // Other body-parser/express client errors (bad charset, aborted upload, ...): theirs to report, with a 4xx.
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && (e as { expose?: boolean }).expose) {
+    return { status: e.status, title: e.status === 415 ? 'Unsupported Media Type' : 'Invalid Request', detail: e.message ?? 'invalid request' };
+  }
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const [status, title] = FAILURE_STATUS[err.cause.type ?? ''] ?? [422, 'Unprocessable Operation'];
     return { status, title, detail: err.cause.message };
@@ -50,7 +54,8 @@ export function toProblem(err: unknown): { status: number; title: string; detail
   if (err instanceof WorkflowNotFoundError) return { status: 404, title: 'Not Found', detail: err.message };
   // gRPC DEADLINE_EXCEEDED / UNAVAILABLE: Temporal or the worker is not there.
   if (e?.code === 4 || e?.code === 14) {
-    return { status: 503, title: 'Service Unavailable', detail: `Temporal did not answer in time (is the worker running?): ${e.message}` };
+    return { status: 503, title: 'Service Unavailable', detail: 'Temporal did not answer in time (is the worker running?)' };
   }
-  return { status: 500, title: 'Internal Server Error', detail: e?.message ?? String(err) };
+  // Internal messages (paths, addresses, stack details) go to the log, not to the caller.
+  return { status: 500, title: 'Internal Server Error', detail: 'the request failed inside the service; the service log has the details' };
 }

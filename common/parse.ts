@@ -1,10 +1,10 @@
 // Request bodies in, validated native specs out. Every rejection is a
 // ValidationError carrying field paths (`members[1].address`), which the API
 // renders as RFC 9457 problem+json. Pure: no Node built-ins.
-import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { ClusterSpec, specWarnings } from './spec';
 import { formatPath, zodIssues, type Issue } from './issues';
+import { jsonDepthError, parseYamlBounded, type Located } from './limits';
 
 export { formatPath, zodIssues, type Issue };
 
@@ -183,7 +183,15 @@ export function jsonErrorOffset(text: string): number {
   }
 }
 
+function malformed(syntax: 'JSON' | 'YAML', text: string, at: Located, line?: { line: number; col: number }): ValidationError {
+  const p = line ?? lineCol(text, at.offset);
+  return new ValidationError([{ path: '', message: `malformed ${syntax} at line ${p.line}, column ${p.col}: ${at.message}` }]);
+}
+
 function parseJson(text: string): unknown {
+  // Bounded first: jsonErrorOffset and everything after parsing recurse.
+  const deep = jsonDepthError(text);
+  if (deep) throw malformed('JSON', text, deep);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -207,17 +215,10 @@ function yamlReason(message: string): string {
 }
 
 function parseYaml(text: string): unknown {
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
-  // Without documents parseAllDocuments returns an EmptyStream (an array); otherwise an array too.
-  const list = Array.from(docs);
+  const parsed = parseYamlBounded(text);
+  if ('error' in parsed) throw malformed('YAML', text, { ...parsed.error, message: yamlReason(parsed.error.message) }, parsed.lineCounter.linePos(parsed.error.offset));
   const values: unknown[] = [];
-  for (const doc of list) {
-    const err = doc.errors[0];
-    if (err) {
-      const p = err.linePos?.[0];
-      const where = p ? ` at line ${p.line}, column ${p.col}` : '';
-      throw new ValidationError([{ path: '', message: `malformed YAML${where}: ${yamlReason(err.message)}` }]);
-    }
+  for (const doc of parsed.docs) {
     try {
       // maxAliasCount keeps "billion laughs" alias expansion bounded.
       values.push(doc.toJS({ maxAliasCount: 100 }));
@@ -228,7 +229,7 @@ function parseYaml(text: string): unknown {
     }
   }
   // A leading or trailing `---` yields empty documents; they are not configs.
-  const present = list.length > 1 ? values.filter((v) => v !== null && v !== undefined) : values;
+  const present = parsed.docs.length > 1 ? values.filter((v) => v !== null && v !== undefined) : values;
   if (present.length === 0) return null;
   return present.length === 1 ? present[0] : present;
 }
@@ -249,6 +250,7 @@ export function parseBody(text: string, contentType?: string): unknown {
     // JSON that JSON.parse rejects is still reported by the YAML parser, with a position.
     if (t.startsWith('{') || t.startsWith('[')) {
       try {
+        if (jsonDepthError(text)) throw new Error('too deep');
         value = JSON.parse(text);
       } catch {
         value = parseYaml(text);

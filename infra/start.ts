@@ -5,13 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import type { Connection } from '@temporalio/client';
-import { apiToken, codecOrigins, loadConfig } from './config';
+import { codecOrigins, loadConfig, metricsRequireToken } from './config';
+import { banner } from './banner';
 import { logger } from './logger';
 import { startDevServer, type DevServer } from './temporal-server';
 import { ensureTemporalCli } from './temporal-cli';
 import { codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../worker/temporal';
 import { createWorker } from '../worker/worker';
 import { createApp } from '../api/app';
+import { apiSecrets, checkWorkerSecrets } from '../worker/secrets';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 
@@ -19,7 +21,11 @@ async function main() {
   const external = Boolean(process.env.TEMPORAL_ADDRESS);
   const config = loadConfig();
   fs.mkdirSync(config.stateDir, { recursive: true });
-  const codecEndpoint = `http://${config.apiHost === '0.0.0.0' ? '127.0.0.1' : config.apiHost}:${config.apiPort}/codec`;
+  // Secrets first: an empty or short one stops the start here, with its name.
+  const { token, codecCapability } = apiSecrets(config);
+  checkWorkerSecrets(config);
+  // The UI's codec URL carries the capability (api/codec.ts): the UI can decode, a script that only forges an Origin cannot.
+  const codecEndpoint = `http://${config.apiHost === '0.0.0.0' ? '127.0.0.1' : config.apiHost}:${config.apiPort}/codec/${codecCapability}`;
 
   let devServer: DevServer | undefined;
   if (!external) {
@@ -41,28 +47,23 @@ async function main() {
   const worker = await createWorker(config, await connectWorkerConnection(config));
   const workerRun = worker.run();
 
-  const token = apiToken(config);
-  const app = createApp({ client, taskQueue: config.taskQueue, token, codec: codecFor(config), codecOrigins: codecOrigins(), policy: config.policy });
+  const app = createApp({
+    client,
+    taskQueue: config.taskQueue,
+    token,
+    codec: codecFor(config),
+    codecCapability,
+    codecOrigins: codecOrigins(),
+    metricsRequireToken: metricsRequireToken(),
+    policy: config.policy,
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.apiPort, config.apiHost, () => resolve(s));
     s.once('error', reject);
   });
 
   const api = `http://${config.apiHost}:${config.apiPort}`;
-  const ui = devServer?.uiUrl ?? '(your Temporal UI)';
-  process.stdout.write(
-    [
-      '',
-      'etcdfleet is running',
-      `  API        ${api}   (token: ${token})`,
-      `  Temporal   ${config.temporalAddress}${external ? ' (external)' : ''}`,
-      `  UI         ${ui}`,
-      `  state dir  ${config.stateDir}`,
-      `  try        curl -H "Authorization: Bearer ${token}" ${api}/v1/clusters`,
-      '  Ctrl-C stops the service; etcd members keep running.',
-      '',
-    ].join('\n') + '\n',
-  );
+  process.stdout.write(banner({ api, config, external, ui: devServer?.uiUrl ?? '(your Temporal UI)', token, tty: process.stdout.isTTY === true }));
 
   let stopping = false;
   const shutdown = async (signal: string) => {

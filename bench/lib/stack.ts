@@ -12,7 +12,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, type NativeConnection, type
 import { loadConfig, type Config } from '../../infra/config';
 import { freePort, startDevServer, type DevServer } from '../../infra/temporal-server';
 import { ensureTemporalCli } from '../../infra/temporal-cli';
-import { codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../../worker/temporal';
+import { FAILURE_CONVERTER_PATH, codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../../worker/temporal';
 import { createWorker, WORKFLOWS_PATH } from '../../worker/worker';
 import { createApp } from '../../api/app';
 import { apiClient, type ApiCall } from '../../test/support/api-client';
@@ -65,7 +65,7 @@ export async function startBenchStack(root: string, log: (line: string) => void)
     log(`temporal dev server on ${server.address} (${Date.now() - t0} ms)`);
 
     const t1 = Date.now();
-    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
     log(`workflows bundled (${Date.now() - t1} ms)`);
 
     const stateDir = path.join(root, 'state');

@@ -6,8 +6,8 @@
 #
 # 1. `docker-compose config -q` accepts the file (Debian's docker-compose is
 #    installed when missing; also `docker compose` v2 when that plugin exists).
-# 2. The required secrets really are required: without ETCDFLEET_API_TOKEN or
-#    ETCDFLEET_CODEC_KEY the config is refused.
+# 2. The required secrets really are required: without ETCDFLEET_API_TOKEN,
+#    ETCDFLEET_CODEC_KEY or ETCDFLEET_CODEC_CAPABILITY the config is refused.
 # 3. Every file the stack bind-mounts exists, and the shell scripts parse.
 set -eu
 
@@ -40,27 +40,32 @@ fi
 EMPTY_ENV=$(mktemp)
 trap 'rm -f "$EMPTY_ENV"' EXIT
 without_secrets() {
-  env -u ETCDFLEET_API_TOKEN -u ETCDFLEET_CODEC_KEY "$@"
+  env -u ETCDFLEET_API_TOKEN -u ETCDFLEET_CODEC_KEY -u ETCDFLEET_CODEC_CAPABILITY "$@"
 }
 TOKEN=validate-only-token
 KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=
+CAP=validate-only-capability
 
 echo "compose-validate: $(docker-compose version --short 2>/dev/null || docker-compose --version)"
-without_secrets ETCDFLEET_API_TOKEN=$TOKEN ETCDFLEET_CODEC_KEY=$KEY \
+without_secrets ETCDFLEET_API_TOKEN=$TOKEN ETCDFLEET_CODEC_KEY=$KEY ETCDFLEET_CODEC_CAPABILITY=$CAP \
   docker-compose --env-file "$EMPTY_ENV" -f "$COMPOSE_FILE_PATH" config -q \
   || fail "docker-compose config rejected $COMPOSE_FILE_PATH"
 
-if without_secrets ETCDFLEET_CODEC_KEY=$KEY \
+if without_secrets ETCDFLEET_CODEC_KEY=$KEY ETCDFLEET_CODEC_CAPABILITY=$CAP \
   docker-compose --env-file "$EMPTY_ENV" -f "$COMPOSE_FILE_PATH" config -q >/dev/null 2>&1; then
   fail "config accepted without ETCDFLEET_API_TOKEN"
 fi
-if without_secrets ETCDFLEET_API_TOKEN=$TOKEN \
+if without_secrets ETCDFLEET_API_TOKEN=$TOKEN ETCDFLEET_CODEC_CAPABILITY=$CAP \
   docker-compose --env-file "$EMPTY_ENV" -f "$COMPOSE_FILE_PATH" config -q >/dev/null 2>&1; then
   fail "config accepted without ETCDFLEET_CODEC_KEY"
 fi
+if without_secrets ETCDFLEET_API_TOKEN=$TOKEN ETCDFLEET_CODEC_KEY=$KEY \
+  docker-compose --env-file "$EMPTY_ENV" -f "$COMPOSE_FILE_PATH" config -q >/dev/null 2>&1; then
+  fail "config accepted without ETCDFLEET_CODEC_CAPABILITY"
+fi
 
 if docker compose version >/dev/null 2>&1; then
-  without_secrets ETCDFLEET_API_TOKEN=$TOKEN ETCDFLEET_CODEC_KEY=$KEY \
+  without_secrets ETCDFLEET_API_TOKEN=$TOKEN ETCDFLEET_CODEC_KEY=$KEY ETCDFLEET_CODEC_CAPABILITY=$CAP \
     docker compose --env-file "$EMPTY_ENV" -f "$COMPOSE_FILE_PATH" config -q \
     || fail "docker compose (v2) rejected $COMPOSE_FILE_PATH"
   echo "compose-validate: docker compose v2 accepts it too"

@@ -6,6 +6,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startDevServer } from '../../infra/temporal-server';
 import { ensureTemporalCli } from '../../infra/temporal-cli';
 import { WORKFLOWS_PATH } from '../../worker/worker';
+import { FAILURE_CONVERTER_PATH } from '../../worker/temporal';
 
 export default async function globalSetup(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-jest-'));
@@ -15,7 +16,7 @@ export default async function globalSetup(): Promise<void> {
     headless: true,
     logFile: path.join(dir, 'temporal.log'),
   });
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger });
   const bundlePath = path.join(dir, 'workflows-bundle.js');
   fs.writeFileSync(bundlePath, code);
   process.env.ETCDFLEET_TEST_TEMPORAL = server.address;

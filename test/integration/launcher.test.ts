@@ -59,7 +59,8 @@ async function launch(extraEnv: NodeJS.ProcessEnv = {}): Promise<Launched> {
       reject(new Error(`npm start exited with ${code}:\n${out}\n${err}`));
     });
   });
-  const token = /token: (\S+)\)/.exec(banner)![1];
+  // stdout is a pipe here, so the banner names the token's file instead of printing it.
+  const token = fs.readFileSync(path.join(stateDir, 'api-token'), 'utf8').trim();
   const api = apiClient(`http://127.0.0.1:${ports.api}`, token);
   return { child, token, banner, api };
 }
@@ -108,7 +109,16 @@ it('starts, provisions, stops on Ctrl-C leaving the member running, and finds th
   const first = await launch();
   expect(first.banner).toContain(`API        http://127.0.0.1:${ports.api}`);
   expect(first.banner).toContain(`UI         http://127.0.0.1:${ports.ui}`);
-  expect(first.token).toBe(fs.readFileSync(path.join(stateDir, 'api-token'), 'utf8').trim());
+  expect(first.banner).toContain(`(token: in ${path.join(stateDir, 'api-token')})`);
+  expect(first.banner).not.toContain(first.token);
+  // The UI decodes through the capability URL it was given; a forged Origin alone gets nothing.
+  const capability = fs.readFileSync(path.join(stateDir, 'codec-capability'), 'utf8').trim();
+  const settings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as any;
+  expect(settings.Codec.Endpoint).toBe(`http://127.0.0.1:${ports.api}/codec/${capability}`);
+  const codecCall = (url: string) =>
+    fetch(url, { method: 'POST', headers: { origin: `http://127.0.0.1:${ports.ui}`, 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+  expect((await codecCall(`http://127.0.0.1:${ports.api}/codec/decode`)).status).toBe(401);
+  expect((await codecCall(`${settings.Codec.Endpoint}/decode`)).status).toBe(200);
   expect((await first.api('GET', '/readyz')).status).toBe(200);
   expect((await fetch(`http://127.0.0.1:${ports.ui}/`)).status).toBe(200);
 

@@ -26,6 +26,8 @@ export interface Stack {
   config: Config;
   client: Client;
   api: ApiCall;
+  /** The API's base URL (http://127.0.0.1:<port>). */
+  base: string;
   /** Runs the worker as a separate process (so a test can SIGKILL it). */
   spawnWorker(): ChildProcess;
   startInProcessWorker(): Promise<void>;
@@ -104,7 +106,7 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
     fs.rmSync(stateDir, { recursive: true, force: true });
   };
 
-  return { config, client, api, spawnWorker, startInProcessWorker, stopInProcessWorker, waitForPhase, stop };
+  return { config, client, api, base, spawnWorker, startInProcessWorker, stopInProcessWorker, waitForPhase, stop };
 }
 
 /** Kills every etcd a test left under a hosts dir (by pidfile). */

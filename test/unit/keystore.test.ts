@@ -120,7 +120,7 @@ describe('key store configuration', () => {
     expect(keyStoreKey({ stateDir }, {}).equals(a)).toBe(true);
     const b = randomBytes(32);
     expect(keyStoreKey({ stateDir }, { ETCDFLEET_KEYSTORE_KEY: b.toString('base64') }).equals(b)).toBe(true);
-    expect(() => keyStoreKey({ stateDir }, { ETCDFLEET_KEYSTORE_KEY: 'c2hvcnQ=' })).toThrow(/32 bytes/);
+    expect(() => keyStoreKey({ stateDir }, { ETCDFLEET_KEYSTORE_KEY: 'c2hvcnQ=' })).toThrow(/not 32/);
     expect(keyStoreDir({ stateDir }, {})).toBe(join(stateDir, 'keys'));
   });
 });
