@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     console.log(`dnsmasq on ${fleet.dnsAddress}: h1.${domain} …`);
     for (const h of fleet.hosts) {
       const ssh = ['ssh', '-i', fleet.keyPath, '-o', `UserKnownHostsFile=${fleet.knownHostsFile}`, `root@${h.address}`];
-      console.log(`  ${h.name}  ${h.address}  ${ssh.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : shq(w))).join(' ')}`);
+      console.log(`  ${h.name}  ${h.address}  ${ssh.map(shq).join(' ')}`);
     }
     console.log(`remove them with: npm run testhosts -- down${args.label === 'dev' ? '' : ` --label ${args.label}`}`);
   } else if (args.cmd === 'down') {

@@ -21,11 +21,16 @@ export interface MachineSpec {
   dir: string;
 }
 
-/** Single-quotes a word for sh. */
+/** Quotes a word for sh when it needs quoting. */
 export function shq(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The supervisor: run without arguments it joins the host's cgroups and
+ * re-executes itself in a private mount namespace ("inside"), which mounts the
+ * nspawn tmpfs and the overlay root and runs nspawn until it exits for good.
+ */
 export function bootScript(spec: MachineSpec, cgroupDirs: string[]): string {
   const upper = path.join(spec.dir, 'upper');
   const work = path.join(spec.dir, 'work');
@@ -36,7 +41,13 @@ export function bootScript(spec: MachineSpec, cgroupDirs: string[]): string {
     `--network-namespace-path=/run/netns/${spec.machine}`,
     '--resolv-conf=off', '--timezone=off', '--link-journal=no', '--console=read-only',
   ].map(shq).join(' ');
-  const inner = [
+  return [
+    '#!/bin/sh',
+    `# etcdfleet test host ${spec.hostname} (${spec.machine}), written by infra/testhosts/machine.ts`,
+    'if [ "${1:-}" != inside ]; then',
+    ...cgroupDirs.map((d) => `  echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`),
+    '  exec unshare --mount --propagation private /bin/sh "$0" inside',
+    'fi',
     'set -e',
     `mkdir -p /run/systemd/nspawn ${shq(root)}`,
     'mount -t tmpfs -o mode=0755 efth-nspawn /run/systemd/nspawn',
@@ -48,12 +59,6 @@ export function bootScript(spec: MachineSpec, cgroupDirs: string[]): string {
     '  [ "$rc" -eq 133 ] || exit "$rc"',
     '  echo "etcdfleet-testhosts: the container rebooted; booting it again"',
     'done',
-  ].join('\n');
-  return [
-    '#!/bin/sh',
-    `# etcdfleet test host ${spec.hostname} (${spec.machine}), written by infra/testhosts/machine.ts`,
-    ...cgroupDirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`),
-    `exec unshare --mount --propagation private /bin/sh -c ${shq(inner)}`,
     '',
   ].join('\n');
 }

@@ -4,6 +4,7 @@
 // SRV records, and the faults later tests inject (power cycle, reboot, link
 // cut). Addresses: 10.213.0.0/24 in namespaces this file creates (label `it`).
 // Skipped, with the reason, where the machine cannot run containers.
+import { spawn } from 'node:child_process';
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { run } from '../../infra/apt';
 import { startTestHosts, sshOptions, type TestHost, type TestHosts } from '../../infra/testhosts/hosts';
 import { findLeftovers, isClean } from '../../infra/testhosts/reap';
 import { testhostsSupport } from '../../infra/testhosts/support';
+import { createCgroup, runDir } from '../../infra/testhosts/sys';
 
 const support = testhostsSupport();
 if (!support.ok) {
@@ -24,11 +26,31 @@ jest.setTimeout(15 * 60_000);
 
 const LABEL = 'it';
 
+/** Gone, or a zombie waiting for this process (its parent) to reap it. */
+function processGone(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
 maybe('test hosts', () => {
   let fleet: TestHosts;
   let h1: TestHost, h2: TestHost, h3: TestHost;
 
+  /** What a crashed earlier run left: a process in a cgroup, a namespace, a run directory. */
+  const stale = { pid: 0, netns: `efth-${LABEL}-old`, dir: path.join(runDir(LABEL), 'old') };
+
   beforeAll(async () => {
+    const joins = createCgroup(`efth-${LABEL}-old`).map((d) => `echo $$ > ${d}/cgroup.procs`);
+    const sleeper = spawn('/bin/sh', ['-c', `${joins.join('; ')}; exec sleep 600`], { detached: true, stdio: 'ignore' });
+    sleeper.unref();
+    stale.pid = sleeper.pid!;
+    expect((await run('ip', ['netns', 'add', stale.netns])).code).toBe(0);
+    fs.mkdirSync(stale.dir, { recursive: true });
+
     const started = Date.now();
     fleet = await startTestHosts({ count: 3, label: LABEL, subnet: 0, log: (l) => console.log(l) });
     [h1, h2, h3] = fleet.hosts;
@@ -44,6 +66,12 @@ maybe('test hosts', () => {
     if (res.code !== 0) throw new Error(`${host.name}: ${cmd} exited ${res.code}: ${res.output}`);
     return res.stdout.trim();
   };
+
+  test("a crashed run's leftovers are gone once the hosts start", async () => {
+    expect(processGone(stale.pid)).toBe(true);
+    expect(fs.existsSync(stale.dir)).toBe(false);
+    expect((await run('ip', ['netns', 'list'])).stdout).not.toContain(stale.netns);
+  });
 
   test('systemd is PID 1 and the system is running', async () => {
     for (const h of fleet.hosts) {
