@@ -6,7 +6,7 @@ import { startTestHosts } from './hosts';
 import { findLeftovers, isClean, reapLeftovers } from './reap';
 import { shq } from './machine';
 
-const USAGE = 'usage: npm run testhosts -- up [N] [--label L] [--subnet K] | down [--label L | --all] | status [--label L]';
+const USAGE = 'usage: npm run testhosts -- up [N] [--label L] [--subnet K] | down [--label L | --all] | status [--label L | --all]';
 
 function parseArgs(argv: string[]): { cmd: string; count: number; label: string; subnet: number; all: boolean } {
   const out = { cmd: argv[0] ?? '', count: 3, label: 'dev', subnet: 1, all: false };
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     const found = await reapLeftovers(args.all ? undefined : args.label);
     console.log(isClean(found) ? 'nothing to remove' : `removed ${JSON.stringify(found)}`);
   } else if (args.cmd === 'status') {
-    console.log(JSON.stringify(await findLeftovers(args.label), null, 2));
+    console.log(JSON.stringify(await findLeftovers(args.all ? undefined : args.label), null, 2));
   } else {
     throw new Error(USAGE);
   }

@@ -2,13 +2,12 @@
 // bridge (the subnet's .2 address, which every host's resolv.conf names).
 // Authoritative for the records given and nothing else: no upstream servers,
 // no /etc/hosts, TTL 1 s so a changed record is seen at once.
-import { spawn } from 'node:child_process';
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import { shq } from './machine';
 import { createEndpoint, dnsAddress, removeNetwork, type Subnet } from './network';
-import { createCgroup, killCgroup, names, removeCgroup, sleep } from './sys';
+import { createCgroup, killCgroup, names, removeCgroup, sleep, spawnDetached } from './sys';
 
 export interface ARecord {
   name: string;
@@ -85,12 +84,7 @@ export async function startDns(label: string, subnet: Subnet, runDirectory: stri
       ...createCgroup(cgroup).map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`),
       `exec ip netns exec ${shq(ns)} dnsmasq --conf-file=${shq(conf)}`,
     ].join('\n');
-    const out = fs.openSync(path.join(dir, 'stderr.log'), 'a');
-    try {
-      spawn('/bin/sh', ['-c', script], { detached: true, stdio: ['ignore', out, out] }).unref();
-    } finally {
-      fs.closeSync(out);
-    }
+    spawnDetached('/bin/sh', ['-c', script], path.join(dir, 'stderr.log'));
     await waitForDns(address, dir);
   };
   const halt = async () => {

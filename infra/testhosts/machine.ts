@@ -4,11 +4,10 @@
 // systemd-nspawn --boot in the host's network namespace. When the container
 // reboots, nspawn exits 133 and the supervisor boots it again. Everything dies
 // with the cgroup (cgroup.kill), and the mounts die with the namespace.
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cgroupPids, createCgroup, findInCgroup, killCgroup, must, removeCgroup, sleep } from './sys';
+import { cgroupPids, createCgroup, findInCgroup, killCgroup, must, removeCgroup, sleep, spawnDetached } from './sys';
 
 export interface MachineSpec {
   /** Host name inside the container (`h1`). */
@@ -91,13 +90,7 @@ export function bootMachine(spec: MachineSpec): void {
   const cgroups = createCgroup(spec.machine);
   const script = path.join(spec.dir, 'boot.sh');
   fs.writeFileSync(script, bootScript(spec, cgroups), { mode: 0o755 });
-  const log = fs.openSync(path.join(spec.dir, 'console.log'), 'a');
-  try {
-    const child = spawn('/bin/sh', [script], { detached: true, stdio: ['ignore', log, log] });
-    child.unref();
-  } finally {
-    fs.closeSync(log);
-  }
+  spawnDetached('/bin/sh', [script], path.join(spec.dir, 'console.log'));
 }
 
 export function machineRunning(spec: MachineSpec): boolean {

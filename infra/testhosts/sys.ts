@@ -3,6 +3,7 @@
 // Everything the harness creates on the machine carries the prefix `efth-`
 // followed by the run's label (`efth-it-h1`, `efth-it-sw`, `efth-it-r`), so a
 // later run can find and remove what a crashed one left behind.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { run, tail, type RunOptions, type RunResult } from '../apt';
@@ -38,6 +39,16 @@ export async function must(cmd: string, args: readonly string[], opts: RunOption
   const res = await run(cmd, args, opts);
   if (res.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${res.code}:\n${tail(res.output)}`);
   return res;
+}
+
+/** Starts a command in a session of its own, output appended to logFile; it outlives this process. */
+export function spawnDetached(cmd: string, args: string[], logFile: string): void {
+  const out = fs.openSync(logFile, 'a');
+  try {
+    spawn(cmd, args, { detached: true, stdio: ['ignore', out, out] }).unref();
+  } finally {
+    fs.closeSync(out);
+  }
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
