@@ -32,6 +32,9 @@ import { schedulesFor, type MaintenanceSchedules } from './schedules';
 /** Operations that can bring new address:port pairs into a cluster. */
 const ADDRESS_KINDS = new Set<OperationKind>(['add-member', 'replace-member', 'scale']);
 
+/** How long a query waits for the entity's worker; queries are answered by a worker, and none may be polling. */
+const QUERY_DEADLINE_MS = 5_000;
+
 /** How long a request waits for the worker to accept an update before answering 503. */
 const UPDATE_DEADLINE_MS = 30_000;
 
@@ -136,20 +139,33 @@ export class FleetService {
     );
   }
 
+  /**
+   * Every running cluster of this service (its task queue). A cluster whose
+   * workflow does not answer in time (no worker polling) is listed as
+   * `Unknown` with the reason, so one stuck cluster never holds up the list.
+   */
   async listClusters(): Promise<ClusterView[]> {
     const names: string[] = [];
-    const query = `WorkflowType = 'clusterWorkflow' AND ExecutionStatus = 'Running'`;
+    const query = `WorkflowType = 'clusterWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.taskQueue.replaceAll("'", "''")}'`;
     for await (const wf of this.client.workflow.list({ query })) {
       names.push(wf.workflowId.slice(CLUSTER_WORKFLOW_PREFIX.length));
     }
-    const views = await Promise.all(names.sort().map((n) => this.view(n).catch(() => undefined)));
+    const views = await Promise.all(
+      names.sort().map((name) =>
+        this.view(name).catch((err: Error): ClusterView | undefined =>
+          err instanceof HttpProblem && err.status === 404
+            ? undefined // deleted since it was listed
+            : ({ name, phase: 'Unknown', reason: `the cluster's workflow did not answer (${err.message}); is a worker polling task queue ${this.taskQueue}?` } as ClusterView),
+        ),
+      ),
+    );
     return views.filter((v): v is ClusterView => v !== undefined);
   }
 
-  /** The entity's view; 404 for unknown or deleted clusters. */
+  /** The entity's view; 404 for unknown or deleted clusters. Bounded: a cluster without a worker answers nothing. */
   async view(name: string): Promise<ClusterView> {
     const handle = await this.runningHandle(name);
-    return handle.query(clusterQuery);
+    return this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(clusterQuery));
   }
 
   /**

@@ -36,7 +36,9 @@ export type ClusterPhase =
   | 'Maintenance'
   | 'Failed'
   | 'Deleting'
-  | 'Deleted';
+  | 'Deleted'
+  /** Shown by the API, never set by a workflow: the cluster's workflow did not answer in time. */
+  | 'Unknown';
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
 export interface Step {

@@ -16,7 +16,9 @@ export function apiClient(base: string, token: string): ApiCall {
       payload = typeof body === 'string' ? body : JSON.stringify(body);
       h['content-type'] ??= typeof body === 'string' ? 'application/yaml' : 'application/json';
     }
-    const res = await fetch(base + url, { method, headers: h, body: payload });
+    // A GET is safe to send again: a kept-alive connection the server closed just as it was reused is a reset, not an answer.
+    const send = () => fetch(base + url, { method, headers: h, body: payload });
+    const res = await send().catch((err) => (method === 'GET' ? send() : Promise.reject(err)));
     const text = await res.text();
     let parsed: any = text;
     try {
