@@ -5,8 +5,6 @@ import type { ClusterSpecInput } from '../spec';
 import type { Unsupported } from './schema';
 import { type Cfg, type Endpoint, f, isConcrete, isLocalhost, listEntryPath, parseEndpoint, URL_FIELDS } from './configs';
 
-const CLUSTER_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
-
 export function sanitizeClusterName(s: string): string {
   return s
     .toLowerCase()
