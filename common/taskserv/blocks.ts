@@ -80,15 +80,19 @@ const FIXED_SETTINGS: Record<string, (v: unknown) => string | undefined> = {
   tls_min_version: () => 'the TLS minimum version is not configurable yet; etcd defaults are used',
   tls_max_version: () => 'the TLS maximum version is not configurable yet; etcd defaults are used',
 };
+
 type First = <K extends keyof TaskservEtcd>(k: K) => { v: NonNullable<TaskservEtcd[K]>; cfg: Cfg } | undefined;
 
 export function mapTls(first: First, spec: ClusterSpecInput, prov: Provenance, warnings: string[]): void {
   const tls: NonNullable<ClusterSpecInput['tls']> = {};
-  const protocol = first('etcd_protocol');
-  if (protocol) {
-    tls.enabled = protocol.v === 'https';
-    prov.set('tls.enabled', f(protocol.cfg, 'etcd_protocol'));
-  }
+  /** Maps one field that sets one tls key, recording where it came from. */
+  const set = <K extends keyof TaskservEtcd>(field: K, key: string, apply: (v: NonNullable<TaskservEtcd[K]>) => void) => {
+    const src = first(field);
+    if (!src) return;
+    apply(src.v);
+    prov.set(`tls.${key}`, f(src.cfg, field));
+  };
+  set('etcd_protocol', 'enabled', (v) => (tls.enabled = v === 'https'));
   const ssl = first('ssl_sign');
   const ca = first('ca_sign') ?? ssl;
   const caField = first('ca_sign') ? 'ca_sign' : 'ssl_sign';
@@ -127,36 +131,12 @@ export function mapTls(first: First, spec: ClusterSpecInput, prov: Provenance, w
   if (Object.keys(leafKey).length) tls.leafKey = leafKey as typeof tls.leafKey;
   if (Object.keys(caKey).length) tls.caKey = caKey as typeof tls.caKey;
 
-  const sha = first('sign_sha');
-  if (sha) {
-    tls.digest = digestName(sha.v) as typeof tls.digest;
-    prov.set('tls.digest', f(sha.cfg, 'sign_sha'));
-  }
-  const caDays = first('ca_sign_days');
-  if (caDays) {
-    tls.caDays = caDays.v;
-    prov.set('tls.caDays', f(caDays.cfg, 'ca_sign_days'));
-  }
-  const days = first('sign_days');
-  if (days) {
-    tls.certDays = days.v;
-    prov.set('tls.certDays', f(days.cfg, 'sign_days'));
-  }
-  const country = first('c');
-  if (country) {
-    tls.subject = { country: country.v.toUpperCase() };
-    prov.set('tls.subject.country', f(country.cfg, 'c'));
-  }
-  const localhost = first('use_localhost');
-  if (localhost) {
-    tls.useLocalhost = localhost.v;
-    prov.set('tls.useLocalhost', f(localhost.cfg, 'use_localhost'));
-  }
-  const cipher = first('cipher');
-  if (cipher) {
-    tls.caKeyCipher = cipherName(cipher.v) as typeof tls.caKeyCipher;
-    prov.set('tls.caKeyCipher', f(cipher.cfg, 'cipher'));
-  }
+  set('sign_sha', 'digest', (v) => (tls.digest = digestName(v) as typeof tls.digest));
+  set('ca_sign_days', 'caDays', (v) => (tls.caDays = v));
+  set('sign_days', 'certDays', (v) => (tls.certDays = v));
+  set('c', 'subject.country', (v) => (tls.subject = { country: v.toUpperCase() }));
+  set('use_localhost', 'useLocalhost', (v) => (tls.useLocalhost = v));
+  set('cipher', 'caKeyCipher', (v) => (tls.caKeyCipher = cipherName(v) as typeof tls.caKeyCipher));
   if (Object.keys(tls).length) spec.tls = tls;
 }
 
