@@ -3,7 +3,7 @@
 import { type Issue, joinPath } from '../parse';
 import type { ClusterSpecInput } from '../spec';
 import { parseSize, TaskservEtcd, type Unsupported } from './schema';
-import { type Cfg, f, type Provenance, short, stableJson } from './configs';
+import { type Cfg, type First, f, type Provenance, short, stableJson } from './configs';
 
 function keyAlgorithm(v: string): string {
   const s = v.trim().toLowerCase();
@@ -81,7 +81,6 @@ const FIXED_SETTINGS: Record<string, (v: unknown) => string | undefined> = {
   tls_max_version: () => 'the TLS maximum version is not configurable yet; etcd defaults are used',
 };
 
-type First = <K extends keyof TaskservEtcd>(k: K) => { v: NonNullable<TaskservEtcd[K]>; cfg: Cfg } | undefined;
 
 export function mapTls(first: First, spec: ClusterSpecInput, prov: Provenance, warnings: string[]): void {
   const tls: NonNullable<ClusterSpecInput['tls']> = {};

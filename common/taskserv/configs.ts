@@ -221,3 +221,6 @@ function rawList(v: unknown, separator: RegExp): string[] {
   if (Array.isArray(v) && v.length <= MAX_LIST) return v.map((x) => (typeof x === 'string' ? x.trim() : ''));
   return [];
 }
+
+/** The first config (in input order) that sets a cluster-wide field. */
+export type First = <K extends keyof TaskservEtcd>(k: K) => { v: NonNullable<TaskservEtcd[K]>; cfg: Cfg } | undefined;

@@ -43,8 +43,8 @@
 import { type Issue, isValidationError, parseClusterSpec, ValidationError, zodIssues } from '../parse';
 import { type ClusterSpecInput, MAX_MEMBERS } from '../spec';
 import { type ImportOptions, MAX_LIST, TaskservEtcd, type TaskservImport, type Unsupported } from './schema';
-import { type Cfg, checkAddresses, checkAgreement, f, listEntryPath, type Provenance, reportUnknownFields, stripNulls, unwrapConfigs } from './configs';
-import { clusterNameFor, collectPeers, confDir, DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT, localhostOnOneMachine, type MemberDraft, memberFromConfig, parsePeer, sanitizeClusterName } from './members';
+import { type Cfg, checkAddresses, checkAgreement, f, type Provenance, reportUnknownFields, stripNulls, unwrapConfigs } from './configs';
+import { clusterNameFor, draftMembers, localhostOnOneMachine, mapMembers, resolveMembership, sanitizeClusterName } from './members';
 import { mapArtifacts, mapBackup, mapDns, mapLogging, mapMaintenance, mapTls, mapTunables } from './blocks';
 
 // The public names of the former common/taskserv.ts.
@@ -103,64 +103,9 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
 
   const useLocalhost = first('use_localhost')?.v ?? false;
 
-  // Membership: cluster_list, else initial_peers, else the configs themselves.
-  const peers = collectPeers(first('initial_peers')?.cfg, issues);
-  const clusterList = first('cluster_list');
-  const peerByName = new Map(peers.map((p) => [p.name, p]));
-  let memberNames: string[];
-  if (clusterList) {
-    const listed = new Set<string>();
-    clusterList.v.forEach((entry, k) => {
-      const name = entry.split('=')[0].trim();
-      const at = listEntryPath(clusterList.cfg, 'cluster_list', k);
-      if (listed.has(name)) issues.push({ path: at, message: `"${name}" is listed twice` });
-      else listed.add(name);
-      if (entry.includes('=') && !peerByName.has(name)) {
-        const p = parsePeer(entry, at);
-        peers.push(p);
-        peerByName.set(name, p);
-      }
-    });
-    memberNames = [...listed];
-    for (const p of peers) {
-      if (!listed.has(p.name)) issues.push({ path: p.path, message: `"${p.name}" is not in cluster_list (${memberNames.join(', ')})` });
-    }
-  } else if (peers.length) {
-    memberNames = peers.map((p) => p.name);
-  } else {
-    memberNames = cfgs.map((x) => x.c.etcd_name);
-  }
-  const known = new Set(memberNames);
-  for (const cfg of cfgs) {
-    if (!known.has(cfg.c.etcd_name)) {
-      const list = clusterList ? 'cluster_list' : 'initial_peers';
-      issues.push({ path: f(cfg, 'etcd_name'), message: `"${cfg.c.etcd_name}" is not in ${list} (${memberNames.join(', ')})` });
-    }
-  }
-  if (issues.length) throw new ValidationError(issues);
-
-  // Members.
-  const drafts: MemberDraft[] = [];
-  for (const name of memberNames) {
-    const cfg = names.get(name);
-    const peer = peerByName.get(name);
-    if (cfg) {
-      const d = memberFromConfig(cfg, protocol, useLocalhost, issues, unsupported);
-      if (!d) continue;
-      if (peer && (peer.url.host !== d.address || (peer.url.port ?? DEFAULT_PEER_PORT) !== d.peerPort)) {
-        issues.push({
-          path: peer.path,
-          message: `lists ${name} at ${peer.text.split('=').slice(1).join('=')}, but ${name}'s own config (${cfg.path || 'the input'}) advertises ${protocol}://${d.address}:${d.peerPort}`,
-        });
-      }
-      drafts.push(d);
-    } else if (peer) {
-      drafts.push({ name, address: peer.url.host, peerPort: peer.url.port ?? DEFAULT_PEER_PORT, prov: { address: peer.path, peerPort: peer.path, name: peer.path } });
-    } else {
-      issues.push({ path: clusterList ? f(clusterList.cfg, 'cluster_list') : '', message: `member "${name}" has no config of its own and no initial_peers entry, so its address is unknown` });
-    }
-  }
-  if (issues.length) throw new ValidationError(issues);
+  const membership = resolveMembership(cfgs, first, issues);
+  const { memberNames } = membership;
+  const drafts = draftMembers(membership, names, protocol, useLocalhost, issues, unsupported);
 
   const prov: Provenance = new Map();
   const spec: ClusterSpecInput = { name: '', members: [] };
@@ -191,82 +136,7 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
     prov.set('version', f(version.cfg, 'version'));
   }
 
-  // Ports: the first config's become the cluster's; members that differ override.
-  const portCfg = cfgs[0];
-  const portDraft = drafts.find((d) => d.name === portCfg.c.etcd_name)!;
-  const clusterClient = portDraft.clientPort ?? DEFAULT_CLIENT_PORT;
-  const clusterPeer = portDraft.peerPort;
-  spec.ports = { client: clusterClient, peer: clusterPeer };
-  prov.set('ports.client', portDraft.prov.clientPort);
-  prov.set('ports.peer', portDraft.prov.peerPort);
-
-  // Paths: likewise.
-  const pathFields = [
-    ['data_dir', 'dataDir'],
-    ['conf_path', 'confDir'],
-    ['certs_path', 'certsDir'],
-  ] as const;
-  const clusterPaths: Record<string, string> = {};
-  for (const [field, key] of pathFields) {
-    const src = first(field);
-    if (!src) continue;
-    clusterPaths[key] = field === 'conf_path' ? confDir(src.v, f(src.cfg, field), warnings) : src.v;
-    prov.set(`paths.${key}`, f(src.cfg, field));
-  }
-  if (Object.keys(clusterPaths).length) spec.paths = clusterPaths;
-
-  spec.members = drafts.map((d, i) => {
-    const m: NonNullable<ClusterSpecInput['members']>[number] = { name: d.name, address: d.address };
-    const at = (k: string) => `members.${i}.${k}`;
-    prov.set(at('name'), d.prov.name);
-    prov.set(at('address'), d.prov.address);
-    if (d.listenAddress !== undefined) {
-      m.listenAddress = d.listenAddress;
-      prov.set(at('listenAddress'), d.prov.listenAddress);
-    }
-    if (d.clientPort !== undefined && d.clientPort !== clusterClient) {
-      m.clientPort = d.clientPort;
-      prov.set(at('clientPort'), d.prov.clientPort);
-    }
-    if (d.peerPort !== clusterPeer) {
-      m.peerPort = d.peerPort;
-      prov.set(at('peerPort'), d.prov.peerPort);
-    }
-    // The taskserv has no metrics port. Members sharing a host each need their own:
-    // etcd's convention (2379/2380/2381) puts it next to the peer port.
-    // (A shared peer port is a clash of its own; the spec validation reports that one.)
-    const host = d.listenAddress ?? d.address;
-    const sameHost = drafts.slice(0, i).filter((o) => (o.listenAddress ?? o.address) === host);
-    if (sameHost.length && !sameHost.some((o) => o.peerPort === d.peerPort)) {
-      m.metricsPort = d.peerPort + 1;
-      prov.set(at('metricsPort'), d.prov.peerPort);
-      warnings.push(`${d.name} shares ${host} with another member: its metrics listen on port ${d.peerPort + 1}`);
-    }
-    const cfg = names.get(d.name);
-    if (cfg) {
-      // The node's own names: its certificates' common name and DNS SANs.
-      if (cfg.c.hostname !== undefined) {
-        m.hostname = cfg.c.hostname;
-        prov.set(at('hostname'), f(cfg, 'hostname'));
-      }
-      if (cfg.c.cn !== undefined) {
-        m.commonName = cfg.c.cn;
-        prov.set(at('commonName'), f(cfg, 'cn'));
-      }
-      const paths: Record<string, string> = {};
-      for (const [field, key] of pathFields) {
-        const v = cfg.c[field];
-        if (v === undefined) continue;
-        const dir = field === 'conf_path' ? confDir(v, f(cfg, field), []) : v;
-        if (dir !== clusterPaths[key]) {
-          paths[key] = dir;
-          prov.set(at(`paths.${key}`), f(cfg, field));
-        }
-      }
-      if (Object.keys(paths).length) m.paths = paths;
-    }
-    return m;
-  });
+  mapMembers(cfgs, names, drafts, first, spec, prov, warnings);
 
   mapTls(first, spec, prov, warnings);
   // The CA is the cluster's: its subject is the cluster name (CN <name>-ca) and c.

@@ -1,9 +1,9 @@
 // Taskserv import (see index.ts): membership (initial_peers, cluster_list),
 // per-node member drafts (addresses, ports), paths and the cluster name.
-import type { Issue } from '../parse';
+import { type Issue, ValidationError } from '../parse';
 import type { ClusterSpecInput } from '../spec';
 import type { Unsupported } from './schema';
-import { type Cfg, type Endpoint, f, isConcrete, isLocalhost, listEntryPath, parseEndpoint, URL_FIELDS } from './configs';
+import { type Cfg, type Endpoint, type First, f, isConcrete, isLocalhost, listEntryPath, parseEndpoint, type Provenance, URL_FIELDS } from './configs';
 
 export function sanitizeClusterName(s: string): string {
   return s
@@ -39,7 +39,7 @@ interface Peer {
   path: string;
 }
 
-export interface MemberDraft {
+interface MemberDraft {
   name: string;
   address: string;
   listenAddress?: string;
@@ -49,16 +49,16 @@ export interface MemberDraft {
   prov: Record<string, string>;
 }
 
-export const DEFAULT_CLIENT_PORT = 2379;
-export const DEFAULT_PEER_PORT = 2380;
+const DEFAULT_CLIENT_PORT = 2379;
+const DEFAULT_PEER_PORT = 2380;
 
 /** A `name=peerURL` entry that checkAddresses accepted. */
-export function parsePeer(entry: string, path: string): Peer {
+function parsePeer(entry: string, path: string): Peer {
   const eq = entry.indexOf('=');
   return { name: entry.slice(0, eq).trim(), url: parseEndpoint(entry.slice(eq + 1))!, text: entry, path };
 }
 
-export function collectPeers(cfg: Cfg | undefined, issues: Issue[]): Peer[] {
+function collectPeers(cfg: Cfg | undefined, issues: Issue[]): Peer[] {
   if (!cfg?.c.initial_peers) return [];
   const peers = new Map<string, Peer>();
   cfg.c.initial_peers.forEach((entry, k) => {
@@ -89,7 +89,7 @@ function urlField(cfg: Cfg, field: (typeof URL_FIELDS)[number], useLocalhost: bo
   return { host: main.host, port: main.port, hostField: at, portField: main.port !== undefined ? at : undefined };
 }
 
-export function memberFromConfig(cfg: Cfg, protocol: string, useLocalhost: boolean, issues: Issue[], unsupported: Unsupported[]): MemberDraft | undefined {
+function memberFromConfig(cfg: Cfg, protocol: string, useLocalhost: boolean, issues: Issue[], unsupported: Unsupported[]): MemberDraft | undefined {
   const c = cfg.c;
   const ipField = (primary: 'peer_ip' | 'cli_ip') => {
     const other = primary === 'peer_ip' ? 'cli_ip' : 'peer_ip';
@@ -202,9 +202,171 @@ export function localhostOnOneMachine(spec: ClusterSpecInput, cfg: Cfg, unsuppor
   });
 }
 
-export function confDir(v: string, path: string, warnings: string[]): string {
+function confDir(v: string, path: string, warnings: string[]): string {
   const m = /^(.*)\/([^/]+\.(ya?ml|conf|json|env))$/i.exec(v);
   if (!m) return v;
   if (m[2] !== 'config.yaml') warnings.push(`${path}: etcdfleet writes the etcd config as config.yaml in ${m[1] || '/'}, not ${m[2]}`);
   return m[1] || '/';
+}
+
+/** The members' names and the peer entries that give addresses. */
+export interface Membership {
+  memberNames: string[];
+  peerByName: Map<string, Peer>;
+  clusterList?: { v: string[]; cfg: Cfg };
+}
+
+/** Membership: cluster_list, else initial_peers, else the configs themselves (throws on conflicts). */
+export function resolveMembership(cfgs: Cfg[], first: First, issues: Issue[]): Membership {
+  const peers = collectPeers(first('initial_peers')?.cfg, issues);
+  const clusterList = first('cluster_list');
+  const peerByName = new Map(peers.map((p) => [p.name, p]));
+  let memberNames: string[];
+  if (clusterList) {
+    const listed = new Set<string>();
+    clusterList.v.forEach((entry, k) => {
+      const name = entry.split('=')[0].trim();
+      const at = listEntryPath(clusterList.cfg, 'cluster_list', k);
+      if (listed.has(name)) issues.push({ path: at, message: `"${name}" is listed twice` });
+      else listed.add(name);
+      if (entry.includes('=') && !peerByName.has(name)) {
+        const p = parsePeer(entry, at);
+        peers.push(p);
+        peerByName.set(name, p);
+      }
+    });
+    memberNames = [...listed];
+    for (const p of peers) {
+      if (!listed.has(p.name)) issues.push({ path: p.path, message: `"${p.name}" is not in cluster_list (${memberNames.join(', ')})` });
+    }
+  } else if (peers.length) {
+    memberNames = peers.map((p) => p.name);
+  } else {
+    memberNames = cfgs.map((x) => x.c.etcd_name);
+  }
+  const known = new Set(memberNames);
+  for (const cfg of cfgs) {
+    if (!known.has(cfg.c.etcd_name)) {
+      const list = clusterList ? 'cluster_list' : 'initial_peers';
+      issues.push({ path: f(cfg, 'etcd_name'), message: `"${cfg.c.etcd_name}" is not in ${list} (${memberNames.join(', ')})` });
+    }
+  }
+  if (issues.length) throw new ValidationError(issues);
+  return { memberNames, peerByName, clusterList };
+}
+
+/** One draft per member: from its own config, else from its initial_peers entry (throws when neither gives an address). */
+export function draftMembers(
+  { memberNames, peerByName, clusterList }: Membership,
+  names: Map<string, Cfg>,
+  protocol: string,
+  useLocalhost: boolean,
+  issues: Issue[],
+  unsupported: Unsupported[],
+): MemberDraft[] {
+  const drafts: MemberDraft[] = [];
+  for (const name of memberNames) {
+    const cfg = names.get(name);
+    const peer = peerByName.get(name);
+    if (cfg) {
+      const d = memberFromConfig(cfg, protocol, useLocalhost, issues, unsupported);
+      if (!d) continue;
+      if (peer && (peer.url.host !== d.address || (peer.url.port ?? DEFAULT_PEER_PORT) !== d.peerPort)) {
+        issues.push({
+          path: peer.path,
+          message: `lists ${name} at ${peer.text.split('=').slice(1).join('=')}, but ${name}'s own config (${cfg.path || 'the input'}) advertises ${protocol}://${d.address}:${d.peerPort}`,
+        });
+      }
+      drafts.push(d);
+    } else if (peer) {
+      drafts.push({ name, address: peer.url.host, peerPort: peer.url.port ?? DEFAULT_PEER_PORT, prov: { address: peer.path, peerPort: peer.path, name: peer.path } });
+    } else {
+      issues.push({ path: clusterList ? f(clusterList.cfg, 'cluster_list') : '', message: `member "${name}" has no config of its own and no initial_peers entry, so its address is unknown` });
+    }
+  }
+  if (issues.length) throw new ValidationError(issues);
+  return drafts;
+}
+
+/**
+ * spec.ports, spec.paths and spec.members from the drafts: the first config's
+ * ports and paths become the cluster's, members that differ override them.
+ */
+export function mapMembers(cfgs: Cfg[], names: Map<string, Cfg>, drafts: MemberDraft[], first: First, spec: ClusterSpecInput, prov: Provenance, warnings: string[]): void {
+  // Ports: the first config's become the cluster's; members that differ override.
+  const portCfg = cfgs[0];
+  const portDraft = drafts.find((d) => d.name === portCfg.c.etcd_name)!;
+  const clusterClient = portDraft.clientPort ?? DEFAULT_CLIENT_PORT;
+  const clusterPeer = portDraft.peerPort;
+  spec.ports = { client: clusterClient, peer: clusterPeer };
+  prov.set('ports.client', portDraft.prov.clientPort);
+  prov.set('ports.peer', portDraft.prov.peerPort);
+
+  // Paths: likewise.
+  const pathFields = [
+    ['data_dir', 'dataDir'],
+    ['conf_path', 'confDir'],
+    ['certs_path', 'certsDir'],
+  ] as const;
+  const clusterPaths: Record<string, string> = {};
+  for (const [field, key] of pathFields) {
+    const src = first(field);
+    if (!src) continue;
+    clusterPaths[key] = field === 'conf_path' ? confDir(src.v, f(src.cfg, field), warnings) : src.v;
+    prov.set(`paths.${key}`, f(src.cfg, field));
+  }
+  if (Object.keys(clusterPaths).length) spec.paths = clusterPaths;
+
+  spec.members = drafts.map((d, i) => {
+    const m: NonNullable<ClusterSpecInput['members']>[number] = { name: d.name, address: d.address };
+    const at = (k: string) => `members.${i}.${k}`;
+    prov.set(at('name'), d.prov.name);
+    prov.set(at('address'), d.prov.address);
+    if (d.listenAddress !== undefined) {
+      m.listenAddress = d.listenAddress;
+      prov.set(at('listenAddress'), d.prov.listenAddress);
+    }
+    if (d.clientPort !== undefined && d.clientPort !== clusterClient) {
+      m.clientPort = d.clientPort;
+      prov.set(at('clientPort'), d.prov.clientPort);
+    }
+    if (d.peerPort !== clusterPeer) {
+      m.peerPort = d.peerPort;
+      prov.set(at('peerPort'), d.prov.peerPort);
+    }
+    // The taskserv has no metrics port. Members sharing a host each need their own:
+    // etcd's convention (2379/2380/2381) puts it next to the peer port.
+    // (A shared peer port is a clash of its own; the spec validation reports that one.)
+    const host = d.listenAddress ?? d.address;
+    const sameHost = drafts.slice(0, i).filter((o) => (o.listenAddress ?? o.address) === host);
+    if (sameHost.length && !sameHost.some((o) => o.peerPort === d.peerPort)) {
+      m.metricsPort = d.peerPort + 1;
+      prov.set(at('metricsPort'), d.prov.peerPort);
+      warnings.push(`${d.name} shares ${host} with another member: its metrics listen on port ${d.peerPort + 1}`);
+    }
+    const cfg = names.get(d.name);
+    if (cfg) {
+      // The node's own names: its certificates' common name and DNS SANs.
+      if (cfg.c.hostname !== undefined) {
+        m.hostname = cfg.c.hostname;
+        prov.set(at('hostname'), f(cfg, 'hostname'));
+      }
+      if (cfg.c.cn !== undefined) {
+        m.commonName = cfg.c.cn;
+        prov.set(at('commonName'), f(cfg, 'cn'));
+      }
+      const paths: Record<string, string> = {};
+      for (const [field, key] of pathFields) {
+        const v = cfg.c[field];
+        if (v === undefined) continue;
+        const dir = field === 'conf_path' ? confDir(v, f(cfg, field), []) : v;
+        if (dir !== clusterPaths[key]) {
+          paths[key] = dir;
+          prov.set(at(`paths.${key}`), f(cfg, field));
+        }
+      }
+      if (Object.keys(paths).length) m.paths = paths;
+    }
+    return m;
+  });
 }
