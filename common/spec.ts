@@ -3,12 +3,13 @@
 import { z } from 'zod';
 import { LogFilePath, MemberDirPath, pathLayoutIssues } from './paths';
 import { GO_DURATION_RULE, RETENTION_RULE, durationSchema } from './duration';
+import { DEFAULT_ETCD_VERSION, RELEASE_VERSION_RE, minorOf } from './release-version';
 
-export const DEFAULT_ETCD_VERSION = 'v3.5.10';
+export { DEFAULT_ETCD_VERSION, minorOf, parseVersion } from './release-version';
+
 export const SUPPORTED_MINORS = ['3.5', '3.6'] as const;
 export const MAX_MEMBERS = 9;
 
-const VERSION_RE = /^v?(\d+)\.(\d+)\.(\d+)$/;
 const CLUSTER_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const MEMBER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const HOSTNAME_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -24,20 +25,9 @@ export function isLoopbackV4(s: string): boolean {
   return isIPv4(s) && s.startsWith('127.');
 }
 
-/** Parses "3.5.10" or "v3.5.10" into its parts; undefined when malformed. */
-export function parseVersion(v: string): { major: number; minor: number; patch: number } | undefined {
-  const m = VERSION_RE.exec(v);
-  if (!m) return undefined;
-  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
-}
-export function minorOf(v: string): string {
-  const p = parseVersion(v);
-  return p ? `${p.major}.${p.minor}` : '';
-}
-
 export const EtcdVersion = z
   .string()
-  .regex(VERSION_RE, 'must be an etcd release version like v3.5.10')
+  .regex(RELEASE_VERSION_RE, 'must be an etcd release version like v3.5.10')
   .transform((v) => (v.startsWith('v') ? v : `v${v}`))
   .refine((v) => (SUPPORTED_MINORS as readonly string[]).includes(minorOf(v)), {
     message: `supported etcd minors: ${SUPPORTED_MINORS.join(', ')}`,

@@ -3,6 +3,8 @@
 // rolling upgrade by exactly one minor, and a minor step is only safe from the
 // latest patch of the older minor (it carries the fixes for mixed-version
 // clusters). Downgrades are not supported.
+import { compareVersions as compareReleases, latestPatchOf, parseVersion, withV } from './release-version';
+
 
 export interface UpgradeVerdict {
   allowed: boolean;
@@ -12,33 +14,14 @@ export interface UpgradeVerdict {
   path?: string[];
 }
 
-type V = [number, number, number];
-
-export function parseRelease(v: string): V | undefined {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(v.trim());
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+/** A release version's parts; surrounding space is tolerated. */
+function parseRelease(v: string): [number, number, number] | undefined {
+  const p = parseVersion(v.trim());
+  return p ? [p.major, p.minor, p.patch] : undefined;
 }
 
-export function normalizeRelease(v: string): string {
-  return v.trim().startsWith('v') ? v.trim() : `v${v.trim()}`;
-}
-
-export function compareReleases(a: string, b: string): number {
-  const pa = parseRelease(a)!;
-  const pb = parseRelease(b)!;
-  return pa[0] - pb[0] || pa[1] - pb[1] || pa[2] - pb[2];
-}
-
-/** Highest patch of major.minor of `v` within `available`. */
-export function latestPatchOf(available: readonly string[], major: number, minor: number): string | undefined {
-  return available
-    .filter((x) => {
-      const p = parseRelease(x);
-      return p && p[0] === major && p[1] === minor;
-    })
-    .sort(compareReleases)
-    .at(-1);
-}
+/** `3.5.35` → `v3.5.35` (trimmed; not validated). */
+export const normalizeRelease = withV;
 
 /**
  * Checks that need no release list (the Update validator): well-formed,

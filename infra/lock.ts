@@ -1,11 +1,11 @@
-// Cross-process exclusive lock on a plain file, used by the tool bootstrap so
-// that two bootstraps started at once (say `npm start` and `npm test`) never
-// build into the same cache directory together.
+// Cross-process exclusive lock on a plain file: the project's one lock, used
+// by the tool bootstrap so that two bootstraps started at once (say `npm start`
+// and `npm test`) never build into the same cache directory together.
 //
 // The lock file is created with O_EXCL and holds the owner's pid, host and
-// process start time. A lock whose owner is gone (killed bootstrap) is stale
-// and is broken by the next taker; the start time guards against a recycled
-// pid keeping a dead lock alive forever.
+// process start time. A lock whose owner is gone (a killed bootstrap, dead or
+// a zombie) is stale and is broken by the next taker; the start time guards
+// against a recycled pid keeping a dead lock alive forever.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,19 +32,32 @@ export interface LockOptions {
   onWait?: (holder: LockHolder) => void;
 }
 
-/** Start time of a process from /proc, or undefined where /proc is unavailable. */
-export function processStartTime(pid: number): string | undefined {
+/** Fields of /proc/<pid>/stat from the state on (field 3 overall), or undefined where /proc or the process is not there. */
+function procStatFields(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses, so count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19]; // field 22 overall: starttime
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Start time of a process from /proc, or undefined where /proc is unavailable. */
+export function processStartTime(pid: number): string | undefined {
+  return procStatFields(pid)?.[19]; // field 22 overall: starttime
+}
+
+/**
+ * Whether a process runs: not dead, and not a zombie either. A zombie (a
+ * holder killed while its parent has not reaped it yet) still answers
+ * kill(pid, 0) and keeps its start time, so /proc's state decides where
+ * there is one.
+ */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  const state = procStatFields(pid)?.[0];
+  if (state !== undefined) return state !== '' && !'ZXx'.includes(state);
   try {
     process.kill(pid, 0);
     return true;

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { parseVersion } from '../../common/spec';
+import { parseVersion } from '../../common/release-version';
 import { normalizeSource } from '../../common/policy';
 import { UPSTREAM_RELEASES } from '../../infra/config';
 
