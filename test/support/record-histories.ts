@@ -50,7 +50,8 @@ async function main(): Promise<void> {
   try {
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
     for (const f of fs.readdirSync(HISTORIES_DIR)) if (f.endsWith('.json')) fs.rmSync(path.join(HISTORIES_DIR, f));
-    const spec = stubSpec(name, { maintenance: { healthCheckInterval: '1s' } });
+    const members = [1, 2].map((i) => ({ name: `m${i}`, address: `127.0.99.${i + 1}` }));
+    const spec = stubSpec(name, { members, maintenance: { healthCheckInterval: '1s' } });
     const provision = await w.create(spec);
     await w.until(name, (v) => v.phase === 'Running');
     const h = w.client.workflow.getHandle(id);
@@ -83,7 +84,11 @@ async function main(): Promise<void> {
 }
 
 /** The operations recorded after the continue-as-new, in order. */
-const OPERATIONS: [OperationKind, Record<string, unknown>][] = [['backup', {}]];
+const OPERATIONS: [OperationKind, Record<string, unknown>][] = [
+  ['backup', {}],
+  ['add-member', { name: 'm3', address: '127.0.99.4' }],
+  ['upgrade', { version: 'v3.5.35' }],
+];
 
 if (require.main === module) {
   main().catch((err) => {

@@ -4,6 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterPki } from '../../activities/pki';
 import type { ClusterSpec } from '../../common/spec';
+import { clusterTopology, initialCluster } from '../../common/topology';
 
 export interface StubCall {
   name: string;
@@ -39,9 +40,12 @@ export function stubActivities() {
   const defaults: Record<string, (input: any) => Promise<unknown>> = {
     preflight: async () => ({}),
     fetchRelease: async ({ version }) => ({ version, sha256: 'ab'.repeat(32), binDir: `/stub/etcd-${version}` }),
-    issueCertificates: async ({ spec, existing }) => existing ?? pkiFor(spec, next(spec.name)),
+    // Reuses the CA it is given; leaves for members that have none yet.
+    issueCertificates: async ({ spec, existing }) =>
+      existing ? { ...existing, members: { ...pkiFor(spec, 0).members, ...existing.members } } : pkiFor(spec, next(spec.name)),
     prepareMember: async ({ member }) => ({ changed: [], files: { config: `/stub/${member}/etcd.yaml` } }),
-    startMember: async () => ({ started: true }),
+    startMember: async () => ({ pid: 4242, alreadyRunning: false }),
+    restartMember: async () => ({ pid: 4243 }),
     checkHealthy: async ({ spec }) => health(spec),
     clusterHealth: async ({ spec }) => health(spec),
     verifyWriteRead: async () => ({}),
@@ -50,6 +54,18 @@ export function stubActivities() {
     removeMemberHost: async () => ({ removed: [], setAside: false }),
     purgeClusterDir: async () => ({ removed: false }),
     pruneClusterKeys: async () => ({ removed: 0 }),
+    // membership
+    checkSafeToDisrupt: async ({ spec }) => health(spec),
+    ensureFreshDataDir: async () => ({}),
+    addLearner: async ({ spec }) => ({ id: '8e9e05c52164694d', alreadyMember: false, isLearner: true, initialCluster: initialCluster(clusterTopology(spec)) }),
+    promoteLearner: async () => ({ promoted: true }),
+    writeMemberList: async () => ({ changed: true }),
+    // rollouts
+    availableEtcdVersions: async () => ['v3.5.10', 'v3.5.35', 'v3.6.16'],
+    snapshotCluster: async ({ name }) => ({ file: `/stub/${name}.db`, bytes: 2048 }),
+    transferLeadership: async () => ({ moved: false }),
+    memberGate: async ({ spec }) => health(spec),
+    checkClusterVersion: async ({ spec, minor }) => spec.members.map((m: { name: string }) => ({ member: m.name, etcdserver: `${minor}.0`, etcdcluster: `${minor}.0` })),
     signClientCertificate: async ({ ca }) => ({ cert: `CLIENT CERT signed with ${ca.keyId}` }),
     takeBackup: async ({ spec }) => ({
       id: 'b-1',

@@ -16,8 +16,8 @@ const files = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).s
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 it('has the recorded histories', () => {
-  // provision, backup, delete, an entity that continued-as-new and one that was deleted
-  for (const f of ['provision', 'backup', 'delete', 'entity-continued-as-new', 'entity-deleted']) expect(files).toContain(`${f}.json`);
+  // provision, backup, add-member, upgrade, delete, an entity that continued-as-new and one that was deleted
+  for (const f of ['provision', 'backup', 'add-member', 'upgrade', 'delete', 'entity-continued-as-new', 'entity-deleted']) expect(files).toContain(`${f}.json`);
 });
 
 it('replays every saved history against the current workflow code', async () => {
