@@ -57,7 +57,18 @@ export async function startWorkflowEnv(activities: object, label: string): Promi
   });
   const running = worker.run();
   const client = env.client;
+  const stop = async () => {
+    worker.shutdown();
+    await running;
+    await env.teardown();
+  };
+  return { env, client, taskQueue, ...entityHelpers(client, taskQueue), stop };
+}
 
+export type EntityHelpers = Pick<WorkflowEnv, 'create' | 'until' | 'deleteAndWait'>;
+
+/** Create, poll and delete cluster entities straight through Temporal (no API in between). */
+export function entityHelpers(client: Client, taskQueue: string): EntityHelpers {
   const create: WorkflowEnv['create'] = (s) =>
     client.workflow.executeUpdateWithStart(createClusterUpdate, {
       args: [{ spec: s, fingerprint: `fp-${s.name}` }],
@@ -86,13 +97,7 @@ export async function startWorkflowEnv(activities: object, label: string): Promi
     await client.withDeadline(Date.now() + 20_000, () => h.executeUpdate(deleteClusterUpdate, { args: [{ purge }] }));
     await Promise.race([h.result(), new Promise((_, reject) => setTimeout(() => reject(new Error('delete did not finish')), 30_000))]);
   };
-
-  const stop = async () => {
-    worker.shutdown();
-    await running;
-    await env.teardown();
-  };
-  return { env, client, taskQueue, create, until, deleteAndWait, stop };
+  return { create, until, deleteAndWait };
 }
 
 /** A one-member spec (no etcd runs: the activities are stubs). */
