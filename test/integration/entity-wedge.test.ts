@@ -3,14 +3,13 @@
 // activities (no etcd): an operation child that throws a TypeError, and a
 // stored spec whose health interval is no valid timer. Each must end as a
 // failed operation (or a default interval), and a later delete must work.
-import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { ClusterSpec } from '../../common/spec';
 import { clusterWorkflowId } from '../../common/operations';
 import { ensureSearchAttributes } from '../../worker/temporal';
-import { clusterWorkflow } from '../../workflows/cluster';
-import { clusterQuery, createClusterUpdate, deleteClusterUpdate, type ClusterView } from '../../workflows/definitions';
+import { entityHelpers, type EntityHelpers } from '../support/workflow-env';
 
 jest.setTimeout(120_000);
 
@@ -46,6 +45,7 @@ const stubs = {
 let client: Client;
 let worker: Worker;
 let running: Promise<void>;
+let entity: EntityHelpers;
 
 beforeAll(async () => {
   const address = process.env.ETCDFLEET_TEST_TEMPORAL;
@@ -61,6 +61,8 @@ beforeAll(async () => {
     activities: stubs,
   });
   running = worker.run();
+  // Straight to the entity, as an old client or a stored spec would: no API schema in between.
+  entity = entityHelpers(client, taskQueue);
 });
 
 afterAll(async () => {
@@ -73,45 +75,18 @@ function spec(name: string, extra: Record<string, unknown> = {}): ClusterSpec {
   return { ...ClusterSpec.parse({ name, members: [{ name: 'm1', address: '127.0.99.2' }] }), ...extra } as ClusterSpec;
 }
 
-/** Straight to the entity, as an old client or a stored spec would: no API schema in between. */
-async function create(s: ClusterSpec) {
-  return client.workflow.executeUpdateWithStart(createClusterUpdate, {
-    args: [{ spec: s, fingerprint: `fp-${s.name}` }],
-    startWorkflowOperation: new WithStartWorkflowOperation(clusterWorkflow, {
-      workflowId: clusterWorkflowId(s.name),
-      taskQueue,
-      args: [{ name: s.name }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    }),
-  });
-}
-
-async function until(name: string, ok: (v: ClusterView) => boolean, timeoutMs = 30_000): Promise<ClusterView> {
-  const h = client.workflow.getHandle(clusterWorkflowId(name));
-  const deadline = Date.now() + timeoutMs;
-  let last: ClusterView | undefined;
-  while (Date.now() < deadline) {
-    last = await h.query(clusterQuery);
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out; last view: ${JSON.stringify({ phase: last?.phase, current: last?.current, operations: last?.operations })}`);
-}
-
 /** Delete through the entity and wait for the workflow to end (it returns once deleted). */
 async function deleteAndWait(name: string) {
-  const h = client.workflow.getHandle(clusterWorkflowId(name));
-  await client.withDeadline(Date.now() + 20_000, () => h.executeUpdate(deleteClusterUpdate, { args: [{ purge: false }] }));
-  await Promise.race([h.result(), new Promise((_, reject) => setTimeout(() => reject(new Error('delete did not finish')), 30_000))]);
-  const d = await h.describe();
+  await entity.deleteAndWait(name);
+  const d = await client.workflow.getHandle(clusterWorkflowId(name)).describe();
   expect(d.status.name).toBe('COMPLETED');
 }
 
 it('a TypeError inside an operation child fails the operation instead of wedging it; delete still works', async () => {
   fetchRelease = async () => ({}); // the child reads r.sha256.slice(...) of this: a TypeError in workflow code
   const name = 'wedge-typeerror';
-  await create(spec(name));
-  const v = await until(name, (x) => x.operations.some((o) => o.kind === 'provision'));
+  await entity.create(spec(name));
+  const v = await entity.until(name, (x) => x.operations.some((o) => o.kind === 'provision'));
   const op = v.operations.find((o) => o.kind === 'provision')!;
   expect(op.status).toBe('Failed');
   expect(op.error).toMatch(/Cannot read properties of undefined/);
@@ -125,8 +100,8 @@ it('a health interval that is no valid timer falls back to the default; delete s
   };
   const name = 'wedge-interval';
   // Infinity ms: before the bounded parser the entity's health timer threw, failing every workflow task.
-  await create(spec(name, { maintenance: { healthCheckInterval: `${'9'.repeat(400)}s` } }));
-  const v = await until(name, (x) => x.operations.some((o) => o.kind === 'provision'));
+  await entity.create(spec(name, { maintenance: { healthCheckInterval: `${'9'.repeat(400)}s` } }));
+  const v = await entity.until(name, (x) => x.operations.some((o) => o.kind === 'provision'));
   expect(v.operations.find((o) => o.kind === 'provision')!.status).toBe('Failed');
   await deleteAndWait(name);
 });

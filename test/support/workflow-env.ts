@@ -1,0 +1,106 @@
+// The real workflows against stub activities, on a Temporal dev server of
+// their own (@temporalio/testing, the project's Temporal CLI): no etcd, no
+// hosts. The server suggests continue-as-new after a few events, so an idle
+// entity continues-as-new within seconds and tests (and the recorded replay
+// histories) exercise it.
+import { Client, WithStartWorkflowOperation } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { clusterWorkflowId } from '../../common/operations';
+import { ClusterSpec } from '../../common/spec';
+import { ensureTemporalCli } from '../../infra/temporal-cli';
+import { FAILURE_CONVERTER_PATH, ensureSearchAttributes } from '../../worker/temporal';
+import { WORKFLOWS_PATH } from '../../worker/worker';
+import { clusterWorkflow } from '../../workflows/cluster';
+import { clusterQuery, createClusterUpdate, deleteClusterUpdate, type ClusterView } from '../../workflows/definitions';
+
+/** History length after which the server suggests continue-as-new (default: thousands). */
+export const SUGGEST_CONTINUE_AS_NEW_AFTER = 60;
+
+export interface WorkflowEnv {
+  env: TestWorkflowEnvironment;
+  client: Client;
+  taskQueue: string;
+  /** Creates a cluster straight through the entity's update-with-start. */
+  create(spec: ClusterSpec): Promise<{ operationId: string; workflowId: string; created: boolean }>;
+  until(name: string, ok: (v: ClusterView) => boolean, timeoutMs?: number): Promise<ClusterView>;
+  /** Deletes through the entity and waits for the entity to end. */
+  deleteAndWait(name: string, purge?: boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const noop = () => undefined;
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop } as any;
+
+export async function startWorkflowEnv(activities: object, label: string): Promise<WorkflowEnv> {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    /* already installed in this process */
+  }
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: await ensureTemporalCli() },
+      extraArgs: ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER}`],
+    },
+    client: { dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH } },
+  });
+  await ensureSearchAttributes(env.connection, 'default');
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger });
+  const taskQueue = `test-${label}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { code },
+    dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
+    activities,
+  });
+  const running = worker.run();
+  const client = env.client;
+  const stop = async () => {
+    worker.shutdown();
+    await running;
+    await env.teardown();
+  };
+  return { env, client, taskQueue, ...entityHelpers(client, taskQueue), stop };
+}
+
+export type EntityHelpers = Pick<WorkflowEnv, 'create' | 'until' | 'deleteAndWait'>;
+
+/** Create, poll and delete cluster entities straight through Temporal (no API in between). */
+export function entityHelpers(client: Client, taskQueue: string): EntityHelpers {
+  const create: WorkflowEnv['create'] = (s) =>
+    client.workflow.executeUpdateWithStart(createClusterUpdate, {
+      args: [{ spec: s, fingerprint: `fp-${s.name}` }],
+      startWorkflowOperation: new WithStartWorkflowOperation(clusterWorkflow, {
+        workflowId: clusterWorkflowId(s.name),
+        taskQueue,
+        args: [{ name: s.name }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
+
+  const until: WorkflowEnv['until'] = async (name, ok, timeoutMs = 30_000) => {
+    const h = client.workflow.getHandle(clusterWorkflowId(name));
+    const deadline = Date.now() + timeoutMs;
+    let last: ClusterView | undefined;
+    while (Date.now() < deadline) {
+      last = await h.query(clusterQuery).catch(() => undefined); // mid continue-as-new: ask again
+      if (last && ok(last)) return last;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`timed out; last view: ${JSON.stringify({ phase: last?.phase, current: last?.current, queue: last?.queue, operations: last?.operations })}`);
+  };
+
+  const deleteAndWait: WorkflowEnv['deleteAndWait'] = async (name, purge = false) => {
+    const h = client.workflow.getHandle(clusterWorkflowId(name));
+    await client.withDeadline(Date.now() + 20_000, () => h.executeUpdate(deleteClusterUpdate, { args: [{ purge }] }));
+    await Promise.race([h.result(), new Promise((_, reject) => setTimeout(() => reject(new Error('delete did not finish')), 30_000))]);
+  };
+  return { create, until, deleteAndWait };
+}
+
+/** A one-member spec (no etcd runs: the activities are stubs). */
+export function stubSpec(name: string, extra: Record<string, unknown> = {}): ClusterSpec {
+  return ClusterSpec.parse({ name, members: [{ name: 'm1', address: '127.0.99.2' }], ...extra });
+}

@@ -1,0 +1,158 @@
+// Issue 9 item 5: the entity's own logic (queue, delete, retries, pause,
+// continue-as-new, scheduled submissions) with the real workflows and stub
+// activities on a dev server of the file's own.
+import { clusterWorkflowId } from '../../common/operations';
+import { clusterQuery, controlOperationUpdate, progressQuery, signClientCertificateUpdate, submitOperationSignal, submitOperationUpdate } from '../../workflows/definitions';
+import { startWorkflowEnv, stubSpec, type WorkflowEnv } from '../support/workflow-env';
+import { stubActivities, stubFailure } from '../support/stub-activities';
+
+jest.setTimeout(120_000);
+
+const stubs = stubActivities();
+let w: WorkflowEnv;
+
+beforeAll(async () => {
+  w = await startWorkflowEnv(stubs.activities, `entity-${process.pid}`);
+});
+afterAll(async () => {
+  await w?.stop();
+});
+afterEach(() => {
+  for (const k of Object.keys(stubs.overrides)) delete stubs.overrides[k];
+});
+
+const entity = (name: string) => w.client.workflow.getHandle(clusterWorkflowId(name));
+const { callsFor, hold } = stubs;
+
+it('delete cancels the queued operations and the running child, then deletes', async () => {
+  const name = 'wf-delete-cancels';
+  const gate = hold(name, 'prepareMember');
+  try {
+    const provision = await w.create(stubSpec(name));
+    await gate.reached;
+    const backup = await entity(name).executeUpdate(submitOperationUpdate, { args: [{ kind: 'backup', params: {} }] });
+    const queued = await w.until(name, (v) => v.queue.some((o) => o.id === backup.operationId));
+    expect(queued.current?.id).toBe(provision.operationId);
+
+    await w.deleteAndWait(name);
+    const child = await w.client.workflow.getHandle(provision.workflowId).describe();
+    expect(child.status.name).toBe('CANCELLED');
+    expect((await entity(name).describe()).status.name).toBe('COMPLETED');
+    const done = await entity(name).query(clusterQuery);
+    const status = (id: string) => done.operations.find((o) => o.id === id);
+    expect(status(backup.operationId)).toMatchObject({ status: 'Cancelled', error: 'cancelled by delete' });
+    expect(status(provision.operationId)).toMatchObject({ status: 'Cancelled' });
+    expect(done.operations.at(-1)).toMatchObject({ kind: 'delete', status: 'Succeeded' });
+    expect(done.phase).toBe('Deleted');
+    expect(callsFor(name, 'stopMember')).toHaveLength(1);
+    expect(callsFor(name, 'startMember')).toHaveLength(0);
+    expect(callsFor(name, 'takeBackup')).toHaveLength(0);
+  } finally {
+    gate.open();
+  }
+});
+
+it('a failed provision is retried with the same CA', async () => {
+  const name = 'wf-retry-same-ca';
+  stubs.overrides.startMember = async () => {
+    throw stubFailure('port in use (stub)');
+  };
+  const first = await w.create(stubSpec(name));
+  const failed = await w.until(name, (v) => v.phase === 'Failed');
+  expect(failed.operations.find((o) => o.id === first.operationId)).toMatchObject({ status: 'Failed', error: expect.stringMatching(/port in use/) });
+  delete stubs.overrides.startMember;
+
+  const again = await w.create(stubSpec(name));
+  expect(again.created).toBe(true);
+  expect(again.operationId).not.toBe(first.operationId);
+  await w.until(name, (v) => v.phase === 'Running');
+  const issued = callsFor(name, 'issueCertificates');
+  expect(issued).toHaveLength(2);
+  expect(issued[0].input.existing).toBeUndefined();
+  // The retried child's input carries the CA the first attempt issued (certificate and key id).
+  const retried = await w.client.workflow.getHandle(again.workflowId).fetchHistory();
+  const input = retried.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+  const { pki } = JSON.parse(Buffer.from(input.data!).toString('utf8'));
+  expect(pki.ca).toEqual({ cert: `CERT ca ${name} #1`, keyId: `key-ca-${name}-1` });
+  expect(issued[1].input.existing.ca).toEqual(pki.ca);
+  await w.deleteAndWait(name);
+});
+
+it('pause stops the child at the next step boundary; resume finishes it', async () => {
+  const name = 'wf-pause';
+  const gate = stubs.hold(name, 'prepareMember');
+  try {
+    const op = await w.create(stubSpec(name));
+    await gate.reached;
+    const paused = await entity(name).executeUpdate(controlOperationUpdate, { args: [{ operationId: op.operationId, action: 'pause' }] });
+    expect(paused.status).toBe('Paused');
+    gate.open(); // 'Prepare hosts' finishes; 'Start members' must wait
+    const child = w.client.workflow.getHandle(op.workflowId);
+    const deadline = Date.now() + 15_000;
+    let progress = await child.query(progressQuery);
+    while (progress.steps.find((s) => s.name === 'Prepare hosts')?.status !== 'done' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      progress = await child.query(progressQuery);
+    }
+    expect(progress.status).toBe('Paused');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(callsFor(name, 'startMember')).toHaveLength(0);
+    expect((await child.query(progressQuery)).steps.find((s) => s.name === 'Start members')?.status).toBe('pending');
+    expect((await entity(name).query(clusterQuery)).current).toMatchObject({ id: op.operationId, status: 'Paused' });
+
+    await entity(name).executeUpdate(controlOperationUpdate, { args: [{ operationId: op.operationId, action: 'resume' }] });
+    const v = await w.until(name, (x) => x.phase === 'Running');
+    expect(v.operations.find((o) => o.id === op.operationId)?.status).toBe('Succeeded');
+    expect(callsFor(name, 'startMember')).toHaveLength(1);
+  } finally {
+    gate.open();
+  }
+  await w.deleteAndWait(name);
+});
+
+it('continue-as-new carries the state', async () => {
+  const name = 'wf-continue-as-new';
+  // A short health interval: the idle loop grows the history past the server's suggestion fast.
+  const op = await w.create(stubSpec(name, { maintenance: { healthCheckInterval: '1s' } }));
+  await w.until(name, (v) => v.phase === 'Running');
+  const h = entity(name);
+  const firstRun = (await h.describe()).runId;
+  const deadline = Date.now() + 60_000;
+  while ((await h.describe()).runId === firstRun) {
+    if (Date.now() > deadline) throw new Error('the entity never continued-as-new');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const first = await w.client.workflow.getHandle(clusterWorkflowId(name), firstRun).describe();
+  expect(first.status.name).toBe('CONTINUED_AS_NEW');
+
+  const v = await w.until(name, (x) => x.phase === 'Running');
+  expect(v.spec?.name).toBe(name);
+  expect(v.fingerprint).toBe(`fp-${name}`);
+  expect(v.operations.find((o) => o.id === op.operationId)?.status).toBe('Succeeded');
+  expect(v.health?.healthy).toBe(true);
+  // The PKI carries over (the entity signs with the CA it issued) and so does the sequence.
+  const signed = await h.executeUpdate(signClientCertificateUpdate, { args: [{ csr: 'CSR (stub)' }] });
+  expect(signed).toEqual({ ca: `CERT ca ${name} #1`, cert: `CLIENT CERT signed with key-ca-${name}-1` });
+  const backup = await h.executeUpdate(submitOperationUpdate, { args: [{ kind: 'backup', params: {} }] });
+  expect(backup.operationId).toMatch(/\b2\b/);
+  const after = await w.until(name, (x) => x.operations.some((o) => o.id === backup.operationId && o.status === 'Succeeded'));
+  expect((after.extensions?.backups as any)?.latest?.id).toBe('b-1');
+  // Same spec again: still idempotent after continue-as-new.
+  expect((await w.create(stubSpec(name, { maintenance: { healthCheckInterval: '1s' } }))).created).toBe(false);
+  await w.deleteAndWait(name);
+});
+
+it('a refused scheduled submission is recorded as a failed operation', async () => {
+  const name = 'wf-refused-signal';
+  await w.create(stubSpec(name));
+  await w.until(name, (v) => v.phase === 'Running');
+  const h = entity(name);
+  await h.signal(submitOperationSignal, { kind: 'provision' });
+  await h.signal(submitOperationSignal, { kind: 'restore', params: {} });
+  await h.signal(submitOperationSignal, { kind: 'backup', params: {} });
+  const v = await w.until(name, (x) => x.operations.some((o) => o.kind === 'backup' && o.status === 'Succeeded'));
+  expect(v.operations.find((o) => o.kind === 'provision' && o.status === 'Failed')?.error).toMatch(/^refused: operation provision is not available/);
+  expect(v.operations.find((o) => o.kind === 'restore')).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^refused: backup: the id of a backup/) });
+  expect(v.phase).toBe('Running');
+  await w.deleteAndWait(name);
+});
