@@ -138,7 +138,7 @@ export interface HostProvider {
   putFile(at: MemberAt, localFile: string, hostPath: string, mode: number): Promise<void>;
   /** undefined when the file does not exist. */
   readFile(at: MemberAt, hostPath: string): Promise<Buffer | undefined>;
-  /** Atomic write, skipped when content and mode are already right. Returns whether anything changed. */
+  /** Atomic write (parent directories created), skipped when content and mode are already right. Returns whether anything changed. */
   writeFile(at: MemberAt, hostPath: string, content: string | Buffer, mode: number): Promise<boolean>;
   exists(at: MemberAt, hostPath: string): Promise<boolean>;
   /** Entries of a directory; undefined when it does not exist. */

@@ -67,8 +67,10 @@ export class LocalHostProvider implements HostProvider {
     });
   }
 
-  writeFile(at: MemberAt, hostPath: string, content: string | Buffer, mode: number): Promise<boolean> {
-    return writeFileIfChanged(this.at(at, hostPath), content, mode);
+  async writeFile(at: MemberAt, hostPath: string, content: string | Buffer, mode: number): Promise<boolean> {
+    const file = this.at(at, hostPath);
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    return writeFileIfChanged(file, content, mode);
   }
 
   exists(at: MemberAt, hostPath: string): Promise<boolean> {
