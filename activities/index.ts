@@ -2,32 +2,22 @@
 // Each is idempotent: it checks the world before acting, so any retry is safe.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
-import fsp from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import type { CertificateExpiry, ClusterHealthView } from '../common/operations';
 import type { MemberFiles } from '../common/topology';
 import { caPassphrase, type Config } from '../infra/config';
 import { allowedRelease, assertPathsAllowed } from './policy';
 import { issueStoredPki, keyStoreFor, loadHostPki, pruneStoredKeys, signClientCsr, type ClusterPki, type KeyedCert, type MemberHostRefs } from './pki';
-import {
-  installBinaries,
-  localClusterDir,
-  localMemberFiles,
-  memberProcessStatus,
-  prepareMemberHost,
-  removeMemberHost,
-  type RemoveMemberHostInput,
-  setMemberClusterState,
-  startMember,
-  stopMember,
-  type MemberRef,
-} from './hosts/local';
+import { hostFiles, providerFor, type HostProvider, type MemberRef, type RemoveMemberHostInput } from './hosts';
 import { clusterHealth, putAndGet, type ClusterHealth } from './etcd/client';
 import { checkMemberPorts } from './preflight';
 import { checkSafeToDisrupt, type DisruptionCheck } from './safety';
 import { createMembershipActivities } from './membership-activities';
 import { createRolloutActivities } from './rollout-activities';
 import { createMaintenanceActivities } from './maintenance-activities';
+
+/** A member ref as workflows pass it; `spec` (when given) picks the provider, else the default one. */
+export type MemberOnHost = MemberRef & { spec?: ClusterSpec };
 
 export interface PrepareMemberInput {
   spec: ClusterSpec;
@@ -40,12 +30,13 @@ export interface PrepareMemberInput {
 }
 
 export function createActivities(cfg: Config) {
-  const hosts = cfg.hostsDir;
+  /** The spec's host provider; a bare member ref (no spec) is on the default provider. */
+  const hosts = (spec?: Pick<ClusterSpec, 'provider'>): HostProvider => providerFor(spec, cfg);
   const keys = keyStoreFor(cfg);
   const passphrase = () => caPassphrase(cfg);
   return {
     async preflight({ spec }: { spec: ClusterSpec }): Promise<{ checked: number }> {
-      return checkMemberPorts(spec, async (member) => (await memberProcessStatus(hosts, { cluster: spec.name, member })).running);
+      return checkMemberPorts(spec, async (member) => (await hosts(spec).status({ cluster: spec.name, member })).running);
     },
 
     /** Refuses a source the service does not allow; verifies the cached release on every call. */
@@ -72,50 +63,47 @@ export function createActivities(cfg: Config) {
     async prepareMember(input: PrepareMemberInput): Promise<{ changed: string[]; files: MemberFiles }> {
       const { spec, member } = input;
       assertPathsAllowed(spec);
-      await installBinaries(hosts, { cluster: spec.name, member, version: spec.version, binDir: input.binDir });
+      const host = hosts(spec);
+      await host.installBinaries({ cluster: spec.name, member, version: spec.version, binDir: input.binDir });
       const pki = spec.tls.enabled && input.pki ? await loadHostPki(keys, input.pki) : undefined;
-      const r = await prepareMemberHost(hosts, { ...input, pki });
+      const r = await host.prepare({ ...input, pki });
       return { changed: r.changed, files: r.files };
     },
 
-    async startMember(ref: MemberRef) {
-      return startMember(hosts, ref);
+    async startMember(ref: MemberOnHost) {
+      return hosts(ref.spec).start(ref);
     },
 
-    async stopMember(ref: MemberRef) {
-      return stopMember(hosts, ref);
+    async stopMember(ref: MemberOnHost) {
+      return hosts(ref.spec).stop(ref);
     },
 
     /** Stop then start: picks up a new config, certificates or binary. */
-    async restartMember(ref: MemberRef) {
-      await stopMember(hosts, ref);
-      return startMember(hosts, ref);
+    async restartMember(ref: MemberOnHost) {
+      return hosts(ref.spec).restart(ref);
     },
 
     /** Throws a non-retryable `Refused` failure when the step would risk quorum or the cluster is unhealthy. */
     async checkSafeToDisrupt({ spec, check }: { spec: ClusterSpec; check: DisruptionCheck }): Promise<ClusterHealthView> {
-      return toView(await checkSafeToDisrupt(hosts, spec, check));
+      return toView(await checkSafeToDisrupt(hosts(spec), spec, check));
     },
 
     async removeMemberHost(input: RemoveMemberHostInput) {
-      return removeMemberHost(hosts, input);
+      return hosts(input.spec).remove(input);
     },
 
     /** Purge: the cluster's whole directory on this host (member roots, pre-upgrade snapshots). */
-    async purgeClusterDir({ cluster }: { cluster: string }): Promise<{ removed: boolean }> {
-      const dir = localClusterDir(hosts, cluster);
-      const existed = await fsp.stat(dir).then(() => true, () => false);
-      await fsp.rm(dir, { recursive: true, force: true });
-      return { removed: existed };
+    async purgeClusterDir({ cluster, spec }: { cluster: string; spec?: ClusterSpec }): Promise<{ removed: boolean }> {
+      return hosts(spec).purgeCluster(cluster);
     },
 
     async markMemberExisting({ spec, member }: { spec: ClusterSpec; member: string }) {
-      return setMemberClusterState(hosts, { spec, member, state: 'existing' });
+      return hosts(spec).setClusterState({ spec, member }, 'existing');
     },
 
     /** Health gate: throws (and so is retried) until every expected member is a healthy voter with one leader and no alarms. */
     async checkHealthy({ spec, expectMembers }: { spec: ClusterSpec; expectMembers: number }): Promise<ClusterHealthView> {
-      const view = toView(await clusterHealth(hosts, spec));
+      const view = toView(await clusterHealth(hosts(spec), spec));
       const voters = view.members.filter((m) => !m.isLearner);
       if (!view.healthy || voters.length !== expectMembers) {
         throw ApplicationFailure.retryable(`not healthy yet: ${summarize(view, expectMembers)}`, 'NotHealthy');
@@ -125,15 +113,15 @@ export function createActivities(cfg: Config) {
 
     async verifyWriteRead({ spec, key }: { spec: ClusterSpec; key: string }): Promise<{ key: string }> {
       const value = new Date().toISOString();
-      const read = await putAndGet(hosts, spec, key, value);
+      const read = await putAndGet(hosts(spec), spec, key, value);
       if (read !== value) throw ApplicationFailure.retryable(`wrote ${value} to ${key} but read back ${read}`, 'ReadMismatch');
       return { key };
     },
 
     /** Health as the entity observes it: members, leader, alarms, raft lag, db sizes and certificate expiry. */
     async clusterHealth({ spec }: { spec: ClusterSpec }): Promise<ClusterHealthView> {
-      const view = toView(await clusterHealth(hosts, spec));
-      view.certificates = await certificateExpiry(hosts, spec);
+      const view = toView(await clusterHealth(hosts(spec), spec));
+      view.certificates = await certificateExpiry(hosts(spec), spec);
       return view;
     },
 
@@ -155,13 +143,13 @@ export function toView(h: ClusterHealth): ClusterHealthView {
 }
 
 /** notAfter of every certificate on every member host (missing files are skipped). */
-async function certificateExpiry(hostsDir: string, spec: ClusterSpec): Promise<CertificateExpiry[]> {
+async function certificateExpiry(hosts: HostProvider, spec: ClusterSpec): Promise<CertificateExpiry[]> {
   const out: CertificateExpiry[] = [];
   for (const m of spec.members) {
-    const f = localMemberFiles(hostsDir, spec, m.name);
+    const f = hostFiles(spec, m.name);
     const files = { ca: f.caCert, server: f.serverCert, peer: f.peerCert, admin: f.clientCert };
     for (const [certificate, file] of Object.entries(files)) {
-      const pem = await fsp.readFile(file, 'utf8').catch(() => undefined);
+      const pem = (await hosts.readFile({ spec, member: m.name }, file).catch(() => undefined))?.toString('utf8');
       if (!pem) continue;
       // A CA bundle (during CA rotation) holds several: the first is the one in use.
       out.push({ member: m.name, certificate, notAfter: new Date(new X509Certificate(pem).validTo).toISOString() });

@@ -10,6 +10,7 @@ import { RETENTION_RULE, durationMs } from '../common/duration';
 import { base64KeyOf, persistedSecret, type Config } from '../infra/config';
 import { allowedRelease, assertBackupAllowed, assertPathsAllowed } from './policy';
 import { clusterHealth } from './etcd/client';
+import { providerFor, type HostProvider } from './hosts';
 import { moveLeader } from './etcd/membership';
 import {
   deleteBackup,
@@ -96,7 +97,7 @@ function integrity<T>(p: Promise<T>): Promise<T> {
 }
 
 export function createMaintenanceActivities(cfg: Config) {
-  const hosts = cfg.hostsDir;
+  const hosts = (spec: ClusterSpec): HostProvider => providerFor(spec, cfg);
   const defaultDir = cfg.policy.backupRoot;
   const prefixOf = (s?: BackupSettings) => s?.s3?.prefix ?? '';
   /** Only targets the policy allows (dir under the backup root, allowed S3 endpoint and credential variables). */
@@ -130,7 +131,7 @@ export function createMaintenanceActivities(cfg: Config) {
      * writes the manifest: a backup without a manifest is never listed.
      */
     async takeBackup({ spec, member }: { spec: ClusterSpec; member?: string }): Promise<BackupManifest> {
-      const h = await clusterHealth(hosts, spec);
+      const h = await clusterHealth(hosts(spec), spec);
       const healthy = h.members.filter((m) => m.healthy && !m.isLearner);
       const source = member ? healthy.find((m) => m.name === member) : (healthy.find((m) => !m.isLeader) ?? healthy[0]);
       if (!source) throw ApplicationFailure.retryable(`no healthy member to take a snapshot from${member ? ` (asked for ${member})` : ''}`, 'NotHealthy');
@@ -139,7 +140,7 @@ export function createMaintenanceActivities(cfg: Config) {
       const enc = settings?.encryption ? backupKey(cfg) : undefined;
       const stop = heartbeatEvery(5_000);
       try {
-        const snap = await openSnapshotStream(hosts, spec, source.name);
+        const snap = await openSnapshotStream(hosts(spec), spec, source.name);
         let m: BackupManifest;
         try {
           m = await integrity(
@@ -206,7 +207,7 @@ export function createMaintenanceActivities(cfg: Config) {
 
     async restoreMemberData({ spec, member, snapshot, tag }: { spec: ClusterSpec; member: string; snapshot: string; tag: string }) {
       assertPathsAllowed(spec);
-      return restoreMemberDataDir(hosts, { spec, member, snapshot, etcdutl: await etcdutlFor(spec.version, spec.artifactSource), tag });
+      return restoreMemberDataDir(hosts(spec), { spec, member, snapshot, tag });
     },
 
     /** Verifies one stored backup again (hashes, decryption, etcdutl). */
@@ -233,27 +234,27 @@ export function createMaintenanceActivities(cfg: Config) {
     },
 
     async memberDbStatus({ spec }: { spec: ClusterSpec }) {
-      return memberStatuses(hosts, spec);
+      return memberStatuses(hosts(spec), spec);
     },
 
     async defragMember({ spec, member }: { spec: ClusterSpec; member: string }) {
-      return defragmentMember(hosts, spec, member);
+      return defragmentMember(hosts(spec), spec, member);
     },
 
     async moveLeaderForDefrag({ spec, to }: { spec: ClusterSpec; to: string }) {
-      return moveLeader(hosts, spec, { to });
+      return moveLeader(hosts(spec), spec, { to });
     },
 
     async currentRevision({ spec }: { spec: ClusterSpec }): Promise<number> {
-      return currentRevision(hosts, spec);
+      return currentRevision(hosts(spec), spec);
     },
 
     async compactKeyspace({ spec, revision }: { spec: ClusterSpec; revision: number }) {
-      return compactTo(hosts, spec, revision);
+      return compactTo(hosts(spec), spec, revision);
     },
 
     async disarmAlarms({ spec }: { spec: ClusterSpec }): Promise<string[]> {
-      return disarmAlarms(hosts, spec);
+      return disarmAlarms(hosts(spec), spec);
     },
 
     /** Removes a deleted cluster's schedules (called by a schedule that finds its cluster gone). */

@@ -2,7 +2,6 @@
 // createActivities). Each checks the world first, so a retry or a replay
 // after a worker crash never adds a member twice, removes the wrong one or
 // moves a data dir that is still in use.
-import fsp from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../infra/config';
 import type { ClusterSpec } from '../common/spec';
@@ -10,8 +9,8 @@ import type { ClusterHealthView } from '../common/operations';
 import { clusterTopology, memberTopology } from '../common/topology';
 import { clusterHealth, type ClusterHealth } from './etcd/client';
 import { addLearner, moveLeader, promoteLearner, removeMember, withEtcdClient } from './etcd';
-import { localMemberFiles, removeMemberHost, stopMember } from './hosts/local';
-import { exists, shQuote, writeFileIfChanged } from './hosts/files';
+import { hostFiles, providerFor, type HostProvider } from './hosts';
+import { shQuote } from './hosts/files';
 import { toView } from './index';
 
 /**
@@ -59,7 +58,7 @@ export function setAsidePath(dataDir: string, stamp: string): string {
 }
 
 export function createMembershipActivities(cfg: Config) {
-  const hosts = cfg.hostsDir;
+  const hosts = (spec: ClusterSpec): HostProvider => providerFor(spec, cfg);
 
   /** Is a member with this name or peer URL in etcd's member list? */
   const listed = async (spec: ClusterSpec, member: string): Promise<boolean> => {
@@ -70,7 +69,7 @@ export function createMembershipActivities(cfg: Config) {
       .map((t) => t.clientURL);
     if (endpoints.length === 0) return false;
     return withEtcdClient(
-      hosts,
+      hosts(spec),
       spec,
       async (c) => {
         const { members } = await c.cluster.memberList({ linearizable: true });
@@ -81,18 +80,20 @@ export function createMembershipActivities(cfg: Config) {
   };
 
   const setAside = async (spec: ClusterSpec, member: string, stamp: string): Promise<string | undefined> => {
-    const { dataDir } = localMemberFiles(hosts, spec, member);
-    if (!(await exists(dataDir))) return undefined;
+    const host = hosts(spec);
+    const at = { spec, member };
+    const { dataDir } = hostFiles(spec, member);
+    if (!(await host.exists(at, dataDir))) return undefined;
     const aside = setAsidePath(dataDir, stamp);
-    if (await exists(aside)) throw ApplicationFailure.nonRetryable(`${aside} already exists; refusing to overwrite kept data`, 'DataAsideExists');
-    await fsp.rename(dataDir, aside);
+    if (await host.exists(at, aside)) throw ApplicationFailure.nonRetryable(`${aside} already exists; refusing to overwrite kept data`, 'DataAsideExists');
+    await host.move(at, dataDir, aside);
     return aside;
   };
 
   return {
     /** Safety gate before a removal: throws a non-retryable `Refused` failure with the reasons. */
     async checkSafeToRemove({ spec, member }: { spec: ClusterSpec; member: string }): Promise<ClusterHealthView> {
-      const h = await clusterHealth(hosts, spec);
+      const h = await clusterHealth(hosts(spec), spec);
       const risks = removalRisks(h, member);
       if (risks.length) throw ApplicationFailure.create({ type: 'Refused', message: `refused to remove ${member}: ${risks.join('; ')}`, nonRetryable: true });
       return toView(h);
@@ -100,17 +101,17 @@ export function createMembershipActivities(cfg: Config) {
 
     /** MemberAdd as a learner; a member already listed with this peer URL (a retry) is reused. */
     async addLearner({ spec, member }: { spec: ClusterSpec; member: string }) {
-      return addLearner(hosts, spec, { member });
+      return addLearner(hosts(spec), spec, { member });
     },
 
     /** Promotes a learner; fails (retryably) while etcd says it has not caught up. A voter already is a no-op. */
     async promoteLearner({ spec, member }: { spec: ClusterSpec; member: string }) {
-      return promoteLearner(hosts, spec, { member });
+      return promoteLearner(hosts(spec), spec, { member });
     },
 
     /** MemberRemove by name or peer URL; absent already is a no-op. */
     async removeEtcdMember({ spec, member }: { spec: ClusterSpec; member: string }) {
-      return removeMember(hosts, spec, { member });
+      return removeMember(hosts(spec), spec, { member });
     },
 
     /**
@@ -118,13 +119,13 @@ export function createMembershipActivities(cfg: Config) {
      * `from` is not the leader (any more).
      */
     async moveLeaderAway({ spec, from }: { spec: ClusterSpec; from: string }): Promise<{ moved: boolean; to?: string; leader?: string }> {
-      const h = await clusterHealth(hosts, spec);
+      const h = await clusterHealth(hosts(spec), spec);
       if (!h.leader) throw new Error(`cluster ${spec.name} has no leader right now`);
       if (h.leader !== from) return { moved: false, leader: h.leader };
       const to = h.members.find((m) => m.name !== from && !m.isLearner && m.healthy);
       if (!to) throw ApplicationFailure.nonRetryable(`no healthy voting member to move leadership to from ${from}`, 'NoLeaderCandidate');
-      await moveLeader(hosts, spec, { to: to.name });
-      const after = await clusterHealth(hosts, spec);
+      await moveLeader(hosts(spec), spec, { to: to.name });
+      const after = await clusterHealth(hosts(spec), spec);
       if (after.leader === from) throw new Error(`${from} is still the leader after MoveLeader to ${to.name}`);
       return { moved: true, to: to.name, leader: after.leader };
     },
@@ -137,16 +138,18 @@ export function createMembershipActivities(cfg: Config) {
      * is skipped.
      */
     async writeMemberList({ spec, member, initialCluster }: { spec: ClusterSpec; member: string; initialCluster: string }): Promise<{ changed: boolean; missing?: boolean }> {
-      const files = localMemberFiles(hosts, spec, member);
-      const config = await fsp.readFile(files.configFile, 'utf8').catch(() => undefined);
+      const host = hosts(spec);
+      const at = { spec, member };
+      const files = hostFiles(spec, member);
+      const config = (await host.readFile(at, files.configFile).catch(() => undefined))?.toString('utf8');
       if (config === undefined) return { changed: false, missing: true };
-      let changed = await writeFileIfChanged(files.configFile, withInitialCluster(config, initialCluster), 0o644);
-      const env = await fsp.readFile(files.envFile, 'utf8').catch(() => undefined);
+      let changed = await host.writeFile(at, files.configFile, withInitialCluster(config, initialCluster), 0o644);
+      const env = (await host.readFile(at, files.envFile).catch(() => undefined))?.toString('utf8');
       if (env !== undefined) {
         const topo = clusterTopology(spec);
         const endpoints = [...topo.filter((t) => t.name === member), ...topo.filter((t) => t.name !== member)].map((t) => t.clientURL).join(',');
         const next = env.replace(/^ETCDCTL_ENDPOINTS=.*$/m, `ETCDCTL_ENDPOINTS=${shQuote(endpoints)}`);
-        changed = (await writeFileIfChanged(files.envFile, next, 0o644)) || changed;
+        changed = (await host.writeFile(at, files.envFile, next, 0o644)) || changed;
       }
       return { changed };
     },
@@ -157,8 +160,8 @@ export function createMembershipActivities(cfg: Config) {
      * joining member starts empty and never replays another cluster's WAL.
      */
     async ensureFreshDataDir({ spec, member, stamp }: { spec: ClusterSpec; member: string; stamp: string }): Promise<{ setAside?: string }> {
-      const { dataDir } = localMemberFiles(hosts, spec, member);
-      const used = await fsp.readdir(dataDir).then((e) => e.length > 0).catch(() => false);
+      const { dataDir } = hostFiles(spec, member);
+      const used = ((await hosts(spec).list({ spec, member }, dataDir).catch(() => undefined))?.length ?? 0) > 0;
       if (!used) return {};
       if (await listed(spec, member)) return {};
       return { setAside: await setAside(spec, member, stamp) };
@@ -173,9 +176,9 @@ export function createMembershipActivities(cfg: Config) {
       if (await listed(spec, member)) {
         throw ApplicationFailure.nonRetryable(`${member} is still a member of ${spec.name}: remove it from the cluster first`, 'StillMember');
       }
-      const stop = await stopMember(hosts, { cluster: spec.name, member });
+      const stop = await hosts(spec).stop({ cluster: spec.name, member });
       const aside = await setAside(spec, member, stamp);
-      const { removed } = await removeMemberHost(hosts, { cluster: spec.name, member, purge: false, spec });
+      const { removed } = await hosts(spec).remove({ cluster: spec.name, member, purge: false, spec });
       return { stopped: stop.stopped, setAside: aside, removed: removed.length };
     },
   };

@@ -1,26 +1,19 @@
 // Rollout activities (upgrade, config change, certificate and CA rotation),
 // bound to the worker's configuration and spread into createActivities.
 // Each checks the world before acting, so retries are safe.
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
 import type { ClusterHealthView } from '../common/operations';
 import { clusterTopology } from '../common/topology';
 import { caPassphrase, type Config } from '../infra/config';
 import { resolveEtcdVersions } from '../infra/etcd-releases';
-import { clusterHealth, describeHealth, localClientCredentials } from './etcd/client';
+import { clusterHealth, describeHealth, clientCredentials } from './etcd/client';
 import { moveLeader } from './etcd/membership';
-import { localMemberFiles, localMemberRoot, localMemberRuntime, memberLogTail, memberProcessStatus } from './hosts/local';
+import { providerFor, type HostProvider } from './hosts';
 import { issueRotatedStoredPki, keyStoreFor, renewStoredLeaves, type ClusterPki } from './pki';
 import { toView } from './index';
-
-const run = promisify(execFile);
 
 export interface MemberGateInput {
   spec: ClusterSpec;
@@ -30,7 +23,7 @@ export interface MemberGateInput {
 }
 
 export function createRolloutActivities(cfg: Config) {
-  const hosts = cfg.hostsDir;
+  const hosts = (spec: ClusterSpec): HostProvider => providerFor(spec, cfg);
   const keys = keyStoreFor(cfg);
   const passphrase = () => caPassphrase(cfg);
 
@@ -42,34 +35,12 @@ export function createRolloutActivities(cfg: Config) {
     },
 
     /**
-     * `etcdctl snapshot save` from the first member that answers, into
-     * <hostsDir>/<cluster>/_snapshots/<name>.db. An existing complete
-     * snapshot of that name is kept (a retry after a crash).
+     * `etcdctl snapshot save` from the first member that answers, kept by the
+     * host provider under `name` (purged with the cluster).
+     * An existing complete snapshot of that name is kept (a retry after a crash).
      */
     async snapshotCluster({ spec, name }: { spec: ClusterSpec; name: string }): Promise<{ file: string; bytes: number; member: string }> {
-      const dir = path.join(path.dirname(localMemberRoot(hosts, spec.name, spec.members[0].name)), '_snapshots');
-      const file = path.join(dir, `${name}.db`);
-      const have = await fsp.stat(file).catch(() => undefined);
-      if (have && have.size > 0) return { file, bytes: have.size, member: 'existing' };
-      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-      const errors: string[] = [];
-      for (const t of clusterTopology(spec)) {
-        const rt = localMemberRuntime(hosts, spec.name, t.name);
-        const f = localMemberFiles(hosts, spec, t.name);
-        if (!fs.existsSync(rt.etcdctl)) continue;
-        const tlsArgs = spec.tls.enabled ? [`--cacert=${f.caCert}`, `--cert=${f.clientCert}`, `--key=${f.clientKey}`] : [];
-        try {
-          await run(rt.etcdctl, [`--endpoints=${t.clientURL}`, ...tlsArgs, '--command-timeout=60s', 'snapshot', 'save', file], {
-            env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ETCDCTL_API: '3' },
-            timeout: 120_000,
-          });
-          const st = await fsp.stat(file);
-          return { file, bytes: st.size, member: t.name };
-        } catch (e) {
-          errors.push(`${t.name}: ${((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').slice(-1)[0]}`);
-        }
-      }
-      throw new Error(`no member could take a snapshot: ${errors.join('; ')}`);
+      return hosts(spec).saveSnapshot(spec, name);
     },
 
     /**
@@ -79,16 +50,17 @@ export function createRolloutActivities(cfg: Config) {
      * Throws (retryable) until then; the workflow's retry policy is the poll loop.
      */
     async memberGate({ spec, member, version }: MemberGateInput): Promise<ClusterHealthView> {
-      const proc = await memberProcessStatus(hosts, { cluster: spec.name, member });
+      const host = hosts(spec);
+      const proc = await host.status({ cluster: spec.name, member });
       if (!proc.running) {
-        const tail = await memberLogTail(hosts, { cluster: spec.name, member }, 5).catch(() => '');
+        const tail = await host.logTail({ cluster: spec.name, member }, 5).catch(() => '');
         // Nothing restarts a crashed member by itself: fail now, so the rollback starts at once.
         throw ApplicationFailure.nonRetryable(`${member}: etcd is not running; last log lines: ${tail}`, 'MemberNotRunning');
       }
-      const first = await clusterHealth(hosts, spec);
+      const first = await clusterHealth(host, spec);
       const leader = first.members.find((m) => m.isLeader);
       const leaderIndex = leader?.raftIndex;
-      const second = await clusterHealth(hosts, spec);
+      const second = await clusterHealth(host, spec);
       const m = second.members.find((x) => x.name === member);
       const problems: string[] = [];
       if (!m) problems.push(`${member} is not listed by the cluster`);
@@ -111,20 +83,21 @@ export function createRolloutActivities(cfg: Config) {
      * when `from` leads; no-op otherwise. Verified: throws until the leader changed.
      */
     async transferLeadership({ spec, from, to }: { spec: ClusterSpec; from: string; to?: string }): Promise<{ moved: boolean; leader: string }> {
-      const h = await clusterHealth(hosts, spec);
+      const host = hosts(spec);
+      const h = await clusterHealth(host, spec);
       if (!h.leader) throw ApplicationFailure.retryable('no leader right now', 'NoLeader');
       if (h.leader !== from) return { moved: false, leader: h.leader };
       const target = to || h.members.find((m) => m.name !== from && !m.isLearner && m.healthy)?.name;
       if (!target) throw ApplicationFailure.nonRetryable(`no healthy voter to move leadership to from ${from}`, 'NoLeaderTarget');
-      await moveLeader(hosts, spec, { to: target });
-      const after = await clusterHealth(hosts, spec);
+      await moveLeader(host, spec, { to: target });
+      const after = await clusterHealth(host, spec);
       if (after.leader !== target) throw ApplicationFailure.retryable(`leadership did not move to ${target} yet (leader: ${after.leader ?? 'none'})`, 'LeaderNotMoved');
       return { moved: true, leader: target };
     },
 
     /** Server and cluster version as every member's /version endpoint reports them. */
     async clusterVersions({ spec }: { spec: ClusterSpec }): Promise<{ member: string; etcdserver: string; etcdcluster: string }[]> {
-      const creds = await localClientCredentials(hosts, spec);
+      const creds = await clientCredentials(hosts(spec), spec);
       return Promise.all(
         clusterTopology(spec).map(async (t) => {
           const body = await getJson(`${t.clientURL}/version`, creds);
@@ -135,7 +108,7 @@ export function createRolloutActivities(cfg: Config) {
 
     /** Throws (retryable) until every member reports cluster version `minor` (e.g. 3.6). */
     async checkClusterVersion({ spec, minor }: { spec: ClusterSpec; minor: string }): Promise<{ member: string; etcdserver: string; etcdcluster: string }[]> {
-      const creds = await localClientCredentials(hosts, spec);
+      const creds = await clientCredentials(hosts(spec), spec);
       const rows = await Promise.all(
         clusterTopology(spec).map(async (t) => {
           const body = await getJson(`${t.clientURL}/version`, creds);

@@ -4,6 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
 import { clusterHealth, type ClusterHealth } from './etcd/client';
+import type { HostProvider } from './hosts';
 
 export interface DisruptionCheck {
   /** Members the step will take down (stop, restart, remove). */
@@ -31,8 +32,8 @@ export function disruptionRisks(h: ClusterHealth, check: DisruptionCheck): strin
   return risks;
 }
 
-export async function checkSafeToDisrupt(hostsDir: string, spec: ClusterSpec, check: DisruptionCheck): Promise<ClusterHealth> {
-  const h = await clusterHealth(hostsDir, spec);
+export async function checkSafeToDisrupt(hosts: HostProvider, spec: ClusterSpec, check: DisruptionCheck): Promise<ClusterHealth> {
+  const h = await clusterHealth(hosts, spec);
   const risks = disruptionRisks(h, check);
   if (risks.length) {
     throw ApplicationFailure.create({ type: 'Refused', message: `refused: ${risks.join('; ')}`, nonRetryable: true, details: [h] });

@@ -1,18 +1,17 @@
 // etcd client operations over mutual TLS. The admin certificate and CA are
-// read from a member's files on this machine (the local provider's roots),
+// read from a member's host files through its HostProvider,
 // so private keys never travel in activity inputs or Temporal history.
 //
 // Every call has a short deadline and the client's own retry/circuit-breaker
 // policies are replaced: an activity must fail fast and let Temporal retry,
 // never hang in a library retry loop. Every client is closed before return.
-import fsp from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Etcd3, IOptions, isRecoverableError, EtcdPermissionDeniedError, IMember, IStatusResponse } from 'etcd3';
 import { ClusterSpec } from '../../common/spec';
 import type { MemberHealth } from '../../common/operations';
 import { MemberTopology, clusterTopology } from '../../common/topology';
-import { localMemberFiles } from '../hosts/local';
+import { hostFiles, type HostProvider } from '../hosts';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 3_000;
 
@@ -69,18 +68,16 @@ function nextHostOnFailure(attempts: number): Policy {
   } as unknown as Policy;
 }
 
-/** CA, admin cert and key from the first member whose files exist on this machine (undefined when TLS is off). */
-export async function localClientCredentials(hostsDir: string, spec: ClusterSpec): Promise<Credentials | undefined> {
+/** CA, admin cert and key from the first member host that has them (undefined when TLS is off). */
+export async function clientCredentials(hosts: HostProvider, spec: ClusterSpec): Promise<Credentials | undefined> {
   if (!spec.tls.enabled) return undefined;
   const tried: string[] = [];
   for (const m of spec.members) {
-    const f = localMemberFiles(hostsDir, spec, m.name);
-    try {
-      const [rootCertificate, certChain, privateKey] = await Promise.all([fsp.readFile(f.caCert), fsp.readFile(f.clientCert), fsp.readFile(f.clientKey)]);
-      return { rootCertificate, certChain, privateKey };
-    } catch {
-      tried.push(f.certsDir);
-    }
+    const f = hostFiles(spec, m.name);
+    const at = { spec, member: m.name };
+    const [rootCertificate, certChain, privateKey] = await Promise.all([f.caCert, f.clientCert, f.clientKey].map((p) => hosts.readFile(at, p).catch(() => undefined)));
+    if (rootCertificate && certChain && privateKey) return { rootCertificate, certChain, privateKey };
+    tried.push(`${m.name}:${f.certsDir}`);
   }
   throw ApplicationFailure.nonRetryable(`no admin client certificate on any member host (looked in ${tried.join(', ')})`, 'NoClientCredentials');
 }
@@ -104,12 +101,12 @@ export function newEtcdClient(endpoints: string | string[], credentials: Credent
 
 /** Runs `fn` with a client for the given endpoints (default: every member's client URL) and always closes it. */
 export async function withEtcdClient<T>(
-  hostsDir: string,
+  hosts: HostProvider,
   spec: ClusterSpec,
   fn: (client: Etcd3) => Promise<T>,
   opts: ClientOptions & { endpoints?: string[] } = {},
 ): Promise<T> {
-  const creds = await localClientCredentials(hostsDir, spec);
+  const creds = await clientCredentials(hosts, spec);
   const client = newEtcdClient(opts.endpoints ?? clusterTopology(spec).map((t) => t.clientURL), creds, opts);
   try {
     return await fn(client);
@@ -196,9 +193,9 @@ async function checkEndpoint(endpoint: string, creds: Credentials | undefined, l
   }
 }
 
-export async function clusterHealth(hostsDir: string, spec: ClusterSpec, opts: ClientOptions = {}): Promise<ClusterHealth> {
+export async function clusterHealth(hosts: HostProvider, spec: ClusterSpec, opts: ClientOptions = {}): Promise<ClusterHealth> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-  const creds = await localClientCredentials(hostsDir, spec);
+  const creds = await clientCredentials(hosts, spec);
   const topo = clusterTopology(spec);
   const checkedAt = new Date().toISOString();
 
@@ -282,9 +279,9 @@ export function describeHealth(h: ClusterHealth): string {
 }
 
 /** Writes `value` under `key` and reads it back with a linearizable read. */
-export async function putAndGet(hostsDir: string, spec: ClusterSpec, key: string, value: string, opts: ClientOptions = {}): Promise<string | null> {
+export async function putAndGet(hosts: HostProvider, spec: ClusterSpec, key: string, value: string, opts: ClientOptions = {}): Promise<string | null> {
   return withEtcdClient(
-    hostsDir,
+    hosts,
     spec,
     async (c) => {
       await c.put(key).value(value).exec();
@@ -303,13 +300,13 @@ export interface WaitUntilHealthyInput {
   requireNoLearners?: boolean;
 }
 
-export async function waitUntilHealthy(hostsDir: string, spec: ClusterSpec, input: WaitUntilHealthyInput): Promise<ClusterHealth> {
+export async function waitUntilHealthy(hosts: HostProvider, spec: ClusterSpec, input: WaitUntilHealthyInput): Promise<ClusterHealth> {
   const deadline = Date.now() + input.timeoutMs;
   const interval = input.intervalMs ?? 500;
   let last: ClusterHealth | undefined;
   for (;;) {
     const callTimeout = Math.max(500, Math.min(DEFAULT_CALL_TIMEOUT_MS, deadline - Date.now()));
-    last = await clusterHealth(hostsDir, spec, { timeoutMs: callTimeout });
+    last = await clusterHealth(hosts, spec, { timeoutMs: callTimeout });
     const countOk = last.members.length === input.expectMembers;
     const learnersOk = !input.requireNoLearners || last.members.every((m) => !m.isLearner);
     if (last.healthy && countOk && learnersOk) return last;

@@ -7,7 +7,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Etcd3, IMember } from 'etcd3';
 import { ClusterSpec } from '../../common/spec';
 import { clusterTopology, memberTopology } from '../../common/topology';
-import { ClientOptions, clusterHealth, localClientCredentials, memberIdHex, newEtcdClient, withEtcdClient } from './client';
+import { ClientOptions, clusterHealth, clientCredentials, memberIdHex, newEtcdClient, withEtcdClient } from './client';
+import type { HostProvider } from '../hosts';
 
 /**
  * With strict-reconfig-check (etcd's default) a membership change is refused
@@ -51,12 +52,12 @@ export interface AddLearnerResult {
  * its peer URL is already listed (a retry, or a crash after the add), returns
  * that one.
  */
-export async function addLearner(hostsDir: string, spec: ClusterSpec, input: { member: string }, opts: ClientOptions = {}): Promise<AddLearnerResult> {
+export async function addLearner(hosts: HostProvider, spec: ClusterSpec, input: { member: string }, opts: ClientOptions = {}): Promise<AddLearnerResult> {
   const m = spec.members.find((x) => x.name === input.member);
   if (!m) throw ApplicationFailure.nonRetryable(`member "${input.member}" is not in the spec of cluster ${spec.name}`, 'UnknownMember');
   const t = memberTopology(spec, m);
   return withEtcdClient(
-    hostsDir,
+    hosts,
     spec,
     async (c) => {
       let { members } = await c.cluster.memberList({ linearizable: true });
@@ -96,11 +97,11 @@ function initialClusterFor(spec: ClusterSpec, members: IMember[], newId: string,
  * no-op. A learner that has not caught up yet fails with a retryable error
  * (etcd: "can only promote a learner member which is in sync with leader").
  */
-export async function promoteLearner(hostsDir: string, spec: ClusterSpec, input: { member: string }, opts: ClientOptions = {}): Promise<{ promoted: boolean; id: string }> {
+export async function promoteLearner(hosts: HostProvider, spec: ClusterSpec, input: { member: string }, opts: ClientOptions = {}): Promise<{ promoted: boolean; id: string }> {
   const t = spec.members.find((x) => x.name === input.member);
   const peerURL = t ? memberTopology(spec, t).peerURL : undefined;
   return withEtcdClient(
-    hostsDir,
+    hosts,
     spec,
     async (c) => {
       const { members } = await c.cluster.memberList({ linearizable: true });
@@ -125,7 +126,7 @@ export async function promoteLearner(hostsDir: string, spec: ClusterSpec, input:
  * may or may not still list the member; endpoints come from the others.
  */
 export async function removeMember(
-  hostsDir: string,
+  hosts: HostProvider,
   spec: ClusterSpec,
   input: { member: string; peerURL?: string },
   opts: ClientOptions = {},
@@ -133,7 +134,7 @@ export async function removeMember(
   const t = spec.members.find((x) => x.name === input.member);
   const peerURL = input.peerURL ?? (t ? memberTopology(spec, t).peerURL : undefined);
   return withEtcdClient(
-    hostsDir,
+    hosts,
     spec,
     async (c) => {
       const { members } = await c.cluster.memberList({ linearizable: true });
@@ -154,15 +155,15 @@ export async function removeMember(
  * Transfers leadership to `to`. Already the leader → no-op. MoveLeader must
  * be served by the current leader, so the call goes to its endpoint only.
  */
-export async function moveLeader(hostsDir: string, spec: ClusterSpec, input: { to: string }, opts: ClientOptions = {}): Promise<{ moved: boolean; from?: string }> {
-  const h = await clusterHealth(hostsDir, spec, opts);
+export async function moveLeader(hosts: HostProvider, spec: ClusterSpec, input: { to: string }, opts: ClientOptions = {}): Promise<{ moved: boolean; from?: string }> {
+  const h = await clusterHealth(hosts, spec, opts);
   const target = h.members.find((m) => m.name === input.to);
   if (!target) throw ApplicationFailure.nonRetryable(`member ${input.to} is not in cluster ${spec.name}`, 'UnknownMember');
   if (target.isLearner) throw ApplicationFailure.nonRetryable(`member ${input.to} is a learner and cannot lead`, 'LearnerCannotLead');
   if (!h.leader) throw new Error(`cluster ${spec.name} has no leader right now`);
   if (h.leader === input.to) return { moved: false, from: h.leader };
   const leader = h.members.find((m) => m.name === h.leader)!;
-  const c: Etcd3 = newEtcdClient(leader.clientURL, await localClientCredentials(hostsDir, spec), opts);
+  const c: Etcd3 = newEtcdClient(leader.clientURL, await clientCredentials(hosts, spec), opts);
   try {
     await c.maintenance.moveLeader({ targetID: BigInt(`0x${target.id}`).toString() });
   } finally {

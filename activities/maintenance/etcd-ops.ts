@@ -5,7 +5,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Etcd3 } from 'etcd3';
 import type { ClusterSpec } from '../../common/spec';
 import { clusterTopology } from '../../common/topology';
-import { clusterHealth, localClientCredentials, memberIdHex, newEtcdClient } from '../etcd/client';
+import { clusterHealth, clientCredentials, memberIdHex, newEtcdClient } from '../etcd/client';
+import type { HostProvider } from '../hosts';
 
 export interface MemberDbStatus {
   name: string;
@@ -22,10 +23,10 @@ export interface MemberDbStatus {
 }
 
 /** Runs fn with a client bound to one member's endpoint only. */
-export async function withMember<T>(hostsDir: string, spec: ClusterSpec, member: string, fn: (c: Etcd3) => Promise<T>, timeoutMs = 3_000): Promise<T> {
+export async function withMember<T>(hosts: HostProvider, spec: ClusterSpec, member: string, fn: (c: Etcd3) => Promise<T>, timeoutMs = 3_000): Promise<T> {
   const t = clusterTopology(spec).find((x) => x.name === member);
   if (!t) throw ApplicationFailure.nonRetryable(`member ${member} is not in cluster ${spec.name}`, 'UnknownMember');
-  const c = newEtcdClient(t.clientURL, await localClientCredentials(hostsDir, spec), { timeoutMs });
+  const c = newEtcdClient(t.clientURL, await clientCredentials(hosts, spec), { timeoutMs });
   try {
     return await fn(c);
   } finally {
@@ -33,13 +34,13 @@ export async function withMember<T>(hostsDir: string, spec: ClusterSpec, member:
   }
 }
 
-export async function memberStatuses(hostsDir: string, spec: ClusterSpec): Promise<{ members: MemberDbStatus[]; leader?: string; alarms: string[] }> {
-  const h = await clusterHealth(hostsDir, spec);
+export async function memberStatuses(hosts: HostProvider, spec: ClusterSpec): Promise<{ members: MemberDbStatus[]; leader?: string; alarms: string[] }> {
+  const h = await clusterHealth(hosts, spec);
   const members = await Promise.all(
     h.members.map(async (m): Promise<MemberDbStatus> => {
       const base = { name: m.name, id: m.id ?? '', clientURL: m.clientURL, isLeader: m.isLeader, isLearner: m.isLearner, healthy: m.healthy };
       try {
-        const s = await withMember(hostsDir, spec, m.name, (c) => c.maintenance.status());
+        const s = await withMember(hosts, spec, m.name, (c) => c.maintenance.status());
         return { ...base, dbSize: Number(s.dbSize), dbSizeInUse: Number(s.dbSizeInUse ?? s.dbSize), revision: Number(s.header.revision), version: s.version };
       } catch (e) {
         return { ...base, dbSize: 0, dbSizeInUse: 0, revision: 0, version: '', error: (e as Error).message.split('\n')[0] };
@@ -59,7 +60,7 @@ export const SNAPSHOT_WINDOW_BYTES = Number(process.env.ETCDFLEET_SNAPSHOT_WINDO
 const noRetry = { execute: <T>(fn: () => Promise<T>) => fn() };
 
 /** A client for one endpoint with a large flow-control window and no library retries. */
-export function newSnapshotClient(endpoint: string, credentials: Awaited<ReturnType<typeof localClientCredentials>>): Etcd3 {
+export function newSnapshotClient(endpoint: string, credentials: Awaited<ReturnType<typeof clientCredentials>>): Etcd3 {
   return new Etcd3({
     hosts: [endpoint],
     credentials,
@@ -74,9 +75,9 @@ export function newSnapshotClient(endpoint: string, credentials: Awaited<ReturnT
  * Maintenance.Snapshot from one member as a byte stream with backpressure:
  * grpc's stream is paused while the consumer is slow, so memory stays bounded.
  */
-export async function openSnapshotStream(hostsDir: string, spec: ClusterSpec, member: string): Promise<{ stream: Readable; close: () => void; revision?: number; version?: string }> {
+export async function openSnapshotStream(hosts: HostProvider, spec: ClusterSpec, member: string): Promise<{ stream: Readable; close: () => void; revision?: number; version?: string }> {
   const t = clusterTopology(spec).find((x) => x.name === member)!;
-  const c = newSnapshotClient(t.clientURL, await localClientCredentials(hostsDir, spec));
+  const c = newSnapshotClient(t.clientURL, await clientCredentials(hosts, spec));
   try {
     const status = await c.maintenance.status();
     const grpcStream = (await c.maintenance.snapshot()) as unknown as Readable;
@@ -95,9 +96,9 @@ export async function openSnapshotStream(hostsDir: string, spec: ClusterSpec, me
   }
 }
 
-export async function defragmentMember(hostsDir: string, spec: ClusterSpec, member: string): Promise<{ before: number; after: number; inUse: number; tookMs: number }> {
+export async function defragmentMember(hosts: HostProvider, spec: ClusterSpec, member: string): Promise<{ before: number; after: number; inUse: number; tookMs: number }> {
   return withMember(
-    hostsDir,
+    hosts,
     spec,
     member,
     async (c) => {
@@ -113,9 +114,9 @@ export async function defragmentMember(hostsDir: string, spec: ClusterSpec, memb
 }
 
 /** Compacts the keyspace to `revision` (physical: waits until it is applied). Already compacted is fine. */
-export async function compactTo(hostsDir: string, spec: ClusterSpec, revision: number): Promise<{ compacted: boolean }> {
+export async function compactTo(hosts: HostProvider, spec: ClusterSpec, revision: number): Promise<{ compacted: boolean }> {
   const endpoints = clusterTopology(spec).map((t) => t.clientURL);
-  const c = newEtcdClient(endpoints, await localClientCredentials(hostsDir, spec), { timeoutMs: 60_000 });
+  const c = newEtcdClient(endpoints, await clientCredentials(hosts, spec), { timeoutMs: 60_000 });
   try {
     await c.kv.compact({ revision: String(revision), physical: true });
     return { compacted: true };
@@ -127,9 +128,9 @@ export async function compactTo(hostsDir: string, spec: ClusterSpec, revision: n
   }
 }
 
-export async function currentRevision(hostsDir: string, spec: ClusterSpec): Promise<number> {
+export async function currentRevision(hosts: HostProvider, spec: ClusterSpec): Promise<number> {
   const endpoints = clusterTopology(spec).map((t) => t.clientURL);
-  const c = newEtcdClient(endpoints, await localClientCredentials(hostsDir, spec));
+  const c = newEtcdClient(endpoints, await clientCredentials(hosts, spec));
   try {
     const r = await c.kv.range({ key: Buffer.from('\0'), limit: '1', count_only: true } as never);
     return Number(r.header.revision);
@@ -141,9 +142,9 @@ export async function currentRevision(hostsDir: string, spec: ClusterSpec): Prom
 const ALARM_NAMES = ['Nospace', 'Corrupt'] as const;
 
 /** Deactivates every active alarm (after the cause is fixed). */
-export async function disarmAlarms(hostsDir: string, spec: ClusterSpec): Promise<string[]> {
+export async function disarmAlarms(hosts: HostProvider, spec: ClusterSpec): Promise<string[]> {
   const endpoints = clusterTopology(spec).map((t) => t.clientURL);
-  const c = newEtcdClient(endpoints, await localClientCredentials(hostsDir, spec));
+  const c = newEtcdClient(endpoints, await clientCredentials(hosts, spec));
   try {
     const { alarms } = await c.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' });
     const done: string[] = [];

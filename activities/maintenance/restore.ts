@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../../common/spec';
 import { clusterToken, clusterTopology, initialCluster } from '../../common/topology';
-import { localMemberFiles, memberProcessStatus } from '../hosts/local';
+import { hostFiles, type HostProvider } from '../hosts';
 import { newEtcdClient } from '../etcd/client';
 
 const run = promisify(execFile);
@@ -17,38 +17,44 @@ const run = promisify(execFile);
 export const BUMP_REVISION = 1_000_000_000;
 
 /**
- * Restores one stopped member's data dir from `snapshot`. The old data dir is
- * moved aside (`<dataDir>.before-<tag>`), never deleted. Idempotent per tag:
- * a retry after the swap finds the marker and does nothing.
+ * Restores one stopped member's data dir from `snapshot` (a file on the
+ * worker, copied to the member's host) with the host's own etcdutl. The old
+ * data dir is moved aside (`<dataDir>.before-<tag>`), never deleted.
+ * Idempotent per tag: a retry after the swap finds the marker and does nothing.
+ * Paths in the result are host paths.
  */
 export async function restoreMemberDataDir(
-  hostsDir: string,
-  input: { spec: ClusterSpec; member: string; snapshot: string; etcdutl: string; tag: string },
+  hosts: HostProvider,
+  input: { spec: ClusterSpec; member: string; snapshot: string; tag: string },
 ): Promise<{ dataDir: string; keptAside?: string; alreadyRestored: boolean }> {
   const { spec, member, tag } = input;
-  if ((await memberProcessStatus(hostsDir, { cluster: spec.name, member })).running) {
+  const at = { spec, member };
+  if ((await hosts.status({ cluster: spec.name, member })).running) {
     throw ApplicationFailure.nonRetryable(`member ${member} is running: stop it before restoring its data dir`, 'MemberRunning');
   }
-  const dataDir = localMemberFiles(hostsDir, spec, member).dataDir;
+  const { dataDir } = hostFiles(spec, member);
   const marker = `${dataDir}.restored`;
   const aside = `${dataDir}.before-${tag}`;
-  if ((await fsp.readFile(marker, 'utf8').catch(() => '')).trim() === tag) return { dataDir, alreadyRestored: true };
+  if ((await hosts.readFile(at, marker))?.toString('utf8').trim() === tag) return { dataDir, alreadyRestored: true };
 
   const staging = `${dataDir}.restoring-${tag}`;
-  await fsp.rm(staging, { recursive: true, force: true });
+  const snapshot = `${dataDir}.restoring-${tag}.db`;
+  await hosts.removePath(at, staging);
+  await hosts.putFile(at, input.snapshot, snapshot, 0o600);
   const topo = clusterTopology(spec);
   const me = topo.find((t) => t.name === member)!;
   try {
-    await run(
-      input.etcdutl,
+    await hosts.exec(
+      at,
+      'etcdutl',
       [
         'snapshot',
         'restore',
-        input.snapshot,
+        { hostPath: snapshot },
         '--name',
         member,
         '--data-dir',
-        staging,
+        { hostPath: staging },
         '--initial-cluster',
         initialCluster(topo),
         '--initial-cluster-token',
@@ -59,22 +65,23 @@ export async function restoreMemberDataDir(
         String(BUMP_REVISION),
         '--mark-compacted',
       ],
-      { timeout: 600_000 },
+      { timeoutMs: 600_000 },
     );
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`etcdutl snapshot restore for ${member} failed: ${(err.stderr || err.message).trim().split('\n').slice(-3).join(' ')}`);
+  } finally {
+    await hosts.removePath(at, snapshot);
   }
   let keptAside: string | undefined;
-  if (await fsp.stat(dataDir).catch(() => undefined)) {
-    await fsp.rm(aside, { recursive: true, force: true });
-    await fsp.rename(dataDir, aside);
+  if (await hosts.exists(at, dataDir)) {
+    await hosts.removePath(at, aside);
+    await hosts.move(at, dataDir, aside);
     keptAside = aside;
   }
-  await fsp.mkdir(path.dirname(dataDir), { recursive: true });
-  await fsp.rename(staging, dataDir);
-  await fsp.chmod(dataDir, 0o700);
-  await fsp.writeFile(marker, `${tag}\n`);
+  await hosts.move(at, staging, dataDir);
+  await hosts.makeDir(at, dataDir, 0o700);
+  await hosts.writeFile(at, marker, `${tag}\n`, 0o644);
   return { dataDir, keptAside, alreadyRestored: false };
 }
 

@@ -13,6 +13,7 @@ import { fetchRelease, releaseEntryDir, releaseUrls } from '../../activities/art
 import { clusterHealth, putAndGet, waitUntilHealthy } from '../../activities/etcd/client';
 import { addLearner, moveLeader, promoteLearner, removeMember } from '../../activities/etcd/membership';
 import {
+  LocalHostProvider,
   installBinaries,
   localMemberFiles,
   localMemberRoot,
@@ -36,6 +37,8 @@ jest.setTimeout(120_000);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-local-host-'));
 const hostsDir = path.join(tmp, 'hosts');
+/** The etcd client reads the admin certificate through the host provider. */
+const hosts = new LocalHostProvider(hostsDir);
 const cacheDir = path.join(tmp, 'cache');
 /** Every cluster this file created, so afterAll can stop all of them. */
 const started: { cluster: string; member: string }[] = [];
@@ -176,7 +179,7 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
     const starts = await Promise.all(refs().map((r) => startMember(hostsDir, r)));
     started.push(...refs());
     for (const s of starts) expect(s.alreadyRunning).toBe(false);
-    const health = await waitUntilHealthy(hostsDir, spec, { expectMembers: 3, timeoutMs: 30_000 });
+    const health = await waitUntilHealthy(hosts, spec, { expectMembers: 3, timeoutMs: 30_000 });
     console.log(`local-host ${name}: 3 members healthy ${Date.now() - t0} ms after start`);
     expect(health.healthy).toBe(true);
     expect(health.alarms).toEqual([]);
@@ -210,7 +213,7 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
   });
 
   maybe('write, read back, and the host scripts work', async () => {
-    expect(await putAndGet(hostsDir, spec, `/test/${name}`, 'hello')).toBe('hello');
+    expect(await putAndGet(hosts, spec, `/test/${name}`, 'hello')).toBe('hello');
     const f = localMemberFiles(hostsDir, spec, 'm2');
     const { stdout, stderr } = await run(f.etcdctlScript, ['endpoint', 'health'], { timeout: 20_000 });
     const out = stdout + stderr;
@@ -267,7 +270,7 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
     expect(s1).toMatchObject({ stopped: true, killed: false });
     expect(await stopMember(hostsDir, ref)).toEqual({ stopped: false, pids: [], killed: false });
     expect(await memberProcessStatus(hostsDir, ref)).toEqual({ running: false });
-    const h = await clusterHealth(hostsDir, spec, { timeoutMs: 1_000 });
+    const h = await clusterHealth(hosts, spec, { timeoutMs: 1_000 });
     expect(h.healthy).toBe(false);
     expect(h.members.find((m) => m.name === 'm1')).toMatchObject({ healthy: false });
     expect(h.members.filter((m) => m.name !== 'm1').every((m) => m.healthy)).toBe(true);
@@ -279,7 +282,7 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
     expect(s.alreadyRunning).toBe(false);
     expect(s.pid).not.toBe(process.pid);
     expect(fs.readFileSync(rt.pidFile, 'utf8').trim()).toBe(String(s.pid));
-    await waitUntilHealthy(hostsDir, spec, { expectMembers: 3, timeoutMs: 30_000 });
+    await waitUntilHealthy(hosts, spec, { expectMembers: 3, timeoutMs: 30_000 });
   });
 
   maybe('the member process outlives the process group that started it', async () => {
@@ -306,7 +309,7 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
     await exited;
     await new Promise((r) => setTimeout(r, 300));
     expect(await memberProcessStatus(hostsDir, ref)).toMatchObject({ running: true, pid });
-    await waitUntilHealthy(hostsDir, spec, { expectMembers: 3, timeoutMs: 30_000 });
+    await waitUntilHealthy(hosts, spec, { expectMembers: 3, timeoutMs: 30_000 });
   });
 
   maybe('a fourth member joins as a learner, is promoted, leads, and is removed again', async () => {
@@ -315,33 +318,33 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
     const ref4 = { cluster: name, member: 'm4' };
     // etcd refuses membership changes until every voter has been connected
     // for 5 s (strict-reconfig-check); m2 was restarted just before.
-    const added = await retry(() => addLearner(hostsDir, grown, { member: 'm4' }), 15_000);
+    const added = await retry(() => addLearner(hosts, grown, { member: 'm4' }), 15_000);
     expect(added).toMatchObject({ alreadyMember: false, isLearner: true });
-    expect(await addLearner(hostsDir, grown, { member: 'm4' })).toMatchObject({ id: added.id, alreadyMember: true });
+    expect(await addLearner(hosts, grown, { member: 'm4' })).toMatchObject({ id: added.id, alreadyMember: true });
     expect(added.initialCluster.split(',').sort()).toEqual(grown.members.map((m) => `${m.name}=https://${m.address}:2380`).sort());
     // A learner that never started cannot be promoted.
-    await expect(promoteLearner(hostsDir, grown, { member: 'm4' })).rejects.toThrow(/has not caught up/);
+    await expect(promoteLearner(hosts, grown, { member: 'm4' })).rejects.toThrow(/has not caught up/);
 
     const pki4 = await issueClusterPki({ spec: grown, existing: pki });
     await prepareMemberHost(hostsDir, { spec: grown, member: 'm4', pki: hostPki(pki4, 'm4'), initialCluster: added.initialCluster, clusterState: 'existing' });
     await installBinaries(hostsDir, { ...ref4, version: grown.version, binDir });
     started.push(ref4);
     await startMember(hostsDir, ref4);
-    const promoted = await retry(() => promoteLearner(hostsDir, grown, { member: 'm4' }), 20_000);
+    const promoted = await retry(() => promoteLearner(hosts, grown, { member: 'm4' }), 20_000);
     expect(promoted).toEqual({ promoted: true, id: added.id });
-    expect(await promoteLearner(hostsDir, grown, { member: 'm4' })).toEqual({ promoted: false, id: added.id });
-    const h4 = await waitUntilHealthy(hostsDir, grown, { expectMembers: 4, timeoutMs: 30_000, requireNoLearners: true });
+    expect(await promoteLearner(hosts, grown, { member: 'm4' })).toEqual({ promoted: false, id: added.id });
+    const h4 = await waitUntilHealthy(hosts, grown, { expectMembers: 4, timeoutMs: 30_000, requireNoLearners: true });
     expect(h4.members.find((m) => m.name === 'm4')).toMatchObject({ healthy: true, isLearner: false });
 
-    expect(await moveLeader(hostsDir, grown, { to: 'm4' })).toMatchObject({ moved: true });
-    expect((await clusterHealth(hostsDir, grown)).leader).toBe('m4');
-    expect(await moveLeader(hostsDir, grown, { to: 'm4' })).toEqual({ moved: false, from: 'm4' });
-    expect(await moveLeader(hostsDir, grown, { to: 'm1' })).toEqual({ moved: true, from: 'm4' });
+    expect(await moveLeader(hosts, grown, { to: 'm4' })).toMatchObject({ moved: true });
+    expect((await clusterHealth(hosts, grown)).leader).toBe('m4');
+    expect(await moveLeader(hosts, grown, { to: 'm4' })).toEqual({ moved: false, from: 'm4' });
+    expect(await moveLeader(hosts, grown, { to: 'm1' })).toEqual({ moved: true, from: 'm4' });
 
-    expect(await removeMember(hostsDir, grown, { member: 'm4' })).toEqual({ removed: true, id: added.id });
-    expect(await removeMember(hostsDir, spec, { member: 'm4', peerURL: `https://${grown.members[3].address}:2380` })).toEqual({ removed: false });
+    expect(await removeMember(hosts, grown, { member: 'm4' })).toEqual({ removed: true, id: added.id });
+    expect(await removeMember(hosts, spec, { member: 'm4', peerURL: `https://${grown.members[3].address}:2380` })).toEqual({ removed: false });
     await removeMemberHost(hostsDir, { ...ref4, purge: true });
-    const h3 = await waitUntilHealthy(hostsDir, spec, { expectMembers: 3, timeoutMs: 30_000 });
+    const h3 = await waitUntilHealthy(hosts, spec, { expectMembers: 3, timeoutMs: 30_000 });
     expect(h3.members.map((m) => m.name).sort()).toEqual(['m1', 'm2', 'm3']);
     console.log(`local-host ${name}: add learner → promote → move leader → remove in ${Date.now() - t0} ms`);
   });
@@ -351,9 +354,9 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
     await Promise.all(refs().map((r) => stopMember(hostsDir, r)));
     const t1 = Date.now();
     await Promise.all(refs().map((r) => startMember(hostsDir, r)));
-    const h = await waitUntilHealthy(hostsDir, spec, { expectMembers: 3, timeoutMs: 30_000 });
+    const h = await waitUntilHealthy(hosts, spec, { expectMembers: 3, timeoutMs: 30_000 });
     console.log(`local-host ${name}: full stop ${t1 - t0} ms, restart to healthy ${Date.now() - t1} ms`);
-    expect(await putAndGet(hostsDir, spec, `/test/${name}/after-restart`, 'still here')).toBe('still here');
+    expect(await putAndGet(hosts, spec, `/test/${name}/after-restart`, 'still here')).toBe('still here');
     expect(h.members.every((m) => m.healthy)).toBe(true);
   });
 
@@ -417,9 +420,9 @@ describe('plain http (tls.enabled: false)', () => {
     await installBinaries(hostsDir, { ...ref, version: version!, binDir });
     started.push(ref);
     await startMember(hostsDir, ref);
-    const h = await waitUntilHealthy(hostsDir, spec, { expectMembers: 1, timeoutMs: 20_000 });
+    const h = await waitUntilHealthy(hosts, spec, { expectMembers: 1, timeoutMs: 20_000 });
     expect(h.members[0]).toMatchObject({ name: 'm1', clientURL: 'http://127.0.21.30:2379', healthy: true, isLeader: true });
-    expect(await putAndGet(hostsDir, spec, '/plain', 'text')).toBe('text');
+    expect(await putAndGet(hosts, spec, '/plain', 'text')).toBe('text');
     const { stdout, stderr } = await run(f.etcdctlScript, ['endpoint', 'health'], { timeout: 20_000 });
     expect(stdout + stderr).toContain('http://127.0.21.30:2379 is healthy');
     await removeMemberHost(hostsDir, { ...ref, purge: true });
