@@ -17,6 +17,9 @@ import { operationEvents } from './events';
 import { membershipRoutes } from './routes/membership';
 import { rolloutRoutes } from './routes/rollout';
 import { maintenanceRoutes } from './routes/maintenance';
+import { codecOrigins, metricsRequireToken, type Config } from '../infra/config';
+import { codecFor } from '../worker/temporal';
+import type { ApiSecrets } from '../worker/secrets';
 
 export interface AppOptions {
   client: Client;
@@ -33,6 +36,20 @@ export interface AppOptions {
   metricsCacheMs?: number;
   /** The operator's allowlists (Config.policy): a spec reaching anything else is a 403. */
   policy: SpecPolicy;
+}
+
+/** The app as the service runs it (npm start, the standalone API): options from the service's configuration. */
+export function createServiceApp(config: Config, client: Client, secrets: ApiSecrets): express.Express {
+  return createApp({
+    client,
+    taskQueue: config.taskQueue,
+    token: secrets.token,
+    codec: codecFor(config),
+    codecCapability: secrets.codecCapability,
+    codecOrigins: codecOrigins(),
+    metricsRequireToken: metricsRequireToken(),
+    policy: config.policy,
+  });
 }
 
 export function createApp(opts: AppOptions): express.Express {

@@ -5,14 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import type { Connection } from '@temporalio/client';
-import { codecOrigins, loadConfig, metricsRequireToken } from './config';
+import { loadConfig } from './config';
 import { banner } from './banner';
 import { logger } from './logger';
 import { startDevServer, type DevServer } from './temporal-server';
 import { ensureTemporalCli } from './temporal-cli';
-import { codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../worker/temporal';
+import { connectClient, connectWorkerConnection, ensureSearchAttributes } from '../worker/temporal';
 import { createWorker } from '../worker/worker';
-import { createApp } from '../api/app';
+import { createServiceApp } from '../api/app';
 import { apiSecrets, checkWorkerSecrets } from '../worker/secrets';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
@@ -47,16 +47,7 @@ async function main() {
   const worker = await createWorker(config, await connectWorkerConnection(config));
   const workerRun = worker.run();
 
-  const app = createApp({
-    client,
-    taskQueue: config.taskQueue,
-    token,
-    codec: codecFor(config),
-    codecCapability,
-    codecOrigins: codecOrigins(),
-    metricsRequireToken: metricsRequireToken(),
-    policy: config.policy,
-  });
+  const app = createServiceApp(config, client, { token, codecCapability });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.apiPort, config.apiHost, () => resolve(s));
     s.once('error', reject);

@@ -1,7 +1,6 @@
 // Restoring data dirs from a snapshot file with `etcdutl snapshot restore`,
 // and the restore drill (a throwaway etcd on this machine).
 import { execFile, spawn } from 'node:child_process';
-import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';

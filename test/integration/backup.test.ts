@@ -10,7 +10,7 @@ import { Etcd3 } from 'etcd3';
 import { GetObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { anyCachedRelease } from '../../activities/artifacts';
 import { startS3Server, type S3Server } from '../../infra/s3-server';
-import { loopback, startStack, type Stack } from '../support/stack';
+import { loopback, startStack, type Stack, fastSpec } from '../support/stack';
 
 jest.setTimeout(300_000);
 const run = promisify(execFile);
@@ -37,15 +37,7 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-function spec(name: string, addresses: string[], extra: Record<string, unknown> = {}) {
-  return {
-    name,
-    version: 'v3.5.10',
-    members: addresses.map((address, i) => ({ name: `${name}-${i + 1}`, address })),
-    tunables: { heartbeatInterval: 50, electionTimeout: 500 },
-    ...extra,
-  };
-}
+const spec = fastSpec;
 
 function client(c: any): Etcd3 {
   const certs = c.members[0].files.certsDir;

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { loopback, memberPids, startStack, type Stack } from '../support/stack';
+import { loopback, memberPids, startStack, type Stack, fastSpec } from '../support/stack';
 
 jest.setTimeout(300_000);
 
@@ -17,15 +17,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function spec(name: string, addresses: string[], extra: Record<string, unknown> = {}) {
-  return {
-    name,
-    version: 'v3.5.10',
-    members: addresses.map((address, i) => ({ name: `${name}-${i + 1}`, address })),
-    tunables: { heartbeatInterval: 50, electionTimeout: 500 },
-    ...extra,
-  };
-}
+const spec = fastSpec;
 
 function client(c: any): Etcd3 {
   const certs = c.members[0].files.certsDir;

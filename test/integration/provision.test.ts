@@ -5,7 +5,7 @@ import path from 'node:path';
 import { clusterWorkflowId } from '../../common/operations';
 import { MAX_BODY_BYTES } from '../../common/parse';
 import { anyCachedRelease } from '../../activities/artifacts';
-import { alive, etcdctl, loopback, memberPids, startStack, type Stack } from '../support/stack';
+import { alive, etcdctl, loopback, memberPids, startStack, type Stack, fastSpec } from '../support/stack';
 
 jest.setTimeout(240_000);
 
@@ -17,15 +17,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function spec(name: string, addresses: string[], extra: Record<string, unknown> = {}) {
-  return {
-    name,
-    version: 'v3.5.10',
-    members: addresses.map((address, i) => ({ name: `${name}-${i + 1}`, address })),
-    tunables: { heartbeatInterval: 50, electionTimeout: 500 },
-    ...extra,
-  };
-}
+const spec = fastSpec;
 
 async function historiesContainPrivateKey(name: string, workflowIds: string[]): Promise<boolean> {
   for (const id of [clusterWorkflowId(name), ...workflowIds]) {

@@ -11,7 +11,7 @@ import { Etcd3 } from 'etcd3';
 import { keyStoreFor } from '../../activities/pki';
 import { caPassphrase } from '../../infra/config';
 import { codecFor } from '../../worker/temporal';
-import { loopback, startStack, type Stack } from '../support/stack';
+import { loopback, startStack, type Stack, fastSpec } from '../support/stack';
 import { keyFingerprints, scanHistories } from '../support/key-material';
 
 jest.setTimeout(600_000);
@@ -29,15 +29,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function spec(name: string, addresses: string[], extra: Record<string, unknown> = {}) {
-  return {
-    name,
-    version: 'v3.5.10',
-    members: addresses.map((address, i) => ({ name: `${name}-${i + 1}`, address })),
-    tunables: { heartbeatInterval: 50, electionTimeout: 500 },
-    ...extra,
-  };
-}
+const spec = fastSpec;
 
 function remember(where: string, pem: string) {
   keys.set(where, keyFingerprints(pem, caPassphrase(stack.config)));

@@ -164,3 +164,14 @@ export async function etcdctl(binDir: string, endpoints: string[], certsDir: str
 export function loopback(block: number, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `127.0.${block}.${i + 1}`);
 }
+
+/** A v3.5.10 spec with members `<name>-1..n` on `addresses` and fast elections, for tests. */
+export function fastSpec(name: string, addresses: string[], extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    version: 'v3.5.10',
+    members: addresses.map((address, i) => ({ name: `${name}-${i + 1}`, address })),
+    tunables: { heartbeatInterval: 50, electionTimeout: 500 },
+    ...extra,
+  };
+}

@@ -9,6 +9,7 @@ import { REPO_ROOT } from '../../infra/config';
 import { MAX_BODY_BYTES, ValidationError, parseBody } from '../../common/parse';
 import { MAX_BODY_DEPTH } from '../../common/limits';
 import { STUB_TOKEN, startStubApp, type StubApp } from '../support/stub-app';
+import { rejection } from '../support/rejection';
 
 const run = promisify(execFile);
 
@@ -23,15 +24,6 @@ function bestOf(n: number, fn: () => void): number {
   return best;
 }
 
-function rejection(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 const keys = (n: number, prefix = 'k') => Array.from({ length: n }, (_, i) => `${prefix}${i}: 1`);
 /** ~190 KB: 20 000 keys in one mapping, the last one repeating the first. */

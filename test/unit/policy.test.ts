@@ -1,7 +1,7 @@
 // The operator's allowlists (common/policy.ts, infra/config.ts specPolicy), the
 // worker's re-check (activities/policy.ts) and the path rules (common/paths.ts).
 import { checkSpecPolicy, parseAllowedClusterSpec, type SpecPolicy } from '../../common/policy';
-import { parseClusterSpec, ValidationError } from '../../common/parse';
+import { parseClusterSpec } from '../../common/parse';
 import { specPathIssues } from '../../common/paths';
 import { loadConfig, specPolicy } from '../../infra/config';
 import { allowedRelease, assertBackupAllowed, assertPathsAllowed } from '../../activities/policy';

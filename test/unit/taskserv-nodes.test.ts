@@ -2,7 +2,7 @@
 // (hostname, cn, addresses); every address-bearing field checked on its own;
 // cluster-level fields that must agree.
 import YAML from 'yaml';
-import { ValidationError, parseBody, parseClusterSpec } from '../../common/parse';
+import { parseBody, parseClusterSpec } from '../../common/parse';
 import { importTaskserv } from '../../common/taskserv';
 import { memberCommonName, memberSans } from '../../common/topology';
 import { rejection } from '../support/rejection';
