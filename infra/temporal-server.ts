@@ -9,6 +9,7 @@ import { ALL_SEARCH_ATTRIBUTES } from '../common/searchAttributes';
 export interface DevServerOptions {
   bin: string;
   ip?: string;
+  /** 0: a free port, chosen again when a start fails on a port clash. */
   port: number;
   uiPort?: number;
   /** Persistent state; omitted means in memory. */
@@ -37,7 +38,39 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/**
+ * Starts the dev server and waits until it answers. A start that exits early
+ * (the CLI picks its HTTP, metrics and internal service ports itself, and one
+ * of them can be taken between its check and its bind on a busy machine) is
+ * retried with fresh ports when the caller let us choose them (`port: 0`);
+ * the error carries the tail of the server's log either way.
+ */
 export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
+  const attempts = o.port === 0 ? 3 : 1;
+  for (let attempt = 1; ; attempt++) {
+    const port = o.port === 0 ? await freePort(o.ip) : o.port;
+    try {
+      return await startOnce({ ...o, port });
+    } catch (err) {
+      if (!(err instanceof DevServerExited) || attempt >= attempts) throw err;
+      console.warn(`${err.message}; retrying on other ports (${attempt}/${attempts})`);
+    }
+  }
+}
+
+class DevServerExited extends Error {}
+
+function logTail(file: string | undefined, lines = 20): string {
+  if (!file) return '';
+  try {
+    const tail = fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return tail ? `\n--- last lines of ${file} ---\n${tail}` : '';
+  } catch {
+    return '';
+  }
+}
+
+async function startOnce(o: DevServerOptions): Promise<DevServer> {
   const ip = o.ip ?? '127.0.0.1';
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(o.port), '--log-level', 'warn'];
   if (o.dbFile) args.push('--db-filename', o.dbFile);
@@ -63,7 +96,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
 
   const deadline = Date.now() + (o.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (exited) throw new Error(`temporal dev server ${exited}${o.logFile ? ` (see ${o.logFile})` : ''}`);
+    if (exited) throw new DevServerExited(`temporal dev server on ${address} ${exited}${logTail(o.logFile)}`);
     try {
       const conn = await Connection.connect({ address, connectTimeout: 1000 });
       try {
@@ -75,7 +108,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     } catch (err) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`temporal dev server did not become ready on ${address}: ${(err as Error).message}`);
+        throw new Error(`temporal dev server did not become ready on ${address}: ${(err as Error).message}${logTail(o.logFile)}`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }

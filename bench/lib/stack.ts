@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../infra/config';
-import { freePort, startDevServer, type DevServer } from '../../infra/temporal-server';
+import { startDevServer, type DevServer } from '../../infra/temporal-server';
 import { ensureTemporalCli } from '../../infra/temporal-cli';
 import { FAILURE_CONVERTER_PATH, codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../../worker/temporal';
 import { createWorker, WORKFLOWS_PATH } from '../../worker/worker';
@@ -57,7 +57,7 @@ export async function startBenchStack(root: string, log: (line: string) => void)
     const t0 = Date.now();
     const server: DevServer = await startDevServer({
       bin: await ensureTemporalCli(),
-      port: await freePort(),
+      port: 0,
       headless: true,
       logFile: path.join(root, 'temporal.log'),
     });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { freePort, startDevServer } from '../../infra/temporal-server';
+import { startDevServer } from '../../infra/temporal-server';
 import { ensureTemporalCli } from '../../infra/temporal-cli';
 import { WORKFLOWS_PATH } from '../../worker/worker';
 import { FAILURE_CONVERTER_PATH } from '../../worker/temporal';
@@ -12,7 +12,7 @@ export default async function globalSetup(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-jest-'));
   const server = await startDevServer({
     bin: await ensureTemporalCli(),
-    port: await freePort(),
+    port: 0,
     headless: true,
     logFile: path.join(dir, 'temporal.log'),
   });
