@@ -7,7 +7,16 @@ import type { CertificateExpiry, ClusterHealthView } from '../common/operations'
 import type { MemberFiles } from '../common/topology';
 import { caPassphrase, type Config } from '../infra/config';
 import { allowedRelease, assertPathsAllowed } from './policy';
-import { issueStoredPki, keyStoreFor, loadHostPki, pruneStoredKeys, signClientCsr, type ClusterPki, type KeyedCert, type MemberHostRefs } from './pki';
+import {
+  issueStoredPki,
+  keyStoreFor,
+  loadHostPki,
+  pruneStoredKeys,
+  signClientCsr,
+  type ClusterPki,
+  type KeyedCert,
+  type MemberHostRefs,
+} from './pki';
 import { hostFiles, providerFor, type HostProvider, type MemberRef, type RemoveMemberHostInput } from './hosts';
 import { clusterHealth, putAndGet, type ClusterHealth } from './etcd/client';
 import { checkMemberPorts } from './preflight';

@@ -113,14 +113,22 @@ export function createMaintenanceActivities(cfg: Config) {
     (schedules ??= (async () => {
       const { dataConverterFor } = await import('../worker/temporal');
       const connection = await Connection.connect({ address: cfg.temporalAddress });
-      return new MaintenanceSchedules(new Client({ connection, namespace: cfg.namespace, dataConverter: dataConverterFor(cfg) }), cfg.taskQueue);
+      return new MaintenanceSchedules(
+        new Client({ connection, namespace: cfg.namespace, dataConverter: dataConverterFor(cfg) }),
+        cfg.taskQueue,
+      );
     })());
 
   async function findManifest(ref: BackupRef): Promise<BackupManifest> {
     const target = openTarget(ref.settings, defaultDir);
     const all = await readManifests(target, prefixOf(ref.settings), ref.cluster);
     const m = ref.id === 'latest' ? all[0] : all.find((x) => x.id === ref.id);
-    if (!m) throw ApplicationFailure.create({ type: 'NotFound', message: `no backup ${ref.id} of cluster ${ref.cluster} in ${target.describe}`, nonRetryable: true });
+    if (!m)
+      throw ApplicationFailure.create({
+        type: 'NotFound',
+        message: `no backup ${ref.id} of cluster ${ref.cluster} in ${target.describe}`,
+        nonRetryable: true,
+      });
     return m;
   }
 
@@ -134,7 +142,11 @@ export function createMaintenanceActivities(cfg: Config) {
       const h = await clusterHealth(hosts(spec), spec);
       const healthy = h.members.filter((m) => m.healthy && !m.isLearner);
       const source = member ? healthy.find((m) => m.name === member) : (healthy.find((m) => !m.isLeader) ?? healthy[0]);
-      if (!source) throw ApplicationFailure.retryable(`no healthy member to take a snapshot from${member ? ` (asked for ${member})` : ''}`, 'NotHealthy');
+      if (!source)
+        throw ApplicationFailure.retryable(
+          `no healthy member to take a snapshot from${member ? ` (asked for ${member})` : ''}`,
+          'NotHealthy',
+        );
       const settings = spec.backup;
       const target = openTarget(settings, defaultDir);
       const enc = settings?.encryption ? backupKey(cfg) : undefined;
@@ -170,11 +182,22 @@ export function createMaintenanceActivities(cfg: Config) {
     },
 
     /** Age and count retention after a successful backup; returns what remains. */
-    async applyBackupRetention({ spec, now }: { spec: ClusterSpec; now?: string }): Promise<{ deleted: string[]; remaining: BackupSummary[]; location: string }> {
+    async applyBackupRetention({
+      spec,
+      now,
+    }: {
+      spec: ClusterSpec;
+      now?: string;
+    }): Promise<{ deleted: string[]; remaining: BackupSummary[]; location: string }> {
       const settings = spec.backup;
       const target = openTarget(settings, defaultDir);
       const all = await readManifests(target, prefixOf(settings), spec.name);
-      const del = new Set(retentionPlan(all, now ? new Date(now) : new Date(), { maxAgeMs: durationMs(settings?.retention ?? '30d', RETENTION_RULE), keep: settings?.keep }));
+      const del = new Set(
+        retentionPlan(all, now ? new Date(now) : new Date(), {
+          maxAgeMs: durationMs(settings?.retention ?? '30d', RETENTION_RULE),
+          keep: settings?.keep,
+        }),
+      );
       for (const m of all) if (del.has(m.id)) await deleteBackup(target, prefixOf(settings), m);
       return { deleted: [...del], remaining: all.filter((m) => !del.has(m.id)).map(summarize), location: target.describe };
     },
@@ -185,7 +208,17 @@ export function createMaintenanceActivities(cfg: Config) {
     },
 
     /** Downloads, decrypts and verifies a backup into a local file for restore; integrity failures are final. */
-    async stageBackup({ ref, version, tag, source }: { ref: BackupRef; version: string; tag: string; source?: string }): Promise<{ manifest: BackupSummary; file: string; totalKey: number; revision: number }> {
+    async stageBackup({
+      ref,
+      version,
+      tag,
+      source,
+    }: {
+      ref: BackupRef;
+      version: string;
+      tag: string;
+      source?: string;
+    }): Promise<{ manifest: BackupSummary; file: string; totalKey: number; revision: number }> {
       const file = path.join(cfg.stateDir, 'restore', `${tag.replace(/[^A-Za-z0-9._-]/g, '_')}.db`);
       const m = await findManifest(ref);
       const target = openTarget(ref.settings, defaultDir);
@@ -226,7 +259,13 @@ export function createMaintenanceActivities(cfg: Config) {
           const file = path.join(dir, 'snapshot.db');
           await integrity(fetchToFile(target, m, file, m.encryption ? backupKey(cfg).key : undefined));
           const r = await drill({ snapshot: file, binDir: await binDirFor(version, source), workDir: dir });
-          return { backup: m.id, expectedRevision: m.verified?.revision, boltKeys: m.verified?.totalKey, ...r, at: new Date().toISOString() };
+          return {
+            backup: m.id,
+            expectedRevision: m.verified?.revision,
+            boltKeys: m.verified?.totalKey,
+            ...r,
+            at: new Date().toISOString(),
+          };
         });
       } finally {
         stop();

@@ -34,7 +34,10 @@ export function removalRisks(h: ClusterHealth, member: string): string[] {
   if (target && !target.isLearner) {
     const healthyNow = voters.filter((m) => m.healthy).length;
     const quorumNow = Math.floor(voters.length / 2) + 1;
-    if (healthyNow < quorumNow) risks.push(`quorum lost already: ${healthyNow} of ${voters.length} voting members healthy, ${quorumNow} needed to commit the removal`);
+    if (healthyNow < quorumNow)
+      risks.push(
+        `quorum lost already: ${healthyNow} of ${voters.length} voting members healthy, ${quorumNow} needed to commit the removal`,
+      );
     const left = others.filter((m) => m.healthy).length;
     const quorumAfter = Math.floor(others.length / 2) + 1;
     if (others.length > 0 && left < quorumAfter) {
@@ -85,7 +88,8 @@ export function createMembershipActivities(cfg: Config) {
     const { dataDir } = hostFiles(spec, member);
     if (!(await host.exists(at, dataDir))) return undefined;
     const aside = setAsidePath(dataDir, stamp);
-    if (await host.exists(at, aside)) throw ApplicationFailure.nonRetryable(`${aside} already exists; refusing to overwrite kept data`, 'DataAsideExists');
+    if (await host.exists(at, aside))
+      throw ApplicationFailure.nonRetryable(`${aside} already exists; refusing to overwrite kept data`, 'DataAsideExists');
     await host.move(at, dataDir, aside);
     return aside;
   };
@@ -95,7 +99,12 @@ export function createMembershipActivities(cfg: Config) {
     async checkSafeToRemove({ spec, member }: { spec: ClusterSpec; member: string }): Promise<ClusterHealthView> {
       const h = await clusterHealth(hosts(spec), spec);
       const risks = removalRisks(h, member);
-      if (risks.length) throw ApplicationFailure.create({ type: 'Refused', message: `refused to remove ${member}: ${risks.join('; ')}`, nonRetryable: true });
+      if (risks.length)
+        throw ApplicationFailure.create({
+          type: 'Refused',
+          message: `refused to remove ${member}: ${risks.join('; ')}`,
+          nonRetryable: true,
+        });
       return toView(h);
     },
 
@@ -137,7 +146,15 @@ export function createMembershipActivities(cfg: Config) {
      * reading the file must see the truth. A member whose host files are gone
      * is skipped.
      */
-    async writeMemberList({ spec, member, initialCluster }: { spec: ClusterSpec; member: string; initialCluster: string }): Promise<{ changed: boolean; missing?: boolean }> {
+    async writeMemberList({
+      spec,
+      member,
+      initialCluster,
+    }: {
+      spec: ClusterSpec;
+      member: string;
+      initialCluster: string;
+    }): Promise<{ changed: boolean; missing?: boolean }> {
       const host = hosts(spec);
       const at = { spec, member };
       const files = hostFiles(spec, member);
@@ -147,7 +164,9 @@ export function createMembershipActivities(cfg: Config) {
       const env = (await host.readFile(at, files.envFile).catch(() => undefined))?.toString('utf8');
       if (env !== undefined) {
         const topo = clusterTopology(spec);
-        const endpoints = [...topo.filter((t) => t.name === member), ...topo.filter((t) => t.name !== member)].map((t) => t.clientURL).join(',');
+        const endpoints = [...topo.filter((t) => t.name === member), ...topo.filter((t) => t.name !== member)]
+          .map((t) => t.clientURL)
+          .join(',');
         const next = env.replace(/^ETCDCTL_ENDPOINTS=.*$/m, `ETCDCTL_ENDPOINTS=${shQuote(endpoints)}`);
         changed = (await host.writeFile(at, files.envFile, next, 0o644)) || changed;
       }
@@ -159,9 +178,22 @@ export function createMembershipActivities(cfg: Config) {
      * member name (and not in use by a listed member) is set aside, so the
      * joining member starts empty and never replays another cluster's WAL.
      */
-    async ensureFreshDataDir({ spec, member, stamp }: { spec: ClusterSpec; member: string; stamp: string }): Promise<{ setAside?: string }> {
+    async ensureFreshDataDir({
+      spec,
+      member,
+      stamp,
+    }: {
+      spec: ClusterSpec;
+      member: string;
+      stamp: string;
+    }): Promise<{ setAside?: string }> {
       const { dataDir } = hostFiles(spec, member);
-      const used = ((await hosts(spec).list({ spec, member }, dataDir).catch(() => undefined))?.length ?? 0) > 0;
+      const used =
+        ((
+          await hosts(spec)
+            .list({ spec, member }, dataDir)
+            .catch(() => undefined)
+        )?.length ?? 0) > 0;
       if (!used) return {};
       if (await listed(spec, member)) return {};
       return { setAside: await setAside(spec, member, stamp) };
@@ -172,9 +204,20 @@ export function createMembershipActivities(cfg: Config) {
      * (`<dataDir>.removed-<stamp>`, never reused) and remove its config,
      * certificates, binaries and pidfile. Refuses while etcd still lists it.
      */
-    async retireMemberHost({ spec, member, stamp }: { spec: ClusterSpec; member: string; stamp: string }): Promise<{ stopped: boolean; setAside?: string; removed: number }> {
+    async retireMemberHost({
+      spec,
+      member,
+      stamp,
+    }: {
+      spec: ClusterSpec;
+      member: string;
+      stamp: string;
+    }): Promise<{ stopped: boolean; setAside?: string; removed: number }> {
       if (await listed(spec, member)) {
-        throw ApplicationFailure.nonRetryable(`${member} is still a member of ${spec.name}: remove it from the cluster first`, 'StillMember');
+        throw ApplicationFailure.nonRetryable(
+          `${member} is still a member of ${spec.name}: remove it from the cluster first`,
+          'StillMember',
+        );
       }
       const stop = await hosts(spec).stop({ cluster: spec.name, member });
       const aside = await setAside(spec, member, stamp);

@@ -17,7 +17,11 @@ function forbidden(what: string, issues: Issue[]): ApplicationFailure {
 }
 
 /** A verified release from `source` (default: the service's), if the policy allows that source. */
-export async function allowedRelease(cfg: Pick<Config, 'policy' | 'cacheDir' | 'defaultArtifactSource' | 'upstreamReleases'>, version: string, source?: string): Promise<FetchReleaseResult> {
+export async function allowedRelease(
+  cfg: Pick<Config, 'policy' | 'cacheDir' | 'defaultArtifactSource' | 'upstreamReleases'>,
+  version: string,
+  source?: string,
+): Promise<FetchReleaseResult> {
   const s = source ?? cfg.defaultArtifactSource;
   if (!artifactSourceAllowed(s, cfg.policy)) {
     throw forbidden(`etcd ${version}`, [{ path: 'artifactSource', message: `${s} is not an allowed artifact source` }]);

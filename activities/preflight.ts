@@ -13,10 +13,7 @@ export function portFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-export async function checkMemberPorts(
-  spec: ClusterSpec,
-  isRunning: (member: string) => Promise<boolean>,
-): Promise<{ checked: number }> {
+export async function checkMemberPorts(spec: ClusterSpec, isRunning: (member: string) => Promise<boolean>): Promise<{ checked: number }> {
   const busy: string[] = [];
   let checked = 0;
   for (const m of spec.members) {

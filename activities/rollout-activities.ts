@@ -82,7 +82,15 @@ export function createRolloutActivities(cfg: Config) {
      * Moves leadership away from `from` (to `to`, or any other healthy voter)
      * when `from` leads; no-op otherwise. Verified: throws until the leader changed.
      */
-    async transferLeadership({ spec, from, to }: { spec: ClusterSpec; from: string; to?: string }): Promise<{ moved: boolean; leader: string }> {
+    async transferLeadership({
+      spec,
+      from,
+      to,
+    }: {
+      spec: ClusterSpec;
+      from: string;
+      to?: string;
+    }): Promise<{ moved: boolean; leader: string }> {
       const host = hosts(spec);
       const h = await clusterHealth(host, spec);
       if (!h.leader) throw ApplicationFailure.retryable('no leader right now', 'NoLeader');
@@ -91,7 +99,11 @@ export function createRolloutActivities(cfg: Config) {
       if (!target) throw ApplicationFailure.nonRetryable(`no healthy voter to move leadership to from ${from}`, 'NoLeaderTarget');
       await moveLeader(host, spec, { to: target });
       const after = await clusterHealth(host, spec);
-      if (after.leader !== target) throw ApplicationFailure.retryable(`leadership did not move to ${target} yet (leader: ${after.leader ?? 'none'})`, 'LeaderNotMoved');
+      if (after.leader !== target)
+        throw ApplicationFailure.retryable(
+          `leadership did not move to ${target} yet (leader: ${after.leader ?? 'none'})`,
+          'LeaderNotMoved',
+        );
       return { moved: true, leader: target };
     },
 
@@ -107,7 +119,13 @@ export function createRolloutActivities(cfg: Config) {
     },
 
     /** Throws (retryable) until every member reports cluster version `minor` (e.g. 3.6). */
-    async checkClusterVersion({ spec, minor }: { spec: ClusterSpec; minor: string }): Promise<{ member: string; etcdserver: string; etcdcluster: string }[]> {
+    async checkClusterVersion({
+      spec,
+      minor,
+    }: {
+      spec: ClusterSpec;
+      minor: string;
+    }): Promise<{ member: string; etcdserver: string; etcdcluster: string }[]> {
       const creds = await clientCredentials(hosts(spec), spec);
       const rows = await Promise.all(
         clusterTopology(spec).map(async (t) => {
@@ -116,7 +134,11 @@ export function createRolloutActivities(cfg: Config) {
         }),
       );
       const off = rows.filter((r) => !r.etcdcluster.startsWith(`${minor}.`));
-      if (off.length) throw ApplicationFailure.retryable(`cluster version not ${minor} yet: ${off.map((r) => `${r.member}=${r.etcdcluster}`).join(', ')}`, 'ClusterVersion');
+      if (off.length)
+        throw ApplicationFailure.retryable(
+          `cluster version not ${minor} yet: ${off.map((r) => `${r.member}=${r.etcdcluster}`).join(', ')}`,
+          'ClusterVersion',
+        );
       return rows;
     },
 
@@ -132,7 +154,10 @@ export function createRolloutActivities(cfg: Config) {
   };
 }
 
-function getJson(url: string, creds: { rootCertificate?: Buffer | null; certChain?: Buffer | null; privateKey?: Buffer | null } | undefined): Promise<Record<string, unknown>> {
+function getJson(
+  url: string,
+  creds: { rootCertificate?: Buffer | null; certChain?: Buffer | null; privateKey?: Buffer | null } | undefined,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const get = url.startsWith('https:') ? https.get : http.get;
     const req = get(

@@ -86,13 +86,18 @@ export function createApp(opts: AppOptions): express.Express {
   v1.post('/clusters', async (req, res) => {
     const { spec, warnings } = parseAllowedClusterSpec(parseBody(bodyText(req), req.get('content-type')), opts.policy);
     const accepted = await fleet.createCluster(spec);
-    res.status(202).location(`/v1/clusters/${spec.name}`).json({ name: spec.name, ...accepted, warnings: [...warnings, ...accepted.warnings] });
+    res
+      .status(202)
+      .location(`/v1/clusters/${spec.name}`)
+      .json({ name: spec.name, ...accepted, warnings: [...warnings, ...accepted.warnings] });
   });
 
   v1.post('/imports/taskserv', async (req, res) => {
     const provider = (req.query.provider as string | undefined) ?? 'local';
     if (provider !== 'local') {
-      throw new HttpProblem(400, 'Invalid Request', 'provider: only "local" is available', [{ path: 'provider', message: 'only "local" is available' }]);
+      throw new HttpProblem(400, 'Invalid Request', 'provider: only "local" is available', [
+        { path: 'provider', message: 'only "local" is available' },
+      ]);
     }
     const imported = importTaskserv(parseBody(bodyText(req), req.get('content-type')), { provider });
     const { spec, warnings } = parseAllowedClusterSpec(imported.spec, opts.policy);
@@ -100,7 +105,13 @@ export function createApp(opts: AppOptions): express.Express {
     res
       .status(202)
       .location(`/v1/clusters/${spec.name}`)
-      .json({ name: spec.name, ...accepted, warnings: [...imported.warnings, ...warnings, ...accepted.warnings], unsupported: imported.unsupported, spec });
+      .json({
+        name: spec.name,
+        ...accepted,
+        warnings: [...imported.warnings, ...warnings, ...accepted.warnings],
+        unsupported: imported.unsupported,
+        spec,
+      });
   });
 
   v1.get('/clusters', async (_req, res) => {
@@ -151,7 +162,8 @@ export function createApp(opts: AppOptions): express.Express {
   app.use((_req, res) => sendProblem(res, 404, 'Not Found', 'no such route'));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const p = toProblem(err);
-    if (p.status >= 500) logger.error({ err, method: req.method, path: req.path.startsWith('/codec/') ? '/codec/…' : req.path }, 'request failed');
+    if (p.status >= 500)
+      logger.error({ err, method: req.method, path: req.path.startsWith('/codec/') ? '/codec/…' : req.path }, 'request failed');
     sendProblem(res, p.status, p.title, p.detail, p.errors);
   });
   return app;

@@ -37,7 +37,11 @@ export function createMetrics(fleet: FleetService, opts: { cacheMs?: number } = 
   const raftLag = gauge('etcdfleet_member_raft_lag', "Leader's raft index minus the member's", ['cluster', 'member']);
   const dbSize = gauge('etcdfleet_member_db_size_bytes', 'Backend database size', ['cluster', 'member']);
   const dbInUse = gauge('etcdfleet_member_db_size_in_use_bytes', 'Backend database size in use', ['cluster', 'member']);
-  const certExpiry = gauge('etcdfleet_certificate_expiry_timestamp_seconds', 'notAfter of each certificate on each member', ['cluster', 'member', 'certificate']);
+  const certExpiry = gauge('etcdfleet_certificate_expiry_timestamp_seconds', 'notAfter of each certificate on each member', [
+    'cluster',
+    'member',
+    'certificate',
+  ]);
   const clusterGauges = [phase, healthy, alarms, memberHealthy, memberLeader, raftLag, dbSize, dbInUse, certExpiry];
 
   async function observeClusters(): Promise<void> {

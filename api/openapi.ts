@@ -59,7 +59,10 @@ const payloadList = {
       items: {
         type: 'object',
         additionalProperties: false,
-        properties: { metadata: { type: 'object', additionalProperties: { type: 'string', contentEncoding: 'base64' } }, data: { type: 'string', contentEncoding: 'base64' } },
+        properties: {
+          metadata: { type: 'object', additionalProperties: { type: 'string', contentEncoding: 'base64' } },
+          data: { type: 'string', contentEncoding: 'base64' },
+        },
       },
     },
   },
@@ -69,7 +72,13 @@ const codecOperation = (summary: string) => ({
   post: {
     summary,
     requestBody: { required: true, content: { 'application/json': { schema: payloadList } } },
-    responses: { 200: { description: 'the payloads, same order', content: { 'application/json': { schema: payloadList } } }, 400: problem, 401: problem, 413: problem, 422: problem },
+    responses: {
+      200: { description: 'the payloads, same order', content: { 'application/json': { schema: payloadList } } },
+      400: problem,
+      401: problem,
+      413: problem,
+      422: problem,
+    },
   },
 });
 
@@ -126,7 +135,10 @@ export function openApiDocument(): object {
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ClusterSpec' } } } },
           responses: { 200: json('plan (dry run)'), 202: json('plan and queued operations'), 400: problem, 409: problem, 422: problem },
         },
-        get: { summary: 'Phase, version, members (health, leader, learner, files) and the current operation', responses: { 200: json('cluster'), 404: problem } },
+        get: {
+          summary: 'Phase, version, members (health, leader, learner, files) and the current operation',
+          responses: { 200: json('cluster'), 404: problem },
+        },
         delete: {
           summary: 'Stop members and remove service files; data is kept unless purge=true',
           parameters: [{ name: 'purge', in: 'query', schema: { type: 'boolean' } }],
@@ -135,7 +147,11 @@ export function openApiDocument(): object {
       },
       '/v1/clusters/{name}/credentials': {
         parameters: [nameParam],
-        get: { summary: 'CA certificate and a fresh admin client certificate and key (PEM); the key is made by the API for this response and kept nowhere', responses: { 200: json('ca, cert, key'), 404: problem, 409: problem } },
+        get: {
+          summary:
+            'CA certificate and a fresh admin client certificate and key (PEM); the key is made by the API for this response and kept nowhere',
+          responses: { 200: json('ca, cert, key'), 404: problem, 409: problem },
+        },
       },
       '/v1/operations/{id}': {
         parameters: [idParam],
@@ -143,21 +159,33 @@ export function openApiDocument(): object {
       },
       '/v1/operations/{id}/events': {
         parameters: [idParam],
-        get: { summary: 'Server-sent events of the operation until it ends', responses: { 200: { description: 'text/event-stream' }, 404: problem } },
+        get: {
+          summary: 'Server-sent events of the operation until it ends',
+          responses: { 200: { description: 'text/event-stream' }, 404: problem },
+        },
       },
       '/v1/operations/{id}/pause': { parameters: [idParam], post: queued('Pause at the next step boundary') },
       '/v1/operations/{id}/resume': { parameters: [idParam], post: queued('Resume a paused operation') },
       '/v1/operations/{id}/cancel': { parameters: [idParam], post: queued('Cancel (queued: dropped; running: stopped safely)') },
       '/v1/operations/{id}/ca-rotation': {
         parameters: [idParam],
-        get: { summary: 'During a CA rotation: trust bundle and a fresh admin certificate and key from the new CA', responses: { 200: json('bundle'), 404: problem, 409: problem } },
+        get: {
+          summary: 'During a CA rotation: trust bundle and a fresh admin certificate and key from the new CA',
+          responses: { 200: json('bundle'), 404: problem, 409: problem },
+        },
       },
       '/v1/clusters/{name}/members': { parameters: [nameParam], post: queued('Add a member (learner, promoted when caught up)', true) },
       '/v1/clusters/{name}/members/{member}': { parameters: [nameParam, memberParam], delete: queued('Remove a member') },
-      '/v1/clusters/{name}/members/{member}/replace': { parameters: [nameParam, memberParam], post: queued('Replace a member (remove, then add with fresh data and certificates)', true) },
+      '/v1/clusters/{name}/members/{member}/replace': {
+        parameters: [nameParam, memberParam],
+        post: queued('Replace a member (remove, then add with fresh data and certificates)', true),
+      },
       '/v1/clusters/{name}/upgrade': { parameters: [nameParam], post: queued('Rolling upgrade {version}', true) },
       '/v1/clusters/{name}/config': { parameters: [nameParam], post: queued('Rolling config change {tunables, logging}', true) },
-      '/v1/clusters/{name}/certificates/rotate': { parameters: [nameParam], post: queued('Renew certificates, or rotate the CA with {ca: true}', true) },
+      '/v1/clusters/{name}/certificates/rotate': {
+        parameters: [nameParam],
+        post: queued('Renew certificates, or rotate the CA with {ca: true}', true),
+      },
       '/v1/clusters/{name}/backups': {
         parameters: [nameParam],
         get: { summary: 'Verified backups', responses: { 200: json('backups'), 404: problem } },
@@ -165,18 +193,32 @@ export function openApiDocument(): object {
       },
       '/v1/clusters/{name}/restore': {
         parameters: [nameParam],
-        post: { ...queued('Restore in place {backup, force?} or into a new cluster {from, backup, spec}', true), responses: { 202: accepted, 400: problem, 403: problem, 404: problem, 409: problem, 422: problem } },
+        post: {
+          ...queued('Restore in place {backup, force?} or into a new cluster {from, backup, spec}', true),
+          responses: { 202: accepted, 400: problem, 403: problem, 404: problem, 409: problem, 422: problem },
+        },
       },
       ...Object.fromEntries(
-        ['compact', 'defrag', 'defrag-check', 'clear-nospace', 'restore-drill'].map((k) => [`/v1/clusters/{name}/${k}`, { parameters: [nameParam], post: queued(`${k} now`, true) }]),
+        ['compact', 'defrag', 'defrag-check', 'clear-nospace', 'restore-drill'].map((k) => [
+          `/v1/clusters/{name}/${k}`,
+          { parameters: [nameParam], post: queued(`${k} now`, true) },
+        ]),
       ),
       '/v1/clusters/{name}/schedules': {
         parameters: [nameParam],
         get: { summary: 'Temporal Schedules of the cluster', responses: { 200: json('schedules'), 404: problem } },
-        put: { summary: 'Create, change or delete schedules per kind', requestBody: body, responses: { 200: json('schedules'), 400: problem, 404: problem } },
+        put: {
+          summary: 'Create, change or delete schedules per kind',
+          requestBody: body,
+          responses: { 200: json('schedules'), 400: problem, 404: problem },
+        },
       },
       '/v1/clusters/{name}/schedules/{kind}/{action}': {
-        parameters: [nameParam, { name: 'kind', in: 'path', required: true, schema: { type: 'string' } }, { name: 'action', in: 'path', required: true, schema: { type: 'string', enum: ['trigger', 'pause', 'unpause'] } }],
+        parameters: [
+          nameParam,
+          { name: 'kind', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'action', in: 'path', required: true, schema: { type: 'string', enum: ['trigger', 'pause', 'unpause'] } },
+        ],
         post: { summary: 'Trigger, pause or unpause one schedule', responses: { 200: json('schedule'), 404: problem } },
       },
       '/healthz': { get: { security: [], summary: 'Liveness', responses: { 200: json('ok') } } },

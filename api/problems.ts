@@ -39,13 +39,22 @@ export function toProblem(err: unknown): { status: number; title: string; detail
   if (err instanceof HttpProblem) return { status: err.status, title: err.title, detail: err.message, errors: err.errors };
   if (err instanceof ValidationError) {
     const title = err.status === 413 ? 'Payload Too Large' : err.status === 403 ? 'Forbidden by Service Policy' : 'Invalid Request';
-    return { status: err.status, title, detail: err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), errors: err.issues };
+    return {
+      status: err.status,
+      title,
+      detail: err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
+      errors: err.issues,
+    };
   }
   const e = err as { type?: string; status?: number; name?: string; message?: string; code?: number };
   if (e?.type === 'entity.too.large') return { status: 413, title: 'Payload Too Large', detail: 'request body is larger than the limit' };
   // Other body-parser/express client errors (bad charset, aborted upload, ...): theirs to report, with a 4xx.
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && (e as { expose?: boolean }).expose) {
-    return { status: e.status, title: e.status === 415 ? 'Unsupported Media Type' : 'Invalid Request', detail: e.message ?? 'invalid request' };
+    return {
+      status: e.status,
+      title: e.status === 415 ? 'Unsupported Media Type' : 'Invalid Request',
+      detail: e.message ?? 'invalid request',
+    };
   }
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const [status, title] = FAILURE_STATUS[err.cause.type ?? ''] ?? [422, 'Unprocessable Operation'];

@@ -4,7 +4,13 @@ import { Client, WithStartWorkflowOperation, WorkflowNotFoundError, type Workflo
 import type { QueryDefinition } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
 import { specFingerprint } from '../common/fingerprint';
-import { CLUSTER_WORKFLOW_PREFIX, clusterWorkflowId, parseOperationId, type OperationKind, type OperationRecord } from '../common/operations';
+import {
+  CLUSTER_WORKFLOW_PREFIX,
+  clusterWorkflowId,
+  parseOperationId,
+  type OperationKind,
+  type OperationRecord,
+} from '../common/operations';
 import { EtcdCluster } from '../common/searchAttributes';
 import { clusterTopology, memberCommonName, memberSans } from '../common/topology';
 import { clusterWorkflow } from '../workflows/cluster';
@@ -87,7 +93,10 @@ export class FleetService {
       return await fn();
     } catch (err) {
       if (added.length) {
-        await this.client.workflow.getHandle(addressRegistryId(this.taskQueue)).signal(releaseAddressesSignal, { cluster, pairs: added }).catch(() => undefined);
+        await this.client.workflow
+          .getHandle(addressRegistryId(this.taskQueue))
+          .signal(releaseAddressesSignal, { cluster, pairs: added })
+          .catch(() => undefined);
       }
       throw err;
     }
@@ -123,7 +132,10 @@ export class FleetService {
   /** Queues an operation on the cluster; its handler's validator answers 4xx without queueing. */
   async submit(name: string, kind: OperationKind, params: Record<string, unknown> = {}): Promise<OperationAccepted> {
     const handle = await this.runningHandle(name);
-    const queue = () => this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => handle.executeUpdate(submitOperationUpdate, { args: [{ kind, params }] }));
+    const queue = () =>
+      this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+        handle.executeUpdate(submitOperationUpdate, { args: [{ kind, params }] }),
+      );
     if (!ADDRESS_KINDS.has(kind)) return queue();
     // New members' address:port pairs are claimed before the operation is queued (409 when taken).
     const spec = (await handle.query(clusterQuery)).spec;
@@ -155,7 +167,11 @@ export class FleetService {
         this.view(name).catch((err: Error): ClusterView | undefined =>
           err instanceof HttpProblem && err.status === 404
             ? undefined // deleted since it was listed
-            : ({ name, phase: 'Unknown', reason: `the cluster's workflow did not answer (${err.message}); is a worker polling task queue ${this.taskQueue}?` } as ClusterView),
+            : ({
+                name,
+                phase: 'Unknown',
+                reason: `the cluster's workflow did not answer (${err.message}); is a worker polling task queue ${this.taskQueue}?`,
+              } as ClusterView),
         ),
       ),
     );
@@ -244,7 +260,9 @@ export function renderCluster(view: ClusterView, currentSteps?: OperationProgres
           name: t.name,
           hostname: m.hostname,
           // What the member's server and peer certificates name (tls.enabled: false clusters have none).
-          certificate: spec.tls.enabled ? { commonName: memberCommonName(m), sans: [...sans.dns.map((d) => `DNS:${d}`), ...sans.ips.map((ip) => `IP:${ip}`)] } : undefined,
+          certificate: spec.tls.enabled
+            ? { commonName: memberCommonName(m), sans: [...sans.dns.map((d) => `DNS:${d}`), ...sans.ips.map((ip) => `IP:${ip}`)] }
+            : undefined,
           clientURL: t.clientURL,
           peerURL: t.peerURL,
           metricsURL: t.metricsURL,
@@ -263,7 +281,12 @@ export function renderCluster(view: ClusterView, currentSteps?: OperationProgres
     reason: view.reason,
     version: view.version,
     members,
-    health: view.health && { healthy: view.health.healthy, leader: view.health.leader, alarms: view.health.alarms, checkedAt: view.health.checkedAt },
+    health: view.health && {
+      healthy: view.health.healthy,
+      leader: view.health.leader,
+      alarms: view.health.alarms,
+      checkedAt: view.health.checkedAt,
+    },
     currentOperation: view.current && { ...view.current, steps: currentSteps },
     queuedOperations: view.queue,
     operations: view.operations,

@@ -53,7 +53,18 @@ async function child(): Promise<void> {
   const { newSnapshotClient } = await import('../activities/maintenance/etcd-ops');
   const { Transform } = await import('node:stream');
   const { DirTarget } = await import('../activities/backup/target');
-  const s3target = new S3Target({ bucket: BUCKET, prefix: '', endpoint: s3endpoint, region: 'us-east-1', forcePathStyle: true, accessKeyIdEnv: 'B_KEY', secretAccessKeyEnv: 'B_SECRET' }, { B_KEY: key, B_SECRET: secret });
+  const s3target = new S3Target(
+    {
+      bucket: BUCKET,
+      prefix: '',
+      endpoint: s3endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      accessKeyIdEnv: 'B_KEY',
+      secretAccessKeyEnv: 'B_SECRET',
+    },
+    { B_KEY: key, B_SECRET: secret },
+  );
   const dir = sink === 'dir' ? fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-bench-dir-')) : undefined;
   const target = dir ? new DirTarget(dir) : s3target;
   const c = newSnapshotClient(endpoint, undefined);
@@ -78,7 +89,10 @@ async function child(): Promise<void> {
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 10);
   const t0 = Date.now();
   const grpc = (await c.maintenance.snapshot()) as unknown as NodeJS.ReadableStream;
-  const blobs = new Transform({ writableObjectMode: true, transform: (m: { blob: Buffer }, _e, cb) => cb(null, m.blob?.length ? m.blob : undefined) });
+  const blobs = new Transform({
+    writableObjectMode: true,
+    transform: (m: { blob: Buffer }, _e, cb) => cb(null, m.blob?.length ? m.blob : undefined),
+  });
   grpc.on('error', (e) => blobs.destroy(e));
   grpc.pipe(blobs);
   const m = await streamBackup({ source: { stream: blobs, member: 'bench' }, target, cluster: 'bench', prefix: '', encryption: enc });
@@ -111,11 +125,36 @@ async function main(): Promise<void> {
   const bin = rel.binDir;
   const s3 = await startS3Server();
   const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-  await new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }).send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  }).send(new CreateBucketCommand({ Bucket: BUCKET }));
   const endpoint = `http://${ADDR}:2379`;
   const etcd = spawn(
     path.join(bin, 'etcd'),
-    ['--name', 'bench', '--data-dir', path.join(root, 'data'), '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint, '--listen-peer-urls', `http://${ADDR}:2380`, '--initial-advertise-peer-urls', `http://${ADDR}:2380`, '--initial-cluster', `bench=http://${ADDR}:2380`, '--listen-metrics-urls', '', '--quota-backend-bytes', String(4 * 1024 * MIB), '--unsafe-no-fsync'],
+    [
+      '--name',
+      'bench',
+      '--data-dir',
+      path.join(root, 'data'),
+      '--listen-client-urls',
+      endpoint,
+      '--advertise-client-urls',
+      endpoint,
+      '--listen-peer-urls',
+      `http://${ADDR}:2380`,
+      '--initial-advertise-peer-urls',
+      `http://${ADDR}:2380`,
+      '--initial-cluster',
+      `bench=http://${ADDR}:2380`,
+      '--listen-metrics-urls',
+      '',
+      '--quota-backend-bytes',
+      String(4 * 1024 * MIB),
+      '--unsafe-no-fsync',
+    ],
     { stdio: 'ignore' },
   );
   const cleanup = async () => {
@@ -149,11 +188,34 @@ async function main(): Promise<void> {
     const oursDir: ChildResult[] = [];
     const base: { bytes: number; ms: number }[] = [];
     const backup = async (sink: 's3' | 'dir'): Promise<ChildResult> => {
-      const out = await run(process.execPath, ['--expose-gc', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', path.join(REPO_ROOT, 'bench/backup.ts'), 'child', endpoint, s3.endpoint, s3.accessKeyId, s3.secretAccessKey, process.env.BENCH_ENCRYPT === '1' ? '1' : '0', sink], {
-        cwd: REPO_ROOT,
-        maxBuffer: 10 * MIB,
-      });
-      if (process.env.BENCH_DEBUG) log(out.stderr.split('\n').filter((l) => l.startsWith('{')).join('\n'));
+      const out = await run(
+        process.execPath,
+        [
+          '--expose-gc',
+          ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+          '--import',
+          'tsx',
+          path.join(REPO_ROOT, 'bench/backup.ts'),
+          'child',
+          endpoint,
+          s3.endpoint,
+          s3.accessKeyId,
+          s3.secretAccessKey,
+          process.env.BENCH_ENCRYPT === '1' ? '1' : '0',
+          sink,
+        ],
+        {
+          cwd: REPO_ROOT,
+          maxBuffer: 10 * MIB,
+        },
+      );
+      if (process.env.BENCH_DEBUG)
+        log(
+          out.stderr
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .join('\n'),
+        );
       return JSON.parse(out.stdout.trim().split('\n').pop()!) as ChildResult;
     };
     for (let r = 0; r < RUNS; r++) {
@@ -166,19 +228,35 @@ async function main(): Promise<void> {
       await run(path.join(bin, 'etcdctl'), [`--endpoints=${endpoint}`, 'snapshot', 'save', file], { maxBuffer: 10 * MIB });
       base.push({ bytes: fs.statSync(file).size, ms: Date.now() - t0 });
       fs.rmSync(file);
-      log(`run ${r + 1}: ours → S3 ${(res.bytes / MIB).toFixed(0)} MiB in ${res.uploadMs} ms (+${res.verifyMs} ms verify), peak RSS +${((res.peakRss - res.idleRss) / MIB).toFixed(1)} MiB; ours → directory ${resDir.uploadMs} ms (+${resDir.verifyMs} ms verify), peak RSS +${((resDir.peakRss - resDir.idleRss) / MIB).toFixed(1)} MiB; etcdctl ${base[r].ms} ms`);
+      log(
+        `run ${r + 1}: ours → S3 ${(res.bytes / MIB).toFixed(0)} MiB in ${res.uploadMs} ms (+${res.verifyMs} ms verify), peak RSS +${((res.peakRss - res.idleRss) / MIB).toFixed(1)} MiB; ours → directory ${resDir.uploadMs} ms (+${resDir.verifyMs} ms verify), peak RSS +${((resDir.peakRss - resDir.idleRss) / MIB).toFixed(1)} MiB; etcdctl ${base[r].ms} ms`,
+      );
     }
     // The S3 server's own ceiling on this machine: the same number of bytes
     // uploaded from memory with the same part size and parallelism, no etcd.
     const { Upload } = await import('@aws-sdk/lib-storage');
     const { S3_PART_BYTES, S3_QUEUE_SIZE } = await import('../activities/backup/target');
-    const s3c = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    const s3c = new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
     const block = crypto.randomBytes(MIB);
     const total = ours[0].bytes;
     const tc = Date.now();
     await new Upload({
       client: s3c,
-      params: { Bucket: BUCKET, Key: 'ceiling', Body: Readable.from((function* () { for (let i = 0; i < total; i += MIB) yield block.subarray(0, Math.min(MIB, total - i)); })()) },
+      params: {
+        Bucket: BUCKET,
+        Key: 'ceiling',
+        Body: Readable.from(
+          (function* () {
+            for (let i = 0; i < total; i += MIB) yield block.subarray(0, Math.min(MIB, total - i));
+          })(),
+        ),
+      },
       partSize: S3_PART_BYTES,
       queueSize: S3_QUEUE_SIZE,
     }).done();
@@ -188,13 +266,25 @@ async function main(): Promise<void> {
     const dirTp = median(oursDir.map((o) => o.bytes / MIB / (o.uploadMs / 1000)));
     const overIdle = Math.max(...[...ours, ...oursDir].map((o) => o.peakRss - o.idleRss)) / MIB;
     const ratio = oursTp / baseTp;
-    console.log(`bench:backup  database ${(Number(st.dbSize) / MIB).toFixed(0)} MiB, ${RUNS} runs, encryption ${process.env.BENCH_ENCRYPT === '1' ? 'on' : 'off'}`);
-    console.log(`  etcdfleet backup → S3 (SeaweedFS): ${oursTp.toFixed(1)} MiB/s (median), verification ${median(ours.map((o) => o.verifyMs))} ms`);
+    console.log(
+      `bench:backup  database ${(Number(st.dbSize) / MIB).toFixed(0)} MiB, ${RUNS} runs, encryption ${process.env.BENCH_ENCRYPT === '1' ? 'on' : 'off'}`,
+    );
+    console.log(
+      `  etcdfleet backup → S3 (SeaweedFS): ${oursTp.toFixed(1)} MiB/s (median), verification ${median(ours.map((o) => o.verifyMs))} ms`,
+    );
     console.log(`  etcdctl snapshot save → local file: ${baseTp.toFixed(1)} MiB/s (median)`);
-    console.log(`  S3 server ceiling (same bytes from memory, same parts): ${ceilingTp.toFixed(1)} MiB/s; ours / ceiling ${(oursTp / ceilingTp).toFixed(2)}`);
-    console.log(`  etcdfleet backup → directory (the embedded default): ${dirTp.toFixed(1)} MiB/s (median), verification ${median(oursDir.map((o) => o.verifyMs))} ms; ratio ${(dirTp / baseTp).toFixed(2)}`);
-    console.log(`  throughput ratio S3 / etcdctl ${ratio.toFixed(2)} (goal ≥ 0.8) ${ratio >= 0.8 ? 'MET' : `NOT MET: the S3 server's own ceiling is ${(ceilingTp / baseTp).toFixed(2)} of etcdctl here`}`);
-    console.log(`  backup process peak RSS over idle ${overIdle.toFixed(1)} MiB (idle ${(ours[0].idleRss / MIB).toFixed(0)} MiB; goal < 64 MiB) ${overIdle < 64 ? 'MET' : 'NOT MET'}`);
+    console.log(
+      `  S3 server ceiling (same bytes from memory, same parts): ${ceilingTp.toFixed(1)} MiB/s; ours / ceiling ${(oursTp / ceilingTp).toFixed(2)}`,
+    );
+    console.log(
+      `  etcdfleet backup → directory (the embedded default): ${dirTp.toFixed(1)} MiB/s (median), verification ${median(oursDir.map((o) => o.verifyMs))} ms; ratio ${(dirTp / baseTp).toFixed(2)}`,
+    );
+    console.log(
+      `  throughput ratio S3 / etcdctl ${ratio.toFixed(2)} (goal ≥ 0.8) ${ratio >= 0.8 ? 'MET' : `NOT MET: the S3 server's own ceiling is ${(ceilingTp / baseTp).toFixed(2)} of etcdctl here`}`,
+    );
+    console.log(
+      `  backup process peak RSS over idle ${overIdle.toFixed(1)} MiB (idle ${(ours[0].idleRss / MIB).toFixed(0)} MiB; goal < 64 MiB) ${overIdle < 64 ? 'MET' : 'NOT MET'}`,
+    );
   } finally {
     await cleanup();
   }

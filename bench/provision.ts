@@ -215,11 +215,20 @@ interface BaselineRun {
   dir: string;
 }
 
-async function provisionBaseline(run: number, binDir: string, keep?: (dir: string, members: string[]) => Promise<void>): Promise<BaselineRun> {
+async function provisionBaseline(
+  run: number,
+  binDir: string,
+  keep?: (dir: string, members: string[]) => Promise<void>,
+): Promise<BaselineRun> {
   const name = `base-${run}`;
   const dir = path.join(root!, name);
   const addrs = addresses(95, run);
-  const env = { ...process.env, HEARTBEAT_MS: String(HEARTBEAT_MS), ELECTION_MS: String(ELECTION_MS), HEALTH_POLL_S: String(POLL_MS / 1000) };
+  const env = {
+    ...process.env,
+    HEARTBEAT_MS: String(HEARTBEAT_MS),
+    ELECTION_MS: String(ELECTION_MS),
+    HEALTH_POLL_S: String(POLL_MS / 1000),
+  };
 
   const startedAt = Date.now();
   const t0 = performance.now();
@@ -271,7 +280,9 @@ function printOursBreakdown(runs: OursRun[]): void {
   if (tls.length === 0) return;
   const col = (label: string) => label.padEnd(34);
   const m = (f: (t: Timeline) => number) => `${Math.round(median(tls.map(f)))} ms`.padStart(8);
-  say(`etcdfleet breakdown, median of ${tls.length} run(s) (step = workflow task times; activity = last attempt run time; queue = scheduled -> last attempt started):`);
+  say(
+    `etcdfleet breakdown, median of ${tls.length} run(s) (step = workflow task times; activity = last attempt run time; queue = scheduled -> last attempt started):`,
+  );
   say(`  ${col('POST -> 202 (update-with-start)')}${m((t) => t.postMs)}`);
   say(`  ${col('POST -> first step started')}${m((t) => t.toFirstStepMs)}`);
   const names = tls[0].steps.map((s) => s.name);
@@ -289,7 +300,9 @@ function printOursBreakdown(runs: OursRun[]): void {
     say(`  ${col(name)}${m((t) => at(t)?.ms ?? NaN)}${detail}`);
   }
   say(`  ${col('last step -> workflow completed')}${m((t) => t.lastStepToCompletedMs)}`);
-  say(`  ${col('workflow completed -> Running seen')}${m((t) => t.completedToRunningMs)}   (entity workflow task + poll every ${POLL_MS} ms)`);
+  say(
+    `  ${col('workflow completed -> Running seen')}${m((t) => t.completedToRunningMs)}   (entity workflow task + poll every ${POLL_MS} ms)`,
+  );
   say(`  ${col('total')}${m((t) => t.totalMs)}`);
 }
 
@@ -298,7 +311,9 @@ function printBaselineBreakdown(runs: BaselineRun[]): void {
   const parts = names.map((n) => `${n} ${Math.round(median(runs.map((r) => r.phases[n])))} ms`);
   const spawnOverhead = median(runs.map((r) => r.ms - Object.values(r.phases).reduce((a, b) => a + b, 0)));
   const attempts = Math.max(...runs.map((r) => r.healthAttempts ?? 0));
-  say(`baseline breakdown, median of ${runs.length} run(s): ${parts.join(', ')}, bash start/exit ${Math.round(spawnOverhead)} ms (etcdctl health attempts: up to ${attempts})`);
+  say(
+    `baseline breakdown, median of ${runs.length} run(s): ${parts.join(', ')}, bash start/exit ${Math.round(spawnOverhead)} ms (etcdctl health attempts: up to ${attempts})`,
+  );
 }
 
 /** The steps that took 100 ms or more, e.g. ` | issue 0.87 start 0.46 wait 0.33 x2`. */
@@ -362,8 +377,12 @@ async function main(): Promise<void> {
   const release = await fetchRelease({ version: VERSION, source: `file://${mirror}`, cacheDir: cache });
   const binDir = release.binDir;
 
-  say(`bench provision: ${MEMBERS}-member TLS cluster, etcd ${VERSION} (cached, mirror file://${mirror}), RSA 2048, heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms`);
-  say(`${RUNS} measured run(s) per side after one warm-up each, alternating; ${os.cpus().length} CPUs, load average ${loadavg()}; work dir ${root}`);
+  say(
+    `bench provision: ${MEMBERS}-member TLS cluster, etcd ${VERSION} (cached, mirror file://${mirror}), RSA 2048, heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms`,
+  );
+  say(
+    `${RUNS} measured run(s) per side after one warm-up each, alternating; ${os.cpus().length} CPUs, load average ${loadavg()}; work dir ${root}`,
+  );
   stack = await startBenchStack(root, (l) => say(l));
 
   // Warm-up pair (not counted), with the check that both sides did the same work.

@@ -52,7 +52,10 @@ async function provision(s: BenchStack, name: string, block: number): Promise<an
 
 async function startWorkload(s: BenchStack, c: any): Promise<Workload> {
   const creds = (await s.api('GET', `/v1/clusters/${c.name}/credentials`)).body;
-  const w = new Workload(c.members.map((m: any) => m.clientURL), creds);
+  const w = new Workload(
+    c.members.map((m: any) => m.clientURL),
+    creds,
+  );
   w.start();
   await sleep(1000);
   return w;
@@ -69,7 +72,9 @@ async function ours(s: BenchStack, block: number, run: number): Promise<Result> 
     const op = (await s.api('GET', `/v1/operations/${r.body.operationId}`)).body;
     if (op.status === 'Succeeded') {
       const t = (x?: string) => (x ? Date.parse(x) : NaN);
-      say(`  steps: ${op.steps.map((st: any) => `${st.name} ${t(st.finishedAt) - t(st.startedAt)} ms`).join('; ')}; queued→started ${t(op.startedAt) - t0} ms`);
+      say(
+        `  steps: ${op.steps.map((st: any) => `${st.name} ${t(st.finishedAt) - t(st.startedAt)} ms`).join('; ')}; queued→started ${t(op.startedAt) - t0} ms`,
+      );
       break;
     }
     if (op.status === 'Failed' || op.status === 'Cancelled') throw new Error(`upgrade ${op.status}: ${op.error}`);
@@ -88,7 +93,8 @@ async function activityTimes(s: BenchStack, workflowId: string): Promise<void> {
   const rows: string[] = [];
   for (const e of h.events ?? []) {
     const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-    if (e.activityTaskScheduledEventAttributes) sched.set(String(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
+    if (e.activityTaskScheduledEventAttributes)
+      sched.set(String(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
     const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
     if (done) {
       const sc = sched.get(String(done.scheduledEventId));
@@ -107,7 +113,13 @@ async function baseline(s: BenchStack, block: number, run: number): Promise<Resu
   await new Promise<void>((resolve, reject) => {
     const child = spawn(
       'sh',
-      [path.join(REPO_ROOT, 'bench/baseline-upgrade.sh'), path.join(s.config.hostsDir, name), TO, anyCachedRelease(s.config.cacheDir, TO), ...c.members.map((m: any) => `${m.name}=${m.clientURL}`)],
+      [
+        path.join(REPO_ROOT, 'bench/baseline-upgrade.sh'),
+        path.join(s.config.hostsDir, name),
+        TO,
+        anyCachedRelease(s.config.cacheDir, TO),
+        ...c.members.map((m: any) => `${m.name}=${m.clientURL}`),
+      ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`baseline script exited ${code}`))));
@@ -124,7 +136,9 @@ function line(what: string, r: Result): string {
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-bench-upgrade-'));
-  say(`bench:upgrade: ${FROM} → ${TO}, 3 members, heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms, ${RUNS} run(s) per side; work dir ${root}`);
+  say(
+    `bench:upgrade: ${FROM} → ${TO}, 3 members, heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms, ${RUNS} run(s) per side; work dir ${root}`,
+  );
   const s = await startBenchStack(root, (l) => say(`  ${l}`));
   const oursR: Result[] = [];
   const baseR: Result[] = [];
@@ -157,8 +171,12 @@ async function main(): Promise<void> {
   const oFailed = oursR.reduce((n, r) => n + r.report.failedWrites + r.report.failedReads, 0);
   const bFailed = baseR.reduce((n, r) => n + r.report.failedWrites + r.report.failedReads, 0);
   say('');
-  say(`time        ours ${secs(oMs)} s vs plain ${secs(bMs)} s: ratio ${(oMs / bMs).toFixed(2)} (goal ≤ ${GOAL_RATIO}) ${oMs / bMs <= GOAL_RATIO ? 'MET' : 'NOT MET'}`);
-  say(`unavailable ours ${oUn} ms vs plain ${bUn} ms: ${bUn > 0 ? `ratio ${(oUn / bUn).toFixed(2)}` : 'plain had none'} (goal ours ≤ ${ELECTION_MS} ms) ${oUn <= ELECTION_MS ? 'MET' : 'NOT MET'}`);
+  say(
+    `time        ours ${secs(oMs)} s vs plain ${secs(bMs)} s: ratio ${(oMs / bMs).toFixed(2)} (goal ≤ ${GOAL_RATIO}) ${oMs / bMs <= GOAL_RATIO ? 'MET' : 'NOT MET'}`,
+  );
+  say(
+    `unavailable ours ${oUn} ms vs plain ${bUn} ms: ${bUn > 0 ? `ratio ${(oUn / bUn).toFixed(2)}` : 'plain had none'} (goal ours ≤ ${ELECTION_MS} ms) ${oUn <= ELECTION_MS ? 'MET' : 'NOT MET'}`,
+  );
   say(`failed      ours ${oFailed} vs plain ${bFailed} requests`);
   say(`lost        ours ${oLost} acknowledged writes (goal 0) ${oLost === 0 ? 'MET' : 'NOT MET'}`);
 }

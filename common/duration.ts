@@ -35,7 +35,8 @@ const DEFAULT_UNITS: readonly DurationUnit[] = ['s', 'm', 'h', 'd'];
 
 /** Renders a bound readably: 365d, 24h, 1s, 500ms. */
 export function formatDurationMs(ms: number): string {
-  for (const u of ['d', 'h', 'm', 's'] as const) if (ms >= DURATION_UNIT_MS[u] && ms % DURATION_UNIT_MS[u] === 0) return `${ms / DURATION_UNIT_MS[u]}${u}`;
+  for (const u of ['d', 'h', 'm', 's'] as const)
+    if (ms >= DURATION_UNIT_MS[u] && ms % DURATION_UNIT_MS[u] === 0) return `${ms / DURATION_UNIT_MS[u]}${u}`;
   return `${ms}ms`;
 }
 

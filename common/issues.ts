@@ -60,4 +60,3 @@ export function zodIssues(err: z.ZodError | { issues: readonly z.core.$ZodIssue[
   }
   return out;
 }
-

@@ -79,7 +79,14 @@ function syntaxOf(contentType: string | undefined): Syntax {
   if (!contentType) return 'sniff';
   const media = contentType.split(';')[0].trim().toLowerCase();
   if (media === 'application/json' || media.endsWith('+json')) return 'json';
-  if (media === 'application/yaml' || media === 'application/x-yaml' || media === 'text/yaml' || media === 'text/x-yaml' || media.endsWith('+yaml')) return 'yaml';
+  if (
+    media === 'application/yaml' ||
+    media === 'application/x-yaml' ||
+    media === 'text/yaml' ||
+    media === 'text/x-yaml' ||
+    media.endsWith('+yaml')
+  )
+    return 'yaml';
   // text/plain, form-encoded (curl -d's default), octet-stream and the like:
   // people send specs that way by accident, so read the body for what it is.
   return 'sniff';
@@ -110,7 +117,12 @@ export function jsonErrorOffset(text: string): number {
     throw i;
   };
   const lit = (word: string) => {
-    for (const ch of word) if (text[i++] !== ch) (i--, fail());
+    for (const ch of word) {
+      if (text[i++] !== ch) {
+        i--;
+        fail();
+      }
+    }
   };
   const str = () => {
     i++; // opening quote
@@ -120,7 +132,12 @@ export function jsonErrorOffset(text: string): number {
       if (text[i] === '\\') {
         i++;
         if (text[i] === 'u') {
-          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) ((i += k), fail());
+          for (let k = 1; k <= 4; k++) {
+            if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) {
+              i += k;
+              fail();
+            }
+          }
           i += 4;
         } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
       }
@@ -216,7 +233,13 @@ function yamlReason(message: string): string {
 
 function parseYaml(text: string): unknown {
   const parsed = parseYamlBounded(text);
-  if ('error' in parsed) throw malformed('YAML', text, { ...parsed.error, message: yamlReason(parsed.error.message) }, parsed.lineCounter.linePos(parsed.error.offset));
+  if ('error' in parsed)
+    throw malformed(
+      'YAML',
+      text,
+      { ...parsed.error, message: yamlReason(parsed.error.message) },
+      parsed.lineCounter.linePos(parsed.error.offset),
+    );
   const values: unknown[] = [];
   for (const doc of parsed.docs) {
     try {
@@ -270,7 +293,12 @@ export function parseBody(text: string, contentType?: string): unknown {
  */
 export function parseClusterSpec(input: unknown, pathPrefix = ''): { spec: ClusterSpec; warnings: string[] } {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new ValidationError([{ path: pathPrefix, message: `a cluster spec must be an object, not ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}` }]);
+    throw new ValidationError([
+      {
+        path: pathPrefix,
+        message: `a cluster spec must be an object, not ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}`,
+      },
+    ]);
   }
   const r = ClusterSpec.safeParse(input);
   if (!r.success) throw fromZodError(r.error, pathPrefix);

@@ -26,13 +26,50 @@ export function isWithin(p: string, dir: string): boolean {
 
 /** Directories that are never a member's data, config or certificate dir themselves. */
 export const SYSTEM_ROOTS = [
-  '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/media', '/mnt', '/opt',
-  '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/var',
-  '/etc/ssl', '/usr/local', '/var/lib', '/var/log', '/var/run', '/var/tmp',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/var',
+  '/etc/ssl',
+  '/usr/local',
+  '/var/lib',
+  '/var/log',
+  '/var/run',
+  '/var/tmp',
 ] as const;
 
 /** Trees holding binaries or kernel/device files: nothing of a member goes inside them. */
-export const BINARY_TREES = ['/bin', '/sbin', '/usr', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/proc', '/sys', '/dev', '/opt/etcd'] as const;
+export const BINARY_TREES = [
+  '/bin',
+  '/sbin',
+  '/usr',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/boot',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/opt/etcd',
+] as const;
 
 /** Log files additionally stay out of configuration and runtime trees. */
 const LOG_FORBIDDEN_TREES = [...BINARY_TREES, '/etc', '/run', '/var/run'] as const;
@@ -85,7 +122,11 @@ type PathIssue = { path: (string | number)[]; message: string };
  * certificate dirs, log files outside all three. Issues name the field the
  * user wrote (the member's override, else the cluster's).
  */
-export function pathLayoutIssues(spec: { paths: Required<Dirs>; members: { paths?: Dirs }[]; logging: { outputs: string[] } }): PathIssue[] {
+export function pathLayoutIssues(spec: {
+  paths: Required<Dirs>;
+  members: { paths?: Dirs }[];
+  logging: { outputs: string[] };
+}): PathIssue[] {
   const issues = new Map<string, PathIssue>();
   const add = (path: (string | number)[], message: string) => {
     const key = path.join('.');
@@ -103,7 +144,10 @@ export function pathLayoutIssues(spec: { paths: Required<Dirs>; members: { paths
       if (isWithin(data, other) || isWithin(other, data)) {
         // Blame the field this member overrides, if any; else the data dir.
         const blame = m.paths?.[f] !== undefined && m.paths?.dataDir === undefined ? where(f) : where('dataDir');
-        add(blame, `the data dir (${data}) and ${f} (${other}) must not overlap: the data dir is renamed aside on restore and member removal`);
+        add(
+          blame,
+          `the data dir (${data}) and ${f} (${other}) must not overlap: the data dir is renamed aside on restore and member removal`,
+        );
       }
     }
     spec.logging.outputs.forEach((o, j) => {
@@ -127,7 +171,12 @@ export function specPathIssues(spec: Parameters<typeof pathLayoutIssues>[0]): Pa
   const dirs = (p: Dirs | undefined, at: (string | number)[]) => {
     for (const f of ['dataDir', 'confDir', 'certsDir'] as const) {
       const v = p?.[f];
-      const message = v === undefined ? undefined : !ABS_PATH_RE.test(v) || v.split('/').includes('..') ? 'must be an absolute path without ".."' : memberDirProblem(v);
+      const message =
+        v === undefined
+          ? undefined
+          : !ABS_PATH_RE.test(v) || v.split('/').includes('..')
+            ? 'must be an absolute path without ".."'
+            : memberDirProblem(v);
       if (message) out.push({ path: [...at, f], message });
     }
   };

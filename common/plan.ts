@@ -40,13 +40,20 @@ export function specWithAddedMember(spec: ClusterSpec, input: unknown): Checked<
   const own = MemberSpec.safeParse(input);
   if (!own.success) return { ok: false, issues: zodIssues(own.error, 'member') };
   if (spec.members.length >= MAX_MEMBERS) {
-    return { ok: false, issues: [{ path: 'members', message: `the cluster already has ${spec.members.length} members (at most ${MAX_MEMBERS})` }] };
+    return {
+      ok: false,
+      issues: [{ path: 'members', message: `the cluster already has ${spec.members.length} members (at most ${MAX_MEMBERS})` }],
+    };
   }
   return reparse(spec, [...spec.members, own.data], spec.members.length, 'member');
 }
 
 /** The spec with member `name` replaced by `next` (same position), validated like a create. */
-export function specWithReplacedMember(spec: ClusterSpec, name: string, next: MemberSpec): Checked<{ spec: ClusterSpec; member: MemberSpec }> {
+export function specWithReplacedMember(
+  spec: ClusterSpec,
+  name: string,
+  next: MemberSpec,
+): Checked<{ spec: ClusterSpec; member: MemberSpec }> {
   const i = spec.members.findIndex((m) => m.name === name);
   if (i < 0) return { ok: false, issues: [{ path: 'member', message: `cluster ${spec.name} has no member ${name}` }] };
   const members = spec.members.map((m, j) => (j === i ? next : m));
@@ -55,12 +62,19 @@ export function specWithReplacedMember(spec: ClusterSpec, name: string, next: Me
 
 /** The spec without member `name`; refuses removing the last member. */
 export function specWithoutMember(spec: ClusterSpec, name: string): Checked<{ spec: ClusterSpec }> {
-  if (!spec.members.some((m) => m.name === name)) return { ok: false, issues: [{ path: 'member', message: `cluster ${spec.name} has no member ${name}` }] };
-  if (spec.members.length === 1) return { ok: false, issues: [{ path: 'member', message: `${name} is the last member of ${spec.name}: delete the cluster instead` }] };
+  if (!spec.members.some((m) => m.name === name))
+    return { ok: false, issues: [{ path: 'member', message: `cluster ${spec.name} has no member ${name}` }] };
+  if (spec.members.length === 1)
+    return { ok: false, issues: [{ path: 'member', message: `${name} is the last member of ${spec.name}: delete the cluster instead` }] };
   return { ok: true, value: { spec: { ...spec, members: spec.members.filter((m) => m.name !== name) } } };
 }
 
-function reparse(spec: ClusterSpec, members: MemberSpec[], index: number, alias: string): Checked<{ spec: ClusterSpec; member: MemberSpec }> {
+function reparse(
+  spec: ClusterSpec,
+  members: MemberSpec[],
+  index: number,
+  alias: string,
+): Checked<{ spec: ClusterSpec; member: MemberSpec }> {
   const r = ClusterSpec.safeParse({ ...spec, members });
   if (!r.success) {
     const issues = r.error.issues.flatMap((iss) => {
@@ -116,17 +130,39 @@ export function planMembers(
     const changed = [...new Set([...Object.keys(c), ...Object.keys(d)])].filter((k) => !same((c as any)[k], (d as any)[k])).sort();
     const fixed = changed.filter((k) => k !== 'address');
     if (fixed.length) {
-      for (const k of fixed) refusals.push({ path: `members[${i}].${k}`, message: `${k} of existing member ${d.name} cannot be changed; remove it and add a member with a new name instead` });
+      for (const k of fixed)
+        refusals.push({
+          path: `members[${i}].${k}`,
+          message: `${k} of existing member ${d.name} cannot be changed; remove it and add a member with a new name instead`,
+        });
       return;
     }
-    replaces.push({ kind: 'replace-member', member: d.name, params: { member: d.name, address: d.address }, reason: `${d.name} moves from ${c.address} to ${d.address}`, size: 0 });
+    replaces.push({
+      kind: 'replace-member',
+      member: d.name,
+      params: { member: d.name, address: d.address },
+      reason: `${d.name} moves from ${c.address} to ${d.address}`,
+      size: 0,
+    });
   });
   const removals = current.filter((m) => !wanted.has(m.name));
   const brokenRemovals = removals.filter((m) => unhealthy.has(m.name));
   const healthyRemovals = removals.filter((m) => !unhealthy.has(m.name));
 
-  const rm = (m: MemberSpec, why: string): MemberStep => ({ kind: 'remove-member', member: m.name, params: { member: m.name }, reason: why, size: 0 });
-  const add = (m: MemberSpec): MemberStep => ({ kind: 'add-member', member: m.name, params: { ...m }, reason: `${m.name} (${m.address}) is in the desired members`, size: 0 });
+  const rm = (m: MemberSpec, why: string): MemberStep => ({
+    kind: 'remove-member',
+    member: m.name,
+    params: { member: m.name },
+    reason: why,
+    size: 0,
+  });
+  const add = (m: MemberSpec): MemberStep => ({
+    kind: 'add-member',
+    member: m.name,
+    params: { ...m },
+    reason: `${m.name} (${m.address}) is in the desired members`,
+    size: 0,
+  });
 
   const steps: MemberStep[] = [
     ...brokenRemovals.map((m) => rm(m, `${m.name} is not in the desired members and is unhealthy: removed first`)),
@@ -184,10 +220,12 @@ export function planSpecChange(current: ClusterSpec, desired: ClusterSpec, opts:
     if (!same(current[f], desired[f])) refusals.push({ path: f, message: `${f} cannot be changed on a running cluster` });
   }
   for (const f of NOT_PATCHABLE) {
-    if (!same(current[f], desired[f])) refusals.push({ path: f, message: `${f} settings are not changed through PATCH; use the ${f} endpoints` });
+    if (!same(current[f], desired[f]))
+      refusals.push({ path: f, message: `${f} settings are not changed through PATCH; use the ${f} endpoints` });
   }
   for (const f of TLS_FIXED_FIELDS) {
-    if (!same(current.tls[f], desired.tls[f])) refusals.push({ path: `tls.${f}`, message: `tls.${f} cannot be changed on a running cluster` });
+    if (!same(current.tls[f], desired.tls[f]))
+      refusals.push({ path: `tls.${f}`, message: `tls.${f} cannot be changed on a running cluster` });
   }
 
   const members = planMembers(current.members, desired.members, opts);
@@ -201,15 +239,27 @@ export function planSpecChange(current: ClusterSpec, desired: ClusterSpec, opts:
   const loggingChanged = !same(current.logging, desired.logging);
   if (tunablesChanged || loggingChanged) {
     const what = [tunablesChanged && 'tunables', loggingChanged && 'logging'].filter(Boolean).join(' and ');
-    plan.push({ kind: 'config-change', params: { tunables: desired.tunables, logging: desired.logging }, reason: `${what} changed: rolling restart with the new config` });
+    plan.push({
+      kind: 'config-change',
+      params: { tunables: desired.tunables, logging: desired.logging },
+      reason: `${what} changed: rolling restart with the new config`,
+    });
   }
   const leaf = TLS_LEAF_FIELDS.filter((f) => !same(current.tls[f], desired.tls[f]));
   if (leaf.length) {
-    plan.push({ kind: 'rotate-certificates', params: { tls: desired.tls }, reason: `tls.${leaf.join(', tls.')} changed: new member and client certificates from the same CA` });
+    plan.push({
+      kind: 'rotate-certificates',
+      params: { tls: desired.tls },
+      reason: `tls.${leaf.join(', tls.')} changed: new member and client certificates from the same CA`,
+    });
   }
   const ca = TLS_CA_FIELDS.filter((f) => !same(current.tls[f], desired.tls[f]));
   if (ca.length) {
-    plan.push({ kind: 'rotate-ca', params: { tls: desired.tls }, reason: `tls.${ca.join(', tls.')} changed: a new CA, rotated in without downtime` });
+    plan.push({
+      kind: 'rotate-ca',
+      params: { tls: desired.tls },
+      reason: `tls.${ca.join(', tls.')} changed: a new CA, rotated in without downtime`,
+    });
   }
   plan.push(...members.steps.map(({ kind, params, reason }) => ({ kind, params, reason })));
   return { plan: refusals.length ? [] : plan, refusals, warnings: members.warnings };

@@ -38,7 +38,8 @@ export function normalizeSource(source: string): string {
 export const normalizeEndpoint = normalizeSource;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 /**
  * Field-path issues for everything in `spec` the policy does not allow:
@@ -53,7 +54,10 @@ export function checkSpecPolicy(spec: unknown, policy: SpecPolicy): Issue[] {
   if (!s) return issues;
   const source = str(s.artifactSource);
   if (source !== undefined && !artifactSourceAllowed(source, policy)) {
-    issues.push({ path: 'artifactSource', message: `not an artifact source this service allows (allowed: ${policy.artifactSources.join(', ') || 'none'})` });
+    issues.push({
+      path: 'artifactSource',
+      message: `not an artifact source this service allows (allowed: ${policy.artifactSources.join(', ') || 'none'})`,
+    });
   }
   const backup = obj(s.backup);
   if (backup) issues.push(...checkBackupPolicy(backup, policy, 'backup'));
@@ -72,20 +76,34 @@ export function checkBackupPolicy(backup: unknown, policy: SpecPolicy, prefix = 
   if (!b) return issues;
   const dir = str(b.dir);
   const s3 = obj(b.s3);
-  if (dir !== undefined && dir.startsWith('/') && !dir.split('/').includes('..') && !isWithin(normalizeAbsPath(dir), normalizeAbsPath(policy.backupRoot))) {
+  if (
+    dir !== undefined &&
+    dir.startsWith('/') &&
+    !dir.split('/').includes('..') &&
+    !isWithin(normalizeAbsPath(dir), normalizeAbsPath(policy.backupRoot))
+  ) {
     issues.push({ path: `${prefix}.dir`, message: `must be under the service's backup root ${policy.backupRoot}` });
   }
   if (s3) {
     const endpoint = str(s3.endpoint);
-    if (endpoint !== undefined && endpoint !== '' && !policy.s3Endpoints.some((e) => normalizeEndpoint(e) === normalizeEndpoint(endpoint))) {
-      const allowed = policy.s3Endpoints.length ? `allowed: ${policy.s3Endpoints.join(', ')}` : 'this service allows no custom endpoint; leave it out for AWS';
+    if (
+      endpoint !== undefined &&
+      endpoint !== '' &&
+      !policy.s3Endpoints.some((e) => normalizeEndpoint(e) === normalizeEndpoint(endpoint))
+    ) {
+      const allowed = policy.s3Endpoints.length
+        ? `allowed: ${policy.s3Endpoints.join(', ')}`
+        : 'this service allows no custom endpoint; leave it out for AWS';
       issues.push({ path: `${prefix}.s3.endpoint`, message: `not an S3 endpoint this service allows (${allowed})` });
     }
     const defaults = { accessKeyIdEnv: DEFAULT_S3_CREDENTIAL_ENVS[0], secretAccessKeyEnv: DEFAULT_S3_CREDENTIAL_ENVS[1] };
     for (const f of ['accessKeyIdEnv', 'secretAccessKeyEnv'] as const) {
       const name = s3[f] === undefined ? defaults[f] : str(s3[f]);
       if (name !== undefined && !policy.s3CredentialEnvs.includes(name)) {
-        issues.push({ path: `${prefix}.s3.${f}`, message: `not a credential variable this service allows (allowed: ${policy.s3CredentialEnvs.join(', ') || 'none'})` });
+        issues.push({
+          path: `${prefix}.s3.${f}`,
+          message: `not a credential variable this service allows (allowed: ${policy.s3CredentialEnvs.join(', ') || 'none'})`,
+        });
       }
     }
   }

@@ -90,7 +90,10 @@ export const TlsSpec = z.strictObject({
   certDays: z.number().int().min(1).max(36500).default(365),
   subject: z
     .strictObject({
-      country: z.string().regex(/^[A-Za-z]{2}$/, 'a two-letter ISO 3166 country code').optional(),
+      country: z
+        .string()
+        .regex(/^[A-Za-z]{2}$/, 'a two-letter ISO 3166 country code')
+        .optional(),
       organization: z.string().min(1).max(64).optional(),
       commonName: z.string().min(1).max(64).default('etcd'),
     })
@@ -168,8 +171,14 @@ export const BackupSpec = z.strictObject({
       region: z.string().default('us-east-1'),
       forcePathStyle: z.boolean().default(true),
       /** Names of the worker's environment variables holding the credentials (never the secrets themselves). */
-      accessKeyIdEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('AWS_ACCESS_KEY_ID'),
-      secretAccessKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('AWS_SECRET_ACCESS_KEY'),
+      accessKeyIdEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+        .default('AWS_ACCESS_KEY_ID'),
+      secretAccessKeyEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+        .default('AWS_SECRET_ACCESS_KEY'),
     })
     .optional(),
   /** AES-256-GCM client-side encryption with the service's backup key (ETCDFLEET_BACKUP_KEY). */
@@ -226,7 +235,11 @@ export const ClusterSpec = z
     const clashes = new Map<string, { path: (string | number)[]; what: string[] }>();
     spec.members.forEach((m, i) => {
       if (names.has(m.name)) {
-        ctx.addIssue({ code: 'custom', path: ['members', i, 'name'], message: `duplicate member name "${m.name}" (also members[${names.get(m.name)}])` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['members', i, 'name'],
+          message: `duplicate member name "${m.name}" (also members[${names.get(m.name)}])`,
+        });
       } else names.set(m.name, i);
       const p = memberPorts(spec, m);
       for (const [kind, port] of Object.entries(p)) {
@@ -258,7 +271,11 @@ export const ClusterSpec = z
           const a = m[field];
           // Malformed addresses (and an advertised 0.0.0.0) already have their own issue.
           if (a !== undefined && isAddress(a) && !(field === 'address' && a === '0.0.0.0') && !isLoopbackV4(a)) {
-            ctx.addIssue({ code: 'custom', path: ['members', i, field], message: `the local provider runs members on loopback: use an address in 127.0.0.0/8, not "${a}"` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['members', i, field],
+              message: `the local provider runs members on loopback: use an address in 127.0.0.0/8, not "${a}"`,
+            });
           }
         }
       }
@@ -289,9 +306,17 @@ export const ClusterSpec = z
     // etcd's own defaults: heartbeat 100 ms, election 1000 ms. A raised heartbeat alone can break the rule too.
     const { heartbeatInterval: hb, electionTimeout: et } = spec.tunables;
     if (et !== undefined && et < 5 * (hb ?? 100)) {
-      ctx.addIssue({ code: 'custom', path: ['tunables', 'electionTimeout'], message: `must be at least 5 × heartbeatInterval (${5 * (hb ?? 100)} ms)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tunables', 'electionTimeout'],
+        message: `must be at least 5 × heartbeatInterval (${5 * (hb ?? 100)} ms)`,
+      });
     } else if (et === undefined && hb !== undefined && 1000 < 5 * hb) {
-      ctx.addIssue({ code: 'custom', path: ['tunables', 'heartbeatInterval'], message: `with the default electionTimeout (1000 ms) this must be at most 200 ms; set electionTimeout to at least ${5 * hb} ms` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tunables', 'heartbeatInterval'],
+        message: `with the default electionTimeout (1000 ms) this must be at most 200 ms; set electionTimeout to at least ${5 * hb} ms`,
+      });
     }
     for (const issue of pathLayoutIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
     if (spec.dns?.discoverySrv) {

@@ -5,7 +5,6 @@
 // clusters). Downgrades are not supported.
 import { compareVersions as compareReleases, latestPatchOf, parseVersion, withV } from './release-version';
 
-
 export interface UpgradeVerdict {
   allowed: boolean;
   /** Why it is refused (with the path to take when there is one). */
@@ -34,7 +33,11 @@ export function checkUpgradeShape(current: string, target: unknown): UpgradeVerd
   const [c, t] = [parseRelease(current)!, parseRelease(target)!];
   const tv = normalizeRelease(target);
   if (compareReleases(current, tv) === 0) return { allowed: false, reason: `the cluster already runs ${current}` };
-  if (compareReleases(tv, current) < 0) return { allowed: false, reason: `downgrades are not supported (${current} → ${tv}); restore a snapshot taken before the upgrade instead` };
+  if (compareReleases(tv, current) < 0)
+    return {
+      allowed: false,
+      reason: `downgrades are not supported (${current} → ${tv}); restore a snapshot taken before the upgrade instead`,
+    };
   if (t[0] !== c[0]) return { allowed: false, reason: `major version upgrades are not supported (${current} → ${tv})` };
   return { allowed: true };
 }
@@ -50,7 +53,10 @@ export function checkUpgradePath(current: string, target: string, available: rea
   const tv = normalizeRelease(target);
   const known = available.map(normalizeRelease).filter((v) => parseRelease(v));
   if (!known.includes(tv)) {
-    return { allowed: false, reason: `${tv} is not an available etcd release (available: ${[...known].sort(compareReleases).join(', ') || 'none'})` };
+    return {
+      allowed: false,
+      reason: `${tv} is not an available etcd release (available: ${[...known].sort(compareReleases).join(', ') || 'none'})`,
+    };
   }
   const [c, t] = [parseRelease(current)!, parseRelease(tv)!];
   if (t[1] === c[1]) return { allowed: true };
@@ -58,7 +64,8 @@ export function checkUpgradePath(current: string, target: string, available: rea
   const first = latestPatchOf(known, c[0], c[1]) ?? current;
   if (t[1] - c[1] === 1 && compareReleases(first, current) <= 0) return { allowed: true };
   for (let minor = c[1] + 1; minor < t[1]; minor++) {
-    if (!latestPatchOf(known, c[0], minor)) return { allowed: false, reason: `no release of ${c[0]}.${minor} is available to step through on the way to ${tv}` };
+    if (!latestPatchOf(known, c[0], minor))
+      return { allowed: false, reason: `no release of ${c[0]}.${minor} is available to step through on the way to ${tv}` };
   }
   // Intermediate minors: their latest patches.
   const steps: string[] = [];

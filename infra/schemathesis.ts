@@ -33,10 +33,13 @@ export async function ensureSchemathesis(opts: TemporalOptions = {}): Promise<st
       const python = await ensureToolVenv(env, log);
       const spec = `schemathesis==${SCHEMATHESIS_VERSION}`;
       log(`schemathesis: pip install ${spec}`);
-      const pip = await run(python, ['-m', 'pip', 'install', spec], { env: { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' } });
+      const pip = await run(python, ['-m', 'pip', 'install', spec], {
+        env: { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
+      });
       if (pip.code !== 0) throw new Error(`pip install ${spec} failed:\n${tail(pip.output)}`);
       const version = await installedVersion(bin);
-      if (version !== SCHEMATHESIS_VERSION) throw new Error(`${bin} reports version ${version ?? '(none)'}, expected ${SCHEMATHESIS_VERSION}`);
+      if (version !== SCHEMATHESIS_VERSION)
+        throw new Error(`${bin} reports version ${version ?? '(none)'}, expected ${SCHEMATHESIS_VERSION}`);
       return bin;
     },
     { purpose: 'installing schemathesis', onWait: (h) => log(`schemathesis: waiting for pid ${h.pid} (${h.purpose})`) },

@@ -38,7 +38,9 @@ async function main() {
       codecEndpoint,
       logFile: path.join(config.stateDir, 'temporal.log'),
     }).catch((err) => {
-      throw new Error(`${err.message}\nIs another Temporal already on ${config.temporalAddress}? Point at it with TEMPORAL_ADDRESS=${config.temporalAddress}.`);
+      throw new Error(
+        `${err.message}\nIs another Temporal already on ${config.temporalAddress}? Point at it with TEMPORAL_ADDRESS=${config.temporalAddress}.`,
+      );
     });
   }
 
@@ -54,7 +56,9 @@ async function main() {
   });
 
   const api = `http://${config.apiHost}:${config.apiPort}`;
-  process.stdout.write(banner({ api, config, external, ui: devServer?.uiUrl ?? '(your Temporal UI)', token, tty: process.stdout.isTTY === true }));
+  process.stdout.write(
+    banner({ api, config, external, ui: devServer?.uiUrl ?? '(your Temporal UI)', token, tty: process.stdout.isTTY === true }),
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {

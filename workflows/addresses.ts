@@ -84,7 +84,12 @@ export async function addressRegistryWorkflow(input: { holders?: Record<string, 
         const conflicts = conflictsOf(holders, claim);
         if (conflicts.length === 0) return;
         const what = conflicts.map((c) => `${c.pair} is held by cluster ${c.holder}${c.heldAs === c.pair ? '' : ` (as ${c.heldAs})`}`);
-        throw ApplicationFailure.create({ type: 'Conflict', nonRetryable: true, message: `address already in use: ${what.join('; ')}`, details: [conflicts] });
+        throw ApplicationFailure.create({
+          type: 'Conflict',
+          nonRetryable: true,
+          message: `address already in use: ${what.join('; ')}`,
+          details: [conflicts],
+        });
       },
     },
   );

@@ -15,7 +15,15 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { CERT_EXPIRY_WARNING_DAYS, operationId, operationWorkflowId, type ClusterHealthView, type ClusterPhase, type OperationKind, type OperationRecord } from '../common/operations';
+import {
+  CERT_EXPIRY_WARNING_DAYS,
+  operationId,
+  operationWorkflowId,
+  type ClusterHealthView,
+  type ClusterPhase,
+  type OperationKind,
+  type OperationRecord,
+} from '../common/operations';
 import { EtcdCluster, EtcdPhase, EtcdVersion } from '../common/searchAttributes';
 import { durationMs } from '../common/duration';
 import {
@@ -48,7 +56,8 @@ export interface ClusterWorkflowInput {
 
 const KEPT_OPERATIONS = 50;
 const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
-const refuse = (type: 'Conflict' | 'NotFound' | 'Refused', message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
+const refuse = (type: 'Conflict' | 'NotFound' | 'Refused', message: string) =>
+  ApplicationFailure.create({ type, message, nonRetryable: true });
 
 export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Promise<void> {
   const s: ClusterState = state ?? { name, phase: 'Pending', seq: 0, queue: [], operations: [] };
@@ -124,13 +133,16 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     async ({ csr }) => {
       const { spec, pki } = s;
       if (!spec || !pki) throw refuse('Conflict', `cluster ${name} has no certificates yet`);
-      const { cert } = await hostOps.signClientCertificate.executeWithOptions({ summary: 'sign an admin client certificate request' }, [{ spec, ca: pki.ca, csr }]);
+      const { cert } = await hostOps.signClientCertificate.executeWithOptions({ summary: 'sign an admin client certificate request' }, [
+        { spec, ca: pki.ca, csr },
+      ]);
       return { ca: pki.ca.cert, cert };
     },
     {
       validator: (_req) => {
         if (!s.spec) throw refuse('NotFound', `cluster ${name} not found`);
-        if (!s.spec.tls.enabled || !s.pki) throw refuse('Conflict', `cluster ${name} has no certificates${s.spec.tls.enabled ? ' yet' : ' (TLS is off)'}`);
+        if (!s.spec.tls.enabled || !s.pki)
+          throw refuse('Conflict', `cluster ${name} has no certificates${s.spec.tls.enabled ? ' yet' : ' (TLS is off)'}`);
       },
     },
   );
@@ -155,7 +167,8 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
     {
       validator: ({ fingerprint }) => {
         if (s.phase === 'Deleting' || s.phase === 'Deleted') throw refuse('Conflict', `cluster ${name} is being deleted`);
-        if (s.fingerprint && s.fingerprint !== fingerprint) throw refuse('Conflict', `cluster ${name} already exists with a different spec`);
+        if (s.fingerprint && s.fingerprint !== fingerprint)
+          throw refuse('Conflict', `cluster ${name} already exists with a different spec`);
       },
     },
   );

@@ -1,7 +1,7 @@
 // Message definitions shared by the workflows and the API client.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { ClusterSpec } from '../common/spec';
-import type { ClusterHealthView, ClusterPhase, OperationRecord, Step } from '../common/operations';
+import type { Step } from '../common/operations';
 import type { ClusterState } from './state';
 
 export interface CreateClusterRequest {

@@ -40,8 +40,12 @@ export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void>
         ),
       );
       if (purge) {
-        await hostOps.purgeClusterDir.executeWithOptions({ summary: `remove what is left of ${spec.name} (set-aside data, snapshots)` }, [{ cluster: spec.name }]);
-        await hostOps.pruneClusterKeys.executeWithOptions({ summary: `remove ${spec.name}'s private keys from the key store` }, [{ cluster: spec.name }]);
+        await hostOps.purgeClusterDir.executeWithOptions({ summary: `remove what is left of ${spec.name} (set-aside data, snapshots)` }, [
+          { cluster: spec.name },
+        ]);
+        await hostOps.pruneClusterKeys.executeWithOptions({ summary: `remove ${spec.name}'s private keys from the key store` }, [
+          { cluster: spec.name },
+        ]);
       }
       return r.filter((x) => x.setAside).length;
     },

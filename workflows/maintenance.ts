@@ -47,7 +47,14 @@ export const maintenanceOperations: OperationHandlers = {
         staticSummary: `Backup ${spec.name}${params.scheduled ? ' (scheduled)' : ''}`,
       });
       const latest = r.remaining.find((b) => b.id === r.manifest.id);
-      const backups: BackupsExtension = { ...backupsOf(state), location: r.location, items: r.remaining, latest, lastBackupAt: r.manifest.createdAt, lastDeleted: r.deleted };
+      const backups: BackupsExtension = {
+        ...backupsOf(state),
+        location: r.location,
+        items: r.remaining,
+        latest,
+        lastBackupAt: r.manifest.createdAt,
+        lastDeleted: r.deleted,
+      };
       return { extensions: { backups }, result: { backup: r.manifest, deleted: r.deleted } };
     },
   },
@@ -64,11 +71,16 @@ export const maintenanceOperations: OperationHandlers = {
       if (p.force === true || state.phase === 'Pending' || state.phase === 'Provisioning' || !state.spec) return;
       let healthy = false;
       try {
-        healthy = (await observe.clusterHealth.executeWithOptions({ summary: 'in-place restore: is the cluster still healthy?' }, [{ spec: state.spec }])).healthy;
+        healthy = (
+          await observe.clusterHealth.executeWithOptions({ summary: 'in-place restore: is the cluster still healthy?' }, [
+            { spec: state.spec },
+          ])
+        ).healthy;
       } catch {
         healthy = false;
       }
-      if (healthy) throw refuse(`cluster ${state.name} is healthy; an in-place restore replaces all of its data: pass "force": true to do it anyway`);
+      if (healthy)
+        throw refuse(`cluster ${state.name} is healthy; an in-place restore replaces all of its data: pass "force": true to do it anyway`);
     },
     async run({ state, spec, op, params }) {
       const from = (params.from as string | undefined) ?? state.name;
@@ -97,7 +109,8 @@ export const maintenanceOperations: OperationHandlers = {
   compact: {
     phase: 'Maintenance',
     validate(_s, p) {
-      if (p.revision !== undefined && (typeof p.revision !== 'number' || p.revision < 1)) throw refuse('revision must be a positive number');
+      if (p.revision !== undefined && (typeof p.revision !== 'number' || p.revision < 1))
+        throw refuse('revision must be a positive number');
     },
     async run({ state, spec, op, params }) {
       const m = maintOf(state);
@@ -106,7 +119,11 @@ export const maintenanceOperations: OperationHandlers = {
         args: [{ spec, previousRevision: m.observedRevision, revision: params.revision as number | undefined }],
         staticSummary: `Compact ${spec.name}`,
       });
-      const maintenance: MaintenanceExtension = { ...m, observedRevision: r.observedRevision, lastCompaction: { revision: r.compactedTo, observedRevision: r.observedRevision, at: now() } };
+      const maintenance: MaintenanceExtension = {
+        ...m,
+        observedRevision: r.observedRevision,
+        lastCompaction: { revision: r.compactedTo, observedRevision: r.observedRevision, at: now() },
+      };
       return { extensions: { maintenance }, result: r };
     },
   },

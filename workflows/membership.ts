@@ -40,7 +40,8 @@ function idle(state: Readonly<ClusterState>): boolean {
 function asRefusal(err: unknown): ApplicationFailure {
   let e: any = err;
   while (e && !(e instanceof ApplicationFailure) && e.cause) e = e.cause;
-  if (e instanceof ApplicationFailure && (e.type === 'Refused' || e.type === 'NotFound' || e.type === 'Conflict')) return refuse(e.message, e.type);
+  if (e instanceof ApplicationFailure && (e.type === 'Refused' || e.type === 'NotFound' || e.type === 'Conflict'))
+    return refuse(e.message, e.type);
   return refuse(`cannot check the cluster right now: ${describe(err)}`);
 }
 
@@ -66,7 +67,8 @@ function promoteTimeoutMs(params: Record<string, unknown>): number | undefined {
   const v = params.promoteTimeoutSeconds;
   if (v === undefined) return undefined;
   const secs = boundedSeconds(v);
-  if (secs === undefined) throw refuseIssues([{ path: 'promoteTimeoutSeconds', message: `a number of seconds above 0 up to ${MAX_TIMEOUT_SECONDS}` }]);
+  if (secs === undefined)
+    throw refuseIssues([{ path: 'promoteTimeoutSeconds', message: `a number of seconds above 0 up to ${MAX_TIMEOUT_SECONDS}` }]);
   return secs * 1000;
 }
 
@@ -103,7 +105,8 @@ function checkReplace(spec: ClusterSpec, params: Record<string, unknown>) {
   const member = memberName(params);
   const old = spec.members.find((m) => m.name === member);
   if (!old) throw refuse(`cluster ${spec.name} has no member ${member}`, 'NotFound');
-  if (params.address !== undefined && typeof params.address !== 'string') throw refuseIssues([{ path: 'address', message: 'must be a string' }]);
+  if (params.address !== undefined && typeof params.address !== 'string')
+    throw refuseIssues([{ path: 'address', message: 'must be a string' }]);
   const r = specWithReplacedMember(spec, member, { ...old, ...(params.address ? { address: params.address as string } : {}) });
   if (!r.ok) throw refuseIssues(r.issues);
   return { member, next: r.value.spec, promoteTimeoutMs: promoteTimeoutMs(params) };
@@ -133,9 +136,13 @@ const addMemberOp: OperationHandler = {
   validate(state, params) {
     checkAdd(specOf(state), params);
   },
-  async precheck(state, params) {
+  async precheck(state) {
     if (!idle(state)) return;
-    await gate(() => observe.checkSafeToDisrupt.executeWithOptions({ summary: 'precheck: every voter healthy before adding a member' }, [{ spec: specOf(state), check: {} }]));
+    await gate(() =>
+      observe.checkSafeToDisrupt.executeWithOptions({ summary: 'precheck: every voter healthy before adding a member' }, [
+        { spec: specOf(state), check: {} },
+      ]),
+    );
   },
   async run({ state, spec, op, params }) {
     const c = checkAdd(spec, params);
@@ -157,7 +164,11 @@ const removeMemberOp: OperationHandler = {
   async precheck(state, params) {
     if (!idle(state)) return;
     const member = memberName(params);
-    await gate(() => observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: quorum survives removing ${member}` }, [{ spec: specOf(state), member }]));
+    await gate(() =>
+      observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: quorum survives removing ${member}` }, [
+        { spec: specOf(state), member },
+      ]),
+    );
   },
   async run({ state, spec, op, params }) {
     const { member } = checkRemove(spec, params);
@@ -179,7 +190,9 @@ const replaceMemberOp: OperationHandler = {
     if (!idle(state)) return;
     const member = memberName(params);
     await gate(() =>
-      observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: the others keep quorum while ${member} is replaced` }, [{ spec: specOf(state), member }]),
+      observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: the others keep quorum while ${member} is replaced` }, [
+        { spec: specOf(state), member },
+      ]),
     );
   },
   async run({ state, spec, op, params }) {
@@ -204,7 +217,9 @@ const scaleOp: OperationHandler = {
     const { desired } = checkScale(spec, params);
     const leaving = spec.members.filter((m) => !desired.members.some((d) => d.name === m.name)).map((m) => m.name);
     await gate(() =>
-      observe.checkSafeToDisrupt.executeWithOptions({ summary: 'precheck: voters healthy (members being removed excepted)' }, [{ spec, check: { ignore: leaving } }]),
+      observe.checkSafeToDisrupt.executeWithOptions({ summary: 'precheck: voters healthy (members being removed excepted)' }, [
+        { spec, check: { ignore: leaving } },
+      ]),
     );
   },
   async run({ state, spec, op, params }) {

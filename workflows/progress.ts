@@ -10,7 +10,10 @@ export class Progress {
   private error?: string;
   private paused = false;
 
-  constructor(private readonly title: string, names: readonly string[]) {
+  constructor(
+    private readonly title: string,
+    names: readonly string[],
+  ) {
     this.steps = names.map((name) => ({ name, status: 'pending' }));
     setHandler(progressQuery, () => ({ steps: this.steps, status: this.paused ? 'Paused' : this.status, error: this.error }));
     setHandler(pauseSignal, () => {

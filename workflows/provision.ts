@@ -88,7 +88,10 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
 
   const health = await progress.step(
     'Wait for quorum and health',
-    () => healthGate.checkHealthy.executeWithOptions({ summary: `all ${n} members healthy, one leader, no alarms` }, [{ spec, expectMembers: n }]),
+    () =>
+      healthGate.checkHealthy.executeWithOptions({ summary: `all ${n} members healthy, one leader, no alarms` }, [
+        { spec, expectMembers: n },
+      ]),
     (h) => `leader ${h.leader}`,
   );
 

@@ -16,7 +16,8 @@ import { rollingUpgrade } from './rollout/upgrade';
 import { rollingConfigChange } from './rollout/config';
 import { rotateCa, rotateCertificates } from './rollout/certificates';
 
-const refuse = (message: string, type: 'Refused' | 'Conflict' = 'Refused') => ApplicationFailure.create({ type, message, nonRetryable: true });
+const refuse = (message: string, type: 'Refused' | 'Conflict' = 'Refused') =>
+  ApplicationFailure.create({ type, message, nonRetryable: true });
 
 const lookup = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 2 } });
 
@@ -39,7 +40,10 @@ export const rolloutOperations: OperationHandlers = {
       requireRunning(state, 'an upgrade');
       const v = checkUpgradeShape(versionAfterQueue(state), params.version);
       if (!v.allowed) throw refuse(v.reason!);
-      if (state.spec!.members.length < 3) throw refuse(`a rolling upgrade needs at least 3 voting members to keep quorum (cluster ${state.name} has ${state.spec!.members.length})`);
+      if (state.spec!.members.length < 3)
+        throw refuse(
+          `a rolling upgrade needs at least 3 voting members to keep quorum (cluster ${state.name} has ${state.spec!.members.length})`,
+        );
     },
     async precheck(state, params) {
       const available = await lookup.availableEtcdVersions.executeWithOptions({ summary: 'known etcd releases' }, []);

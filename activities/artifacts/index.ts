@@ -67,7 +67,11 @@ export function releaseUrls(source: string, version: string, upstream = UPSTREAM
   let base: string;
   if (source === 'github') base = upstream.replace(/\/+$/, '');
   else if (/^(file|https?):\/\//.test(source)) base = source.replace(/\/+$/, '');
-  else throw ApplicationFailure.nonRetryable(`unsupported artifact source "${source}": use github, file:// or http(s)://`, 'InvalidArtifactSource');
+  else
+    throw ApplicationFailure.nonRetryable(
+      `unsupported artifact source "${source}": use github, file:// or http(s)://`,
+      'InvalidArtifactSource',
+    );
   return { tarball: `${base}/${v}/${releaseTarballName(v)}`, sums: `${base}/${v}/SHA256SUMS` };
 }
 
@@ -88,7 +92,9 @@ export function releaseEntryDir(cacheDir: string, version: string, source: strin
  */
 export function anyCachedRelease(cacheDir: string, version: string): string {
   const dir = path.join(cacheDir, 'releases', normalizeVersion(version));
-  const entries = fs.existsSync(dir) ? fs.readdirSync(dir).filter((e) => !e.startsWith('.') && fs.existsSync(path.join(dir, e, 'etcd'))) : [];
+  const entries = fs.existsSync(dir)
+    ? fs.readdirSync(dir).filter((e) => !e.startsWith('.') && fs.existsSync(path.join(dir, e, 'etcd')))
+    : [];
   if (!entries.length) throw new Error(`no cached release of ${version} under ${dir}`);
   return path.join(dir, entries.sort()[0]);
 }
@@ -111,7 +117,11 @@ export async function fetchRelease(input: FetchReleaseInput): Promise<FetchRelea
   }
   const expected = expectedSha(sumsText, fileName);
   if (!expected) {
-    throw ApplicationFailure.nonRetryable(`the SHA256SUMS of etcd ${version} from ${source} has no line for ${fileName}`, 'ChecksumMissing', { file: fileName });
+    throw ApplicationFailure.nonRetryable(
+      `the SHA256SUMS of etcd ${version} from ${source} has no line for ${fileName}`,
+      'ChecksumMissing',
+      { file: fileName },
+    );
   }
   const binDir = releaseEntryDir(input.cacheDir, version, source, expected);
   if (await verifyEntry(binDir, version, expected)) return { binDir, sha256: expected };
@@ -123,12 +133,22 @@ export async function fetchRelease(input: FetchReleaseInput): Promise<FetchRelea
     const kept = path.join(out, TARBALL);
     const sha256 = await obtainTarball(tarball, kept, source, version);
     if (sha256 !== expected) {
-      throw ApplicationFailure.nonRetryable(`the tarball of etcd ${version} from ${source} does not match its SHA256SUMS`, 'ChecksumMismatch', { file: fileName });
+      throw ApplicationFailure.nonRetryable(
+        `the tarball of etcd ${version} from ${source} does not match its SHA256SUMS`,
+        'ChecksumMismatch',
+        { file: fileName },
+      );
     }
     const top = `etcd-${version}-${RELEASE_OS_ARCH}/`;
     const wanted = new Set<string>([...REQUIRED_BINARIES, ...OPTIONAL_BINARIES].map((b) => top + b));
     // Regular files only, and only the binaries: nothing else of the archive lands in the cache.
-    await tar.x({ file: kept, cwd: out, strip: 1, gzip: true, filter: (p, e) => wanted.has(p.replace(/^\.\//, '')) && (e as tar.ReadEntry).type === 'File' });
+    await tar.x({
+      file: kept,
+      cwd: out,
+      strip: 1,
+      gzip: true,
+      filter: (p, e) => wanted.has(p.replace(/^\.\//, '')) && (e as tar.ReadEntry).type === 'File',
+    });
     for (const b of REQUIRED_BINARIES) {
       const st = await fsp.lstat(path.join(out, b)).catch(() => undefined);
       if (!st?.isFile()) {
@@ -160,8 +180,12 @@ export async function fetchRelease(input: FetchReleaseInput): Promise<FetchRelea
 async function cachedFromSource(cacheDir: string, version: string, source: string): Promise<FetchReleaseResult | undefined> {
   const dir = path.join(cacheDir, 'releases', version);
   const prefix = `${sourceId(source)}-`;
-  const names = (await fsp.readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(prefix) && /^[0-9a-f]{64}$/.test(n.slice(prefix.length)));
-  const dated = await Promise.all(names.map(async (n) => ({ n, t: (await fsp.stat(path.join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+  const names = (await fsp.readdir(dir).catch(() => [] as string[])).filter(
+    (n) => n.startsWith(prefix) && /^[0-9a-f]{64}$/.test(n.slice(prefix.length)),
+  );
+  const dated = await Promise.all(
+    names.map(async (n) => ({ n, t: (await fsp.stat(path.join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })),
+  );
   for (const { n } of dated.sort((a, b) => b.t - a.t)) {
     const sha256 = n.slice(prefix.length);
     if (await verifyEntry(path.join(dir, n), version, sha256)) return { binDir: path.join(dir, n), sha256 };
@@ -237,7 +261,13 @@ async function readSource(url: string, source: string, version: string, max: num
   const cap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       n += chunk.length;
-      if (n > max) return cb(ApplicationFailure.nonRetryable(`${path.posix.basename(url)} of etcd ${version} from ${source} is larger than ${max} bytes`, 'BadReleaseArchive'));
+      if (n > max)
+        return cb(
+          ApplicationFailure.nonRetryable(
+            `${path.posix.basename(url)} of etcd ${version} from ${source} is larger than ${max} bytes`,
+            'BadReleaseArchive',
+          ),
+        );
       chunks.push(chunk);
       cb();
     },
@@ -277,7 +307,10 @@ async function openSource(url: string, source: string, version: string): Promise
   heartbeat(url);
   const res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
   if (res.status === 404 || res.status === 410) throw missing();
-  if (!res.ok) throw new Error(`etcd ${version} from ${source}: HTTP ${res.status} ${res.statusText} for ${path.posix.basename(new URL(url).pathname)}`);
+  if (!res.ok)
+    throw new Error(
+      `etcd ${version} from ${source}: HTTP ${res.status} ${res.statusText} for ${path.posix.basename(new URL(url).pathname)}`,
+    );
   if (!res.body) throw new Error(`etcd ${version} from ${source}: empty body`);
   return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
 }

@@ -61,7 +61,10 @@ export function backupKeys(prefix: string, cluster: string, id: string, encrypte
 }
 
 export function newBackupId(now = new Date()): string {
-  const t = now.toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z');
+  const t = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.(\d{3})Z$/, '$1Z');
   return `${t}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
@@ -137,7 +140,9 @@ export async function fetchToFile(target: BackupTarget, m: BackupManifest, file:
   try {
     await pipeline(await target.get(m.object), ...(stages as [NodeJS.ReadWriteStream]), fs.createWriteStream(file, { mode: 0o600 }));
     if (stored.sha256 !== m.sha256 || stored.bytes !== m.storedBytes) {
-      throw new IntegrityError(`backup ${m.id}: stored object has sha256 ${stored.sha256} (${stored.bytes} bytes), manifest says ${m.sha256} (${m.storedBytes} bytes)`);
+      throw new IntegrityError(
+        `backup ${m.id}: stored object has sha256 ${stored.sha256} (${stored.bytes} bytes), manifest says ${m.sha256} (${m.storedBytes} bytes)`,
+      );
     }
   } catch (e) {
     await fsp.rm(file, { force: true });
@@ -199,7 +204,11 @@ export async function readManifests(target: BackupTarget, prefix: string, cluste
 }
 
 /** Pure: which backups retention deletes (newest first are kept; the newest one always stays). */
-export function retentionPlan(manifests: Pick<BackupManifest, 'id' | 'createdAt'>[], now: Date, rule: { maxAgeMs?: number; keep?: number }): string[] {
+export function retentionPlan(
+  manifests: Pick<BackupManifest, 'id' | 'createdAt'>[],
+  now: Date,
+  rule: { maxAgeMs?: number; keep?: number },
+): string[] {
   const sorted = [...manifests].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   return sorted
     .filter((m, i) => {

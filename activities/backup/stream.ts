@@ -55,7 +55,8 @@ abstract class TailKeeping extends Transform {
   }
   override _flush(cb: TransformCallback): void {
     try {
-      if (this.held.length < this.tail) throw new IntegrityError(`stream ended after ${this.held.length} bytes, shorter than its ${this.tail}-byte trailer`);
+      if (this.held.length < this.tail)
+        throw new IntegrityError(`stream ended after ${this.held.length} bytes, shorter than its ${this.tail}-byte trailer`);
       const out = this.finish(this.held);
       cb(null, out && out.length ? out : undefined);
     } catch (e) {
@@ -84,7 +85,9 @@ export class EtcdTrailerCheck extends TailKeeping {
     this.bytes += tail.length;
     const want = this.h.digest();
     if (!want.equals(tail)) {
-      throw new IntegrityError(`snapshot integrity check failed: trailing sha256 ${tail.toString('hex')} does not match the content (${want.toString('hex')}); truncated or altered`);
+      throw new IntegrityError(
+        `snapshot integrity check failed: trailing sha256 ${tail.toString('hex')} does not match the content (${want.toString('hex')}); truncated or altered`,
+      );
     }
     this.trailer = tail.toString('hex');
     return tail;
@@ -147,7 +150,8 @@ export class Decrypt extends TailKeeping {
       this.head = Buffer.concat([this.head, chunk]);
       const need = ENC_MAGIC.length + IV_BYTES;
       if (this.head.length < need) return undefined;
-      if (!this.head.subarray(0, ENC_MAGIC.length).equals(ENC_MAGIC)) throw new IntegrityError('not an etcdfleet encrypted backup (bad header)');
+      if (!this.head.subarray(0, ENC_MAGIC.length).equals(ENC_MAGIC))
+        throw new IntegrityError('not an etcdfleet encrypted backup (bad header)');
       this.decipher = crypto.createDecipheriv('aes-256-gcm', this.key, this.head.subarray(ENC_MAGIC.length, need));
       this.decipher.setAAD(ENC_MAGIC);
       const rest = this.head.subarray(need);

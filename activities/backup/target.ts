@@ -77,7 +77,10 @@ export class DirTarget implements BackupTarget {
     const base = path.dirname(dir);
     const names = await fsp.readdir(base).catch(() => [] as string[]);
     const rel = path.relative(path.resolve(this.root), base);
-    return names.filter((n) => !n.includes('.partial-')).map((n) => (rel ? `${rel}/${n}` : n)).filter((k) => k.startsWith(prefix));
+    return names
+      .filter((n) => !n.includes('.partial-'))
+      .map((n) => (rel ? `${rel}/${n}` : n))
+      .filter((k) => k.startsWith(prefix));
   }
   async delete(key: string): Promise<void> {
     await fsp.rm(this.file(key), { force: true });
@@ -106,7 +109,13 @@ export class S3Target implements BackupTarget {
     this.describe = `s3://${s3.bucket}/`;
   }
   async put(key: string, body: Readable): Promise<void> {
-    const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: body }, partSize: S3_PART_BYTES, queueSize: S3_QUEUE_SIZE, leavePartsOnError: false });
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body },
+      partSize: S3_PART_BYTES,
+      queueSize: S3_QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
     // A failing source stream must abort the multipart upload, never complete a short object.
     let failure: unknown;
     body.once('error', (e) => {

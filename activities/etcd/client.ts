@@ -75,11 +75,16 @@ export async function clientCredentials(hosts: HostProvider, spec: ClusterSpec):
   for (const m of spec.members) {
     const f = hostFiles(spec, m.name);
     const at = { spec, member: m.name };
-    const [rootCertificate, certChain, privateKey] = await Promise.all([f.caCert, f.clientCert, f.clientKey].map((p) => hosts.readFile(at, p).catch(() => undefined)));
+    const [rootCertificate, certChain, privateKey] = await Promise.all(
+      [f.caCert, f.clientCert, f.clientKey].map((p) => hosts.readFile(at, p).catch(() => undefined)),
+    );
     if (rootCertificate && certChain && privateKey) return { rootCertificate, certChain, privateKey };
     tried.push(`${m.name}:${f.certsDir}`);
   }
-  throw ApplicationFailure.nonRetryable(`no admin client certificate on any member host (looked in ${tried.join(', ')})`, 'NoClientCredentials');
+  throw ApplicationFailure.nonRetryable(
+    `no admin client certificate on any member host (looked in ${tried.join(', ')})`,
+    'NoClientCredentials',
+  );
 }
 
 export function newEtcdClient(endpoints: string | string[], credentials: Credentials | undefined, opts: ClientOptions = {}): Etcd3 {
@@ -136,7 +141,11 @@ function topologyFor(topo: MemberTopology[], m: IMember): MemberTopology | undef
   return topo.find((t) => (m.name && t.name === m.name) || m.peerURLs.includes(t.peerURL));
 }
 
-async function listMembers(endpoints: string[], creds: Credentials | undefined, timeoutMs: number): Promise<{ members: IMember[]; alarms: { memberID: string; alarm: string }[] }> {
+async function listMembers(
+  endpoints: string[],
+  creds: Credentials | undefined,
+  timeoutMs: number,
+): Promise<{ members: IMember[]; alarms: { memberID: string; alarm: string }[] }> {
   const errors: string[] = [];
   for (const ep of endpoints) {
     const c = newEtcdClient(ep, creds, { timeoutMs });
@@ -161,7 +170,12 @@ interface EndpointCheck {
 }
 
 /** Like `etcdctl endpoint health` plus `endpoint status`, against one endpoint only. */
-async function checkEndpoint(endpoint: string, creds: Credentials | undefined, learner: boolean, timeoutMs: number): Promise<EndpointCheck> {
+async function checkEndpoint(
+  endpoint: string,
+  creds: Credentials | undefined,
+  learner: boolean,
+  timeoutMs: number,
+): Promise<EndpointCheck> {
   const c = newEtcdClient(endpoint, creds, { timeoutMs });
   try {
     let status: IStatusResponse | undefined;
@@ -208,7 +222,15 @@ export async function clusterHealth(hosts: HostProvider, spec: ClusterSpec, opts
     );
   } catch (e) {
     return {
-      members: topo.map((t) => ({ name: t.name, clientURL: t.clientURL, peerURL: t.peerURL, healthy: false, isLeader: false, isLearner: false, error: 'unreachable' })),
+      members: topo.map((t) => ({
+        name: t.name,
+        clientURL: t.clientURL,
+        peerURL: t.peerURL,
+        healthy: false,
+        isLeader: false,
+        isLearner: false,
+        error: 'unreachable',
+      })),
       alarms: [],
       healthy: false,
       absentMembers: [],
@@ -224,7 +246,11 @@ export async function clusterHealth(hosts: HostProvider, spec: ClusterSpec, opts
       const clientURL = t?.clientURL ?? m.clientURLs[0] ?? '';
       const peerURL = m.peerURLs[0] ?? t?.peerURL ?? '';
       const base = { name, id: memberIdHex(m.ID), clientURL, peerURL, isLearner: !!m.isLearner, isLeader: false };
-      if (!clientURL) return { row: { ...base, healthy: false, error: 'member has not started (no client URL)' } as MemberHealthInfo, leaderId: undefined };
+      if (!clientURL)
+        return {
+          row: { ...base, healthy: false, error: 'member has not started (no client URL)' } as MemberHealthInfo,
+          leaderId: undefined,
+        };
       const chk = await checkEndpoint(clientURL, creds, !!m.isLearner, timeoutMs);
       const s = chk.status;
       const row: MemberHealthInfo = {
@@ -272,14 +298,22 @@ export function describeHealth(h: ClusterHealth): string {
   if (!h.leader) parts.push('no leader');
   if (h.alarms.length) parts.push(`alarms: ${h.alarms.join(', ')}`);
   for (const m of h.members) {
-    parts.push(`${m.name}${m.isLearner ? ' (learner)' : ''}${m.isLeader ? ' (leader)' : ''}: ${m.healthy ? 'healthy' : `unhealthy${m.error ? ` (${m.error})` : ''}`}`);
+    parts.push(
+      `${m.name}${m.isLearner ? ' (learner)' : ''}${m.isLeader ? ' (leader)' : ''}: ${m.healthy ? 'healthy' : `unhealthy${m.error ? ` (${m.error})` : ''}`}`,
+    );
   }
   if (h.absentMembers.length) parts.push(`not in the cluster: ${h.absentMembers.join(', ')}`);
   return parts.join('; ');
 }
 
 /** Writes `value` under `key` and reads it back with a linearizable read. */
-export async function putAndGet(hosts: HostProvider, spec: ClusterSpec, key: string, value: string, opts: ClientOptions = {}): Promise<string | null> {
+export async function putAndGet(
+  hosts: HostProvider,
+  spec: ClusterSpec,
+  key: string,
+  value: string,
+  opts: ClientOptions = {},
+): Promise<string | null> {
   return withEtcdClient(
     hosts,
     spec,

@@ -52,7 +52,12 @@ export interface AddLearnerResult {
  * its peer URL is already listed (a retry, or a crash after the add), returns
  * that one.
  */
-export async function addLearner(hosts: HostProvider, spec: ClusterSpec, input: { member: string }, opts: ClientOptions = {}): Promise<AddLearnerResult> {
+export async function addLearner(
+  hosts: HostProvider,
+  spec: ClusterSpec,
+  input: { member: string },
+  opts: ClientOptions = {},
+): Promise<AddLearnerResult> {
   const m = spec.members.find((x) => x.name === input.member);
   if (!m) throw ApplicationFailure.nonRetryable(`member "${input.member}" is not in the spec of cluster ${spec.name}`, 'UnknownMember');
   const t = memberTopology(spec, m);
@@ -75,7 +80,12 @@ export async function addLearner(hosts: HostProvider, spec: ClusterSpec, input: 
         listed = r.member;
         members = r.members;
       }
-      return { id: memberIdHex(listed.ID), alreadyMember, isLearner: !!listed.isLearner, initialCluster: initialClusterFor(spec, members, listed.ID, m.name) };
+      return {
+        id: memberIdHex(listed.ID),
+        alreadyMember,
+        isLearner: !!listed.isLearner,
+        initialCluster: initialClusterFor(spec, members, listed.ID, m.name),
+      };
     },
     { ...opts, endpoints: endpointsExcept(spec, m.name) },
   );
@@ -97,7 +107,12 @@ function initialClusterFor(spec: ClusterSpec, members: IMember[], newId: string,
  * no-op. A learner that has not caught up yet fails with a retryable error
  * (etcd: "can only promote a learner member which is in sync with leader").
  */
-export async function promoteLearner(hosts: HostProvider, spec: ClusterSpec, input: { member: string }, opts: ClientOptions = {}): Promise<{ promoted: boolean; id: string }> {
+export async function promoteLearner(
+  hosts: HostProvider,
+  spec: ClusterSpec,
+  input: { member: string },
+  opts: ClientOptions = {},
+): Promise<{ promoted: boolean; id: string }> {
   const t = spec.members.find((x) => x.name === input.member);
   const peerURL = t ? memberTopology(spec, t).peerURL : undefined;
   return withEtcdClient(
@@ -112,7 +127,8 @@ export async function promoteLearner(hosts: HostProvider, spec: ClusterSpec, inp
         await c.cluster.memberPromote({ ID: listed.ID });
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        if (/in sync with leader|not ready/i.test(msg)) throw new Error(`learner ${input.member} has not caught up with the leader yet: ${msg}`);
+        if (/in sync with leader|not ready/i.test(msg))
+          throw new Error(`learner ${input.member} has not caught up with the leader yet: ${msg}`);
         throw e;
       }
       return { promoted: true, id: memberIdHex(listed.ID) };
@@ -142,7 +158,10 @@ export async function removeMember(
       if (!listed) return { removed: false };
       const voters = members.filter((x) => !x.isLearner);
       if (!listed.isLearner && voters.length === 1) {
-        throw ApplicationFailure.nonRetryable(`refusing to remove ${input.member}: it is the last voting member of ${spec.name}`, 'LastVoter');
+        throw ApplicationFailure.nonRetryable(
+          `refusing to remove ${input.member}: it is the last voting member of ${spec.name}`,
+          'LastVoter',
+        );
       }
       await c.cluster.memberRemove({ ID: listed.ID }).catch(explainReconfigError);
       return { removed: true, id: memberIdHex(listed.ID) };
@@ -155,7 +174,12 @@ export async function removeMember(
  * Transfers leadership to `to`. Already the leader → no-op. MoveLeader must
  * be served by the current leader, so the call goes to its endpoint only.
  */
-export async function moveLeader(hosts: HostProvider, spec: ClusterSpec, input: { to: string }, opts: ClientOptions = {}): Promise<{ moved: boolean; from?: string }> {
+export async function moveLeader(
+  hosts: HostProvider,
+  spec: ClusterSpec,
+  input: { to: string },
+  opts: ClientOptions = {},
+): Promise<{ moved: boolean; from?: string }> {
   const h = await clusterHealth(hosts, spec, opts);
   const target = h.members.find((m) => m.name === input.to);
   if (!target) throw ApplicationFailure.nonRetryable(`member ${input.to} is not in cluster ${spec.name}`, 'UnknownMember');

@@ -89,7 +89,6 @@ export interface RemoveMemberHostInput extends MemberRef {
   setAsideStamp?: string;
 }
 
-
 /** A member of a cluster as the spec describes it: what every per-member file operation needs. */
 export interface MemberAt {
   spec: ClusterSpec;

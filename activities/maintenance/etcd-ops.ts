@@ -23,7 +23,13 @@ export interface MemberDbStatus {
 }
 
 /** Runs fn with a client bound to one member's endpoint only. */
-export async function withMember<T>(hosts: HostProvider, spec: ClusterSpec, member: string, fn: (c: Etcd3) => Promise<T>, timeoutMs = 3_000): Promise<T> {
+export async function withMember<T>(
+  hosts: HostProvider,
+  spec: ClusterSpec,
+  member: string,
+  fn: (c: Etcd3) => Promise<T>,
+  timeoutMs = 3_000,
+): Promise<T> {
   const t = clusterTopology(spec).find((x) => x.name === member);
   if (!t) throw ApplicationFailure.nonRetryable(`member ${member} is not in cluster ${spec.name}`, 'UnknownMember');
   const c = newEtcdClient(t.clientURL, await clientCredentials(hosts, spec), { timeoutMs });
@@ -34,14 +40,30 @@ export async function withMember<T>(hosts: HostProvider, spec: ClusterSpec, memb
   }
 }
 
-export async function memberStatuses(hosts: HostProvider, spec: ClusterSpec): Promise<{ members: MemberDbStatus[]; leader?: string; alarms: string[] }> {
+export async function memberStatuses(
+  hosts: HostProvider,
+  spec: ClusterSpec,
+): Promise<{ members: MemberDbStatus[]; leader?: string; alarms: string[] }> {
   const h = await clusterHealth(hosts, spec);
   const members = await Promise.all(
     h.members.map(async (m): Promise<MemberDbStatus> => {
-      const base = { name: m.name, id: m.id ?? '', clientURL: m.clientURL, isLeader: m.isLeader, isLearner: m.isLearner, healthy: m.healthy };
+      const base = {
+        name: m.name,
+        id: m.id ?? '',
+        clientURL: m.clientURL,
+        isLeader: m.isLeader,
+        isLearner: m.isLearner,
+        healthy: m.healthy,
+      };
       try {
         const s = await withMember(hosts, spec, m.name, (c) => c.maintenance.status());
-        return { ...base, dbSize: Number(s.dbSize), dbSizeInUse: Number(s.dbSizeInUse ?? s.dbSize), revision: Number(s.header.revision), version: s.version };
+        return {
+          ...base,
+          dbSize: Number(s.dbSize),
+          dbSizeInUse: Number(s.dbSizeInUse ?? s.dbSize),
+          revision: Number(s.header.revision),
+          version: s.version,
+        };
       } catch (e) {
         return { ...base, dbSize: 0, dbSizeInUse: 0, revision: 0, version: '', error: (e as Error).message.split('\n')[0] };
       }
@@ -75,7 +97,11 @@ export function newSnapshotClient(endpoint: string, credentials: Awaited<ReturnT
  * Maintenance.Snapshot from one member as a byte stream with backpressure:
  * grpc's stream is paused while the consumer is slow, so memory stays bounded.
  */
-export async function openSnapshotStream(hosts: HostProvider, spec: ClusterSpec, member: string): Promise<{ stream: Readable; close: () => void; revision?: number; version?: string }> {
+export async function openSnapshotStream(
+  hosts: HostProvider,
+  spec: ClusterSpec,
+  member: string,
+): Promise<{ stream: Readable; close: () => void; revision?: number; version?: string }> {
   const t = clusterTopology(spec).find((x) => x.name === member)!;
   const c = newSnapshotClient(t.clientURL, await clientCredentials(hosts, spec));
   try {
@@ -96,7 +122,11 @@ export async function openSnapshotStream(hosts: HostProvider, spec: ClusterSpec,
   }
 }
 
-export async function defragmentMember(hosts: HostProvider, spec: ClusterSpec, member: string): Promise<{ before: number; after: number; inUse: number; tookMs: number }> {
+export async function defragmentMember(
+  hosts: HostProvider,
+  spec: ClusterSpec,
+  member: string,
+): Promise<{ before: number; after: number; inUse: number; tookMs: number }> {
   return withMember(
     hosts,
     spec,

@@ -99,7 +99,11 @@ export async function freePort(): Promise<number> {
  * The drill: restore `snapshot` into a scratch dir, start a plain-http etcd on
  * 127.0.0.1 with free ports, count the keys, stop it. Measures the restore time.
  */
-export async function drill(input: { snapshot: string; binDir: string; workDir: string }): Promise<{ keys: number; revision: number; restoreMs: number; startMs: number }> {
+export async function drill(input: {
+  snapshot: string;
+  binDir: string;
+  workDir: string;
+}): Promise<{ keys: number; revision: number; restoreMs: number; startMs: number }> {
   const dataDir = path.join(input.workDir, 'data');
   const [client, peer] = [await freePort(), await freePort()];
   const t0 = Date.now();

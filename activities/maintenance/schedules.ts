@@ -34,7 +34,8 @@ export function schedulesFromSpec(spec: ClusterSpec): Partial<Record<ScheduleKin
   if (spec.backup?.drillInterval) out['restore-drill'] = { every: spec.backup.drillInterval };
   const m = spec.maintenance;
   if (m?.compactionInterval) out.compaction = { every: m.compactionInterval };
-  if (m && (m.defragThresholdBytes !== undefined || m.defragThresholdPercent !== undefined)) out['defrag-check'] = { every: m.defragCheckInterval ?? '1h' };
+  if (m && (m.defragThresholdBytes !== undefined || m.defragThresholdPercent !== undefined))
+    out['defrag-check'] = { every: m.defragCheckInterval ?? '1h' };
   return out;
 }
 

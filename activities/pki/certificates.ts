@@ -117,13 +117,9 @@ export async function issueLeafCertificate(issuer: Issuer, req: LeafRequest): Pr
   // A leaf never outlives its CA: a chain is only as valid as its shortest link.
   const notAfter = new Date(Math.min(now.getTime() + req.days * DAY_MS, issuer.notAfter.getTime()));
   const rsa = req.publicKey.algorithm.name !== 'ECDSA';
-  const usages = rsa
-    ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
-    : x509.KeyUsageFlags.digitalSignature;
+  const usages = rsa ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.digitalSignature;
   const eku =
-    req.profile === 'client'
-      ? [x509.ExtendedKeyUsage.clientAuth]
-      : [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth];
+    req.profile === 'client' ? [x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth];
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(usages, true),

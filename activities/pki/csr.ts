@@ -52,7 +52,13 @@ async function csrPublicKey(csrPem: string): Promise<webcrypto.CryptoKey> {
  * clientAuth, the spec's subject, digest and validity) with the CA whose key
  * is in the store. The CSR's subject and extensions are ignored: the profile is ours.
  */
-export async function signClientCsr(input: { spec: ClusterSpec; ca: KeyedCert; csr: string; store: KeyStore; caPassphrase: () => string }): Promise<string> {
+export async function signClientCsr(input: {
+  spec: ClusterSpec;
+  ca: KeyedCert;
+  csr: string;
+  store: KeyStore;
+  caPassphrase: () => string;
+}): Promise<string> {
   const { spec, ca, store } = input;
   const publicKey = await csrPublicKey(input.csr);
   const stored = await storedKey(store, ca);

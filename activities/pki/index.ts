@@ -21,5 +21,14 @@ export type { CertificateInfo } from './inspect';
 export { ADMIN_COMMON_NAME, caCommonName } from './certificates';
 export { PKI_ERROR_TYPE } from './errors';
 export { FileKeyStore, keyIdFor, keyStoreFor, publicKeyHash, type KeyStore } from './keystore';
-export { issueStoredPki, issueRotatedStoredPki, keyIdsOf, loadHostPki, loadPki, pruneStoredKeys, renewStoredLeaves, savePki } from './stored';
+export {
+  issueStoredPki,
+  issueRotatedStoredPki,
+  keyIdsOf,
+  loadHostPki,
+  loadPki,
+  pruneStoredKeys,
+  renewStoredLeaves,
+  savePki,
+} from './stored';
 export { createClientCsr, signClientCsr } from './csr';

@@ -88,7 +88,14 @@ export function pairIsReusable(
       const names = sanEntries(cert);
       const dns = names.filter((n) => n.type === 'dns').map((n) => n.value.toLowerCase());
       const ips = names.filter((n) => n.type === 'ip').map((n) => n.value);
-      if (!sameSet(dns, want.sans.dns.map((d) => d.toLowerCase())) || !sameSet(ips, want.sans.ips)) return false;
+      if (
+        !sameSet(
+          dns,
+          want.sans.dns.map((d) => d.toLowerCase()),
+        ) ||
+        !sameSet(ips, want.sans.ips)
+      )
+        return false;
     }
     return true;
   } catch {

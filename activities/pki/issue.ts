@@ -4,14 +4,7 @@
 import { createPrivateKey, X509Certificate as NodeX509 } from 'node:crypto';
 import type { ClusterSpec, MemberSpec } from '../../common/spec';
 import { memberCommonName, memberSans } from '../../common/topology';
-import {
-  ADMIN_COMMON_NAME,
-  createCaCertificate,
-  issueLeafCertificate,
-  issuerFrom,
-  type Issuer,
-  type LeafProfile,
-} from './certificates';
+import { ADMIN_COMMON_NAME, createCaCertificate, issueLeafCertificate, issuerFrom, type Issuer, type LeafProfile } from './certificates';
 import { pkiError } from './errors';
 import { adminPkiMatches, memberPkiMatches } from './inspect';
 import { generateKey, isEncryptedPem, loadPrivateKey, pkcs8Cipher, signingKey, toPkcs8Pem } from './keys';
@@ -125,12 +118,10 @@ export async function issueClusterPki({ spec, existing, caPassphrase }: IssueClu
 
   const admin: Promise<PemPair> =
     existing && adminPkiMatches(spec, existing, now) ? Promise.resolve(existing.admin) : issueLeaf('client', ADMIN_COMMON_NAME);
-  const members = spec.members.map(
-    async (m): Promise<[string, MemberPems]> => [
-      m.name,
-      existing && memberPkiMatches(spec, m.name, existing, now) ? existing.members[m.name] : await issueMember(m),
-    ],
-  );
+  const members = spec.members.map(async (m): Promise<[string, MemberPems]> => [
+    m.name,
+    existing && memberPkiMatches(spec, m.name, existing, now) ? existing.members[m.name] : await issueMember(m),
+  ]);
 
   const [ca, adminPair, memberPairs] = await Promise.all([caMaterial, admin, Promise.all(members)]);
   return {

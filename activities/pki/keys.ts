@@ -95,9 +95,7 @@ export async function signingKey(key: KeyObject, digest: Digest, what: string): 
   const p = keyParamsOf(key);
   if (!p) throw pkiError(`the ${what} key is ${key.asymmetricKeyType}; only RSA and ECDSA keys can sign here`);
   const algorithm =
-    p.algorithm === 'rsa'
-      ? { name: 'RSASSA-PKCS1-v1_5', hash: WEBCRYPTO_HASH[digest] }
-      : { name: 'ECDSA', namedCurve: p.curve };
+    p.algorithm === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: WEBCRYPTO_HASH[digest] } : { name: 'ECDSA', namedCurve: p.curve };
   return subtle.importKey('pkcs8', der, algorithm, false, ['sign']);
 }
 
@@ -142,7 +140,7 @@ function readTlv(buf: Buffer, at: number): Tlv {
 
 function children(buf: Buffer, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let at = parent.start; at < parent.end; ) {
+  for (let at = parent.start; at < parent.end;) {
     const t = readTlv(buf, at);
     out.push(t);
     at = t.end;

@@ -42,7 +42,10 @@ function checkId(id: string): string[] {
 /** sha256 (hex) of the SubjectPublicKeyInfo DER of a key, certificate public key or private key. */
 export function publicKeyHash(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return crypto.createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /** `<cluster>/<purpose>/<sha256 of the public key>`. */
@@ -86,7 +89,8 @@ export class FileKeyStore implements KeyStore {
 
   private open(id: string, data: Buffer): string {
     const head = MAGIC.length + IV_BYTES + TAG_BYTES;
-    if (data.length < head || !data.subarray(0, MAGIC.length).equals(MAGIC)) throw pkiError(`key store entry ${id} is not a key store file`);
+    if (data.length < head || !data.subarray(0, MAGIC.length).equals(MAGIC))
+      throw pkiError(`key store entry ${id} is not a key store file`);
     try {
       const decipher = crypto.createDecipheriv('aes-256-gcm', this.key, data.subarray(MAGIC.length, MAGIC.length + IV_BYTES));
       decipher.setAAD(Buffer.from(id));
@@ -117,7 +121,10 @@ export class FileKeyStore implements KeyStore {
 
   async delete(id: string): Promise<boolean> {
     const file = this.file(id);
-    const existed = await fsp.stat(file).then(() => true, () => false);
+    const existed = await fsp.stat(file).then(
+      () => true,
+      () => false,
+    );
     await fsp.rm(file, { force: true });
     return existed;
   }

@@ -42,7 +42,9 @@ async function optionalKey(store: KeyStore, ref: KeyedCert | undefined): Promise
 /** The PEM form of a stored PKI (worker-side only). */
 export async function loadPki(store: KeyStore, pki: ClusterPki): Promise<PemPki> {
   const members = await Promise.all(
-    Object.entries(pki.members ?? {}).map(async ([name, m]) => [name, { server: await optionalKey(store, m.server), peer: await optionalKey(store, m.peer) }] as const),
+    Object.entries(pki.members ?? {}).map(
+      async ([name, m]) => [name, { server: await optionalKey(store, m.server), peer: await optionalKey(store, m.peer) }] as const,
+    ),
   );
   return { ca: await requireKey(store, pki.ca, 'CA'), admin: await optionalKey(store, pki.admin), members: Object.fromEntries(members) };
 }
@@ -56,7 +58,8 @@ export async function savePki(store: KeyStore, cluster: string, pems: PemPki): P
   };
   const members = await Promise.all(
     Object.entries(pems.members).map(
-      async ([name, m]) => [name, { server: await save(`member/${name}/server`, m.server), peer: await save(`member/${name}/peer`, m.peer) }] as const,
+      async ([name, m]) =>
+        [name, { server: await save(`member/${name}/server`, m.server), peer: await save(`member/${name}/peer`, m.peer) }] as const,
     ),
   );
   return { ca: await save('ca', pems.ca), admin: await save('admin', pems.admin), members: Object.fromEntries(members) };
@@ -66,7 +69,12 @@ export async function savePki(store: KeyStore, cluster: string, pems: PemPki): P
  * issueClusterPki over the key store: reads the existing keys, issues what is
  * missing or changed, stores the new keys and returns references only.
  */
-export async function issueStoredPki({ spec, store, caPassphrase, existing }: StoredPkiInput & { existing?: ClusterPki }): Promise<ClusterPki> {
+export async function issueStoredPki({
+  spec,
+  store,
+  caPassphrase,
+  existing,
+}: StoredPkiInput & { existing?: ClusterPki }): Promise<ClusterPki> {
   const pems = existing && (await loadPki(store, existing));
   const encrypted = spec.tls.caKeyCipher !== undefined || (pems !== undefined && isEncryptedPem(pems.ca.key));
   const issued = await issueClusterPki({ spec, existing: pems, caPassphrase: encrypted ? caPassphrase() : undefined });
@@ -86,7 +94,10 @@ export async function issueRotatedStoredPki(input: StoredPkiInput): Promise<Clus
 }
 
 /** One member host's files, with its private keys read from the store. */
-export async function loadHostPki(store: KeyStore, refs: MemberHostRefs): Promise<{ ca: string; server: PemPair; peer: PemPair; admin: PemPair }> {
+export async function loadHostPki(
+  store: KeyStore,
+  refs: MemberHostRefs,
+): Promise<{ ca: string; server: PemPair; peer: PemPair; admin: PemPair }> {
   const [server, peer, admin] = await Promise.all([
     requireKey(store, refs.server, 'server'),
     requireKey(store, refs.peer, 'peer'),

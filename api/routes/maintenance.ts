@@ -15,7 +15,8 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
   const name = (req: express.Request) => String(req.params.name);
   const kindOf = (req: express.Request): ScheduleKind => {
     const k = String(req.params.kind);
-    if (!(SCHEDULE_KINDS as readonly string[]).includes(k)) throw new HttpProblem(404, 'Not Found', `no schedule kind ${k} (one of ${SCHEDULE_KINDS.join(', ')})`);
+    if (!(SCHEDULE_KINDS as readonly string[]).includes(k))
+      throw new HttpProblem(404, 'Not Found', `no schedule kind ${k} (one of ${SCHEDULE_KINDS.join(', ')})`);
     return k as ScheduleKind;
   };
   const submit = (kind: Parameters<FleetService['submit']>[1]) => async (req: express.Request, res: express.Response) => {
@@ -50,7 +51,11 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
       const source = await fleet.view(from);
       // The source's settings travel with the restore: they must still be allowed (the policy may have changed since).
       const refusals = checkBackupPolicy(source.spec?.backup, fleet.policy);
-      if (refusals.length) throw new ValidationError(refusals.map((r) => ({ path: 'from', message: `cluster ${from}'s ${r.path}: ${r.message}` })), POLICY_STATUS);
+      if (refusals.length)
+        throw new ValidationError(
+          refusals.map((r) => ({ path: 'from', message: `cluster ${from}'s ${r.path}: ${r.message}` })),
+          POLICY_STATUS,
+        );
       params.sourceBackup = source.spec?.backup;
     }
     let created: unknown;

@@ -34,14 +34,20 @@ export function membershipRoutes(fleet: FleetService): express.Router {
     if (issues.length || !parsed.success) throw new ValidationError(issues);
     const params = { ...parsed.data, ...(promoteTimeoutSeconds !== undefined ? { promoteTimeoutSeconds } : {}) };
     const accepted = await fleet.submit(name, 'add-member', params);
-    res.status(202).location(`/v1/operations/${accepted.operationId}`).json({ name, member: parsed.data.name, ...accepted });
+    res
+      .status(202)
+      .location(`/v1/operations/${accepted.operationId}`)
+      .json({ name, member: parsed.data.name, ...accepted });
   });
 
   r.delete('/clusters/:name/members/:member', async (req: Request, res: Response) => {
     const name = String(req.params.name);
     const member = String(req.params.member);
     const accepted = await fleet.submit(name, 'remove-member', { member });
-    res.status(202).location(`/v1/operations/${accepted.operationId}`).json({ name, member, ...accepted });
+    res
+      .status(202)
+      .location(`/v1/operations/${accepted.operationId}`)
+      .json({ name, member, ...accepted });
   });
 
   r.post('/clusters/:name/members/:member/replace', async (req: Request, res: Response) => {
@@ -54,7 +60,10 @@ export function membershipRoutes(fleet: FleetService): express.Router {
     const issues = [...(a && !a.success ? zodIssues(a.error, 'address') : []), ...promoteTimeoutIssues(body.promoteTimeoutSeconds)];
     if (issues.length) throw new ValidationError(issues);
     const accepted = await fleet.submit(name, 'replace-member', { member, ...body });
-    res.status(202).location(`/v1/operations/${accepted.operationId}`).json({ name, member, ...accepted });
+    res
+      .status(202)
+      .location(`/v1/operations/${accepted.operationId}`)
+      .json({ name, member, ...accepted });
   });
 
   r.patch('/clusters/:name', async (req: Request, res: Response) => {
@@ -70,7 +79,12 @@ export function membershipRoutes(fleet: FleetService): express.Router {
     const { plan, warnings } = planned;
     const refusals = planned.refusals.length ? planned.refusals : checkPlanSteps(view.spec, plan);
     if (refusals.length) {
-      throw new HttpProblem(422, 'Unprocessable Operation', `these changes cannot be made to a running cluster: ${refusals.map((i) => `${i.path}: ${i.message}`).join('; ')}`, refusals);
+      throw new HttpProblem(
+        422,
+        'Unprocessable Operation',
+        `these changes cannot be made to a running cluster: ${refusals.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        refusals,
+      );
     }
     const allWarnings = [...warnings, ...specWarnings.filter((w) => !/even count/.test(w))];
     if (truthy(req.query.dryRun)) {
@@ -85,11 +99,18 @@ export function membershipRoutes(fleet: FleetService): express.Router {
       } catch (err) {
         // Only those still waiting: one that already started runs to its end (its own gates keep it safe).
         const waiting = new Set((await fleet.view(name).catch(() => undefined))?.queue.map((o) => o.id) ?? []);
-        for (const q of queued.reverse()) if (waiting.has(q.operationId)) await fleet.control(q.operationId, 'cancel').catch(() => undefined);
+        for (const q of queued.reverse())
+          if (waiting.has(q.operationId)) await fleet.control(q.operationId, 'cancel').catch(() => undefined);
         throw err;
       }
     }
-    res.status(202).json({ name, plan, operations: queued.map((q) => q.operationId), workflowIds: queued.map((q) => q.workflowId), warnings: allWarnings });
+    res.status(202).json({
+      name,
+      plan,
+      operations: queued.map((q) => q.operationId),
+      workflowIds: queued.map((q) => q.workflowId),
+      warnings: allWarnings,
+    });
   });
 
   return r;

@@ -20,7 +20,10 @@ export function rolloutRoutes(fleet: FleetService): express.Router {
     if (!view.newCa) return void res.json(view);
     const op = await fleet.operation(id);
     // After the rotation the entity holds the new CA: it signs from then on.
-    const signer = op.status === 'Running' || op.status === 'Paused' ? fleet.client.workflow.getHandle(op.workflowId) : await fleet.clusterHandle(op.cluster);
+    const signer =
+      op.status === 'Running' || op.status === 'Paused'
+        ? fleet.client.workflow.getHandle(op.workflowId)
+        : await fleet.clusterHandle(op.cluster);
     const { cert, key } = await fleet.signClient(signer);
     res.json({ ...view, admin: { cert, key } });
   });
@@ -48,7 +51,8 @@ export function rolloutRoutes(fleet: FleetService): express.Router {
       if (!t.success) throw fromZodError(t.error, 'tunables');
       const hb = t.data.heartbeatInterval ?? 100;
       const et = t.data.electionTimeout ?? 1000;
-      if (et < 5 * hb) throw new ValidationError([{ path: 'tunables.electionTimeout', message: `must be at least 5 × heartbeatInterval (${5 * hb} ms)` }]);
+      if (et < 5 * hb)
+        throw new ValidationError([{ path: 'tunables.electionTimeout', message: `must be at least 5 × heartbeatInterval (${5 * hb} ms)` }]);
       params.tunables = t.data;
     }
     if (body.logging !== undefined) {

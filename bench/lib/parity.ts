@@ -65,7 +65,10 @@ function certShape(pemText: string): Record<string, string> {
     else if (e instanceof x509.KeyUsagesExtension) value += ` ${e.usages}`;
     else if (e instanceof x509.ExtendedKeyUsageExtension) value += ` ${[...e.usages].map(String).sort().join(',')}`;
     else if (e instanceof x509.SubjectAlternativeNameExtension) {
-      value += ` ${e.names.items.map((n) => n.type).sort().join(',')}`;
+      value += ` ${e.names.items
+        .map((n) => n.type)
+        .sort()
+        .join(',')}`;
     }
     shape[name] = value.trim();
   }

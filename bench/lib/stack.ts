@@ -17,7 +17,6 @@ import { createWorker, WORKFLOWS_PATH } from '../../worker/worker';
 import { createApp } from '../../api/app';
 import { apiClient, type ApiCall } from '../../test/support/api-client';
 
-
 export interface BenchStack {
   config: Config;
   client: Client;
@@ -65,7 +64,11 @@ export async function startBenchStack(root: string, log: (line: string) => void)
     log(`temporal dev server on ${server.address} (${Date.now() - t0} ms)`);
 
     const t1 = Date.now();
-    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      logger: quietBundlerLogger,
+    });
     log(`workflows bundled (${Date.now() - t1} ms)`);
 
     const stateDir = path.join(root, 'state');

@@ -81,7 +81,6 @@ const FIXED_SETTINGS: Record<string, (v: unknown) => string | undefined> = {
   tls_max_version: () => 'the TLS maximum version is not configurable yet; etcd defaults are used',
 };
 
-
 export function mapTls(first: First, spec: ClusterSpecInput, prov: Provenance, warnings: string[]): void {
   const tls: NonNullable<ClusterSpecInput['tls']> = {};
   /** Maps one field that sets one tls key, recording where it came from. */
@@ -145,7 +144,10 @@ export function mapArtifacts(first: First, spec: ClusterSpecInput, prov: Provena
   const { source, trimmed } = artifactSourceFor(src.v);
   spec.artifactSource = source;
   prov.set('artifactSource', f(src.cfg, 'source_url'));
-  if (trimmed) warnings.push(`${f(src.cfg, 'source_url')}: using ${source} as the mirror base (releases are fetched from <base>/<version>/etcd-<version>-linux-amd64.tar.gz)`);
+  if (trimmed)
+    warnings.push(
+      `${f(src.cfg, 'source_url')}: using ${source} as the mirror base (releases are fetched from <base>/<version>/etcd-<version>-linux-amd64.tar.gz)`,
+    );
 }
 
 export function mapLogging(first: First, spec: ClusterSpecInput, prov: Provenance): void {
@@ -256,7 +258,8 @@ export function mapBackup(first: First, spec: ClusterSpecInput, prov: Provenance
     backup.s3 = s3;
   } else {
     for (const k of ['s3_endpoint', 's3_region', 's3_prefix'] as const) {
-      if (b[k] !== undefined) unsupported.push({ field: at(k), reason: 'ignored without s3_bucket: backups go to the service’s default store' });
+      if (b[k] !== undefined)
+        unsupported.push({ field: at(k), reason: 'ignored without s3_bucket: backups go to the service’s default store' });
     }
   }
   if (b.encryption !== undefined) {
@@ -266,7 +269,13 @@ export function mapBackup(first: First, spec: ClusterSpecInput, prov: Provenance
   spec.backup = backup;
 }
 
-export function mapMaintenance(first: First, spec: ClusterSpecInput, prov: Provenance, unsupported: Unsupported[], warnings: string[]): void {
+export function mapMaintenance(
+  first: First,
+  spec: ClusterSpecInput,
+  prov: Provenance,
+  unsupported: Unsupported[],
+  warnings: string[],
+): void {
   const src = first('kubernetes_integration');
   if (!src) return;
   const k = src.v;

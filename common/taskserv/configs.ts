@@ -2,7 +2,15 @@
 // fields every config must agree on, and the checks of address-bearing fields.
 import { type Issue, joinPath } from '../parse';
 import { isAddress } from '../spec';
-import { BackupBlock, EtcdSettingsBlock, KubernetesIntegrationBlock, MAX_LIST, TASKSERV_FIELDS, TaskservEtcd, type Unsupported } from './schema';
+import {
+  BackupBlock,
+  EtcdSettingsBlock,
+  KubernetesIntegrationBlock,
+  MAX_LIST,
+  TASKSERV_FIELDS,
+  TaskservEtcd,
+  type Unsupported,
+} from './schema';
 
 // ---------------------------------------------------------------------------
 // Input shapes
@@ -122,7 +130,11 @@ function comparable(field: string, v: unknown): string {
 
 export function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (isPlainObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`).join(',')}}`;
+  if (isPlainObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 
@@ -139,7 +151,8 @@ export function reportUnknownFields(cfgs: Cfg[], unsupported: Unsupported[]): vo
   };
   for (const cfg of cfgs) {
     for (const k of Object.keys(cfg.raw)) {
-      if (!known.has(k)) unsupported.push({ field: f(cfg, k), reason: 'unknown field: not part of the taskserv ETCD schema etcdfleet maps; ignored' });
+      if (!known.has(k))
+        unsupported.push({ field: f(cfg, k), reason: 'unknown field: not part of the taskserv ETCD schema etcdfleet maps; ignored' });
     }
     for (const [block, keys] of Object.entries(blockKnown)) {
       const b = cfg.raw[block];
@@ -217,7 +230,11 @@ export function checkAddresses(cfg: Omit<Cfg, 'c'>, protocol: string, issues: Is
  * Entries of the wrong type are the schema's to report.
  */
 function rawList(v: unknown, separator: RegExp): string[] {
-  if (typeof v === 'string') return v.split(separator).map((x) => x.trim()).filter(Boolean);
+  if (typeof v === 'string')
+    return v
+      .split(separator)
+      .map((x) => x.trim())
+      .filter(Boolean);
   if (Array.isArray(v) && v.length <= MAX_LIST) return v.map((x) => (typeof x === 'string' ? x.trim() : ''));
   return [];
 }

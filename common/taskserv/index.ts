@@ -66,7 +66,8 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
 
   const located = unwrapConfigs(input, '', unsupported);
   if (located.length === 0) issues.push({ path: '', message: 'no taskserv ETCD config found' });
-  if (located.length > MAX_LIST) throw new ValidationError([{ path: '', message: `${located.length} configs: a cluster has at most ${MAX_MEMBERS} members` }]);
+  if (located.length > MAX_LIST)
+    throw new ValidationError([{ path: '', message: `${located.length} configs: a cluster has at most ${MAX_MEMBERS} members` }]);
 
   // The protocol URLs are checked against: the first one given (a disagreement is reported below).
   const given = located.map((l) => l.raw?.etcd_protocol).find((p): p is string => typeof p === 'string' && /^\s*https?\s*$/i.test(p));
@@ -90,7 +91,8 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
   const names = new Map<string, Cfg>();
   for (const cfg of cfgs) {
     const prev = names.get(cfg.c.etcd_name);
-    if (prev) issues.push({ path: f(cfg, 'etcd_name'), message: `duplicate etcd_name "${cfg.c.etcd_name}" (also ${f(prev, 'etcd_name')})` });
+    if (prev)
+      issues.push({ path: f(cfg, 'etcd_name'), message: `duplicate etcd_name "${cfg.c.etcd_name}" (also ${f(prev, 'etcd_name')})` });
     else names.set(cfg.c.etcd_name, cfg);
   }
   if (issues.length) throw new ValidationError(issues);
@@ -113,16 +115,17 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
   // Name.
   const taskservNames = new Set(cfgs.flatMap((x) => (x.c.name !== undefined ? [x.c.name] : [])));
   const named = first('cluster_name') ?? (taskservNames.size === 1 ? first('name') : undefined);
-  if (!first('cluster_name') && taskservNames.size > 1) warnings.push(`the configs name different taskservs (${[...taskservNames].join(', ')}), so none of them names the cluster`);
+  if (!first('cluster_name') && taskservNames.size > 1)
+    warnings.push(`the configs name different taskservs (${[...taskservNames].join(', ')}), so none of them names the cluster`);
   let name: string;
   if (opts.name !== undefined) {
     name = opts.name;
     prov.set('name', 'name');
-  }
-  else if (named) {
+  } else if (named) {
     name = sanitizeClusterName(named.v) || clusterNameFor(memberNames);
     prov.set('name', f(named.cfg, named.cfg.c.cluster_name !== undefined ? 'cluster_name' : 'name'));
-    if (name !== named.v) warnings.push(`cluster name "${named.v}" became "${name}" (lowercase letters, digits and dashes, up to 40 characters)`);
+    if (name !== named.v)
+      warnings.push(`cluster name "${named.v}" became "${name}" (lowercase letters, digits and dashes, up to 40 characters)`);
   } else {
     name = clusterNameFor(memberNames);
     warnings.push(`no cluster_name given: the cluster is named "${name}" after its members`);
@@ -165,7 +168,6 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
   }
   return { spec, name, unsupported, warnings };
 }
-
 
 /** Re-addresses native spec issues to the taskserv fields they came from. */
 function remap(err: ValidationError, prov: Provenance): ValidationError {

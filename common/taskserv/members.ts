@@ -3,7 +3,18 @@
 import { type Issue, ValidationError } from '../parse';
 import type { ClusterSpecInput } from '../spec';
 import type { Unsupported } from './schema';
-import { type Cfg, type Endpoint, type First, f, isConcrete, isLocalhost, listEntryPath, parseEndpoint, type Provenance, URL_FIELDS } from './configs';
+import {
+  type Cfg,
+  type Endpoint,
+  type First,
+  f,
+  isConcrete,
+  isLocalhost,
+  listEntryPath,
+  parseEndpoint,
+  type Provenance,
+  URL_FIELDS,
+} from './configs';
 
 export function sanitizeClusterName(s: string): string {
   return s
@@ -83,13 +94,22 @@ function urlField(cfg: Cfg, field: (typeof URL_FIELDS)[number], useLocalhost: bo
   const [main, ...rest] = list.map((text) => parseEndpoint(text)!);
   rest.forEach((e, k) => {
     if (useLocalhost && field.endsWith('clients') && isLocalhost(e.host)) return; // use_localhost provides it
-    unsupported.push({ field: listEntryPath(cfg, field, k + 1), reason: `one URL per member: ${list[0]} is used, ${list[k + 1]} is not${isLocalhost(e.host) ? ' (use_localhost adds 127.0.0.1 to the client URLs)' : ''}` });
+    unsupported.push({
+      field: listEntryPath(cfg, field, k + 1),
+      reason: `one URL per member: ${list[0]} is used, ${list[k + 1]} is not${isLocalhost(e.host) ? ' (use_localhost adds 127.0.0.1 to the client URLs)' : ''}`,
+    });
   });
   const at = listEntryPath(cfg, field, 0);
   return { host: main.host, port: main.port, hostField: at, portField: main.port !== undefined ? at : undefined };
 }
 
-function memberFromConfig(cfg: Cfg, protocol: string, useLocalhost: boolean, issues: Issue[], unsupported: Unsupported[]): MemberDraft | undefined {
+function memberFromConfig(
+  cfg: Cfg,
+  protocol: string,
+  useLocalhost: boolean,
+  issues: Issue[],
+  unsupported: Unsupported[],
+): MemberDraft | undefined {
   const c = cfg.c;
   const ipField = (primary: 'peer_ip' | 'cli_ip') => {
     const other = primary === 'peer_ip' ? 'cli_ip' : 'peer_ip';
@@ -106,7 +126,9 @@ function memberFromConfig(cfg: Cfg, protocol: string, useLocalhost: boolean, iss
     };
   };
   const withDefaults = (s: Source | undefined, base: Source): Source =>
-    s ? { host: s.host, hostField: s.hostField, port: s.port ?? base.port, portField: s.port !== undefined ? s.portField : base.portField } : base;
+    s
+      ? { host: s.host, hostField: s.hostField, port: s.port ?? base.port, portField: s.port !== undefined ? s.portField : base.portField }
+      : base;
 
   const peerBase = plain('peer');
   const cliBase = plain('cli');
@@ -116,7 +138,10 @@ function memberFromConfig(cfg: Cfg, protocol: string, useLocalhost: boolean, iss
   const listenClient = withDefaults(urlField(cfg, 'listen_clients', useLocalhost, unsupported), cliBase);
 
   if (advPeer.host === undefined) {
-    issues.push({ path: f(cfg, 'peer_ip'), message: `required: the address of member "${c.etcd_name}" (peer_ip, cli_ip or adv_listen_peers)` });
+    issues.push({
+      path: f(cfg, 'peer_ip'),
+      message: `required: the address of member "${c.etcd_name}" (peer_ip, cli_ip or adv_listen_peers)`,
+    });
     return undefined;
   }
   const adv = isConcrete(advPeer.host) ? advPeer : advClient.host !== undefined && isConcrete(advClient.host) ? advClient : undefined;
@@ -164,10 +189,16 @@ function memberFromConfig(cfg: Cfg, protocol: string, useLocalhost: boolean, iss
   prov.clientPort = advClient.portField ?? advClient.hostField ?? f(cfg, 'cli_port');
   prov.peerPort = advPeer.portField ?? advPeer.hostField ?? f(cfg, 'peer_port');
   if (listenClient.port !== undefined && listenClient.port !== clientPort) {
-    unsupported.push({ field: listenClient.portField ?? f(cfg, 'listen_clients'), reason: `members listen on the port they advertise: clients use ${clientPort}, not ${listenClient.port}` });
+    unsupported.push({
+      field: listenClient.portField ?? f(cfg, 'listen_clients'),
+      reason: `members listen on the port they advertise: clients use ${clientPort}, not ${listenClient.port}`,
+    });
   }
   if (listenPeer.port !== undefined && listenPeer.port !== peerPort) {
-    unsupported.push({ field: listenPeer.portField ?? f(cfg, 'listen_peers'), reason: `members listen on the port they advertise: peers use ${peerPort}, not ${listenPeer.port}` });
+    unsupported.push({
+      field: listenPeer.portField ?? f(cfg, 'listen_peers'),
+      reason: `members listen on the port they advertise: peers use ${peerPort}, not ${listenPeer.port}`,
+    });
   }
 
   const d: MemberDraft = { name: c.etcd_name, address, clientPort, peerPort, prov };
@@ -279,9 +310,17 @@ export function draftMembers(
       }
       drafts.push(d);
     } else if (peer) {
-      drafts.push({ name, address: peer.url.host, peerPort: peer.url.port ?? DEFAULT_PEER_PORT, prov: { address: peer.path, peerPort: peer.path, name: peer.path } });
+      drafts.push({
+        name,
+        address: peer.url.host,
+        peerPort: peer.url.port ?? DEFAULT_PEER_PORT,
+        prov: { address: peer.path, peerPort: peer.path, name: peer.path },
+      });
     } else {
-      issues.push({ path: clusterList ? f(clusterList.cfg, 'cluster_list') : '', message: `member "${name}" has no config of its own and no initial_peers entry, so its address is unknown` });
+      issues.push({
+        path: clusterList ? f(clusterList.cfg, 'cluster_list') : '',
+        message: `member "${name}" has no config of its own and no initial_peers entry, so its address is unknown`,
+      });
     }
   }
   if (issues.length) throw new ValidationError(issues);
@@ -292,7 +331,15 @@ export function draftMembers(
  * spec.ports, spec.paths and spec.members from the drafts: the first config's
  * ports and paths become the cluster's, members that differ override them.
  */
-export function mapMembers(cfgs: Cfg[], names: Map<string, Cfg>, drafts: MemberDraft[], first: First, spec: ClusterSpecInput, prov: Provenance, warnings: string[]): void {
+export function mapMembers(
+  cfgs: Cfg[],
+  names: Map<string, Cfg>,
+  drafts: MemberDraft[],
+  first: First,
+  spec: ClusterSpecInput,
+  prov: Provenance,
+  warnings: string[],
+): void {
   // Ports: the first config's become the cluster's; members that differ override.
   const portCfg = cfgs[0];
   const portDraft = drafts.find((d) => d.name === portCfg.c.etcd_name)!;

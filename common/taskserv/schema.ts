@@ -11,16 +11,22 @@ const isNumericString = (v: unknown): v is string => typeof v === 'string' && /^
 /** A type error that says "required" when the field is missing. */
 const expected = (what: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? 'required' : what) });
 
-const Bool = z.preprocess((v) => {
-  if (typeof v !== 'string') return v;
-  if (/^(true|yes|on)$/i.test(v.trim())) return true;
-  if (/^(false|no|off)$/i.test(v.trim())) return false;
-  return v;
-}, z.boolean(expected('must be true or false')));
+const Bool = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    if (/^(true|yes|on)$/i.test(v.trim())) return true;
+    if (/^(false|no|off)$/i.test(v.trim())) return false;
+    return v;
+  },
+  z.boolean(expected('must be true or false')),
+);
 
 const Int = z.preprocess((v) => (isNumericString(v) ? Number(v) : v), z.number(expected('must be an integer')).int('must be an integer'));
 
-const Text = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string(expected('must be a string')).trim().min(1, 'must not be empty'));
+const Text = z.preprocess(
+  (v) => (typeof v === 'number' ? String(v) : v),
+  z.string(expected('must be a string')).trim().min(1, 'must not be empty'),
+);
 
 /**
  * Longest list a config may carry (URLs, peers, log outputs): a cluster has at
@@ -32,7 +38,13 @@ const tooLong = `at most ${MAX_LIST} entries`;
 
 /** A list, or a comma-separated string (URLs, peers, log outputs). */
 const List = z.preprocess(
-  (v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v),
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : v,
   z.array(Text, { error: 'must be a list or a comma-separated string' }).min(1, 'must not be empty').max(MAX_LIST, tooLong),
 );
 /** Member names: a list, or a string separated by commas or spaces. */
@@ -41,7 +53,22 @@ const NameList = z.preprocess(
   z.array(Text, { error: 'must be a list or a comma- or space-separated string' }).min(1, 'must not be empty').max(MAX_LIST, tooLong),
 );
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
+};
 
 export function parseSize(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
@@ -54,10 +81,16 @@ export function parseSize(v: unknown): number | undefined {
 const Size = z.preprocess((v) => parseSize(v) ?? v, z.number({ error: 'must be a byte count or a size like 8GB' }).int().min(0));
 
 /** Durations stay strings for the native spec to check; bare numbers are seconds. */
-const Dur = z.preprocess((v) => (typeof v === 'number' ? `${v}s` : v), z.string({ error: 'must be a duration like 30s, 5m or 6h' }).trim().min(1));
+const Dur = z.preprocess(
+  (v) => (typeof v === 'number' ? `${v}s` : v),
+  z.string({ error: 'must be a duration like 30s, 5m or 6h' }).trim().min(1),
+);
 
 const PORT_MESSAGE = 'must be a port between 1 and 65535';
-const Port = z.preprocess((v) => (isNumericString(v) ? Number(v) : v), z.number(expected(PORT_MESSAGE)).int(PORT_MESSAGE).min(1, PORT_MESSAGE).max(65535, PORT_MESSAGE));
+const Port = z.preprocess(
+  (v) => (isNumericString(v) ? Number(v) : v),
+  z.number(expected(PORT_MESSAGE)).int(PORT_MESSAGE).min(1, PORT_MESSAGE).max(65535, PORT_MESSAGE),
+);
 
 /** An address field on its own: an IPv4 address or a DNS name, whichever field ends up being used. */
 const Host = Text.refine(isAddress, 'must be an IPv4 address or a DNS name');
@@ -90,18 +123,30 @@ export const EtcdSettingsBlock = z.looseObject({
 export const BackupBlock = z.looseObject({
   enabled: Bool.optional(),
   interval: Dur.optional(),
-  retention: z.preprocess((v) => (isNumericString(v) ? Number(v) : v), z.union([z.number().int().min(1), z.string().trim().min(1)], { error: 'must be a duration like 30d or a number of backups' })).optional(),
+  retention: z
+    .preprocess(
+      (v) => (isNumericString(v) ? Number(v) : v),
+      z.union([z.number().int().min(1), z.string().trim().min(1)], { error: 'must be a duration like 30d or a number of backups' }),
+    )
+    .optional(),
   s3_bucket: Text.optional(),
   s3_endpoint: Text.optional(),
   s3_region: Text.optional(),
   s3_prefix: z.string().optional(),
-  encryption: z.preprocess((v) => (typeof v === 'string' && !/^(true|yes|on|false|no|off)$/i.test(v.trim()) ? v.trim() !== '' && !/^none$/i.test(v.trim()) : v), Bool).optional(),
+  encryption: z
+    .preprocess(
+      (v) => (typeof v === 'string' && !/^(true|yes|on|false|no|off)$/i.test(v.trim()) ? v.trim() !== '' && !/^none$/i.test(v.trim()) : v),
+      Bool,
+    )
+    .optional(),
 });
 
 export const KubernetesIntegrationBlock = z.looseObject({
   enabled: Bool.optional(),
   compaction_interval: Dur.optional(),
-  defrag_threshold: z.union([z.number().min(0), z.string().trim().min(1)], { error: 'must be a percentage like 30% or a size like 100MB' }).optional(),
+  defrag_threshold: z
+    .union([z.number().min(0), z.string().trim().min(1)], { error: 'must be a percentage like 30% or a size like 100MB' })
+    .optional(),
   health_check_interval: Dur.optional(),
 });
 
@@ -132,7 +177,9 @@ export const TaskservEtcd = z.looseObject({
   sign_days: Int.optional(),
   c: Text.optional(),
   cn: Text.optional(),
-  etcd_protocol: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['https', 'http'], { error: 'must be https or http' })).optional(),
+  etcd_protocol: z
+    .preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['https', 'http'], { error: 'must be https or http' }))
+    .optional(),
   source_url: Text.optional(),
   data_dir: Text.optional(),
   conf_path: Text.optional(),

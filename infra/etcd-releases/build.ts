@@ -22,7 +22,6 @@ import {
   writeFileAtomic,
 } from './mirror';
 
-
 const WRAPPER_MODULE = 'etcdfleet.local/etcdbuild';
 
 // ---------------------------------------------------------------------------
@@ -127,7 +126,9 @@ class VersionBuild {
       fs.writeFileSync(path.join(this.dir, 'go.mod'), wrapperGoMod(this.version));
       for (const { bin, module } of ETCD_MAINS) {
         // Outside the wrapper module: a plain download that needs no go.sum yet.
-        const dl = JSON.parse(await this.go(['mod', 'download', '-json', `${module}@${this.version}`], path.dirname(this.dir))) as GoDownload;
+        const dl = JSON.parse(
+          await this.go(['mod', 'download', '-json', `${module}@${this.version}`], path.dirname(this.dir)),
+        ) as GoDownload;
         copyMainPackage(dl.Dir, path.join(this.dir, 'cmd', bin));
         if (bin === 'etcd') releaseTime = new Date(JSON.parse(fs.readFileSync(dl.Info, 'utf8')).Time ?? 0);
       }
@@ -181,7 +182,9 @@ async function verifyBinaries(binDir: string, version: string): Promise<void> {
     const out = await run(path.join(binDir, bin), commands[bin], { timeoutMs: 60_000 });
     const reported = parseBinaryVersion(bin, out.stdout);
     if (out.code !== 0 || reported !== expected) {
-      throw new Error(`${bin} ${commands[bin].join(' ')} reported ${reported ?? '(nothing)'}, expected ${expected}:\n${tail(out.output, 10)}`);
+      throw new Error(
+        `${bin} ${commands[bin].join(' ')} reported ${reported ?? '(nothing)'}, expected ${expected}:\n${tail(out.output, 10)}`,
+      );
     }
   }
 }

@@ -128,10 +128,10 @@ export async function packRelease(
     }
     const tarball = path.join(outDir, `${name}.tar.gz`);
     const tmp = tmpName(tarball);
-    await tar.create(
-      { gzip: true, file: tmp, cwd: stage, portable: true, noDirRecurse: true, mtime: opts.mtime ?? new Date(0) },
-      [name, ...binaries.map((b) => `${name}/${b}`)],
-    );
+    await tar.create({ gzip: true, file: tmp, cwd: stage, portable: true, noDirRecurse: true, mtime: opts.mtime ?? new Date(0) }, [
+      name,
+      ...binaries.map((b) => `${name}/${b}`),
+    ]);
     const sha256 = await sha256File(tmp);
     fs.renameSync(tmp, tarball);
     return { tarball, sha256 };

@@ -68,7 +68,14 @@ export function selectEtcdVersions(available: readonly string[], defaultVersion 
  * 3.5 (3.6) release falls back to its default (its highest) version.
  */
 export function versionsFromOverride(list: string): EtcdVersions {
-  const versions = [...new Set(list.split(/[\s,]+/).filter(Boolean).map(normalizeVersion))];
+  const versions = [
+    ...new Set(
+      list
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map(normalizeVersion),
+    ),
+  ];
   if (versions.length === 0) throw new Error('ETCDFLEET_ETCD_VERSIONS is empty');
   const def = versions.includes(DEFAULT_ETCD_VERSION) ? DEFAULT_ETCD_VERSION : versions[0];
   return {
@@ -113,14 +120,21 @@ export function goEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** The go command: on PATH, else the standard /usr/local/go install (launchers with a minimal PATH). */
 export function goCommand(env = process.env): string {
   const go = findOnPath('go', `${env.PATH ?? ''}${path.delimiter}/usr/local/go/bin`);
-  if (!go) throw new Error('go not found on PATH or in /usr/local/go/bin; building etcd releases needs a Go toolchain at least as new as the etcd modules require');
+  if (!go)
+    throw new Error(
+      'go not found on PATH or in /usr/local/go/bin; building etcd releases needs a Go toolchain at least as new as the etcd modules require',
+    );
   return go;
 }
 
 async function listProxyVersions(env: NodeJS.ProcessEnv): Promise<string[]> {
   fs.mkdirSync(cacheDir(env), { recursive: true });
   // Run outside any module so a go.mod in the caller's directory cannot interfere.
-  const out = await run(goCommand(env), ['list', '-m', '-versions', ETCD_SERVER_MODULE], { cwd: cacheDir(env), env: goEnv(env), timeoutMs: 120_000 });
+  const out = await run(goCommand(env), ['list', '-m', '-versions', ETCD_SERVER_MODULE], {
+    cwd: cacheDir(env),
+    env: goEnv(env),
+    timeoutMs: 120_000,
+  });
   if (out.code !== 0) throw new Error(`go list -m -versions ${ETCD_SERVER_MODULE} failed:\n${tail(out.output, 10)}`);
   return parseGoListVersions(out.stdout);
 }

@@ -72,9 +72,24 @@ export const SSH_PORT = 22;
 
 export function sshOptions(keyPath: string, knownHostsFile: string): string[] {
   return [
-    '-i', keyPath, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHostsFile}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=3', '-o', 'LogLevel=ERROR', '-p', String(SSH_PORT),
+    '-i',
+    keyPath,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=3',
+    '-o',
+    'LogLevel=ERROR',
+    '-p',
+    String(SSH_PORT),
   ];
 }
 

@@ -19,22 +19,36 @@ export const RECIPE = {
   version: 1,
   variant: 'minbase',
   packages: [
-    'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'iputils-ping', 'netbase',
-    'ca-certificates', 'sudo', 'procps', 'openssl', 'curl', 'bind9-dnsutils',
+    'systemd',
+    'systemd-sysv',
+    'dbus',
+    'openssh-server',
+    'iproute2',
+    'iputils-ping',
+    'netbase',
+    'ca-certificates',
+    'sudo',
+    'procps',
+    'openssl',
+    'curl',
+    'bind9-dnsutils',
   ],
   /** Units that are slow, noisy or meaningless in a container. */
   masked: [
-    'console-getty.service', 'getty@tty1.service', 'getty-static.service', 'systemd-pstore.service',
-    'e2scrub_reap.service', 'e2scrub_all.timer', 'apt-daily.timer', 'apt-daily-upgrade.timer',
-    'dpkg-db-backup.timer', 'fstrim.timer', 'systemd-networkd-wait-online.service',
+    'console-getty.service',
+    'getty@tty1.service',
+    'getty-static.service',
+    'systemd-pstore.service',
+    'e2scrub_reap.service',
+    'e2scrub_all.timer',
+    'apt-daily.timer',
+    'apt-daily-upgrade.timer',
+    'dpkg-db-backup.timer',
+    'fstrim.timer',
+    'systemd-networkd-wait-online.service',
   ],
   /** Only the per-host ed25519 key the harness writes (and pins); keys only, no passwords. */
-  sshd: [
-    'HostKey /etc/ssh/ssh_host_ed25519_key',
-    'PermitRootLogin prohibit-password',
-    'PasswordAuthentication no',
-    'UseDNS no',
-  ],
+  sshd: ['HostKey /etc/ssh/ssh_host_ed25519_key', 'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'UseDNS no'],
   journald: ['[Journal]', 'Storage=volatile', 'RuntimeMaxUse=16M'],
 };
 
@@ -98,14 +112,23 @@ export async function ensureImage(opts: ImageOptions = {}): Promise<Image> {
     if (fs.existsSync(tarball)) {
       log(`testhosts: unpacking ${path.basename(tarball)}`);
       fs.mkdirSync(tmp);
-      await must('tar', ['-x', '-I', 'zstd', '--numeric-owner', '--xattrs', "--xattrs-include=*", '-C', tmp, '-f', tarball]);
+      await must('tar', ['-x', '-I', 'zstd', '--numeric-owner', '--xattrs', '--xattrs-include=*', '-C', tmp, '-f', tarball]);
     } else {
       await debootstrap(tmp, suite, log);
       customize(tmp);
       log('testhosts: packing the image');
       await must('tar', [
-        '-c', '-I', 'zstd -T0 -9', '--numeric-owner', '--xattrs', "--xattrs-include=*", '-C', tmp,
-        '-f', `${tarball}.tmp`, '.',
+        '-c',
+        '-I',
+        'zstd -T0 -9',
+        '--numeric-owner',
+        '--xattrs',
+        '--xattrs-include=*',
+        '-C',
+        tmp,
+        '-f',
+        `${tarball}.tmp`,
+        '.',
       ]);
       fs.renameSync(`${tarball}.tmp`, tarball);
       built = true;
@@ -125,7 +148,12 @@ async function debootstrap(target: string, suite: string, log: (line: string) =>
   const started = Date.now();
   log(`testhosts: debootstrap ${suite} (${RECIPE.variant}) from apt's configured mirror`);
   const res = await run('debootstrap', [
-    `--variant=${RECIPE.variant}`, `--include=${RECIPE.packages.join(',')}`, '--components=main', suite, target, mirror,
+    `--variant=${RECIPE.variant}`,
+    `--include=${RECIPE.packages.join(',')}`,
+    '--components=main',
+    suite,
+    target,
+    mirror,
   ]);
   if (res.code !== 0) {
     await unmountUnder(target);

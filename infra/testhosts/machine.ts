@@ -35,11 +35,23 @@ export function bootScript(spec: MachineSpec, cgroupDirs: string[]): string {
   const work = path.join(spec.dir, 'work');
   const root = path.join(spec.dir, 'root');
   const nspawn = [
-    'systemd-nspawn', '--quiet', '--boot', '--keep-unit', '--register=no',
-    `--machine=${spec.machine}`, `--hostname=${spec.hostname}`, '-D', root,
+    'systemd-nspawn',
+    '--quiet',
+    '--boot',
+    '--keep-unit',
+    '--register=no',
+    `--machine=${spec.machine}`,
+    `--hostname=${spec.hostname}`,
+    '-D',
+    root,
     `--network-namespace-path=/run/netns/${spec.machine}`,
-    '--resolv-conf=off', '--timezone=off', '--link-journal=no', '--console=read-only',
-  ].map(shq).join(' ');
+    '--resolv-conf=off',
+    '--timezone=off',
+    '--link-journal=no',
+    '--console=read-only',
+  ]
+    .map(shq)
+    .join(' ');
   return [
     '#!/bin/sh',
     `# etcdfleet test host ${spec.hostname} (${spec.machine}), written by infra/testhosts/machine.ts`,
@@ -63,10 +75,7 @@ export function bootScript(spec: MachineSpec, cgroupDirs: string[]): string {
 }
 
 /** Writes the per-host files into the overlay's upper layer (first boot only). */
-export async function prepareHostDir(
-  spec: MachineSpec,
-  files: { publicKey: string; resolver: string; address: string },
-): Promise<string> {
+export async function prepareHostDir(spec: MachineSpec, files: { publicKey: string; resolver: string; address: string }): Promise<string> {
   const upper = path.join(spec.dir, 'upper');
   for (const d of ['work', 'root']) fs.mkdirSync(path.join(spec.dir, d), { recursive: true });
   // Upper-layer directories shadow the image's attributes: give them the image's modes.

@@ -32,8 +32,7 @@ function mountsWith(prefix: string, dirs: string[]): string[] {
     .map((l) => l.split(' '))
     .filter(
       ([src, target]) =>
-        target &&
-        (src.startsWith(PREFIX) || target.startsWith(`/run/netns/${prefix}`) || dirs.some((d) => target.startsWith(d + '/'))),
+        target && (src.startsWith(PREFIX) || target.startsWith(`/run/netns/${prefix}`) || dirs.some((d) => target.startsWith(d + '/'))),
     )
     .map(([, target]) => target);
 }

@@ -42,7 +42,8 @@ async function waitGone(name: string) {
   throw new Error(`cluster ${name} still exists`);
 }
 
-const ctl = (c: any, ...args: string[]) => etcdctl(anyCachedRelease(stack.config.cacheDir, 'v3.5.10'), [c.members[0].clientURL], c.members[0].files.certsDir, ...args);
+const ctl = (c: any, ...args: string[]) =>
+  etcdctl(anyCachedRelease(stack.config.cacheDir, 'v3.5.10'), [c.members[0].clientURL], c.members[0].files.certsDir, ...args);
 
 let dataDir = '';
 
@@ -62,7 +63,7 @@ it('a second cluster on the same address:port is a 409 naming the pair and holde
   expect((await stack.api('POST', '/v1/clusters', spec('alpha', addr))).body).toMatchObject({ created: false });
 });
 
-it('adding a member on another cluster\'s address is a 409 and queues nothing', async () => {
+it("adding a member on another cluster's address is a 409 and queues nothing", async () => {
   expect((await stack.api('POST', '/v1/clusters', spec('gamma', other))).status).toBe(202);
   await running('gamma');
   const r = await stack.api('POST', '/v1/clusters/gamma/members', { name: 'gamma-2', address: addr });

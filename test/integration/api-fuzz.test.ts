@@ -54,8 +54,11 @@ it(
     ];
     const result = await new Promise<{ code: number; output: string }>((resolve) => {
       // cwd: schemathesis keeps its example database in ./.schemathesis; not in the checkout.
-      execFile(bin, args, { cwd: workDir, timeout: (MAX_SECONDS + 120) * 1000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+      execFile(
+        bin,
+        args,
+        { cwd: workDir, timeout: (MAX_SECONDS + 120) * 1000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
       );
     });
     if (result.code !== 0) throw new Error(`schemathesis found problems (exit ${result.code}):\n${result.output.slice(-12_000)}`);

@@ -24,7 +24,12 @@ beforeAll(async () => {
   s3 = await startS3Server();
   process.env.ETCDFLEET_TEST_S3_KEY = s3.accessKeyId;
   process.env.ETCDFLEET_TEST_S3_SECRET = s3.secretAccessKey;
-  s3client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  s3client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
   await s3client.send(new CreateBucketCommand({ Bucket: bucket }));
   // The operator allows this S3 server and these credential variables; nothing else.
   stack = await startStack({
@@ -43,7 +48,11 @@ function client(c: any): Etcd3 {
   const certs = c.members[0].files.certsDir;
   return new Etcd3({
     hosts: c.members.map((m: any) => m.clientURL),
-    credentials: { rootCertificate: fs.readFileSync(`${certs}/ca.pem`), certChain: fs.readFileSync(`${certs}/admin.pem`), privateKey: fs.readFileSync(`${certs}/admin-key.pem`) },
+    credentials: {
+      rootCertificate: fs.readFileSync(`${certs}/ca.pem`),
+      certChain: fs.readFileSync(`${certs}/admin.pem`),
+      privateKey: fs.readFileSync(`${certs}/admin-key.pem`),
+    },
   });
 }
 
@@ -67,7 +76,13 @@ async function waitOp(id: string, timeoutMs = 180_000): Promise<any> {
   }
 }
 
-const s3settings = { bucket, prefix: 'fleet/', endpoint: '', accessKeyIdEnv: 'ETCDFLEET_TEST_S3_KEY', secretAccessKeyEnv: 'ETCDFLEET_TEST_S3_SECRET' };
+const s3settings = {
+  bucket,
+  prefix: 'fleet/',
+  endpoint: '',
+  accessKeyIdEnv: 'ETCDFLEET_TEST_S3_KEY',
+  secretAccessKeyEnv: 'ETCDFLEET_TEST_S3_SECRET',
+};
 
 describe('encrypted S3 backup of a 3-member cluster, restored into a new cluster', () => {
   const src = 'bk-src';
@@ -77,7 +92,11 @@ describe('encrypted S3 backup of a 3-member cluster, restored into a new cluster
   const keys: Record<string, string> = {};
 
   it('provisions the source and writes a few thousand keys', async () => {
-    const r = await stack.api('POST', '/v1/clusters', spec(src, loopback(50, 3), { backup: { encryption: true, s3: { ...s3settings, endpoint: s3.endpoint } } }));
+    const r = await stack.api(
+      'POST',
+      '/v1/clusters',
+      spec(src, loopback(50, 3), { backup: { encryption: true, s3: { ...s3settings, endpoint: s3.endpoint } } }),
+    );
     expect(r.status).toBe(202);
     view = await stack.waitForPhase(src, ['Running', 'Failed']);
     expect(view.phase).toBe('Running');

@@ -16,7 +16,11 @@ export default async function globalSetup(): Promise<void> {
     headless: true,
     logFile: path.join(dir, 'temporal.log'),
   });
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietLogger,
+  });
   const bundlePath = path.join(dir, 'workflows-bundle.js');
   fs.writeFileSync(bundlePath, code);
   process.env.ETCDFLEET_TEST_TEMPORAL = server.address;

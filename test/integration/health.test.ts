@@ -38,6 +38,8 @@ it('reports a dead member as Degraded with the reason, on the API and /metrics',
   const text = (await stack.api('GET', '/metrics')).body as string;
   expect(text).toMatch(new RegExp(`etcdfleet_member_healthy\\{cluster="${name}",member="${victim.name}"\\} 0`));
   expect(text).toMatch(new RegExp(`etcdfleet_cluster_phase\\{cluster="${name}",phase="Degraded"\\} 1`));
-  expect(text).toMatch(new RegExp(`etcdfleet_certificate_expiry_timestamp_seconds\\{cluster="${name}",member="a1",certificate="server"\\} \\d+`));
+  expect(text).toMatch(
+    new RegExp(`etcdfleet_certificate_expiry_timestamp_seconds\\{cluster="${name}",member="a1",certificate="server"\\} \\d+`),
+  );
   expect(text).toMatch(new RegExp(`etcdfleet_member_raft_lag\\{cluster="${name}",member="[^"]+"\\} \\d+`));
 });

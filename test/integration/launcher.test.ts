@@ -116,7 +116,11 @@ it('starts, provisions, stops on Ctrl-C leaving the member running, and finds th
   const settings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as any;
   expect(settings.Codec.Endpoint).toBe(`http://127.0.0.1:${ports.api}/codec/${capability}`);
   const codecCall = (url: string) =>
-    fetch(url, { method: 'POST', headers: { origin: `http://127.0.0.1:${ports.ui}`, 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+    fetch(url, {
+      method: 'POST',
+      headers: { origin: `http://127.0.0.1:${ports.ui}`, 'content-type': 'application/json' },
+      body: '{"payloads":[]}',
+    });
   expect((await codecCall(`http://127.0.0.1:${ports.api}/codec/decode`)).status).toBe(401);
   expect((await codecCall(`${settings.Codec.Endpoint}/decode`)).status).toBe(200);
   expect((await first.api('GET', '/readyz')).status).toBe(200);
@@ -144,7 +148,8 @@ it('starts, provisions, stops on Ctrl-C leaving the member running, and finds th
 
   expect((await second.api('DELETE', '/v1/clusters/launched?purge=true')).status).toBe(202);
   const deadline = Date.now() + 60_000;
-  while ((await second.api('GET', '/v1/clusters/launched')).status !== 404 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
+  while ((await second.api('GET', '/v1/clusters/launched')).status !== 404 && Date.now() < deadline)
+    await new Promise((res) => setTimeout(res, 500));
   expect(alive(member)).toBe(false);
   expect(await ctrlC(second)).toBe(0);
   expect(processesOfStateDir().filter(alive)).toEqual([]);

@@ -74,7 +74,9 @@ describe('fetchRelease', () => {
     const { sha256 } = await fakeMirror(mirror, 'v3.5.901');
     const cache = path.join(tmp, 'fr-cache-1');
     // Concurrent fetches of one version (parallel member activities) agree.
-    const results = await Promise.all([1, 2, 3].map(() => fetchRelease({ version: '3.5.901', source: `file://${mirror}`, cacheDir: cache })));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => fetchRelease({ version: '3.5.901', source: `file://${mirror}`, cacheDir: cache })),
+    );
     const entry = releaseEntryDir(cache, 'v3.5.901', `file://${mirror}`, sha256);
     for (const r of results) expect(r).toEqual({ binDir: entry, sha256 });
     const binDir = results[0].binDir;
@@ -90,7 +92,9 @@ describe('fetchRelease', () => {
 
   test('checksum mismatch is non-retryable and names no hash', async () => {
     const { sha256 } = await fakeMirror(mirror, 'v3.5.902', { corruptSums: true });
-    const err = await fetchRelease({ version: 'v3.5.902', source: `file://${mirror}/`, cacheDir: path.join(tmp, 'fr-cache-2') }).catch((e) => e);
+    const err = await fetchRelease({ version: 'v3.5.902', source: `file://${mirror}/`, cacheDir: path.join(tmp, 'fr-cache-2') }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err.nonRetryable).toBe(true);
     expect(err.type).toBe('ChecksumMismatch');
@@ -102,10 +106,14 @@ describe('fetchRelease', () => {
 
   test('missing SHA256SUMS line and missing release are non-retryable', async () => {
     await fakeMirror(mirror, 'v3.5.903', { omitLine: true });
-    const e1 = await fetchRelease({ version: 'v3.5.903', source: `file://${mirror}`, cacheDir: path.join(tmp, 'fr-cache-3') }).catch((e) => e);
+    const e1 = await fetchRelease({ version: 'v3.5.903', source: `file://${mirror}`, cacheDir: path.join(tmp, 'fr-cache-3') }).catch(
+      (e) => e,
+    );
     expect([e1.type, e1.nonRetryable]).toEqual(['ChecksumMissing', true]);
     expect(e1.message).toBe(`the SHA256SUMS of etcd v3.5.903 from file://${mirror} has no line for etcd-v3.5.903-linux-amd64.tar.gz`);
-    const e2 = await fetchRelease({ version: 'v3.5.999', source: `file://${mirror}`, cacheDir: path.join(tmp, 'fr-cache-3') }).catch((e) => e);
+    const e2 = await fetchRelease({ version: 'v3.5.999', source: `file://${mirror}`, cacheDir: path.join(tmp, 'fr-cache-3') }).catch(
+      (e) => e,
+    );
     expect([e2.type, e2.nonRetryable]).toEqual(['ArtifactNotFound', true]);
   });
 
@@ -160,10 +168,19 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
   maybe('prepare hosts, install binaries, start, healthy with one leader', async () => {
     const initial = specInitialCluster(spec);
     for (const m of spec.members) {
-      const r = await prepareMemberHost(hostsDir, { spec, member: m.name, pki: hostPki(pki, m.name), initialCluster: initial, clusterState: 'new' });
+      const r = await prepareMemberHost(hostsDir, {
+        spec,
+        member: m.name,
+        pki: hostPki(pki, m.name),
+        initialCluster: initial,
+        clusterState: 'new',
+      });
       expect(r.changed).toEqual(expect.arrayContaining(['etc/etcd/config.yaml', 'etc/ssl/etcd/etcd-key.pem', 'var/lib/etcd']));
       expect(r.clusterState).toBe('new');
-      expect(await installBinaries(hostsDir, { cluster: spec.name, member: m.name, version: spec.version, binDir })).toEqual({ changed: true, version: spec.version });
+      expect(await installBinaries(hostsDir, { cluster: spec.name, member: m.name, version: spec.version, binDir })).toEqual({
+        changed: true,
+        version: spec.version,
+      });
     }
     const f = localMemberFiles(hostsDir, spec, 'm1');
     const root = localMemberRoot(hostsDir, spec.name, 'm1');
@@ -173,7 +190,9 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
     expect(fs.statSync(f.caCert).mode & 0o777).toBe(0o644);
     expect(fs.statSync(f.dataDir).mode & 0o777).toBe(0o700);
     expect(fs.readlinkSync(path.join(root, 'usr/local/bin/etcd'))).toBe(`../../../opt/etcd/${version}/etcd`);
-    expect(fs.readFileSync(f.envFile, 'utf8')).toContain(`ETCDCTL_ENDPOINTS='https://${addresses[0]}:2379,https://${addresses[1]}:2379,https://${addresses[2]}:2379'`);
+    expect(fs.readFileSync(f.envFile, 'utf8')).toContain(
+      `ETCDCTL_ENDPOINTS='https://${addresses[0]}:2379,https://${addresses[1]}:2379,https://${addresses[2]}:2379'`,
+    );
 
     const t0 = Date.now();
     const starts = await Promise.all(refs().map((r) => startMember(hostsDir, r)));
@@ -230,7 +249,13 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
   maybe('every step is idempotent', async () => {
     const initial = specInitialCluster(spec);
     for (const m of spec.members) {
-      const r = await prepareMemberHost(hostsDir, { spec, member: m.name, pki: hostPki(pki, m.name), initialCluster: initial, clusterState: 'new' });
+      const r = await prepareMemberHost(hostsDir, {
+        spec,
+        member: m.name,
+        pki: hostPki(pki, m.name),
+        initialCluster: initial,
+        clusterState: 'new',
+      });
       expect(r.changed).toEqual([]);
       expect((await installBinaries(hostsDir, { cluster: spec.name, member: m.name, version: spec.version, binDir })).changed).toBe(false);
     }
@@ -288,10 +313,14 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
   maybe('the member process outlives the process group that started it', async () => {
     const ref = { cluster: spec.name, member: 'm2' };
     await stopMember(hostsDir, ref);
-    const helper = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), [path.join(REPO_ROOT, 'test/support/local-host-start.ts'), hostsDir, spec.name, 'm2'], {
-      detached: true, // its own process group, so the whole group can be killed
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const helper = spawn(
+      path.join(REPO_ROOT, 'node_modules/.bin/tsx'),
+      [path.join(REPO_ROOT, 'test/support/local-host-start.ts'), hostsDir, spec.name, 'm2'],
+      {
+        detached: true, // its own process group, so the whole group can be killed
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     helper.stdout!.on('data', (d) => (out += d));
@@ -326,7 +355,13 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
     await expect(promoteLearner(hosts, grown, { member: 'm4' })).rejects.toThrow(/has not caught up/);
 
     const pki4 = await issueClusterPki({ spec: grown, existing: pki });
-    await prepareMemberHost(hostsDir, { spec: grown, member: 'm4', pki: hostPki(pki4, 'm4'), initialCluster: added.initialCluster, clusterState: 'existing' });
+    await prepareMemberHost(hostsDir, {
+      spec: grown,
+      member: 'm4',
+      pki: hostPki(pki4, 'm4'),
+      initialCluster: added.initialCluster,
+      clusterState: 'existing',
+    });
     await installBinaries(hostsDir, { ...ref4, version: grown.version, binDir });
     started.push(ref4);
     await startMember(hostsDir, ref4);
@@ -342,7 +377,9 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
     expect(await moveLeader(hosts, grown, { to: 'm1' })).toEqual({ moved: true, from: 'm4' });
 
     expect(await removeMember(hosts, grown, { member: 'm4' })).toEqual({ removed: true, id: added.id });
-    expect(await removeMember(hosts, spec, { member: 'm4', peerURL: `https://${grown.members[3].address}:2380` })).toEqual({ removed: false });
+    expect(await removeMember(hosts, spec, { member: 'm4', peerURL: `https://${grown.members[3].address}:2380` })).toEqual({
+      removed: false,
+    });
     await removeMemberHost(hostsDir, { ...ref4, purge: true });
     const h3 = await waitUntilHealthy(hosts, spec, { expectMembers: 3, timeoutMs: 30_000 });
     expect(h3.members.map((m) => m.name).sort()).toEqual(['m1', 'm2', 'm3']);
@@ -393,7 +430,13 @@ describe.each(clusters)('3-member TLS cluster %s (etcd %s)', (name, version, add
     const r = await removeMemberHost(hostsDir, { ...ref, purge: false });
     expect(await memberProcessStatus(hostsDir, ref)).toEqual({ running: false });
     expect(r.removed).toEqual(expect.arrayContaining([f.configFile, f.serverKey, f.etcdctlScript]));
-    for (const p of [f.configFile, f.envFile, f.certsDir, path.join(localMemberRoot(hostsDir, spec.name, 'm3'), 'opt/etcd'), path.join(localMemberRoot(hostsDir, spec.name, 'm3'), 'usr/local/bin/etcd')]) {
+    for (const p of [
+      f.configFile,
+      f.envFile,
+      f.certsDir,
+      path.join(localMemberRoot(hostsDir, spec.name, 'm3'), 'opt/etcd'),
+      path.join(localMemberRoot(hostsDir, spec.name, 'm3'), 'usr/local/bin/etcd'),
+    ]) {
       expect(fs.existsSync(p)).toBe(false);
     }
     expect(fs.existsSync(path.join(f.dataDir, 'member', 'wal'))).toBe(true);

@@ -23,7 +23,11 @@ function client(c: any): Etcd3 {
   const certs = c.members[0].files.certsDir;
   return new Etcd3({
     hosts: c.members.map((m: any) => m.clientURL),
-    credentials: { rootCertificate: fs.readFileSync(`${certs}/ca.pem`), certChain: fs.readFileSync(`${certs}/admin.pem`), privateKey: fs.readFileSync(`${certs}/admin-key.pem`) },
+    credentials: {
+      rootCertificate: fs.readFileSync(`${certs}/ca.pem`),
+      certChain: fs.readFileSync(`${certs}/admin.pem`),
+      privateKey: fs.readFileSync(`${certs}/admin-key.pem`),
+    },
   });
 }
 
@@ -77,7 +81,20 @@ describe('a 3-member cluster with directory backups', () => {
       fs.writeFileSync(path.join(dir, `${id}.db`), 'old');
       fs.writeFileSync(
         path.join(dir, `${id}.json`),
-        JSON.stringify({ formatVersion: 1, id, cluster: name, member: 'x', object: `${name}/${id}.db`, createdAt, verified: { at: createdAt, revision: 1, totalKey: 1, hash: 1, totalSize: 1 }, snapshotBytes: 3, storedBytes: 3, sha256: '', etcdSha256: '', encryption: null }),
+        JSON.stringify({
+          formatVersion: 1,
+          id,
+          cluster: name,
+          member: 'x',
+          object: `${name}/${id}.db`,
+          createdAt,
+          verified: { at: createdAt, revision: 1, totalKey: 1, hash: 1, totalSize: 1 },
+          snapshotBytes: 3,
+          storedBytes: 3,
+          sha256: '',
+          etcdSha256: '',
+          encryption: null,
+        }),
       );
     };
     plant('old-40d', 40);
@@ -191,14 +208,25 @@ describe('a 3-member cluster with directory backups', () => {
 describe('NOSPACE under a tiny quota', () => {
   const name = 'ns';
   it('clears the alarm, and writes work again', async () => {
-    expect((await stack.api('POST', '/v1/clusters', spec(name, loopback(53, 1), { tunables: { heartbeatInterval: 50, electionTimeout: 500, quotaBackendBytes: 2 * 1024 * 1024 } }))).status).toBe(202);
+    expect(
+      (
+        await stack.api(
+          'POST',
+          '/v1/clusters',
+          spec(name, loopback(53, 1), { tunables: { heartbeatInterval: 50, electionTimeout: 500, quotaBackendBytes: 2 * 1024 * 1024 } }),
+        )
+      ).status,
+    ).toBe(202);
     const view = await stack.waitForPhase(name, ['Running', 'Failed']);
     expect(view.phase).toBe('Running');
     const e = client(view);
     try {
       let err: Error | undefined;
       for (let i = 0; i < 200 && !err; i++) {
-        await e.put('/big').value('x'.repeat(100_000)).catch((x: Error) => (err = x));
+        await e
+          .put('/big')
+          .value('x'.repeat(100_000))
+          .catch((x: Error) => (err = x));
       }
       expect(String(err)).toMatch(/space exceeded/);
       const op = await waitOp((await submit(name, 'clear-nospace')).operationId);

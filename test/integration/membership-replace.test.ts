@@ -85,7 +85,10 @@ it('refuses to remove a member or add one while a voter is down, and changes not
   const c = await cluster();
   const r3 = c.members.find((m: any) => m.name === 'r3');
   const certs = c.members[0].files.certsDir;
-  const list = await memberList(c.members.map((m: any) => m.clientURL), certs);
+  const list = await memberList(
+    c.members.map((m: any) => m.clientURL),
+    certs,
+  );
   oldR3 = { id: list.find((m) => m.name === 'r3')!.id, peerCert: fs.readFileSync(path.join(r3.files.certsDir, 'peer.pem'), 'utf8') };
 
   const pid = Number(fs.readFileSync(path.join(stack.config.hostsDir, name, 'r3/run/etcd.pid'), 'utf8'));
@@ -129,7 +132,9 @@ it('replaces the member whose process was killed and data dir deleted: 3 voters,
   const report = await w.stop();
   expect(op.status).toBe('Succeeded');
   expect(op.steps.every((s: any) => s.status === 'done')).toBe(true);
-  expect(op.steps.map((s: any) => s.name)).toEqual(expect.arrayContaining(['Leave: Check quorum', 'Leave: Remove from cluster', 'Join: Add as learner', 'Join: Promote when caught up']));
+  expect(op.steps.map((s: any) => s.name)).toEqual(
+    expect.arrayContaining(['Leave: Check quorum', 'Leave: Remove from cluster', 'Join: Add as learner', 'Join: Promote when caught up']),
+  );
 
   expect(report.lost).toEqual([]);
   expect(report.maxUnavailableMs).toBeLessThanOrEqual(3 * ELECTION_MS + 2_000);
@@ -137,13 +142,24 @@ it('replaces the member whose process was killed and data dir deleted: 3 voters,
 
   const after = await cluster();
   expect(after.phase).toBe('Running');
-  const list = await memberList(after.members.map((m: any) => m.clientURL), certs);
+  const list = await memberList(
+    after.members.map((m: any) => m.clientURL),
+    certs,
+  );
   expect(list.map((m) => m.name).sort()).toEqual(['r1', 'r2', 'r3']);
   expect(list.every((m) => m.started === 'started' && !m.learner)).toBe(true);
   const newId = list.find((m) => m.name === 'r3')!.id;
   expect(newId).not.toBe(oldR3.id);
   expect(fs.readFileSync(path.join(r3.files.certsDir, 'peer.pem'), 'utf8')).not.toBe(oldR3.peerCert);
-  expect(await etcdctl(bin(), after.members.map((m: any) => m.clientURL), certs, 'endpoint', 'health')).toMatch(/is healthy/);
+  expect(
+    await etcdctl(
+      bin(),
+      after.members.map((m: any) => m.clientURL),
+      certs,
+      'endpoint',
+      'health',
+    ),
+  ).toMatch(/is healthy/);
   // The replaced member serves reads of data written before it was replaced.
   expect(await etcdctl(bin(), [r3.clientURL], certs, 'get', '/workload/k1', '--print-value-only', '--consistency=s')).not.toBe('');
 });
@@ -152,7 +168,10 @@ it('removes a learner that never catches up again and fails clearly, leaving the
   const c = await cluster();
   const certs = c.members[0].files.certsDir;
   const creds = (await stack.api('GET', `/v1/clusters/${name}/credentials`)).body;
-  const w = new Workload(c.members.map((m: any) => m.clientURL), creds);
+  const w = new Workload(
+    c.members.map((m: any) => m.clientURL),
+    creds,
+  );
   w.start();
   const pidfile = path.join(stack.config.hostsDir, name, 'r4/run/etcd.pid');
   const r = await stack.api('POST', `/v1/clusters/${name}/members`, { name: 'r4', address: '127.0.61.4', promoteTimeoutSeconds: 3 });
@@ -179,7 +198,10 @@ it('removes a learner that never catches up again and fails clearly, leaving the
   expect(alive(frozen!)).toBe(false);
   const after = await cluster();
   expect(after.spec.members.map((m: any) => m.name)).toEqual(['r1', 'r2', 'r3']);
-  const list = await memberList(after.members.map((m: any) => m.clientURL), certs);
+  const list = await memberList(
+    after.members.map((m: any) => m.clientURL),
+    certs,
+  );
   expect(list.map((m) => m.name).sort()).toEqual(['r1', 'r2', 'r3']);
   expect(list.some((m) => m.learner)).toBe(false);
   const r4 = path.join(stack.config.hostsDir, name, 'r4');
@@ -197,7 +219,9 @@ it('scales to a member list without a dead member: the dead one is removed first
   const w = new Workload(live, creds);
   w.start();
   const desired = [c.spec.members[0], c.spec.members[2], { name: 'r4', address: '127.0.61.4' }];
-  const accepted = await stack.client.workflow.getHandle(clusterWorkflowId(name)).executeUpdate(submitOperationUpdate, { args: [{ kind: 'scale', params: { members: desired } }] });
+  const accepted = await stack.client.workflow
+    .getHandle(clusterWorkflowId(name))
+    .executeUpdate(submitOperationUpdate, { args: [{ kind: 'scale', params: { members: desired } }] });
   const op = await waitOp(accepted.operationId);
   const report = await w.stop();
   expect(op.status).toBe('Succeeded');
@@ -208,7 +232,10 @@ it('scales to a member list without a dead member: the dead one is removed first
   const after = await cluster();
   expect(after.phase).toBe('Running');
   expect(after.spec.members.map((m: any) => m.name)).toEqual(['r1', 'r3', 'r4']);
-  const list = await memberList(after.members.map((m: any) => m.clientURL), after.members[0].files.certsDir);
+  const list = await memberList(
+    after.members.map((m: any) => m.clientURL),
+    after.members[0].files.certsDir,
+  );
   expect(list.map((m) => m.name).sort()).toEqual(['r1', 'r3', 'r4']);
   expect(list.every((m) => m.started === 'started' && !m.learner)).toBe(true);
 });

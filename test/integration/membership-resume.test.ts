@@ -31,7 +31,10 @@ it('finishes an add after the worker is killed mid-way, with no duplicate member
   expect(c.phase).toBe('Running');
 
   const creds = (await stack.api('GET', `/v1/clusters/${name}/credentials`)).body;
-  const w = new Workload(c.members.map((m: any) => m.clientURL), creds);
+  const w = new Workload(
+    c.members.map((m: any) => m.clientURL),
+    creds,
+  );
   w.start();
   const t0 = Date.now();
 
@@ -69,7 +72,15 @@ it('finishes an add after the worker is killed mid-way, with no duplicate member
   const after = await stack.waitForPhase(name, ['Running'], 60_000);
   expect(after.members.map((m: any) => m.name)).toEqual(['u1', 'u2', 'u3']);
   const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
-  const rows = (await etcdctl(bin, after.members.map((m: any) => m.clientURL), after.members[0].files.certsDir, 'member', 'list'))
+  const rows = (
+    await etcdctl(
+      bin,
+      after.members.map((m: any) => m.clientURL),
+      after.members[0].files.certsDir,
+      'member',
+      'list',
+    )
+  )
     .trim()
     .split('\n')
     .map((l) => l.split(',').map((x) => x.trim()));

@@ -44,7 +44,10 @@ async function cluster(): Promise<any> {
 async function withWorkload<T>(fn: () => Promise<T>): Promise<{ value: T; report: WorkloadReport }> {
   const c = await cluster();
   const creds = (await stack.api('GET', `/v1/clusters/${name}/credentials`)).body;
-  const w = new Workload(c.members.map((m: any) => m.clientURL), creds);
+  const w = new Workload(
+    c.members.map((m: any) => m.clientURL),
+    creds,
+  );
   w.start();
   await new Promise((r) => setTimeout(r, 300));
   let value: T;
@@ -68,18 +71,39 @@ async function expectMembers(names: string[]) {
   const c = await cluster();
   const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
   const live = c.members.filter((m: any) => fs.existsSync(m.files?.certsDir ?? '/nonexistent'));
-  const out = await etcdctl(bin, c.members.map((m: any) => m.clientURL), live[0].files.certsDir, 'member', 'list', '-w', 'json');
+  const out = await etcdctl(
+    bin,
+    c.members.map((m: any) => m.clientURL),
+    live[0].files.certsDir,
+    'member',
+    'list',
+    '-w',
+    'json',
+  );
   const list = JSON.parse(out).members as { name: string; isLearner?: boolean; clientURLs?: string[] }[];
   expect(list.map((m) => m.name).sort()).toEqual([...names].sort());
   expect(list.filter((m) => m.isLearner)).toEqual([]);
   expect(list.every((m) => (m.clientURLs ?? []).length > 0)).toBe(true);
   expect(c.members.map((m: any) => m.name).sort()).toEqual([...names].sort());
-  expect(await etcdctl(bin, c.members.map((m: any) => m.clientURL), live[0].files.certsDir, 'endpoint', 'health')).toMatch(/is healthy/);
+  expect(
+    await etcdctl(
+      bin,
+      c.members.map((m: any) => m.clientURL),
+      live[0].files.certsDir,
+      'endpoint',
+      'health',
+    ),
+  ).toMatch(/is healthy/);
   // Every member's stored config lists exactly the current members.
   for (const m of c.members) {
     const config = fs.readFileSync(m.files.configFile, 'utf8');
     const line = /^initial-cluster: (.*)$/m.exec(config)![1];
-    expect(line.split(',').map((x) => x.split('=')[0]).sort()).toEqual([...names].sort());
+    expect(
+      line
+        .split(',')
+        .map((x) => x.split('=')[0])
+        .sort(),
+    ).toEqual([...names].sort());
     expect(config).toMatch(/initial-cluster-state: existing/);
   }
   return list;
@@ -140,11 +164,17 @@ it('plans 3 → 5 with PATCH ?dryRun=true without changing anything', async () =
   const bad = await stack.api('PATCH', `/v1/clusters/${name}`, { ...desired, ports: { client: 3379 }, paths: { dataDir: '/srv/etcd' } });
   expect(bad.status).toBe(422);
   expect(bad.body.errors.map((e: any) => e.path).sort()).toEqual(['paths', 'ports']);
-  const moved = await stack.api('PATCH', `/v1/clusters/${name}`, { ...desired, members: [{ ...member(1), clientPort: 3379 }, member(2), member(3)] });
+  const moved = await stack.api('PATCH', `/v1/clusters/${name}`, {
+    ...desired,
+    members: [{ ...member(1), clientPort: 3379 }, member(2), member(3)],
+  });
   expect(moved.status).toBe(422);
   expect(moved.body.errors.map((e: any) => e.path)).toEqual(['members[0].clientPort']);
   // Two members swapping addresses: the first replace would clash, so nothing is queued.
-  const swap = await stack.api('PATCH', `/v1/clusters/${name}`, { ...desired, members: [{ ...member(1), address: addrs[1] }, { ...member(2), address: addrs[0] }, member(3)] });
+  const swap = await stack.api('PATCH', `/v1/clusters/${name}`, {
+    ...desired,
+    members: [{ ...member(1), address: addrs[1] }, { ...member(2), address: addrs[0] }, member(3)],
+  });
   expect(swap.status).toBe(422);
   expect(swap.body.detail).toMatch(/step 1 \(replace-member\)/);
   expect((await cluster()).queuedOperations).toEqual([]);
@@ -186,7 +216,10 @@ it('removes the leader with DELETE /members/{m}: leadership moves first, data is
   const certs = c.members[0].files.certsDir;
   // Make g5 the leader, so the removal has to move leadership away first.
   // endpoint, ID, version, db size, is leader, is learner, … (IDs stay hex strings: JSON would round uint64s).
-  const rows = (await etcdctl(bin, eps, certs, 'endpoint', 'status')).trim().split('\n').map((l) => l.split(',').map((x) => x.trim()));
+  const rows = (await etcdctl(bin, eps, certs, 'endpoint', 'status'))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(',').map((x) => x.trim()));
   const g5 = rows.find((r) => r[0] === c.members.find((m: any) => m.name === 'g5').clientURL)!;
   const leader = rows.find((r) => r[4] === 'true')!;
   if (g5 !== leader) await etcdctl(bin, [leader[0]], certs, 'move-leader', g5[1]);

@@ -24,7 +24,9 @@ it('lists a cluster without a worker as Unknown and answers its GET with a 503, 
   const list = await stack.api('GET', '/v1/clusters');
   expect(Date.now() - t).toBeLessThan(15_000);
   expect(list.status).toBe(200);
-  expect(list.body.clusters).toEqual([expect.objectContaining({ name: 'orphan', phase: 'Unknown', reason: expect.stringMatching(/did not answer/) })]);
+  expect(list.body.clusters).toEqual([
+    expect.objectContaining({ name: 'orphan', phase: 'Unknown', reason: expect.stringMatching(/did not answer/) }),
+  ]);
 
   t = Date.now();
   const one = await stack.api('GET', '/v1/clusters/orphan');

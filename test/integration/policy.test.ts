@@ -35,8 +35,18 @@ describe('the API refuses what the service does not allow, before anything is qu
   test.each([
     ['a foreign artifact source', 'pol-src', { artifactSource: 'https://releases.evil.example/etcd' }, ['artifactSource']],
     ['a local directory as artifact source', 'pol-file', { artifactSource: 'file:///etc' }, ['artifactSource']],
-    ['the codec key as S3 credential', 'pol-cred', { backup: { s3: { bucket: 'bkt', accessKeyIdEnv: 'ETCDFLEET_CODEC_KEY', secretAccessKeyEnv: 'ETCDFLEET_API_TOKEN' } } }, ['backup.s3.accessKeyIdEnv', 'backup.s3.secretAccessKeyEnv']],
-    ['an S3 endpoint of the spec author', 'pol-s3', { backup: { s3: { bucket: 'bkt', endpoint: 'http://127.0.0.1:9' } } }, ['backup.s3.endpoint']],
+    [
+      'the codec key as S3 credential',
+      'pol-cred',
+      { backup: { s3: { bucket: 'bkt', accessKeyIdEnv: 'ETCDFLEET_CODEC_KEY', secretAccessKeyEnv: 'ETCDFLEET_API_TOKEN' } } },
+      ['backup.s3.accessKeyIdEnv', 'backup.s3.secretAccessKeyEnv'],
+    ],
+    [
+      'an S3 endpoint of the spec author',
+      'pol-s3',
+      { backup: { s3: { bucket: 'bkt', endpoint: 'http://127.0.0.1:9' } } },
+      ['backup.s3.endpoint'],
+    ],
     ['a backup dir outside the backup root', 'pol-dir', { backup: { dir: '/etc' } }, ['backup.dir']],
   ])('%s: 403 with field paths', async (_what, name, extra, paths) => {
     const r = await stack.api('POST', '/v1/clusters', spec(name, extra));
@@ -65,7 +75,10 @@ describe('the API refuses what the service does not allow, before anything is qu
   });
 
   test('a restore into a new cluster whose spec is not allowed', async () => {
-    const r = await stack.api('POST', '/v1/clusters/pol-rs/restore', { backup: 'latest', spec: spec('pol-rs', { backup: { dir: '/root' } }) });
+    const r = await stack.api('POST', '/v1/clusters/pol-rs/restore', {
+      backup: 'latest',
+      spec: spec('pol-rs', { backup: { dir: '/root' } }),
+    });
     expect(r.status).toBe(403);
     await expectNothing('pol-rs');
   });
@@ -73,7 +86,10 @@ describe('the API refuses what the service does not allow, before anything is qu
 
 test('the worker refuses a source that reached it past the API', async () => {
   // Another API in front of the same worker, with a laxer policy (or a direct Temporal client).
-  const lax = new FleetService(stack.client, stack.config.taskQueue, { ...stack.config.policy, artifactSources: ['https://releases.evil.example/etcd'] });
+  const lax = new FleetService(stack.client, stack.config.taskQueue, {
+    ...stack.config.policy,
+    artifactSources: ['https://releases.evil.example/etcd'],
+  });
   const { spec: s } = parseClusterSpec(spec('pol-bypass', { artifactSource: 'https://releases.evil.example/etcd' }));
   await lax.createCluster(s);
   const view = await stack.waitForPhase('pol-bypass', ['Failed', 'Running'], 60_000);

@@ -38,7 +38,12 @@ describe('a 1-member TLS cluster from a native spec', () => {
   it('is accepted with 202 and an operation id', async () => {
     const r = await stack.api('POST', '/v1/clusters', spec(name, [addr]));
     expect(r.status).toBe(202);
-    expect(r.body).toMatchObject({ name, operationId: `${name}.1-provision`, workflowId: `etcd-cluster/${name}/op/1-provision`, created: true });
+    expect(r.body).toMatchObject({
+      name,
+      operationId: `${name}.1-provision`,
+      workflowId: `etcd-cluster/${name}/op/1-provision`,
+      created: true,
+    });
     created = r.body;
   });
 
@@ -48,7 +53,14 @@ describe('a 1-member TLS cluster from a native spec', () => {
     expect(c.version).toBe('v3.5.10');
     expect(c.members).toHaveLength(1);
     const m = c.members[0];
-    expect(m).toMatchObject({ name: `${name}-1`, clientURL: `https://${addr}:2379`, peerURL: `https://${addr}:2380`, healthy: true, isLeader: true, isLearner: false });
+    expect(m).toMatchObject({
+      name: `${name}-1`,
+      clientURL: `https://${addr}:2379`,
+      peerURL: `https://${addr}:2380`,
+      healthy: true,
+      isLeader: true,
+      isLearner: false,
+    });
     for (const f of ['configFile', 'certsDir', 'dataDir']) {
       expect(path.isAbsolute(m.files[f])).toBe(true);
       expect(fs.existsSync(m.files[f])).toBe(true);
@@ -136,7 +148,9 @@ describe('bad input', () => {
   it('rejects malformed YAML, oversize bodies and requests without a token', async () => {
     const r = await stack.api('POST', '/v1/clusters', 'name: [oops', { 'content-type': 'application/yaml' });
     expect(r.status).toBe(400);
-    const big = await stack.api('POST', '/v1/clusters', `name: big\nnote: "${'x'.repeat(MAX_BODY_BYTES)}"\n`, { 'content-type': 'application/yaml' });
+    const big = await stack.api('POST', '/v1/clusters', `name: big\nnote: "${'x'.repeat(MAX_BODY_BYTES)}"\n`, {
+      'content-type': 'application/yaml',
+    });
     expect(big.status).toBe(413);
     expect(big.headers.get('content-type')).toMatch(/application\/problem\+json/);
     await expect(stack.client.workflow.getHandle(clusterWorkflowId('big')).describe()).rejects.toThrow();

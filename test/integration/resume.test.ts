@@ -44,7 +44,13 @@ it('finishes provisioning after the worker is killed mid-way', async () => {
   expect(c.phase).toBe('Running');
   expect(c.members.map((m: any) => m.name)).toEqual(['p1', 'p2', 'p3']);
   const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
-  const list = await etcdctl(bin, c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'member', 'list');
+  const list = await etcdctl(
+    bin,
+    c.members.map((m: any) => m.clientURL),
+    c.members[0].files.certsDir,
+    'member',
+    'list',
+  );
   expect(list.trim().split('\n')).toHaveLength(3);
   // One etcd process per member: no duplicate started by the retry.
   expect(memberPids(stack.config.hostsDir)).toHaveLength(3);

@@ -2,6 +2,7 @@
 // cluster under a client workload: no lost writes, failures only within one
 // election, and `openssl verify` with the (new) CA.
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -36,7 +37,12 @@ async function cluster() {
 }
 async function workload(creds?: WorkloadCredentials, prefix?: string): Promise<Workload> {
   const c = await cluster();
-  const w = new Workload(c.members.map((m: any) => m.clientURL), creds ?? (await stack.api('GET', `/v1/clusters/${name}/credentials`)).body, 4, prefix);
+  const w = new Workload(
+    c.members.map((m: any) => m.clientURL),
+    creds ?? (await stack.api('GET', `/v1/clusters/${name}/credentials`)).body,
+    4,
+    prefix,
+  );
   w.start();
   return w;
 }
@@ -56,7 +62,7 @@ async function opensslVerify(caFile: string, cert: string): Promise<string> {
   const { stdout } = await run('openssl', ['verify', '-CAfile', caFile, cert]);
   return stdout;
 }
-const serial = (file: string) => new (require('node:crypto').X509Certificate)(fs.readFileSync(file)).serialNumber;
+const serial = (file: string) => new X509Certificate(fs.readFileSync(file)).serialNumber;
 
 it('applies a config change member by member', async () => {
   const w = await workload();
@@ -91,7 +97,8 @@ it('renews every certificate from the same CA with a rolling restart', async () 
   expect(creds.ca).toBe(ca);
   for (const [i, m] of c.members.entries()) {
     expect(serial(path.join(m.files.certsDir, 'etcd.pem'))).not.toBe(serials[i]);
-    for (const f of ['etcd.pem', 'peer.pem', 'admin.pem']) expect(await opensslVerify(path.join(m.files.certsDir, 'ca.pem'), path.join(m.files.certsDir, f))).toMatch(/OK/);
+    for (const f of ['etcd.pem', 'peer.pem', 'admin.pem'])
+      expect(await opensslVerify(path.join(m.files.certsDir, 'ca.pem'), path.join(m.files.certsDir, f))).toMatch(/OK/);
   }
 });
 
@@ -101,7 +108,9 @@ it('rotates the CA in three passes without failed requests outside elections', a
   const r = await stack.api('POST', `/v1/clusters/${name}/certificates/rotate`, { ca: true, phaseGraceSeconds: 3 });
   expect(r.status).toBe(202);
   // Clients move to the trust bundle and the new admin certificate once every member trusts both CAs.
-  const mid = await waitOp(r.body.operationId, (op) => op.steps?.some((s: any) => s.name === 'Grace period after pass 1' && s.status === 'running'));
+  const mid = await waitOp(r.body.operationId, (op) =>
+    op.steps?.some((s: any) => s.name === 'Grace period after pass 1' && s.status === 'running'),
+  );
   expect(mid.status).toBe('Running');
   const view = (await stack.api('GET', `/v1/operations/${r.body.operationId}/ca-rotation`)).body;
   expect(view.phase).toBe('trust-both');
@@ -126,6 +135,12 @@ it('rotates the CA in three passes without failed requests outside elections', a
       await expect(opensslVerify(oldCa, path.join(m.files.certsDir, f))).rejects.toThrow();
     }
   }
-  const health = await etcdctl(anyCachedRelease(stack.config.cacheDir, 'v3.5.10'), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'health');
+  const health = await etcdctl(
+    anyCachedRelease(stack.config.cacheDir, 'v3.5.10'),
+    c.members.map((m: any) => m.clientURL),
+    c.members[0].files.certsDir,
+    'endpoint',
+    'health',
+  );
   expect(health.match(/is healthy/g)).toHaveLength(3);
 });

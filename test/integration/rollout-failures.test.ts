@@ -35,7 +35,10 @@ async function createCluster(stack: Stack, name: string, block: number, extra: R
 async function workload(stack: Stack, name: string): Promise<Workload> {
   const c = (await stack.api('GET', `/v1/clusters/${name}`)).body;
   const creds = (await stack.api('GET', `/v1/clusters/${name}/credentials`)).body;
-  const w = new Workload(c.members.map((m: any) => m.clientURL), creds);
+  const w = new Workload(
+    c.members.map((m: any) => m.clientURL),
+    creds,
+  );
   w.start();
   return w;
 }
@@ -63,7 +66,15 @@ async function waitStep(stack: Stack, id: string, pred: (s: any) => boolean): Pr
 /** Every member: running, healthy, and the version it serves is the binary its symlink points at. */
 async function membersOnWorkingBinaries(stack: Stack, name: string): Promise<string[]> {
   const c = (await stack.api('GET', `/v1/clusters/${name}`)).body;
-  const out = await etcdctl(anyCachedRelease(stack.config.cacheDir, FROM), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'status', '-w', 'json');
+  const out = await etcdctl(
+    anyCachedRelease(stack.config.cacheDir, FROM),
+    c.members.map((m: any) => m.clientURL),
+    c.members[0].files.certsDir,
+    'endpoint',
+    'status',
+    '-w',
+    'json',
+  );
   const st = JSON.parse(out) as any[];
   expect(st).toHaveLength(3);
   const versions: string[] = [];
@@ -73,7 +84,13 @@ async function membersOnWorkingBinaries(stack: Stack, name: string): Promise<str
     expect(link).toContain(`/v${s.Status.version}/`);
     versions.push(s.Status.version);
   }
-  const health = await etcdctl(anyCachedRelease(stack.config.cacheDir, FROM), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'health');
+  const health = await etcdctl(
+    anyCachedRelease(stack.config.cacheDir, FROM),
+    c.members.map((m: any) => m.clientURL),
+    c.members[0].files.certsDir,
+    'endpoint',
+    'health',
+  );
   expect(health.match(/is healthy/g)).toHaveLength(3);
   return versions;
 }
@@ -90,7 +107,9 @@ describe('a member that cannot start on the new release', () => {
     fs.symlinkSync(path.join(realCache, `mirror/${FROM}`), path.join(mirror, FROM));
     const top = path.join(tmp, `build/etcd-${TO}-linux-amd64`);
     fs.mkdirSync(top, { recursive: true });
-    fs.writeFileSync(path.join(top, 'etcd'), '#!/bin/sh\necho "this etcd release is broken on purpose" >&2\nsleep 1\nexit 3\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(top, 'etcd'), '#!/bin/sh\necho "this etcd release is broken on purpose" >&2\nsleep 1\nexit 3\n', {
+      mode: 0o755,
+    });
     // etcdctl and etcdutl from the real release's tarball (not its extracted copy, which only exists once another test fetched it).
     await tar.x({
       file: path.join(realCache, `mirror/${TO}/etcd-${TO}-linux-amd64.tar.gz`),
@@ -166,7 +185,9 @@ describe('cancel and worker loss during an upgrade', () => {
     const op = await waitOp(stack, id);
     const report = await w.stop();
     expect(op.status).toBe('Cancelled');
-    console.log(`cancel: steps ${op.steps.map((s: any) => `${s.name}=${s.status}`).join(', ')}; workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
+    console.log(
+      `cancel: steps ${op.steps.map((s: any) => `${s.name}=${s.status}`).join(', ')}; workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`,
+    );
     expect(report.lost).toEqual([]);
     expect(report.maxUnavailableMs).toBeLessThanOrEqual(MAX_UNAVAILABLE_MS);
     const c = await stack.waitForPhase('ck', ['Running', 'Degraded']);

@@ -144,12 +144,18 @@ it('backs up (by hand and by schedule) and restores into a new cluster', async (
   expect((await stack.api('POST', `/v1/clusters/${src}/schedules/backup/trigger`)).status).toBe(202);
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const ops = (await stack.api('GET', `/v1/clusters/${src}`)).body.operations.filter((o: any) => o.kind === 'backup' && o.params?.scheduled);
+    const ops = (await stack.api('GET', `/v1/clusters/${src}`)).body.operations.filter(
+      (o: any) => o.kind === 'backup' && o.params?.scheduled,
+    );
     if (ops.some((o: any) => o.status === 'Succeeded')) break;
     if (Date.now() > deadline) throw new Error('the scheduled backup did not run');
     await new Promise((res) => setTimeout(res, 500));
   }
-  const r = await stack.api('POST', `/v1/clusters/${copy}/restore`, { from: src, backup: op.result.backup.id, spec: spec(copy, loopback(81, 1)) });
+  const r = await stack.api('POST', `/v1/clusters/${copy}/restore`, {
+    from: src,
+    backup: op.result.backup.id,
+    spec: spec(copy, loopback(81, 1)),
+  });
   expect(r.status).toBe(202);
   expect((await waitOp(r.body.operationId)).status).toBe('Succeeded');
   await stack.waitForPhase(copy, ['Running', 'Degraded']);
@@ -172,7 +178,8 @@ it('no workflow history of the run holds any private key, raw or decoded', async
   const seen = new Map<string, { workflowId: string; runId: string }>();
   const queries = [`TaskQueue = '${stack.config.taskQueue}'`, `EtcdCluster = '${src}'`, `EtcdCluster = '${copy}'`];
   for (const query of queries) {
-    for await (const wf of stack.client.workflow.list({ query })) seen.set(`${wf.workflowId}/${wf.runId}`, { workflowId: wf.workflowId, runId: wf.runId });
+    for await (const wf of stack.client.workflow.list({ query }))
+      seen.set(`${wf.workflowId}/${wf.runId}`, { workflowId: wf.workflowId, runId: wf.runId });
   }
   const executions = [...seen.values()];
   const ids = executions.map((e) => e.workflowId);

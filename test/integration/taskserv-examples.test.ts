@@ -24,7 +24,8 @@ afterAll(async () => {
   for (const name of created) await stack?.api('DELETE', `/v1/clusters/${name}?purge=true`).catch(() => undefined);
   const deadline = Date.now() + 60_000;
   for (const name of created) {
-    while (Date.now() < deadline && (await stack?.api('GET', `/v1/clusters/${name}`))?.status === 200) await new Promise((r) => setTimeout(r, 300));
+    while (Date.now() < deadline && (await stack?.api('GET', `/v1/clusters/${name}`))?.status === 200)
+      await new Promise((r) => setTimeout(r, 300));
   }
   await stack?.stop();
 });
@@ -37,7 +38,11 @@ async function importExample(body: string, contentType = 'application/yaml') {
 }
 
 function certificate(certsDir: string): { subject: string; sans: string[] } {
-  const text = execFileSync('openssl', ['x509', '-in', `${certsDir}/etcd.pem`, '-noout', '-subject', '-ext', 'subjectAltName', '-nameopt', 'RFC2253'], { encoding: 'utf8' });
+  const text = execFileSync(
+    'openssl',
+    ['x509', '-in', `${certsDir}/etcd.pem`, '-noout', '-subject', '-ext', 'subjectAltName', '-nameopt', 'RFC2253'],
+    { encoding: 'utf8' },
+  );
   const subject = /subject=(.*)/.exec(text)![1].trim();
   const sanLine = text.split('\n').find((l) => /DNS:|IP Address:/.test(l)) ?? '';
   return { subject, sans: sanLine.split(',').map((s) => s.trim().replace('IP Address:', 'IP:')) };
@@ -63,7 +68,11 @@ async function expectMemberCertificates(name: string, domain?: string) {
     execFileSync('openssl', ['verify', '-CAfile', `${m.files.certsDir}/ca.pem`, `${m.files.certsDir}/etcd.pem`]);
   }
   // The CA is the cluster's: subject from cluster_name (or name) and c.
-  const ca = execFileSync('openssl', ['x509', '-in', `${c.members[0].files.certsDir}/ca.pem`, '-noout', '-subject', '-nameopt', 'RFC2253'], { encoding: 'utf8' });
+  const ca = execFileSync(
+    'openssl',
+    ['x509', '-in', `${c.members[0].files.certsDir}/ca.pem`, '-noout', '-subject', '-nameopt', 'RFC2253'],
+    { encoding: 'utf8' },
+  );
   expect(ca).toContain(`CN=${name}-ca`);
   return c;
 }
@@ -101,7 +110,11 @@ it('imports every README example and each reaches Running with per-member certif
 });
 
 it('a malformed address in a field another field overrides is a 400 and starts nothing', async () => {
-  const nodes = docs('production.yaml').map((d) => ({ ...d, cluster_name: 'etcd-bad', cli_ip: d.etcd_name === 'etcd-prod-2' ? 'not-an-ip!' : d.cli_ip }));
+  const nodes = docs('production.yaml').map((d) => ({
+    ...d,
+    cluster_name: 'etcd-bad',
+    cli_ip: d.etcd_name === 'etcd-prod-2' ? 'not-an-ip!' : d.cli_ip,
+  }));
   const r = await stack.api('POST', '/v1/imports/taskserv', YAML.stringify(nodes), { 'content-type': 'application/yaml' });
   expect(r.status).toBe(400);
   expect(r.headers.get('content-type')).toMatch(/problem\+json/);

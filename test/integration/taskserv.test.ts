@@ -84,7 +84,19 @@ it('provisions the 3-node production-style list with ECC certificates and localh
   const bin = anyCachedRelease(stack.config.cacheDir, 'v3.5.10');
   // use_localhost: every member also answers on 127.0.0.1:<its client port>.
   expect(await etcdctl(bin, ['https://127.0.0.1:23792'], certs, 'endpoint', 'health')).toMatch(/is healthy/);
-  expect((await etcdctl(bin, c.members.map((m: any) => m.clientURL), certs, 'member', 'list')).trim().split('\n')).toHaveLength(3);
+  expect(
+    (
+      await etcdctl(
+        bin,
+        c.members.map((m: any) => m.clientURL),
+        certs,
+        'member',
+        'list',
+      )
+    )
+      .trim()
+      .split('\n'),
+  ).toHaveLength(3);
 
   expect((await stack.api('DELETE', `/v1/clusters/${name}?purge=true`)).status).toBe(202);
 });

@@ -17,7 +17,6 @@ import { createCgroup, runDir } from '../../infra/testhosts/sys';
 
 const support = testhostsSupport();
 if (!support.ok) {
-  // eslint-disable-next-line no-console
   console.warn(`test/integration/testhosts.test.ts skipped: ${support.reason}`);
 }
 const maybe = support.ok ? describe : describe.skip;

@@ -36,7 +36,10 @@ afterAll(async () => {
 async function workload(): Promise<Workload> {
   const c = (await stack.api('GET', `/v1/clusters/${name}`)).body;
   const creds = (await stack.api('GET', `/v1/clusters/${name}/credentials`)).body;
-  const w = new Workload(c.members.map((m: any) => m.clientURL), creds);
+  const w = new Workload(
+    c.members.map((m: any) => m.clientURL),
+    creds,
+  );
   w.start();
   return w;
 }
@@ -53,7 +56,15 @@ async function waitOp(id: string, statuses = ['Succeeded', 'Failed', 'Cancelled'
 
 async function endpointStatus(version: string): Promise<any[]> {
   const c = (await stack.api('GET', `/v1/clusters/${name}`)).body;
-  const out = await etcdctl(anyCachedRelease(stack.config.cacheDir, version), c.members.map((m: any) => m.clientURL), c.members[0].files.certsDir, 'endpoint', 'status', '-w', 'json');
+  const out = await etcdctl(
+    anyCachedRelease(stack.config.cacheDir, version),
+    c.members.map((m: any) => m.clientURL),
+    c.members[0].files.certsDir,
+    'endpoint',
+    'status',
+    '-w',
+    'json',
+  );
   return JSON.parse(out);
 }
 
@@ -128,7 +139,9 @@ it('upgrades v3.5.10 → latest v3.5 followers first, leader last, with a pause 
   const leaderStep = op.steps.find((s: any) => s.name.includes('(leader, last)'));
   expect(order).toHaveLength(3);
   expect(leaderStep.name.split(' ')[1]).toBe(order[2]);
-  console.log(`upgrade to ${V35}: ${Date.now() - t0} ms, order ${order.join(' → ')}, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
+  console.log(
+    `upgrade to ${V35}: ${Date.now() - t0} ms, order ${order.join(' → ')}, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`,
+  );
   expect(report.lost).toEqual([]);
   expect(report.maxUnavailableMs).toBeLessThanOrEqual(MAX_UNAVAILABLE_MS);
 
@@ -152,7 +165,9 @@ it('upgrades latest v3.5 → latest v3.6 and the cluster version becomes 3.6', a
   const op = await waitOp(r.body.operationId);
   const report = await w.stop();
   expect(op.status).toBe('Succeeded');
-  console.log(`upgrade to ${V36}: ${Date.now() - t0} ms, order ${memberOrder(op).join(' → ')}, result ${JSON.stringify(op.result)}, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
+  console.log(
+    `upgrade to ${V36}: ${Date.now() - t0} ms, order ${memberOrder(op).join(' → ')}, result ${JSON.stringify(op.result)}, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`,
+  );
   expect(report.lost).toEqual([]);
   expect(report.maxUnavailableMs).toBeLessThanOrEqual(MAX_UNAVAILABLE_MS);
   expect(op.result.clusterVersion).toMatch(/^3\.6\./);

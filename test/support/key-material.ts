@@ -27,7 +27,8 @@ export function keyFingerprints(pem: string, passphrase?: string): Buffer[] {
 
   const body = pem.replace(/-----[^-]+-----/g, '').replace(/^[A-Za-z-]+:.*$/gm, '');
   // Whole 64-character base64 lines appear verbatim in JSON (whose newlines are escaped).
-  for (const line of body.split('\n').map((l) => l.trim())) if (line.length === 64 && secret(Buffer.from(line, 'base64'))) out.push(Buffer.from(line));
+  for (const line of body.split('\n').map((l) => l.trim()))
+    if (line.length === 64 && secret(Buffer.from(line, 'base64'))) out.push(Buffer.from(line));
   const ders: Buffer[] = [Buffer.from(body.replace(/\s+/g, ''), 'base64')];
   if (key) ders.push(key.export({ type: 'pkcs8', format: 'der' }) as Buffer);
   for (const der of ders) {

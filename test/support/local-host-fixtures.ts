@@ -37,7 +37,8 @@ export function makeSpec(name: string, version: string, addresses: string[], ove
 
 /** Versions available in the local mirror: v3.5.10 (when built) and the newest 3.6. */
 export function mirrorVersions(mirror = localMirrorDir()): { mirror: string; v35?: string; v36?: string } {
-  const ok = (v: string) => fs.existsSync(path.join(mirror, v, 'SHA256SUMS')) && fs.existsSync(path.join(mirror, v, `etcd-${v}-linux-amd64.tar.gz`));
+  const ok = (v: string) =>
+    fs.existsSync(path.join(mirror, v, 'SHA256SUMS')) && fs.existsSync(path.join(mirror, v, `etcd-${v}-linux-amd64.tar.gz`));
   const all = fs.existsSync(mirror) ? fs.readdirSync(mirror).filter((v) => parseVersion(v) && ok(v)) : [];
   const newest = (minor: number) =>
     all
@@ -48,7 +49,11 @@ export function mirrorVersions(mirror = localMirrorDir()): { mirror: string; v35
 }
 
 /** A mirror with one fake release (shell scripts instead of binaries). */
-export async function fakeMirror(dir: string, version: string, opts: { corruptSums?: boolean; omitLine?: boolean } = {}): Promise<{ sha256: string }> {
+export async function fakeMirror(
+  dir: string,
+  version: string,
+  opts: { corruptSums?: boolean; omitLine?: boolean } = {},
+): Promise<{ sha256: string }> {
   const top = `etcd-${version}-linux-amd64`;
   const stage = path.join(dir, '.stage', top);
   await fsp.mkdir(stage, { recursive: true });
@@ -60,7 +65,10 @@ export async function fakeMirror(dir: string, version: string, opts: { corruptSu
   await fsp.mkdir(vdir, { recursive: true });
   const tarball = path.join(vdir, `${top}.tar.gz`);
   await tar.c({ gzip: true, file: tarball, cwd: path.join(dir, '.stage') }, [top]);
-  const sha256 = crypto.createHash('sha256').update(await fsp.readFile(tarball)).digest('hex');
+  const sha256 = crypto
+    .createHash('sha256')
+    .update(await fsp.readFile(tarball))
+    .digest('hex');
   const lines = [`${'0'.repeat(64)}  etcd-${version}-darwin-amd64.zip`];
   if (!opts.omitLine) lines.push(`${opts.corruptSums ? 'f'.repeat(64) : sha256}  ${top}.tar.gz`);
   await fsp.writeFile(path.join(vdir, 'SHA256SUMS'), `${lines.join('\n')}\n`);

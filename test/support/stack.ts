@@ -21,7 +21,6 @@ import { Workload } from './workload';
 const run = promisify(execFile);
 export const TOKEN = 'test-token';
 
-
 export interface Stack {
   config: Config;
   client: Client;
@@ -44,7 +43,8 @@ export interface Stack {
 export async function startStack(opts: { label: string; inProcessWorker?: boolean; env?: Record<string, string> }): Promise<Stack> {
   const address = process.env.ETCDFLEET_TEST_TEMPORAL;
   const bundle = process.env.ETCDFLEET_TEST_BUNDLE;
-  if (!address || !bundle) throw new Error('integration tests need the jest globalSetup (run through npm test or jest --selectProjects integration)');
+  if (!address || !bundle)
+    throw new Error('integration tests need the jest globalSetup (run through npm test or jest --selectProjects integration)');
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `etcdfleet-${opts.label}-`));
   const env = {
     ...process.env,
@@ -74,7 +74,14 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
   };
   if (opts.inProcessWorker !== false) await startInProcessWorker();
 
-  const app = createApp({ client, taskQueue: config.taskQueue, token: TOKEN, codec: codecFor(config), codecOrigins: [], policy: config.policy });
+  const app = createApp({
+    client,
+    taskQueue: config.taskQueue,
+    token: TOKEN,
+    codec: codecFor(config),
+    codecOrigins: [],
+    policy: config.policy,
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -57,7 +57,12 @@ export function stubActivities() {
     // membership
     checkSafeToDisrupt: async ({ spec }) => health(spec),
     ensureFreshDataDir: async () => ({}),
-    addLearner: async ({ spec }) => ({ id: '8e9e05c52164694d', alreadyMember: false, isLearner: true, initialCluster: initialCluster(clusterTopology(spec)) }),
+    addLearner: async ({ spec }) => ({
+      id: '8e9e05c52164694d',
+      alreadyMember: false,
+      isLearner: true,
+      initialCluster: initialCluster(clusterTopology(spec)),
+    }),
     promoteLearner: async () => ({ promoted: true }),
     writeMemberList: async () => ({ changed: true }),
     // rollouts
@@ -65,7 +70,8 @@ export function stubActivities() {
     snapshotCluster: async ({ name }) => ({ file: `/stub/${name}.db`, bytes: 2048 }),
     transferLeadership: async () => ({ moved: false }),
     memberGate: async ({ spec }) => health(spec),
-    checkClusterVersion: async ({ spec, minor }) => spec.members.map((m: { name: string }) => ({ member: m.name, etcdserver: `${minor}.0`, etcdcluster: `${minor}.0` })),
+    checkClusterVersion: async ({ spec, minor }) =>
+      spec.members.map((m: { name: string }) => ({ member: m.name, etcdserver: `${minor}.0`, etcdcluster: `${minor}.0` })),
     signClientCertificate: async ({ ca }) => ({ cert: `CLIENT CERT signed with ${ca.keyId}` }),
     takeBackup: async ({ spec }) => ({
       id: 'b-1',
@@ -76,7 +82,11 @@ export function stubActivities() {
       sha256: 'cd'.repeat(32),
       verified: { revision: 7, totalKey: 3 },
     }),
-    applyBackupRetention: async () => ({ deleted: [], remaining: [{ id: 'b-1', createdAt: new Date().toISOString(), bytes: 1024 }], location: '/stub/backups' }),
+    applyBackupRetention: async () => ({
+      deleted: [],
+      remaining: [{ id: 'b-1', createdAt: new Date().toISOString(), bytes: 1024 }],
+      location: '/stub/backups',
+    }),
   };
   const activities = Object.fromEntries(
     Object.keys(defaults).map((name) => [

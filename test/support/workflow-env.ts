@@ -46,7 +46,11 @@ export async function startWorkflowEnv(activities: object, label: string): Promi
     client: { dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH } },
   });
   await ensureSearchAttributes(env.connection, 'default');
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietLogger,
+  });
   const taskQueue = `test-${label}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -89,7 +93,9 @@ export function entityHelpers(client: Client, taskQueue: string): EntityHelpers 
       if (last && ok(last)) return last;
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`timed out; last view: ${JSON.stringify({ phase: last?.phase, current: last?.current, queue: last?.queue, operations: last?.operations })}`);
+    throw new Error(
+      `timed out; last view: ${JSON.stringify({ phase: last?.phase, current: last?.current, queue: last?.queue, operations: last?.operations })}`,
+    );
   };
 
   const deleteAndWait: WorkflowEnv['deleteAndWait'] = async (name, purge = false) => {

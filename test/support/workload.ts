@@ -44,11 +44,15 @@ export class Workload {
     private readonly keys = 4,
     private readonly prefix = '/workload/',
   ) {
-    this.client = newEtcdClient(endpoints, {
-      rootCertificate: Buffer.from(creds.ca),
-      certChain: Buffer.from(creds.cert),
-      privateKey: Buffer.from(creds.key),
-    }, { timeoutMs: 2000 });
+    this.client = newEtcdClient(
+      endpoints,
+      {
+        rootCertificate: Buffer.from(creds.ca),
+        certChain: Buffer.from(creds.cert),
+        privateKey: Buffer.from(creds.key),
+      },
+      { timeoutMs: 2000 },
+    );
   }
 
   start(): void {

@@ -17,11 +17,15 @@ async function labelledMirror(dir: string, version: string, label: string): Prom
   const top = `etcd-${version}-linux-amd64`;
   const stage = path.join(dir, '.stage', top);
   await fsp.mkdir(stage, { recursive: true });
-  for (const b of ['etcd', 'etcdctl', 'etcdutl']) await fsp.writeFile(path.join(stage, b), `#!/bin/sh\necho ${label} ${b}\n`, { mode: 0o755 });
+  for (const b of ['etcd', 'etcdctl', 'etcdutl'])
+    await fsp.writeFile(path.join(stage, b), `#!/bin/sh\necho ${label} ${b}\n`, { mode: 0o755 });
   await fsp.mkdir(path.join(dir, version), { recursive: true });
   const tarball = path.join(dir, version, `${top}.tar.gz`);
   await tar.c({ gzip: true, file: tarball, cwd: path.join(dir, '.stage') }, [top]);
-  const sha = crypto.createHash('sha256').update(await fsp.readFile(tarball)).digest('hex');
+  const sha = crypto
+    .createHash('sha256')
+    .update(await fsp.readFile(tarball))
+    .digest('hex');
   await fsp.writeFile(path.join(dir, version, 'SHA256SUMS'), `${sha}  ${top}.tar.gz\n`);
   await fsp.rm(path.join(dir, '.stage'), { recursive: true, force: true });
   return `file://${dir}`;
@@ -77,7 +81,10 @@ describe('release cache', () => {
     const source = await labelledMirror(path.join(tmp, 'm4'), 'v3.5.914', 'genuine');
     const first = await fetchRelease({ version: 'v3.5.914', source, cacheDir: cache });
     const evil = await labelledMirror(path.join(tmp, 'm4-evil'), 'v3.5.914', 'evil');
-    fs.copyFileSync(path.join(evil.slice('file://'.length), 'v3.5.914/etcd-v3.5.914-linux-amd64.tar.gz'), path.join(first.binDir, 'release.tar.gz'));
+    fs.copyFileSync(
+      path.join(evil.slice('file://'.length), 'v3.5.914/etcd-v3.5.914-linux-amd64.tar.gz'),
+      path.join(first.binDir, 'release.tar.gz'),
+    );
     for (const b of ['etcd', 'etcdctl', 'etcdutl']) fs.writeFileSync(path.join(first.binDir, b), `#!/bin/sh\necho evil ${b}\n`);
     const again = await fetchRelease({ version: 'v3.5.914', source, cacheDir: cache });
     expect(read(again.binDir)).toContain('genuine');
@@ -102,7 +109,9 @@ describe('errors never reveal local files', () => {
 
   test('a checksum mismatch names neither hash', async () => {
     const { sha256 } = await fakeMirror(path.join(tmp, 'm6'), 'v3.5.922', { corruptSums: true });
-    const e = await fetchRelease({ version: 'v3.5.922', source: `file://${path.join(tmp, 'm6')}`, cacheDir: path.join(tmp, 'c6') }).catch((x) => x);
+    const e = await fetchRelease({ version: 'v3.5.922', source: `file://${path.join(tmp, 'm6')}`, cacheDir: path.join(tmp, 'c6') }).catch(
+      (x) => x,
+    );
     expect(e.type).toBe('ChecksumMismatch');
     expect(JSON.stringify([e.message, e.details])).not.toMatch(new RegExp(`${sha256}|f{64}`));
   });
@@ -111,7 +120,9 @@ describe('errors never reveal local files', () => {
     const dir = path.join(tmp, 'm7', 'v3.5.923');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'SHA256SUMS'), Buffer.alloc(2 * 1024 * 1024, 0x41));
-    const e = await fetchRelease({ version: 'v3.5.923', source: `file://${path.join(tmp, 'm7')}`, cacheDir: path.join(tmp, 'c7') }).catch((x) => x);
+    const e = await fetchRelease({ version: 'v3.5.923', source: `file://${path.join(tmp, 'm7')}`, cacheDir: path.join(tmp, 'c7') }).catch(
+      (x) => x,
+    );
     expect([e.type, e.nonRetryable]).toEqual(['BadReleaseArchive', true]);
   });
 });

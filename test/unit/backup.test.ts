@@ -6,7 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fetchToFile, keyId, readManifests, retentionPlan, streamBackup, writeManifest, type BackupManifest } from '../../activities/backup/backup';
+import {
+  fetchToFile,
+  keyId,
+  readManifests,
+  retentionPlan,
+  streamBackup,
+  writeManifest,
+  type BackupManifest,
+} from '../../activities/backup/backup';
 import { IntegrityError } from '../../activities/backup/stream';
 import { DirTarget } from '../../activities/backup/target';
 
@@ -15,9 +23,11 @@ function snapshot(bytes: number): Buffer {
   return Buffer.concat([body, crypto.createHash('sha256').update(body).digest()]);
 }
 function chunks(buf: Buffer, size = 7777): Readable {
-  return Readable.from((function* () {
-    for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
-  })());
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+    })(),
+  );
 }
 
 let dir: string;
@@ -33,7 +43,13 @@ describe('streamBackup', () => {
   it.each([false, true])('stores a snapshot with hashes (encrypted: %s) and reads it back identical', async (encrypted) => {
     const snap = snapshot(300_000);
     const target = new DirTarget(dir);
-    const m = await streamBackup({ source: { stream: chunks(snap), member: 'm1' }, target, cluster: 'c', prefix: '', encryption: encrypted ? key : undefined });
+    const m = await streamBackup({
+      source: { stream: chunks(snap), member: 'm1' },
+      target,
+      cluster: 'c',
+      prefix: '',
+      encryption: encrypted ? key : undefined,
+    });
     expect(m.snapshotBytes).toBe(snap.length);
     expect(m.etcdSha256).toBe(snap.subarray(-32).toString('hex'));
     const stored = fs.readFileSync(path.join(dir, m.object));
@@ -50,7 +66,9 @@ describe('streamBackup', () => {
     ['empty', (_s: Buffer) => Buffer.alloc(0)],
   ])('refuses a %s snapshot and leaves nothing behind', async (_what, damage) => {
     const target = new DirTarget(dir);
-    await expect(streamBackup({ source: { stream: chunks(damage(snapshot(100_000))), member: 'm1' }, target, cluster: 'c', prefix: '' })).rejects.toThrow(IntegrityError);
+    await expect(
+      streamBackup({ source: { stream: chunks(damage(snapshot(100_000))), member: 'm1' }, target, cluster: 'c', prefix: '' }),
+    ).rejects.toThrow(IntegrityError);
     expect(fs.readdirSync(path.join(dir, 'c'))).toEqual([]);
     expect(await readManifests(target, '', 'c')).toEqual([]);
   });
@@ -58,7 +76,13 @@ describe('streamBackup', () => {
   it('detects a stored object altered or truncated after the backup', async () => {
     const target = new DirTarget(dir);
     for (const enc of [undefined, key]) {
-      const m = await streamBackup({ source: { stream: chunks(snapshot(50_000)), member: 'm1' }, target, cluster: 'c', prefix: '', encryption: enc });
+      const m = await streamBackup({
+        source: { stream: chunks(snapshot(50_000)), member: 'm1' },
+        target,
+        cluster: 'c',
+        prefix: '',
+        encryption: enc,
+      });
       const file = path.join(dir, m.object);
       fs.truncateSync(file, m.storedBytes - 10);
       await expect(fetchToFile(target, m, path.join(dir, 'x.db'), enc?.key)).rejects.toThrow(IntegrityError);
@@ -68,7 +92,13 @@ describe('streamBackup', () => {
 
   it('cannot decrypt with another key', async () => {
     const target = new DirTarget(dir);
-    const m = await streamBackup({ source: { stream: chunks(snapshot(50_000)), member: 'm1' }, target, cluster: 'c', prefix: '', encryption: key });
+    const m = await streamBackup({
+      source: { stream: chunks(snapshot(50_000)), member: 'm1' },
+      target,
+      cluster: 'c',
+      prefix: '',
+      encryption: key,
+    });
     await expect(fetchToFile(target, { ...m, encryption: null }, path.join(dir, 'x.db'))).rejects.toThrow(IntegrityError);
   });
 });

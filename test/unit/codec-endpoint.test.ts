@@ -47,7 +47,12 @@ describe('who may decode', () => {
 
   test('the capability URL decodes (the UI), with CORS for the UI origin only', async () => {
     const p = await encrypted({ secret: 2 });
-    const pre = await call(`/codec/${STUB_CAPABILITY}/decode`, undefined, { origin: UI, 'access-control-request-method': 'POST' }, 'OPTIONS');
+    const pre = await call(
+      `/codec/${STUB_CAPABILITY}/decode`,
+      undefined,
+      { origin: UI, 'access-control-request-method': 'POST' },
+      'OPTIONS',
+    );
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe(UI);
     const r = await call(`/codec/${STUB_CAPABILITY}/decode`, { payloads: [p] }, { origin: UI, 'x-namespace': 'default' });
@@ -68,7 +73,11 @@ describe('who may decode', () => {
   test('without a capability configured only the token door exists', async () => {
     const tokenOnly = await startStubApp({ codecCapability: undefined });
     try {
-      const r = await fetch(`${tokenOnly.base}/codec/${STUB_CAPABILITY}/decode`, { method: 'POST', body: '{"payloads":[]}', headers: { origin: UI } });
+      const r = await fetch(`${tokenOnly.base}/codec/${STUB_CAPABILITY}/decode`, {
+        method: 'POST',
+        body: '{"payloads":[]}',
+        headers: { origin: UI },
+      });
       expect(r.status).toBe(404);
     } finally {
       await tokenOnly.close();
@@ -86,7 +95,11 @@ describe('client mistakes are 4xx problems', () => {
     ['data not base64', { payloads: [{ data: 'not base64!' }] }, 400],
     ['metadata value not a string', { payloads: [{ metadata: { encoding: 5 } }] }, 400],
     ['deep nesting', '{"payloads":' + '['.repeat(5000), 400],
-    ['encrypted with another key', { payloads: [{ metadata: { encoding: b64('binary/encrypted'), 'encryption-key-id': b64('0000') }, data: b64('x'.repeat(40)) }] }, 422],
+    [
+      'encrypted with another key',
+      { payloads: [{ metadata: { encoding: b64('binary/encrypted'), 'encryption-key-id': b64('0000') }, data: b64('x'.repeat(40)) }] },
+      422,
+    ],
     ['damaged ciphertext', null, 422],
   ])('%s', async (_name, body, status) => {
     let payloadBody = body;

@@ -54,7 +54,14 @@ describe('the spec bounds every duration with a field path', () => {
   });
 
   it('still accepts the usual values', () => {
-    expect(issuesOf({ ...base, maintenance: { healthCheckInterval: '30s' }, backup: { interval: '6h', retention: '3650d' }, tunables: { grpcKeepaliveTimeout: '500ms' } })).toEqual([]);
+    expect(
+      issuesOf({
+        ...base,
+        maintenance: { healthCheckInterval: '30s' },
+        backup: { interval: '6h', retention: '3650d' },
+        tunables: { grpcKeepaliveTimeout: '500ms' },
+      }),
+    ).toEqual([]);
   });
 
   it('reports all bad durations in one answer', () => {

@@ -8,14 +8,42 @@ import { configClusterState, durationToNanos, etcdConfigObject, renderEtcdConfig
 // what the renderer may emit. An unknown key is silently ignored by etcd, so
 // this list is what keeps a typo or a removed option from going unnoticed.
 const COMMON_KEYS = [
-  'name', 'data-dir', 'listen-client-urls', 'advertise-client-urls', 'listen-peer-urls', 'initial-advertise-peer-urls',
-  'listen-metrics-urls', 'initial-cluster', 'initial-cluster-token', 'initial-cluster-state',
-  'client-transport-security', 'peer-transport-security', 'heartbeat-interval', 'election-timeout', 'snapshot-count',
-  'max-snapshots', 'max-wals', 'quota-backend-bytes', 'max-request-bytes', 'max-txn-ops', 'grpc-keepalive-interval',
-  'grpc-keepalive-timeout', 'auto-compaction-mode', 'auto-compaction-retention', 'enable-pprof', 'strict-reconfig-check',
-  'log-level', 'log-outputs',
+  'name',
+  'data-dir',
+  'listen-client-urls',
+  'advertise-client-urls',
+  'listen-peer-urls',
+  'initial-advertise-peer-urls',
+  'listen-metrics-urls',
+  'initial-cluster',
+  'initial-cluster-token',
+  'initial-cluster-state',
+  'client-transport-security',
+  'peer-transport-security',
+  'heartbeat-interval',
+  'election-timeout',
+  'snapshot-count',
+  'max-snapshots',
+  'max-wals',
+  'quota-backend-bytes',
+  'max-request-bytes',
+  'max-txn-ops',
+  'grpc-keepalive-interval',
+  'grpc-keepalive-timeout',
+  'auto-compaction-mode',
+  'auto-compaction-retention',
+  'enable-pprof',
+  'strict-reconfig-check',
+  'log-level',
+  'log-outputs',
 ];
-const KEYS_35 = new Set([...COMMON_KEYS, 'logger', 'enable-v2', 'experimental-initial-corrupt-check', 'experimental-compact-hash-check-enabled']);
+const KEYS_35 = new Set([
+  ...COMMON_KEYS,
+  'logger',
+  'enable-v2',
+  'experimental-initial-corrupt-check',
+  'experimental-compact-hash-check-enabled',
+]);
 const KEYS_36 = new Set([...COMMON_KEYS, 'feature-gates']);
 const SECURITY_KEYS = new Set(['cert-file', 'key-file', 'trusted-ca-file', 'client-cert-auth', 'auto-tls']);
 
@@ -34,7 +62,14 @@ function spec(over: Partial<ClusterSpecInput> = {}): ClusterSpec {
 
 function render(s: ClusterSpec, member = 'm1', extra: Partial<Parameters<typeof renderEtcdConfig>[0]> = {}) {
   const m = s.members.find((x) => x.name === member)!;
-  const input = { spec: s, member, initialCluster: initialCluster(clusterTopology(s)), clusterState: 'new' as const, files: memberFiles(s, m), ...extra };
+  const input = {
+    spec: s,
+    member,
+    initialCluster: initialCluster(clusterTopology(s)),
+    clusterState: 'new' as const,
+    files: memberFiles(s, m),
+    ...extra,
+  };
   const text = renderEtcdConfig(input);
   return { text, obj: YAML.parse(text) as Record<string, any>, direct: etcdConfigObject(input) };
 }
@@ -174,7 +209,15 @@ describe('renderEtcdConfig', () => {
 
   test('unset tunables are left to etcd defaults', () => {
     const { obj } = render(spec());
-    for (const k of ['heartbeat-interval', 'election-timeout', 'snapshot-count', 'quota-backend-bytes', 'grpc-keepalive-interval', 'auto-compaction-mode', 'enable-pprof']) {
+    for (const k of [
+      'heartbeat-interval',
+      'election-timeout',
+      'snapshot-count',
+      'quota-backend-bytes',
+      'grpc-keepalive-interval',
+      'auto-compaction-mode',
+      'enable-pprof',
+    ]) {
       expect(obj[k]).toBeUndefined();
     }
   });
@@ -187,7 +230,10 @@ describe('renderEtcdConfig', () => {
 
   test('log outputs: default is stderr under the local provider, files are rooted', () => {
     const s = spec({ logging: { level: 'warn', outputs: ['default', '/var/log/etcd-extra.log'] } });
-    expect(render(s, 'm1', { provider: 'local', hostRoot: '/hosts/demo/m1' }).obj['log-outputs']).toEqual(['stderr', '/hosts/demo/m1/var/log/etcd-extra.log']);
+    expect(render(s, 'm1', { provider: 'local', hostRoot: '/hosts/demo/m1' }).obj['log-outputs']).toEqual([
+      'stderr',
+      '/hosts/demo/m1/var/log/etcd-extra.log',
+    ]);
     expect(render(s, 'm1', { provider: 'ssh' }).obj['log-outputs']).toEqual(['default', '/var/log/etcd-extra.log']);
     expect(render(s).obj['log-level']).toBe('warn');
   });

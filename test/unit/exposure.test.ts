@@ -30,12 +30,42 @@ describe('secrets', () => {
   });
 
   test.each([
-    ['ETCDFLEET_API_TOKEN', 'short', (d: string, env: NodeJS.ProcessEnv) => apiToken({ stateDir: d }, env), /ETCDFLEET_API_TOKEN is 5 characters, shorter than 16/],
-    ['ETCDFLEET_CA_PASSPHRASE', 'pass', (d: string, env: NodeJS.ProcessEnv) => caPassphrase({ stateDir: d }, env), /ETCDFLEET_CA_PASSPHRASE is 4 characters/],
-    ['ETCDFLEET_CODEC_KEY', 'c2hvcnQ=', (d: string, env: NodeJS.ProcessEnv) => loadCodecKey(d, env), /ETCDFLEET_CODEC_KEY decodes to 5 bytes, not 32/],
-    ['ETCDFLEET_CODEC_KEY', 'not base64 at all!!', (d: string, env: NodeJS.ProcessEnv) => loadCodecKey(d, env), /ETCDFLEET_CODEC_KEY is not base64/],
-    ['ETCDFLEET_BACKUP_KEY', 'c2hvcnQ=', (d: string, env: NodeJS.ProcessEnv) => backupKey({ stateDir: d }, env), /ETCDFLEET_BACKUP_KEY decodes to 5 bytes/],
-    ['ETCDFLEET_CODEC_CAPABILITY', 'a/b/c/d/e/f/g/h/i/j', (d: string, env: NodeJS.ProcessEnv) => codecCapability({ stateDir: d }, env), /URL path segment/],
+    [
+      'ETCDFLEET_API_TOKEN',
+      'short',
+      (d: string, env: NodeJS.ProcessEnv) => apiToken({ stateDir: d }, env),
+      /ETCDFLEET_API_TOKEN is 5 characters, shorter than 16/,
+    ],
+    [
+      'ETCDFLEET_CA_PASSPHRASE',
+      'pass',
+      (d: string, env: NodeJS.ProcessEnv) => caPassphrase({ stateDir: d }, env),
+      /ETCDFLEET_CA_PASSPHRASE is 4 characters/,
+    ],
+    [
+      'ETCDFLEET_CODEC_KEY',
+      'c2hvcnQ=',
+      (d: string, env: NodeJS.ProcessEnv) => loadCodecKey(d, env),
+      /ETCDFLEET_CODEC_KEY decodes to 5 bytes, not 32/,
+    ],
+    [
+      'ETCDFLEET_CODEC_KEY',
+      'not base64 at all!!',
+      (d: string, env: NodeJS.ProcessEnv) => loadCodecKey(d, env),
+      /ETCDFLEET_CODEC_KEY is not base64/,
+    ],
+    [
+      'ETCDFLEET_BACKUP_KEY',
+      'c2hvcnQ=',
+      (d: string, env: NodeJS.ProcessEnv) => backupKey({ stateDir: d }, env),
+      /ETCDFLEET_BACKUP_KEY decodes to 5 bytes/,
+    ],
+    [
+      'ETCDFLEET_CODEC_CAPABILITY',
+      'a/b/c/d/e/f/g/h/i/j',
+      (d: string, env: NodeJS.ProcessEnv) => codecCapability({ stateDir: d }, env),
+      /URL path segment/,
+    ],
   ])('%s=%s is refused with its name', (name, value, load, message) => {
     expect(() => load(tmp(), { [name]: value })).toThrow(message);
   });
@@ -91,7 +121,11 @@ describe('exposure', () => {
   test('/metrics never shows the codec capability', async () => {
     const app = await startStubApp();
     try {
-      const r = await fetch(`${app.base}/codec/${STUB_CAPABILITY}/decode`, { method: 'POST', body: '{"payloads":[]}', headers: { 'content-type': 'application/json' } });
+      const r = await fetch(`${app.base}/codec/${STUB_CAPABILITY}/decode`, {
+        method: 'POST',
+        body: '{"payloads":[]}',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(r.status).toBe(200);
       const text = await (await fetch(`${app.base}/metrics`)).text();
       expect(text).not.toContain(STUB_CAPABILITY);
@@ -120,12 +154,20 @@ describe('exposure', () => {
   });
 
   test('body-parser client errors stay 4xx', () => {
-    expect(toProblem(Object.assign(new Error('unsupported charset "X"'), { status: 415, expose: true, type: 'charset.unsupported' })).status).toBe(415);
+    expect(
+      toProblem(Object.assign(new Error('unsupported charset "X"'), { status: 415, expose: true, type: 'charset.unsupported' })).status,
+    ).toBe(415);
   });
 });
 
 describe('npm start banner', () => {
-  const o = { api: 'http://127.0.0.1:8080', config: { temporalAddress: '127.0.0.1:7233', stateDir: '/s' }, external: false, ui: 'http://127.0.0.1:8233', token: 'tok-secret-value-1234' };
+  const o = {
+    api: 'http://127.0.0.1:8080',
+    config: { temporalAddress: '127.0.0.1:7233', stateDir: '/s' },
+    external: false,
+    ui: 'http://127.0.0.1:8233',
+    token: 'tok-secret-value-1234',
+  };
   test('shows the token on a terminal', () => {
     expect(banner({ ...o, tty: true, env: {} })).toContain('(token: tok-secret-value-1234)');
   });

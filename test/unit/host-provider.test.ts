@@ -83,8 +83,20 @@ describe('local provider file operations', () => {
     const bin = path.join(root, 'usr/local/bin');
     fs.mkdirSync(bin, { recursive: true });
     fs.writeFileSync(path.join(bin, 'etcdutl'), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
-    const r = await hosts.exec(at, 'etcdutl', ['snapshot', 'restore', { hostPath: '/var/lib/etcd.restoring-x.db' }, '--data-dir', { hostPath: '/var/lib/etcd' }]);
-    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['snapshot', 'restore', path.join(root, 'var/lib/etcd.restoring-x.db'), '--data-dir', path.join(root, 'var/lib/etcd')]);
+    const r = await hosts.exec(at, 'etcdutl', [
+      'snapshot',
+      'restore',
+      { hostPath: '/var/lib/etcd.restoring-x.db' },
+      '--data-dir',
+      { hostPath: '/var/lib/etcd' },
+    ]);
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual([
+      'snapshot',
+      'restore',
+      path.join(root, 'var/lib/etcd.restoring-x.db'),
+      '--data-dir',
+      path.join(root, 'var/lib/etcd'),
+    ]);
   });
 
   it('purges what is left of a cluster', async () => {

@@ -24,14 +24,15 @@ function bestOf(n: number, fn: () => void): number {
   return best;
 }
 
-
 const keys = (n: number, prefix = 'k') => Array.from({ length: n }, (_, i) => `${prefix}${i}: 1`);
 /** ~190 KB: 20 000 keys in one mapping, the last one repeating the first. */
 const duplicateKeyBody = [...keys(20_000), 'k0: 2'].join('\n');
 /** ~100 KB, the size of the issue's report (seconds of blocked event loop). */
 const duplicateKey100k = [...keys(10_000), 'k0: 2'].join('\n');
 /** The same keys spread over single-key mappings: the same parsing work without a big mapping. */
-const sameSizeBaseline = keys(20_000).map((l) => `- ${l}`).join('\n');
+const sameSizeBaseline = keys(20_000)
+  .map((l) => `- ${l}`)
+  .join('\n');
 
 const hostile: [string, string, string | undefined][] = [
   ['2 KB of [ as YAML', '['.repeat(2048), 'application/yaml'],
@@ -43,7 +44,17 @@ const hostile: [string, string, string | undefined][] = [
   ['deep YAML block sequences', Array.from({ length: 200 }, (_, i) => `${' '.repeat(2 * i)}- `).join('\n') + '1', 'application/yaml'],
   ['a 100 KB mapping with a duplicate key', duplicateKey100k, 'application/yaml'],
   ['the same in flow style', `{${[...keys(10_000), 'k0: 2'].join(', ')}}`, 'application/yaml'],
-  ['alias bomb', `a: &a [1,1,1,1,1,1,1,1,1]\n${Array.from({ length: 9 }, (_, i) => `${'b'.repeat(i + 1)}: &${'b'.repeat(i + 1)} [${Array(9).fill(i ? `*${'b'.repeat(i)}` : '*a').join(',')}]`).join('\n')}`, 'application/yaml'],
+  [
+    'alias bomb',
+    `a: &a [1,1,1,1,1,1,1,1,1]\n${Array.from(
+      { length: 9 },
+      (_, i) =>
+        `${'b'.repeat(i + 1)}: &${'b'.repeat(i + 1)} [${Array(9)
+          .fill(i ? `*${'b'.repeat(i)}` : '*a')
+          .join(',')}]`,
+    ).join('\n')}`,
+    'application/yaml',
+  ],
 ];
 
 describe('hostile bodies (parser)', () => {
@@ -69,7 +80,10 @@ describe('hostile bodies (parser)', () => {
     expect(parseBody(atBound, 'application/json')).toBeDefined();
     expect(parseBody(atBound, 'application/yaml')).toBeDefined();
     expect(parseBody(JSON.stringify({ a: '['.repeat(1000) }), 'application/json')).toEqual({ a: '['.repeat(1000) });
-    expect(parseBody(`a: "${'{'.repeat(1000)}"\nb: '${'['.repeat(1000)}'\n`, 'application/yaml')).toEqual({ a: '{'.repeat(1000), b: '['.repeat(1000) });
+    expect(parseBody(`a: "${'{'.repeat(1000)}"\nb: '${'['.repeat(1000)}'\n`, 'application/yaml')).toEqual({
+      a: '{'.repeat(1000),
+      b: '['.repeat(1000),
+    });
   });
 
   test('the duplicate-key check is linear: a 20 000-key mapping costs about what the same keys in small mappings cost', () => {
@@ -105,7 +119,11 @@ describe('hostile bodies (through the API)', () => {
   afterAll(() => app.close());
 
   const post = (url: string, body: string, ct?: string) =>
-    fetch(app.base + url, { method: 'POST', headers: { authorization: `Bearer ${STUB_TOKEN}`, ...(ct ? { 'content-type': ct } : {}) }, body });
+    fetch(app.base + url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${STUB_TOKEN}`, ...(ct ? { 'content-type': ct } : {}) },
+      body,
+    });
 
   test.each(hostile)('%s: 4xx problem within 3 s, on both create routes', async (_name, body, ct) => {
     for (const url of ['/v1/clusters', '/v1/imports/taskserv']) {

@@ -67,7 +67,10 @@ describe('FileKeyStore', () => {
     const flipped = Buffer.from(good);
     flipped[flipped.length - 1] ^= 1;
     fs.writeFileSync(file, flipped);
-    await expect(store.get('c1/ca/abc')).rejects.toMatchObject({ type: PKI_ERROR_TYPE, message: expect.stringMatching(/cannot be decrypted/) });
+    await expect(store.get('c1/ca/abc')).rejects.toMatchObject({
+      type: PKI_ERROR_TYPE,
+      message: expect.stringMatching(/cannot be decrypted/),
+    });
 
     fs.writeFileSync(file, good);
     fs.mkdirSync(join(store.dir, 'c2/ca'), { recursive: true });
@@ -136,7 +139,10 @@ describe('the PKI over the key store', () => {
     tls: { leafKey: { algorithm: 'ecdsa' }, caKey: { algorithm: 'ecdsa' } },
   });
   const passphrase = () => 'correct horse battery staple';
-  const spkiHash = (cert: string) => createHash('sha256').update(new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  const spkiHash = (cert: string) =>
+    createHash('sha256')
+      .update(new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('hex');
 
   it('returns certificates and key ids only; ids are <cluster>/<purpose>/<sha256 of the public key>', async () => {
     const store = newStore();
@@ -162,7 +168,11 @@ describe('the PKI over the key store', () => {
     expect(renewed.ca).toEqual(pki.ca);
     expect(renewed.members.m1.server.keyId).not.toBe(pki.members.m1.server.keyId);
     const removed = await pruneStoredKeys(store, 'ks', [renewed]);
-    expect(removed.sort()).toEqual(keyIdsOf(pki).filter((id) => id !== pki.ca.keyId).sort());
+    expect(removed.sort()).toEqual(
+      keyIdsOf(pki)
+        .filter((id) => id !== pki.ca.keyId)
+        .sort(),
+    );
     expect((await store.list('ks/')).sort()).toEqual(keyIdsOf(renewed).sort());
   });
 
@@ -174,9 +184,14 @@ describe('the PKI over the key store', () => {
     expect(fixed.members.m1).toEqual(pki.members.m1);
     expect(fixed.members.m2.server.keyId).not.toBe(pki.members.m2.server.keyId);
     const refs = { ca: pki.ca.cert, server: pki.members.m2.server, peer: pki.members.m2.peer, admin: pki.admin };
-    await expect(loadHostPki(store, refs)).rejects.toMatchObject({ type: PKI_ERROR_TYPE, message: expect.stringMatching(/server private key .* is not in the key store/) });
+    await expect(loadHostPki(store, refs)).rejects.toMatchObject({
+      type: PKI_ERROR_TYPE,
+      message: expect.stringMatching(/server private key .* is not in the key store/),
+    });
     await store.delete(pki.ca.keyId);
-    await expect(issueStoredPki({ spec, store, caPassphrase: passphrase, existing: pki })).rejects.toThrow(/CA private key .* is not in the key store/);
+    await expect(issueStoredPki({ spec, store, caPassphrase: passphrase, existing: pki })).rejects.toThrow(
+      /CA private key .* is not in the key store/,
+    );
   });
 
   it('stores the CA key as encrypted PKCS#8 when tls.caKeyCipher is set', async () => {
@@ -206,20 +221,29 @@ describe('the PKI over the key store', () => {
   it('refuses a CSR that is unreadable or whose signature does not verify', async () => {
     const store = newStore();
     const pki = await issueStoredPki({ spec, store, caPassphrase: passphrase });
-    await expect(signClientCsr({ spec, ca: pki.ca, csr: 'nope', store, caPassphrase: passphrase })).rejects.toMatchObject({ type: PKI_ERROR_TYPE });
+    await expect(signClientCsr({ spec, ca: pki.ca, csr: 'nope', store, caPassphrase: passphrase })).rejects.toMatchObject({
+      type: PKI_ERROR_TYPE,
+    });
     const { csr } = await createClientCsr();
     const body = csr.split('\n').slice(1, -2).join('');
     const der = Buffer.from(body, 'base64');
     der[der.length - 5] ^= 0xff; // inside the signature
     const forged = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE REQUEST-----\n`;
-    await expect(signClientCsr({ spec, ca: pki.ca, csr: forged, store, caPassphrase: passphrase })).rejects.toThrow(/does not verify|not a readable/);
+    await expect(signClientCsr({ spec, ca: pki.ca, csr: forged, store, caPassphrase: passphrase })).rejects.toThrow(
+      /does not verify|not a readable/,
+    );
   });
 });
 
 describe('state from before the key store', () => {
   it('takes a PEM carried in the reference itself and stores it on the next issue', async () => {
     const store = newStore();
-    const spec = ClusterSpec.parse({ name: 'old', version: 'v3.5.10', members: [{ name: 'm1', address: '127.0.0.2' }], tls: { leafKey: { algorithm: 'ecdsa' }, caKey: { algorithm: 'ecdsa' } } });
+    const spec = ClusterSpec.parse({
+      name: 'old',
+      version: 'v3.5.10',
+      members: [{ name: 'm1', address: '127.0.0.2' }],
+      tls: { leafKey: { algorithm: 'ecdsa' }, caKey: { algorithm: 'ecdsa' } },
+    });
     const pki = await issueStoredPki({ spec, store, caPassphrase: () => 'x' });
     const pems = await loadPki(store, pki);
     await store.deletePrefix('old/');

@@ -42,7 +42,13 @@ describe('zombie-aware lock', () => {
   linux('a lock held by a zombie is broken', async () => {
     const pid = await zombie();
     const lock = path.join(tmp, 'z.lock');
-    const holder: LockHolder = { pid, host: os.hostname(), procStart: processStartTime(pid), createdAt: new Date().toISOString(), token: 'zombie' };
+    const holder: LockHolder = {
+      pid,
+      host: os.hostname(),
+      procStart: processStartTime(pid),
+      createdAt: new Date().toISOString(),
+      token: 'zombie',
+    };
     fs.writeFileSync(lock, JSON.stringify(holder));
     const release = await acquireLock(lock, { timeoutMs: 1000, pollMs: 50 });
     expect(JSON.parse(fs.readFileSync(lock, 'utf8')).pid).toBe(process.pid);

@@ -36,7 +36,9 @@ describe('removalRisks', () => {
   it('refuses removing another member while one voter is down', () => {
     const h = health([member('a', { isLeader: true }), member('b'), member('c', { healthy: false })]);
     const risks = removalRisks(h, 'b');
-    expect(risks).toEqual(expect.arrayContaining([expect.stringMatching(/unhealthy voting members: c/), expect.stringMatching(/quorum would be lost: 1 of 2/)]));
+    expect(risks).toEqual(
+      expect.arrayContaining([expect.stringMatching(/unhealthy voting members: c/), expect.stringMatching(/quorum would be lost: 1 of 2/)]),
+    );
   });
 
   it('refuses the last voter, no leader, alarms and an unreachable cluster', () => {
@@ -61,9 +63,12 @@ describe('removalRisks', () => {
 
 describe('config helpers', () => {
   it('replaces initial-cluster only, keeping the rest byte for byte', () => {
-    const y = '# header\nname: a\ninitial-cluster: a=https://127.0.0.1:2380\ninitial-cluster-token: etcd-c\ninitial-cluster-state: existing\n';
+    const y =
+      '# header\nname: a\ninitial-cluster: a=https://127.0.0.1:2380\ninitial-cluster-token: etcd-c\ninitial-cluster-state: existing\n';
     const out = withInitialCluster(y, 'a=https://127.0.0.1:2380,b=https://127.0.0.2:2380');
-    expect(out).toBe(y.replace('initial-cluster: a=https://127.0.0.1:2380', 'initial-cluster: a=https://127.0.0.1:2380,b=https://127.0.0.2:2380'));
+    expect(out).toBe(
+      y.replace('initial-cluster: a=https://127.0.0.1:2380', 'initial-cluster: a=https://127.0.0.1:2380,b=https://127.0.0.2:2380'),
+    );
     expect(withInitialCluster(out, 'a=https://127.0.0.1:2380,b=https://127.0.0.2:2380')).toBe(out);
   });
 

@@ -117,7 +117,10 @@ async function x509Text(file: string): Promise<CertText> {
     const rest = text.slice(i + header.length);
     const lineEnd = rest.indexOf('\n');
     const headerTail = rest.slice(0, lineEnd).trim();
-    const next = rest.slice(lineEnd + 1).split('\n')[0].trim();
+    const next = rest
+      .slice(lineEnd + 1)
+      .split('\n')[0]
+      .trim();
     return { critical: headerTail === 'critical', value: next };
   };
   const field = (re: RegExp) => re.exec(text)?.[1];
@@ -290,8 +293,7 @@ describe.each(combos)('$label', (combo) => {
   });
 
   test('every certificate chains to the CA for its purpose (openssl verify -x509_strict)', async () => {
-    const verify = (purpose: string, file: string) =>
-      openssl(['verify', '-x509_strict', '-purpose', purpose, '-CAfile', files.ca, file]);
+    const verify = (purpose: string, file: string) => openssl(['verify', '-x509_strict', '-purpose', purpose, '-CAfile', files.ca, file]);
     for (const m of Object.values(files.members)) {
       await expect(verify('sslserver', m.server)).resolves.toContain(': OK');
       await expect(verify('sslclient', m.server)).resolves.toContain(': OK');
@@ -545,14 +547,20 @@ describe('idempotency with existing', () => {
     // Still signed by the (ECDSA) CA.
     expect(certificateInfo(again.members['etcd-1'].server.cert).signatureAlgorithm).toBe('ecdsa-with-SHA256');
     const f = await writePki(again, 'rekeyed');
-    await expect(openssl(['verify', '-x509_strict', '-CAfile', f.ca, f.members['etcd-1'].server, f.admin])).resolves.toMatch(/: OK[\s\S]*: OK/);
+    await expect(openssl(['verify', '-x509_strict', '-CAfile', f.ca, f.members['etcd-1'].server, f.admin])).resolves.toMatch(
+      /: OK[\s\S]*: OK/,
+    );
   });
 
   test('certificates from another CA, or with a key that does not match, are replaced', async () => {
     const other = await issueClusterPki({ spec });
     const mixed: ClusterPki = {
       ...pki,
-      members: { ...pki.members, 'etcd-1': other.members['etcd-1'], 'etcd-2': { ...pki.members['etcd-2'], peer: { ...pki.members['etcd-2'].peer, key: other.members['etcd-2'].peer.key } } },
+      members: {
+        ...pki.members,
+        'etcd-1': other.members['etcd-1'],
+        'etcd-2': { ...pki.members['etcd-2'], peer: { ...pki.members['etcd-2'].peer, key: other.members['etcd-2'].peer.key } },
+      },
     };
     expect(memberPkiMatches(spec, 'etcd-1', mixed)).toBe(false);
     expect(memberPkiMatches(spec, 'etcd-2', mixed)).toBe(false);
@@ -577,12 +585,16 @@ describe('idempotency with existing', () => {
     const short = ClusterSpec.parse({ ...base, tls: { ...base.tls, caDays: 2, certDays: 365 } });
     const p = await issueClusterPki({ spec: short });
     const caEnd = new Date(certificateInfo(p.ca.cert).notAfter).getTime();
-    for (const m of Object.values(p.members)) expect(new Date(certificateInfo(m.server.cert).notAfter).getTime()).toBeLessThanOrEqual(caEnd);
+    for (const m of Object.values(p.members))
+      expect(new Date(certificateInfo(m.server.cert).notAfter).getTime()).toBeLessThanOrEqual(caEnd);
     expect(new Date(certificateInfo(p.admin.cert).notAfter).getTime()).toBeLessThanOrEqual(caEnd);
   });
 
   test('a subject with DN special characters is encoded literally', async () => {
-    const odd = ClusterSpec.parse({ ...base, tls: { ...base.tls, subject: { country: 'US', organization: '#1 "Acme", Inc.+Co', commonName: 'etcd' } } });
+    const odd = ClusterSpec.parse({
+      ...base,
+      tls: { ...base.tls, subject: { country: 'US', organization: '#1 "Acme", Inc.+Co', commonName: 'etcd' } },
+    });
     const p = await issueClusterPki({ spec: odd });
     const f = await writePki(p, 'odd-subject');
     const subject = await openssl(['x509', '-in', f.members['etcd-1'].server, '-noout', '-subject', '-nameopt', 'RFC2253']);
@@ -625,7 +637,11 @@ describe('mutual TLS handshake with node tls', () => {
     return (server.address() as AddressInfo).port;
   }
 
-  function connect(port: number, client: { cert: string; key: string }, ca: string): Promise<{ ok: boolean; data: string; error?: string }> {
+  function connect(
+    port: number,
+    client: { cert: string; key: string },
+    ca: string,
+  ): Promise<{ ok: boolean; data: string; error?: string }> {
     return new Promise((resolve) => {
       let data = '';
       const socket = tls.connect({ host: '127.0.0.1', port, ca, cert: client.cert, key: client.key });
@@ -657,7 +673,7 @@ describe('mutual TLS handshake with node tls', () => {
     expect(r.data).toBe('');
   });
 
-  test("a server certificate from another CA is rejected by the client", async () => {
+  test('a server certificate from another CA is rejected by the client', async () => {
     const port = await listen(other.members['etcd-1'].server, pki.ca.cert);
     const r = await connect(port, pki.admin, pki.ca.cert);
     expect(r.ok).toBe(false);

@@ -1,9 +1,18 @@
-import { checkPlanSteps, planMembers, planSpecChange, specWithAddedMember, specWithReplacedMember, specWithoutMember } from '../../common/plan';
+import {
+  checkPlanSteps,
+  planMembers,
+  planSpecChange,
+  specWithAddedMember,
+  specWithReplacedMember,
+  specWithoutMember,
+} from '../../common/plan';
 import { ClusterSpec, type ClusterSpecInput, type MemberSpec } from '../../common/spec';
 
 const m = (name: string, n: number): MemberSpec => ({ name, address: `127.0.60.${n}` });
-const spec = (members: MemberSpec[], extra: Partial<ClusterSpecInput> = {}): ClusterSpec => ClusterSpec.parse({ name: 'c', members, ...extra });
-const kinds = (p: { kind: string; member?: string; params: Record<string, unknown> }[]) => p.map((s) => `${s.kind} ${s.member ?? (s.params.member as string) ?? s.params.name ?? ''}`.trim());
+const spec = (members: MemberSpec[], extra: Partial<ClusterSpecInput> = {}): ClusterSpec =>
+  ClusterSpec.parse({ name: 'c', members, ...extra });
+const kinds = (p: { kind: string; member?: string; params: Record<string, unknown> }[]) =>
+  p.map((s) => `${s.kind} ${s.member ?? (s.params.member as string) ?? s.params.name ?? ''}`.trim());
 
 describe('specWithAddedMember', () => {
   const s = spec([m('a', 1), m('b', 2), m('c', 3)]);
@@ -20,7 +29,10 @@ describe('specWithAddedMember', () => {
   it('names the field of the new member that is wrong', () => {
     const dup = specWithAddedMember(s, { name: 'b', address: '127.0.60.9' });
     expect(dup.ok).toBe(false);
-    if (!dup.ok) expect(dup.issues).toEqual([expect.objectContaining({ path: 'member.name', message: expect.stringMatching(/duplicate member name "b"/) })]);
+    if (!dup.ok)
+      expect(dup.issues).toEqual([
+        expect.objectContaining({ path: 'member.name', message: expect.stringMatching(/duplicate member name "b"/) }),
+      ]);
 
     const clash = specWithAddedMember(s, { name: 'd', address: '127.0.60.1' });
     if (clash.ok) throw new Error('expected a clash');
@@ -49,7 +61,10 @@ describe('specWithAddedMember', () => {
 
 describe('specWithoutMember / specWithReplacedMember', () => {
   it('refuses removing the last member and unknown members', () => {
-    expect(specWithoutMember(spec([m('a', 1)]), 'a')).toMatchObject({ ok: false, issues: [{ message: expect.stringMatching(/last member/) }] });
+    expect(specWithoutMember(spec([m('a', 1)]), 'a')).toMatchObject({
+      ok: false,
+      issues: [{ message: expect.stringMatching(/last member/) }],
+    });
     expect(specWithoutMember(spec([m('a', 1), m('b', 2)]), 'x')).toMatchObject({ ok: false });
     const r = specWithoutMember(spec([m('a', 1), m('b', 2)]), 'a');
     expect(r.ok && r.value.spec.members.map((x) => x.name)).toEqual(['b']);

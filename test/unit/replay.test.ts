@@ -12,12 +12,16 @@ import { HISTORIES_DIR, loadHistory } from '../support/record-histories';
 
 jest.setTimeout(120_000);
 
-const files = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+const files = fs
+  .readdirSync(HISTORIES_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 it('has the recorded histories', () => {
   // provision, backup, add-member, upgrade, delete, an entity that continued-as-new and one that was deleted
-  for (const f of ['provision', 'backup', 'add-member', 'upgrade', 'delete', 'entity-continued-as-new', 'entity-deleted']) expect(files).toContain(`${f}.json`);
+  for (const f of ['provision', 'backup', 'add-member', 'upgrade', 'delete', 'entity-continued-as-new', 'entity-deleted'])
+    expect(files).toContain(`${f}.json`);
 });
 
 it('replays every saved history against the current workflow code', async () => {

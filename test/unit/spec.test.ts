@@ -13,7 +13,6 @@ const three = (): ClusterSpecInput => ({
   ],
 });
 
-
 const paths = (e: ValidationError) => e.issues.map((i) => i.path);
 
 function rejectSpec(input: unknown): ValidationError {
@@ -56,7 +55,9 @@ describe('parseBody', () => {
 
   test('duplicate YAML keys are malformed', () => {
     const e = rejection(() => parseBody('name: a\nname: b\n'));
-    expect(e.issues).toEqual([{ path: '', message: expect.stringMatching(/^malformed YAML at line 2, column 1: Map keys must be unique/) }]);
+    expect(e.issues).toEqual([
+      { path: '', message: expect.stringMatching(/^malformed YAML at line 2, column 1: Map keys must be unique/) },
+    ]);
   });
 
   test('malformed JSON names line and column', () => {
@@ -117,16 +118,31 @@ describe('parseClusterSpec rejects', () => {
   });
 
   test('unsupported minor', () => {
-    expect(rejectSpec({ ...three(), version: 'v3.4.27' }).issues).toEqual([{ path: 'version', message: 'supported etcd minors: 3.5, 3.6' }]);
+    expect(rejectSpec({ ...three(), version: 'v3.4.27' }).issues).toEqual([
+      { path: 'version', message: 'supported etcd minors: 3.5, 3.6' },
+    ]);
   });
 
   test('duplicate member names', () => {
-    const e = rejectSpec({ ...three(), members: [{ name: 'a', address: '127.0.0.2' }, { name: 'b', address: '127.0.0.3' }, { name: 'a', address: '127.0.0.4' }] });
+    const e = rejectSpec({
+      ...three(),
+      members: [
+        { name: 'a', address: '127.0.0.2' },
+        { name: 'b', address: '127.0.0.3' },
+        { name: 'a', address: '127.0.0.4' },
+      ],
+    });
     expect(e.issues).toEqual([{ path: 'members[2].name', message: 'duplicate member name "a" (also members[0])' }]);
   });
 
   test('duplicate address (same default ports) blames the address, once', () => {
-    const e = rejectSpec({ ...three(), members: [{ name: 'a', address: '127.0.0.2' }, { name: 'b', address: '127.0.0.2' }] });
+    const e = rejectSpec({
+      ...three(),
+      members: [
+        { name: 'a', address: '127.0.0.2' },
+        { name: 'b', address: '127.0.0.2' },
+      ],
+    });
     expect(paths(e)).toEqual(['members[1].address']);
     expect(e.issues[0].message).toContain('127.0.0.2:2379');
   });
@@ -139,7 +155,9 @@ describe('parseClusterSpec rejects', () => {
         { name: 'b', address: '127.0.0.2', clientPort: 3379, peerPort: 3380, metricsPort: 2379 },
       ],
     });
-    expect(e.issues).toEqual([{ path: 'members[1].metricsPort', message: 'address:port used twice: metrics 127.0.0.2:2379 (also members[0] client port)' }]);
+    expect(e.issues).toEqual([
+      { path: 'members[1].metricsPort', message: 'address:port used twice: metrics 127.0.0.2:2379 (also members[0] client port)' },
+    ]);
   });
 
   test('one member whose own override collides with its other port', () => {
@@ -152,29 +170,35 @@ describe('parseClusterSpec rejects', () => {
   });
 
   test('duplicate bind address through listenAddress', () => {
-    const e = rejectSpec({ ...three(), members: [{ name: 'a', address: '127.0.0.2' }, { name: 'b', address: 'b.example', listenAddress: '127.0.0.2' }] });
+    const e = rejectSpec({
+      ...three(),
+      members: [
+        { name: 'a', address: '127.0.0.2' },
+        { name: 'b', address: 'b.example', listenAddress: '127.0.0.2' },
+      ],
+    });
     expect(e.issues).toEqual([
       { path: 'members[1].address', message: expect.stringContaining('127.0.0.0/8') },
-      { path: 'members[1].listenAddress', message: expect.stringMatching(/^address:port used twice: client 127\.0\.0\.2:2379 \(also members\[0\] client port\)/) },
+      {
+        path: 'members[1].listenAddress',
+        message: expect.stringMatching(/^address:port used twice: client 127\.0\.0\.2:2379 \(also members\[0\] client port\)/),
+      },
     ]);
   });
 
-  test.each([
-    ['256.1.1.1'],
-    ['127.0.0'],
-    ['bad_host'],
-    ['http://127.0.0.2'],
-    ['127.0.0.2:2379'],
-    [''],
-    ['-lead.example'],
-  ])('invalid address %j', (address) => {
-    const e = rejectSpec({ ...three(), members: [{ name: 'a', address }] });
-    expect(e.issues).toEqual([{ path: 'members[0].address', message: 'must be an IPv4 address or a DNS name' }]);
-  });
+  test.each([['256.1.1.1'], ['127.0.0'], ['bad_host'], ['http://127.0.0.2'], ['127.0.0.2:2379'], [''], ['-lead.example']])(
+    'invalid address %j',
+    (address) => {
+      const e = rejectSpec({ ...three(), members: [{ name: 'a', address }] });
+      expect(e.issues).toEqual([{ path: 'members[0].address', message: 'must be an IPv4 address or a DNS name' }]);
+    },
+  );
 
   test('0.0.0.0 cannot be advertised', () => {
     const e = rejectSpec({ ...three(), members: [{ name: 'a', address: '0.0.0.0' }] });
-    expect(e.issues).toEqual([{ path: 'members[0].address', message: 'must be an address others can reach; bind all interfaces with listenAddress: 0.0.0.0' }]);
+    expect(e.issues).toEqual([
+      { path: 'members[0].address', message: 'must be an address others can reach; bind all interfaces with listenAddress: 0.0.0.0' },
+    ]);
   });
 
   test('non-loopback addresses with the local provider', () => {
@@ -221,7 +245,13 @@ describe('parseClusterSpec rejects', () => {
   });
 
   test('unknown keys are rejected at every level (strict)', () => {
-    const e = rejectSpec({ ...three(), foo: 1, tls: { bar: 2, caKey: { size: 4096 } }, members: [{ name: 'a', address: '127.0.0.2', baz: 3 }], ports: { admin: 1 } });
+    const e = rejectSpec({
+      ...three(),
+      foo: 1,
+      tls: { bar: 2, caKey: { size: 4096 } },
+      members: [{ name: 'a', address: '127.0.0.2', baz: 3 }],
+      ports: { admin: 1 },
+    });
     expect(paths(e).sort()).toEqual(['foo', 'members[0].baz', 'ports.admin', 'tls.bar', 'tls.caKey.size']);
     for (const i of e.issues) expect(i.message).toBe('unknown field');
   });
@@ -234,11 +264,15 @@ describe('parseClusterSpec rejects', () => {
     expect(paths(rejectSpec({ ...three(), tunables: { electionTimeout: 400 } }))).toEqual(['tunables.electionTimeout']);
     // a raised heartbeat against etcd's default election timeout (1000 ms)
     expect(paths(rejectSpec({ ...three(), tunables: { heartbeatInterval: 300 } }))).toEqual(['tunables.heartbeatInterval']);
-    expect(parseClusterSpec({ ...three(), tunables: { heartbeatInterval: 200, electionTimeout: 1000 } }).spec.tunables.electionTimeout).toBe(1000);
+    expect(
+      parseClusterSpec({ ...three(), tunables: { heartbeatInterval: 200, electionTimeout: 1000 } }).spec.tunables.electionTimeout,
+    ).toBe(1000);
   });
 
   test('ssh provider is refused for now', () => {
-    expect(rejectSpec({ ...three(), provider: 'ssh' }).issues).toEqual([{ path: 'provider', message: 'the ssh provider is not available yet; use "local"' }]);
+    expect(rejectSpec({ ...three(), provider: 'ssh' }).issues).toEqual([
+      { path: 'provider', message: 'the ssh provider is not available yet; use "local"' },
+    ]);
     expect(paths(rejectSpec({ ...three(), provider: 'docker' }))).toEqual(['provider']);
   });
 
@@ -312,7 +346,13 @@ describe('parseClusterSpec accepts and normalizes', () => {
   });
 
   test('an even member count is accepted with a warning', () => {
-    const { spec, warnings } = parseClusterSpec({ name: 'even', members: [{ name: 'a', address: '127.0.0.2' }, { name: 'b', address: '127.0.0.3' }] });
+    const { spec, warnings } = parseClusterSpec({
+      name: 'even',
+      members: [
+        { name: 'a', address: '127.0.0.2' },
+        { name: 'b', address: '127.0.0.3' },
+      ],
+    });
     expect(spec.members).toHaveLength(2);
     expect(warnings).toEqual([expect.stringMatching(/^2 members is an even count/)]);
   });
@@ -335,7 +375,9 @@ describe('specFingerprint', () => {
   test('sha256 implementation matches known vectors', () => {
     expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    expect(sha256Hex('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')).toBe('248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
+    expect(sha256Hex('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')).toBe(
+      '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1',
+    );
     // UTF-8 and multi-block input (values from a reference implementation)
     expect(sha256Hex('\u00e9')).toBe('4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c');
     expect(sha256Hex(`${'a'.repeat(1000)}\u{1F600}`)).toBe('68ca551d6f3bc9fba77f16ca4113592bd3d192cc0d307c2088c546091e435fb7');

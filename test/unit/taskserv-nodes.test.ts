@@ -7,7 +7,6 @@ import { importTaskserv } from '../../common/taskserv';
 import { memberCommonName, memberSans } from '../../common/topology';
 import { rejection } from '../support/rejection';
 
-
 /** Node n of a production cluster, written the way the taskserv README writes it. */
 const prodNode = (n: number, extra: Record<string, unknown> = {}) => ({
   name: 'etcd',
@@ -53,11 +52,20 @@ describe('per-node configs import as they are', () => {
   ])('%s', (_label, input) => {
     const r = importTaskserv(input());
     expect(r.name).toBe('etcd-prod');
-    expect(r.spec.members).toEqual([1, 2, 3].map((n) => ({ name: `etcd-prod-${n}`, address: `127.0.20.${n}`, hostname: `etcd-prod-${n}`, commonName: `etcd-prod-${n}.company.com` })));
+    expect(r.spec.members).toEqual(
+      [1, 2, 3].map((n) => ({
+        name: `etcd-prod-${n}`,
+        address: `127.0.20.${n}`,
+        hostname: `etcd-prod-${n}`,
+        commonName: `etcd-prod-${n}.company.com`,
+      })),
+    );
     // The CA is the cluster's: its subject comes from cluster_name and c.
     expect(r.spec.tls!.subject).toEqual({ country: 'US', commonName: 'etcd-prod' });
     // The second client URL (127.0.0.1) is what the local provider cannot honour on one machine.
-    expect(r.unsupported.map((u) => u.field)).toEqual([1, 2, 3].map((_, i) => (input() as any).etcd ? `etcd[${i}].listen_clients` : `[${i}].listen_clients`));
+    expect(r.unsupported.map((u) => u.field)).toEqual(
+      [1, 2, 3].map((_, i) => ((input() as any).etcd ? `etcd[${i}].listen_clients` : `[${i}].listen_clients`)),
+    );
     const { spec } = parseClusterSpec(r.spec);
     const m = spec.members[1];
     expect(memberCommonName(m)).toBe('etcd-prod-2.company.com');
@@ -88,7 +96,9 @@ describe('member certificate names', () => {
   test('hostname, a DNS-shaped common name and the domain become SANs', () => {
     const s = spec({ hostname: 'node-1', commonName: 'etcd-1.company.com' }, { dns: { domain: 'company.com' } });
     expect(memberCommonName(s.members[0])).toBe('etcd-1.company.com');
-    expect(memberSans(s, s.members[0]).dns.sort()).toEqual(['company.com', 'etcd-1', 'etcd-1.company.com', 'node-1', 'node-1.company.com'].sort());
+    expect(memberSans(s, s.members[0]).dns.sort()).toEqual(
+      ['company.com', 'etcd-1', 'etcd-1.company.com', 'node-1', 'node-1.company.com'].sort(),
+    );
   });
 
   test('a common name that is not a DNS name is the subject only; the member name is the default', () => {
@@ -132,10 +142,34 @@ describe('every address-bearing field is checked on its own', () => {
   });
 
   test.each([
-    ['initial_peers host', { initial_peers: ['etcd-prod-1=https://127.0.20.1:2380', 'etcd-prod-2=https://256.0.0.1:2380', 'etcd-prod-3=https://127.0.20.3:2380'] }, '[0].initial_peers[1]'],
-    ['initial_peers port', { initial_peers: ['etcd-prod-1=https://127.0.20.1:2380', 'etcd-prod-2=https://127.0.20.2:65536', 'etcd-prod-3=https://127.0.20.3:2380'] }, '[0].initial_peers[1]'],
-    ['initial_peers scheme', { initial_peers: 'etcd-prod-1=http://127.0.20.1:2380,etcd-prod-2=https://127.0.20.2:2380,etcd-prod-3=https://127.0.20.3:2380' }, '[0].initial_peers'],
-    ['initial_peers entry', { initial_peers: ['=https://127.0.20.1:2380', 'etcd-prod-2=https://127.0.20.2:2380', 'etcd-prod-3=https://127.0.20.3:2380'] }, '[0].initial_peers[0]'],
+    [
+      'initial_peers host',
+      {
+        initial_peers: ['etcd-prod-1=https://127.0.20.1:2380', 'etcd-prod-2=https://256.0.0.1:2380', 'etcd-prod-3=https://127.0.20.3:2380'],
+      },
+      '[0].initial_peers[1]',
+    ],
+    [
+      'initial_peers port',
+      {
+        initial_peers: [
+          'etcd-prod-1=https://127.0.20.1:2380',
+          'etcd-prod-2=https://127.0.20.2:65536',
+          'etcd-prod-3=https://127.0.20.3:2380',
+        ],
+      },
+      '[0].initial_peers[1]',
+    ],
+    [
+      'initial_peers scheme',
+      { initial_peers: 'etcd-prod-1=http://127.0.20.1:2380,etcd-prod-2=https://127.0.20.2:2380,etcd-prod-3=https://127.0.20.3:2380' },
+      '[0].initial_peers',
+    ],
+    [
+      'initial_peers entry',
+      { initial_peers: ['=https://127.0.20.1:2380', 'etcd-prod-2=https://127.0.20.2:2380', 'etcd-prod-3=https://127.0.20.3:2380'] },
+      '[0].initial_peers[0]',
+    ],
     ['cluster_list peer URL', { cluster_list: ['etcd-prod-1', 'etcd-prod-2=https://127.0.20.2:x', 'etcd-prod-3'] }, '[0].cluster_list[1]'],
   ])('%s (on every node alike)', (_label, broken, path) => {
     const e = rejection(() => importTaskserv(prod(() => broken)));
@@ -145,7 +179,11 @@ describe('every address-bearing field is checked on its own', () => {
   });
 
   test('all malformed fields are reported in one answer', () => {
-    const e = rejection(() => importTaskserv(prod((n) => (n === 1 ? { cli_ip: 'x!' } : n === 3 ? { peer_port: -1, listen_peers: 'https://127.0.20.3:123456' } : {}))));
+    const e = rejection(() =>
+      importTaskserv(
+        prod((n) => (n === 1 ? { cli_ip: 'x!' } : n === 3 ? { peer_port: -1, listen_peers: 'https://127.0.20.3:123456' } : {})),
+      ),
+    );
     expect(e.issues.map((i) => i.path)).toEqual(['[0].cli_ip', '[2].peer_port', '[2].listen_peers']);
   });
 });
@@ -156,7 +194,11 @@ describe('cluster-level fields must agree across node configs', () => {
     ['version', undefined, 'v3.5.9'],
     ['token', undefined, 'other-token'],
     ['cluster_list', undefined, 'etcd-prod-1,etcd-prod-2'],
-    ['initial_peers', undefined, 'etcd-prod-1=https://127.0.20.1:2380,etcd-prod-2=https://127.0.20.2:2380,etcd-prod-3=https://127.0.20.9:2380'],
+    [
+      'initial_peers',
+      undefined,
+      'etcd-prod-1=https://127.0.20.1:2380,etcd-prod-2=https://127.0.20.2:2380,etcd-prod-3=https://127.0.20.9:2380',
+    ],
     ['ssl_sign', undefined, 'RSA'],
     ['ca_sign', 'ECC', 'RSA'],
     ['long_sign', 2048, 4096],

@@ -122,27 +122,72 @@ describe('every field maps', () => {
     ['cli_ip alone', { peer_ip: undefined, cli_ip: '127.0.10.7' }, (r) => r.spec.members![0].address, '127.0.10.7'],
     ['cli_port', { cli_port: 12379 }, (r) => r.spec.ports, { client: 12379, peer: 2380 }],
     ['peer_port (as a string)', { peer_port: '12380' }, (r) => r.spec.ports, { client: 2379, peer: 12380 }],
-    ['listen_peers + listen_clients', { listen_peers: 'https://127.0.10.9:2380', listen_clients: ['127.0.10.9:2379'] }, (r) => r.spec.members![0].listenAddress, '127.0.10.9'],
-    ['adv_listen_peers', { adv_listen_peers: 'https://127.0.10.8:2480', adv_listen_clients: 'https://127.0.10.8:2479' }, (r) => [r.spec.members![0].address, r.spec.ports], ['127.0.10.8', { client: 2479, peer: 2480 }]],
+    [
+      'listen_peers + listen_clients',
+      { listen_peers: 'https://127.0.10.9:2380', listen_clients: ['127.0.10.9:2379'] },
+      (r) => r.spec.members![0].listenAddress,
+      '127.0.10.9',
+    ],
+    [
+      'adv_listen_peers',
+      { adv_listen_peers: 'https://127.0.10.8:2480', adv_listen_clients: 'https://127.0.10.8:2479' },
+      (r) => [r.spec.members![0].address, r.spec.ports],
+      ['127.0.10.8', { client: 2479, peer: 2480 }],
+    ],
     ['adv_listen_clients port', { adv_listen_clients: 'https://127.0.10.1:2479' }, (r) => r.spec.ports!.client, 2479],
-    ['ssl_sign ECC (CA follows)', { ssl_sign: 'ECC' }, (r) => [r.spec.tls!.leafKey!.algorithm, r.spec.tls!.caKey!.algorithm], ['ecdsa', 'ecdsa']],
-    ['ca_sign', { ssl_sign: 'ECC', ca_sign: 'RSA' }, (r) => [r.spec.tls!.leafKey!.algorithm, r.spec.tls!.caKey!.algorithm], ['ecdsa', 'rsa']],
+    [
+      'ssl_sign ECC (CA follows)',
+      { ssl_sign: 'ECC' },
+      (r) => [r.spec.tls!.leafKey!.algorithm, r.spec.tls!.caKey!.algorithm],
+      ['ecdsa', 'ecdsa'],
+    ],
+    [
+      'ca_sign',
+      { ssl_sign: 'ECC', ca_sign: 'RSA' },
+      (r) => [r.spec.tls!.leafKey!.algorithm, r.spec.tls!.caKey!.algorithm],
+      ['ecdsa', 'rsa'],
+    ],
     ['long_sign', { ssl_sign: 'RSA', long_sign: 4096 }, (r) => [r.spec.tls!.leafKey!.rsaBits, r.spec.tls!.caKey!.rsaBits], [4096, 4096]],
-    ['long_sign only for RSA keys', { ssl_sign: 'ECC', ca_sign: 'RSA', long_sign: 3072 }, (r) => [r.spec.tls!.leafKey!.rsaBits, r.spec.tls!.caKey!.rsaBits], [undefined, 3072]],
-    ['ssl_curve secp384r1', { ssl_sign: 'ECC', ssl_curve: 'secp384r1' }, (r) => [r.spec.tls!.leafKey!.curve, r.spec.tls!.caKey!.curve], ['P-384', 'P-384']],
+    [
+      'long_sign only for RSA keys',
+      { ssl_sign: 'ECC', ca_sign: 'RSA', long_sign: 3072 },
+      (r) => [r.spec.tls!.leafKey!.rsaBits, r.spec.tls!.caKey!.rsaBits],
+      [undefined, 3072],
+    ],
+    [
+      'ssl_curve secp384r1',
+      { ssl_sign: 'ECC', ssl_curve: 'secp384r1' },
+      (r) => [r.spec.tls!.leafKey!.curve, r.spec.tls!.caKey!.curve],
+      ['P-384', 'P-384'],
+    ],
     ['ssl_curve prime256v1', { ssl_sign: 'ECC', ssl_curve: 'prime256v1' }, (r) => r.spec.tls!.leafKey!.curve, 'P-256'],
     ['ssl_curve P-384', { ssl_sign: 'ECC', ssl_curve: 'P-384' }, (r) => r.spec.tls!.leafKey!.curve, 'P-384'],
     ['sign_sha 512', { sign_sha: 512 }, (r) => r.spec.tls!.digest, 'sha512'],
     ['sign_sha "SHA384"', { sign_sha: 'SHA384' }, (r) => r.spec.tls!.digest, 'sha384'],
     ['ca_sign_days', { ca_sign_days: 1460 }, (r) => r.spec.tls!.caDays, 1460],
     ['sign_days', { sign_days: 90 }, (r) => r.spec.tls!.certDays, 90],
-    ['c (the CA subject, with the cluster name)', { c: 'es', cluster_name: 'prod' }, (r) => r.spec.tls!.subject, { country: 'ES', commonName: 'prod' }],
+    [
+      'c (the CA subject, with the cluster name)',
+      { c: 'es', cluster_name: 'prod' },
+      (r) => r.spec.tls!.subject,
+      { country: 'ES', commonName: 'prod' },
+    ],
     ['cn (the member certificates)', { cn: 'etcd-1.example.com' }, (r) => r.spec.members![0].commonName, 'etcd-1.example.com'],
     ['hostname', { hostname: 'node-1' }, (r) => r.spec.members![0].hostname, 'node-1'],
     ['etcd_protocol http', { etcd_protocol: 'http' }, (r) => r.spec.tls!.enabled, false],
     ['etcd_protocol https', { etcd_protocol: 'HTTPS' }, (r) => r.spec.tls!.enabled, true],
-    ['source_url upstream releases', { source_url: 'https://github.com/etcd-io/etcd/releases/download' }, (r) => r.spec.artifactSource, 'github'],
-    ['source_url mirror tarball', { source_url: 'https://mirror.example/etcd/v3.5.10/etcd-v3.5.10-linux-amd64.tar.gz' }, (r) => r.spec.artifactSource, 'https://mirror.example/etcd'],
+    [
+      'source_url upstream releases',
+      { source_url: 'https://github.com/etcd-io/etcd/releases/download' },
+      (r) => r.spec.artifactSource,
+      'github',
+    ],
+    [
+      'source_url mirror tarball',
+      { source_url: 'https://mirror.example/etcd/v3.5.10/etcd-v3.5.10-linux-amd64.tar.gz' },
+      (r) => r.spec.artifactSource,
+      'https://mirror.example/etcd',
+    ],
     ['source_url file mirror', { source_url: 'file:///srv/etcd-mirror' }, (r) => r.spec.artifactSource, 'file:///srv/etcd-mirror'],
     ['data_dir', { data_dir: '/data/etcd' }, (r) => r.spec.paths!.dataDir, '/data/etcd'],
     ['conf_path (a directory)', { conf_path: '/srv/etcd/conf' }, (r) => r.spec.paths!.confDir, '/srv/etcd/conf'],
@@ -154,41 +199,107 @@ describe('every field maps', () => {
     ['use_localhost', { use_localhost: 'true' }, (r) => r.spec.tls!.useLocalhost, true],
     ['use_dns + domain_name', { use_dns: true, domain_name: 'etcd.example.com' }, (r) => r.spec.dns, { domain: 'etcd.example.com' }],
     ['domain_name without use_dns: false', { domain_name: 'etcd.example.com' }, (r) => r.spec.dns, { domain: 'etcd.example.com' }],
-    ['use_dns false (the domain still names the certificates)', { use_dns: false, domain_name: 'etcd.example.com' }, (r) => r.spec.dns, { domain: 'etcd.example.com' }],
-    ['discovery_srv', { discovery_srv: 'example.com' }, (r) => [r.spec.dns, r.unsupported.map((u) => u.field)], [undefined, ['discovery_srv']]],
+    [
+      'use_dns false (the domain still names the certificates)',
+      { use_dns: false, domain_name: 'etcd.example.com' },
+      (r) => r.spec.dns,
+      { domain: 'etcd.example.com' },
+    ],
+    [
+      'discovery_srv',
+      { discovery_srv: 'example.com' },
+      (r) => [r.spec.dns, r.unsupported.map((u) => u.field)],
+      [undefined, ['discovery_srv']],
+    ],
     ['dns_discovery', { dns_discovery: true, domain_name: 'example.com' }, (r) => r.unsupported.map((u) => u.field), ['dns_discovery']],
     ['cipher', { cipher: '-aes128' }, (r) => r.spec.tls!.caKeyCipher, 'aes-128-cbc'],
     ['cipher aes-256-cbc', { cipher: 'aes-256-cbc' }, (r) => r.spec.tls!.caKeyCipher, 'aes-256-cbc'],
     [
       'performance',
-      { performance: { heartbeat_interval: 150, election_timeout: 1500, snapshot_count: 10000, max_request_bytes: '2MB', max_txn_ops: 256, grpc_keepalive_interval: 7200, grpc_keepalive_timeout: '20s' } },
+      {
+        performance: {
+          heartbeat_interval: 150,
+          election_timeout: 1500,
+          snapshot_count: 10000,
+          max_request_bytes: '2MB',
+          max_txn_ops: 256,
+          grpc_keepalive_interval: 7200,
+          grpc_keepalive_timeout: '20s',
+        },
+      },
       (r) => r.spec.tunables,
-      { heartbeatInterval: 150, electionTimeout: 1500, snapshotCount: 10000, maxRequestBytes: 2 * 1024 ** 2, maxTxnOps: 256, grpcKeepaliveInterval: '7200s', grpcKeepaliveTimeout: '20s' },
+      {
+        heartbeatInterval: 150,
+        electionTimeout: 1500,
+        snapshotCount: 10000,
+        maxRequestBytes: 2 * 1024 ** 2,
+        maxTxnOps: 256,
+        grpcKeepaliveInterval: '7200s',
+        grpcKeepaliveTimeout: '20s',
+      },
     ],
     [
       'storage',
-      { storage: { quota_backend_bytes: '2GB', auto_compaction_mode: 'Revision', auto_compaction_retention: 1000, max_snapshots: 3, max_wals: 4 } },
+      {
+        storage: {
+          quota_backend_bytes: '2GB',
+          auto_compaction_mode: 'Revision',
+          auto_compaction_retention: 1000,
+          max_snapshots: 3,
+          max_wals: 4,
+        },
+      },
       (r) => r.spec.tunables,
       { quotaBackendBytes: 2 * 1024 ** 3, autoCompactionMode: 'revision', autoCompactionRetention: '1000', maxSnapshots: 3, maxWals: 4 },
     ],
-    ['security', { security: { enable_pprof: false, strict_reconfig_check: true, client_cert_auth: true, auto_tls: false } }, (r) => [r.spec.tunables, r.unsupported], [{ enablePprof: false, strictReconfigCheck: true }, []]],
+    [
+      'security',
+      { security: { enable_pprof: false, strict_reconfig_check: true, client_cert_auth: true, auto_tls: false } },
+      (r) => [r.spec.tunables, r.unsupported],
+      [{ enablePprof: false, strictReconfigCheck: true }, []],
+    ],
     [
       'backup',
       { backup: { enabled: true, interval: '12h', retention: '14d', s3_bucket: 's3://backups/etcd/prod', encryption: 'aes256' } },
       (r) => r.spec.backup,
       { enabled: true, interval: '12h', retention: '14d', s3: { bucket: 'backups', prefix: 'etcd/prod' }, encryption: true },
     ],
-    ['backup retention as a count', { backup: { retention: 10, s3_bucket: 'backups', s3_endpoint: 'http://127.0.0.1:8333', s3_region: 'eu-west-1' } }, (r) => r.spec.backup, { enabled: true, keep: 10, s3: { bucket: 'backups', endpoint: 'http://127.0.0.1:8333', region: 'eu-west-1' } }],
-    ['backup disabled', { backup: { enabled: false, interval: '6h' } }, (r) => [r.spec.backup, r.unsupported], [{ enabled: false, interval: '6h' }, []]],
+    [
+      'backup retention as a count',
+      { backup: { retention: 10, s3_bucket: 'backups', s3_endpoint: 'http://127.0.0.1:8333', s3_region: 'eu-west-1' } },
+      (r) => r.spec.backup,
+      { enabled: true, keep: 10, s3: { bucket: 'backups', endpoint: 'http://127.0.0.1:8333', region: 'eu-west-1' } },
+    ],
+    [
+      'backup disabled',
+      { backup: { enabled: false, interval: '6h' } },
+      (r) => [r.spec.backup, r.unsupported],
+      [{ enabled: false, interval: '6h' }, []],
+    ],
     [
       'kubernetes_integration',
       { kubernetes_integration: { compaction_interval: '1h', defrag_threshold: '30%', health_check_interval: 30 } },
       (r) => r.spec.maintenance,
       { compactionInterval: '1h', defragThresholdPercent: 30, healthCheckInterval: '30s' },
     ],
-    ['kubernetes_integration defrag bytes', { kubernetes_integration: { defrag_threshold: '100MB' } }, (r) => r.spec.maintenance, { defragThresholdBytes: 100 * 1024 ** 2 }],
-    ['kubernetes_integration disabled', { kubernetes_integration: { enabled: false, compaction_interval: '1h' } }, (r) => r.spec.maintenance, undefined],
-    ['null means unset', { version: null, token: null, performance: { heartbeat_interval: null } }, (r) => [r.spec.version, r.spec.token, r.spec.tunables], [undefined, undefined, undefined]],
+    [
+      'kubernetes_integration defrag bytes',
+      { kubernetes_integration: { defrag_threshold: '100MB' } },
+      (r) => r.spec.maintenance,
+      { defragThresholdBytes: 100 * 1024 ** 2 },
+    ],
+    [
+      'kubernetes_integration disabled',
+      { kubernetes_integration: { enabled: false, compaction_interval: '1h' } },
+      (r) => r.spec.maintenance,
+      undefined,
+    ],
+    [
+      'null means unset',
+      { version: null, token: null, performance: { heartbeat_interval: null } },
+      (r) => [r.spec.version, r.spec.token, r.spec.tunables],
+      [undefined, undefined, undefined],
+    ],
   ];
 
   test.each(rows)('%s', (_label, config, get, expected) => {
@@ -211,7 +322,14 @@ describe('every field maps', () => {
   test('security settings etcdfleet fixes are reported when asked otherwise', () => {
     const r = importTaskserv({
       ...node(1),
-      security: { client_cert_auth: false, peer_client_cert_auth: false, auto_tls: true, peer_auto_tls: true, cipher_suites: ['TLS_AES_128_GCM_SHA256'], tls_min_version: 'TLS1.3' },
+      security: {
+        client_cert_auth: false,
+        peer_client_cert_auth: false,
+        auto_tls: true,
+        peer_auto_tls: true,
+        cipher_suites: ['TLS_AES_128_GCM_SHA256'],
+        tls_min_version: 'TLS1.3',
+      },
     });
     expect(r.unsupported.map((u) => u.field)).toEqual([
       'security.client_cert_auth',
@@ -278,7 +396,10 @@ describe('input forms', () => {
   });
 
   test('initial_peers alone gives the members, in its order', () => {
-    const r = importTaskserv({ ...node(2), initial_peers: ['etcd-1=https://127.0.10.1:2380', 'etcd-2=https://127.0.10.2:2380', 'etcd-3=https://127.0.10.3:2380'] });
+    const r = importTaskserv({
+      ...node(2),
+      initial_peers: ['etcd-1=https://127.0.10.1:2380', 'etcd-2=https://127.0.10.2:2380', 'etcd-3=https://127.0.10.3:2380'],
+    });
     expect(r.spec.members!.map((m) => m.name)).toEqual(['etcd-1', 'etcd-2', 'etcd-3']);
   });
 
@@ -293,7 +414,12 @@ describe('input forms', () => {
 
   test('multi-document YAML', () => {
     const yaml = trio()
-      .map((c) => `---\n${Object.entries(c).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n')}\n`)
+      .map(
+        (c) =>
+          `---\n${Object.entries(c)
+            .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+            .join('\n')}\n`,
+      )
       .join('');
     expect(importTaskserv(parseBody(yaml)).spec.members).toHaveLength(3);
   });
@@ -335,9 +461,14 @@ describe('input forms', () => {
 
   test('artifact sources', () => {
     expect(artifactSourceFor('github').source).toBe('github');
-    expect(artifactSourceFor('https://github.com/etcd-io/etcd/releases/download/v3.5.10/etcd-v3.5.10-linux-amd64.tar.gz').source).toBe('github');
+    expect(artifactSourceFor('https://github.com/etcd-io/etcd/releases/download/v3.5.10/etcd-v3.5.10-linux-amd64.tar.gz').source).toBe(
+      'github',
+    );
     expect(artifactSourceFor('https://github.com/coreos/etcd/releases/download').source).toBe('github');
-    expect(artifactSourceFor('http://mirror.example/etcd/{version}/etcd-{version}-linux-amd64.tar.gz')).toEqual({ source: 'http://mirror.example/etcd', trimmed: true });
+    expect(artifactSourceFor('http://mirror.example/etcd/{version}/etcd-{version}-linux-amd64.tar.gz')).toEqual({
+      source: 'http://mirror.example/etcd',
+      trimmed: true,
+    });
     expect(artifactSourceFor('https://mirror.example/etcd/')).toEqual({ source: 'https://mirror.example/etcd', trimmed: false });
   });
 });
@@ -403,28 +534,45 @@ describe('inconsistent input is a 400 with paths into the taskserv input', () =>
 
   test('initial_peers disagreeing with a node’s own address', () => {
     const e = reject(trio((n) => (n === 2 ? { peer_ip: '127.0.10.22', cli_ip: '127.0.10.22' } : {})));
-    expect(e.issues).toEqual([{ path: '[0].initial_peers[1]', message: expect.stringMatching(/^lists etcd-2 at https:\/\/127\.0\.10\.2:2380, but etcd-2's own config \(\[1\]\) advertises https:\/\/127\.0\.10\.22:2380/) }]);
+    expect(e.issues).toEqual([
+      {
+        path: '[0].initial_peers[1]',
+        message: expect.stringMatching(
+          /^lists etcd-2 at https:\/\/127\.0\.10\.2:2380, but etcd-2's own config \(\[1\]\) advertises https:\/\/127\.0\.10\.22:2380/,
+        ),
+      },
+    ]);
   });
 
   test('a member with no config and no initial_peers entry', () => {
     const e = reject({ ...node(1), cluster_list: ['etcd-1', 'etcd-2'] });
-    expect(e.issues).toEqual([{ path: 'cluster_list', message: 'member "etcd-2" has no config of its own and no initial_peers entry, so its address is unknown' }]);
+    expect(e.issues).toEqual([
+      { path: 'cluster_list', message: 'member "etcd-2" has no config of its own and no initial_peers entry, so its address is unknown' },
+    ]);
   });
 
   test('initial_peers naming a member outside cluster_list', () => {
-    const e = reject({ ...node(1), cluster_list: ['etcd-1'], initial_peers: ['etcd-1=https://127.0.10.1:2380', 'etcd-9=https://127.0.10.9:2380'] });
+    const e = reject({
+      ...node(1),
+      cluster_list: ['etcd-1'],
+      initial_peers: ['etcd-1=https://127.0.10.1:2380', 'etcd-9=https://127.0.10.9:2380'],
+    });
     expect(paths(e)).toEqual(['initial_peers[1]']);
   });
 
   test('malformed initial_peers entries and duplicates', () => {
     expect(paths(reject({ ...node(1), initial_peers: 'etcd-1' }))).toEqual(['initial_peers']);
-    expect(paths(reject({ ...node(1), initial_peers: ['etcd-1=https://127.0.10.1:2380', 'etcd-1=https://127.0.10.1:2380'] }))).toEqual(['initial_peers[1]']);
+    expect(paths(reject({ ...node(1), initial_peers: ['etcd-1=https://127.0.10.1:2380', 'etcd-1=https://127.0.10.1:2380'] }))).toEqual([
+      'initial_peers[1]',
+    ]);
     expect(paths(reject({ ...node(1), cluster_list: ['etcd-1', 'etcd-1'] }))).toEqual(['cluster_list[1]']);
   });
 
   test('URL schemes that contradict etcd_protocol', () => {
     expect(paths(reject({ ...node(1), etcd_protocol: 'https', adv_listen_peers: 'http://127.0.10.1:2380' }))).toEqual(['adv_listen_peers']);
-    expect(paths(reject({ ...node(1), etcd_protocol: 'http', initial_peers: ['etcd-1=https://127.0.10.1:2380'] }))).toEqual(['initial_peers[0]']);
+    expect(paths(reject({ ...node(1), etcd_protocol: 'http', initial_peers: ['etcd-1=https://127.0.10.1:2380'] }))).toEqual([
+      'initial_peers[0]',
+    ]);
     expect(paths(reject({ ...node(1), listen_clients: 'not a url' }))).toEqual(['listen_clients']);
     expect(paths(reject({ ...node(1), listen_clients: ['https://127.0.10.1:2379', 'ftp://x'] }))).toEqual(['listen_clients[1]']);
   });
@@ -435,15 +583,24 @@ describe('inconsistent input is a 400 with paths into the taskserv input', () =>
   });
 
   test('no address at all', () => {
-    expect(reject({ etcd_name: 'x' }).issues).toEqual([{ path: 'peer_ip', message: 'required: the address of member "x" (peer_ip, cli_ip or adv_listen_peers)' }]);
+    expect(reject({ etcd_name: 'x' }).issues).toEqual([
+      { path: 'peer_ip', message: 'required: the address of member "x" (peer_ip, cli_ip or adv_listen_peers)' },
+    ]);
   });
 
   test('the same setting twice in different blocks with different values', () => {
-    expect(paths(reject({ ...node(1), performance: { quota_backend_bytes: '2GB' }, storage: { quota_backend_bytes: '8GB' } }))).toEqual(['storage.quota_backend_bytes']);
+    expect(paths(reject({ ...node(1), performance: { quota_backend_bytes: '2GB' }, storage: { quota_backend_bytes: '8GB' } }))).toEqual([
+      'storage.quota_backend_bytes',
+    ]);
   });
 
   test('wrong types name the field', () => {
-    const e = reject([node(1), { ...node(2), cli_port: 'http', use_localhost: 'maybe', performance: { heartbeat_interval: 'fast' } }, { cli_ip: '127.0.10.3' }, 'etcd-4']);
+    const e = reject([
+      node(1),
+      { ...node(2), cli_port: 'http', use_localhost: 'maybe', performance: { heartbeat_interval: 'fast' } },
+      { cli_ip: '127.0.10.3' },
+      'etcd-4',
+    ]);
     expect(paths(e)).toEqual(['[1].cli_port', '[1].use_localhost', '[1].performance.heartbeat_interval', '[2].etcd_name', '[3]']);
     expect(e.issues[4].message).toMatch(/^expected a taskserv ETCD config/);
     expect(e.issues[3].message).toBe('required');
@@ -487,14 +644,20 @@ describe('native validation errors point back at taskserv fields', () => {
   test('version, names, tunables, logging, paths, schedules', () => {
     expect(paths(reject({ ...node(1), version: '3.4.27' }))).toEqual(['version']);
     expect(paths(reject({ ...node(1), etcd_name: 'bad name!' }))).toEqual(['etcd_name']);
-    expect(paths(reject({ ...node(1), performance: { heartbeat_interval: 500, election_timeout: 1000 } }))).toEqual(['performance.election_timeout']);
+    expect(paths(reject({ ...node(1), performance: { heartbeat_interval: 500, election_timeout: 1000 } }))).toEqual([
+      'performance.election_timeout',
+    ]);
     expect(paths(reject({ ...node(1), storage: { auto_compaction_mode: 'sometimes' } }))).toEqual(['storage.auto_compaction_mode']);
     expect(paths(reject({ ...node(1), log_level: 'chatty' }))).toEqual(['log_level']);
     expect(paths(reject({ ...node(1), data_dir: 'relative/dir' }))).toEqual(['data_dir']);
     expect(paths(reject({ ...node(1), source_url: 'ftp://mirror.example/etcd' }))).toEqual(['source_url']);
     expect(paths(reject({ ...node(1), backup: { interval: 'daily' } }))).toEqual(['backup.interval']);
-    expect(paths(reject({ ...node(1), kubernetes_integration: { health_check_interval: 'often' } }))).toEqual(['kubernetes_integration.health_check_interval']);
-    expect(paths(reject({ ...node(1), kubernetes_integration: { defrag_threshold: 'lots' } }))).toEqual(['kubernetes_integration.defrag_threshold']);
+    expect(paths(reject({ ...node(1), kubernetes_integration: { health_check_interval: 'often' } }))).toEqual([
+      'kubernetes_integration.health_check_interval',
+    ]);
+    expect(paths(reject({ ...node(1), kubernetes_integration: { defrag_threshold: 'lots' } }))).toEqual([
+      'kubernetes_integration.defrag_threshold',
+    ]);
   });
 
   test('more than 9 members', () => {

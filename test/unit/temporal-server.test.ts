@@ -33,7 +33,9 @@ it('retries an early exit on other free ports and reports the log tail', async (
   const logFile = path.join(dir, 'temporal.log');
   const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   try {
-    await expect(startDevServer({ bin: cli.bin, port: 0, headless: true, logFile })).rejects.toThrow(/exited with 1[\s\S]*address already in use/);
+    await expect(startDevServer({ bin: cli.bin, port: 0, headless: true, logFile })).rejects.toThrow(
+      /exited with 1[\s\S]*address already in use/,
+    );
   } finally {
     warn.mockRestore();
   }

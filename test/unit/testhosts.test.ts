@@ -31,7 +31,8 @@ describe('apt sources', () => {
   });
 
   test('deb822: Enabled: no and deb-src stanzas are skipped', () => {
-    const text = 'Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nComponents: main\nEnabled: no\n\n' +
+    const text =
+      'Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nComponents: main\nEnabled: no\n\n' +
       'Types: deb-src\nURIs: http://src.example/debian\nSuites: bookworm\nComponents: main\n';
     expect(pickMirror(parseDeb822Sources(text), 'bookworm')).toBeUndefined();
   });
@@ -49,14 +50,24 @@ describe('apt sources', () => {
 
 describe('dnsmasq configuration', () => {
   test('A and SRV records, authoritative only, no upstream', () => {
-    const conf = dnsmasqConfig('10.213.0.2', {
-      a: [{ name: 'h1.it.test', address: '10.213.0.11' }],
-      srv: [{ name: '_etcd-server-ssl._tcp.it.test', target: 'h1.it.test', port: 2380, priority: 1, weight: 5 }],
-    }, '/tmp/x.log');
-    expect(conf.split('\n')).toEqual(expect.arrayContaining([
-      'no-resolv', 'no-hosts', 'listen-address=10.213.0.2', 'bind-interfaces',
-      'host-record=h1.it.test,10.213.0.11', 'srv-host=_etcd-server-ssl._tcp.it.test,h1.it.test,2380,1,5',
-    ]));
+    const conf = dnsmasqConfig(
+      '10.213.0.2',
+      {
+        a: [{ name: 'h1.it.test', address: '10.213.0.11' }],
+        srv: [{ name: '_etcd-server-ssl._tcp.it.test', target: 'h1.it.test', port: 2380, priority: 1, weight: 5 }],
+      },
+      '/tmp/x.log',
+    );
+    expect(conf.split('\n')).toEqual(
+      expect.arrayContaining([
+        'no-resolv',
+        'no-hosts',
+        'listen-address=10.213.0.2',
+        'bind-interfaces',
+        'host-record=h1.it.test,10.213.0.11',
+        'srv-host=_etcd-server-ssl._tcp.it.test,h1.it.test,2380,1,5',
+      ]),
+    );
   });
 
   test('a record that would inject configuration is refused', () => {
@@ -66,10 +77,10 @@ describe('dnsmasq configuration', () => {
 });
 
 describe('boot supervisor script', () => {
-  const script = bootScript(
-    { hostname: 'h1', machine: 'efth-it-h1', lower: '/cache/rootfs-abc', dir: "/var/tmp/efth-it/h1" },
-    ['/sys/fs/cgroup/systemd/efth-it-h1', '/sys/fs/cgroup/unified/efth-it-h1'],
-  );
+  const script = bootScript({ hostname: 'h1', machine: 'efth-it-h1', lower: '/cache/rootfs-abc', dir: '/var/tmp/efth-it/h1' }, [
+    '/sys/fs/cgroup/systemd/efth-it-h1',
+    '/sys/fs/cgroup/unified/efth-it-h1',
+  ]);
 
   test('joins every cgroup hierarchy before nspawn starts with --keep-unit --register=no', () => {
     const lines = script.split('\n');

@@ -2,7 +2,14 @@
 // continue-as-new, scheduled submissions) with the real workflows and stub
 // activities on a dev server of the file's own.
 import { clusterWorkflowId } from '../../common/operations';
-import { clusterQuery, controlOperationUpdate, progressQuery, signClientCertificateUpdate, submitOperationSignal, submitOperationUpdate } from '../../workflows/definitions';
+import {
+  clusterQuery,
+  controlOperationUpdate,
+  progressQuery,
+  signClientCertificateUpdate,
+  submitOperationSignal,
+  submitOperationUpdate,
+} from '../../workflows/definitions';
 import { startWorkflowEnv, stubSpec, type WorkflowEnv } from '../support/workflow-env';
 import { stubActivities, stubFailure } from '../support/stub-activities';
 
@@ -59,7 +66,10 @@ it('a failed provision is retried with the same CA', async () => {
   };
   const first = await w.create(stubSpec(name));
   const failed = await w.until(name, (v) => v.phase === 'Failed');
-  expect(failed.operations.find((o) => o.id === first.operationId)).toMatchObject({ status: 'Failed', error: expect.stringMatching(/port in use/) });
+  expect(failed.operations.find((o) => o.id === first.operationId)).toMatchObject({
+    status: 'Failed',
+    error: expect.stringMatching(/port in use/),
+  });
   delete stubs.overrides.startMember;
 
   const again = await w.create(stubSpec(name));
@@ -151,8 +161,13 @@ it('a refused scheduled submission is recorded as a failed operation', async () 
   await h.signal(submitOperationSignal, { kind: 'restore', params: {} });
   await h.signal(submitOperationSignal, { kind: 'backup', params: {} });
   const v = await w.until(name, (x) => x.operations.some((o) => o.kind === 'backup' && o.status === 'Succeeded'));
-  expect(v.operations.find((o) => o.kind === 'provision' && o.status === 'Failed')?.error).toMatch(/^refused: operation provision is not available/);
-  expect(v.operations.find((o) => o.kind === 'restore')).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^refused: backup: the id of a backup/) });
+  expect(v.operations.find((o) => o.kind === 'provision' && o.status === 'Failed')?.error).toMatch(
+    /^refused: operation provision is not available/,
+  );
+  expect(v.operations.find((o) => o.kind === 'restore')).toMatchObject({
+    status: 'Failed',
+    error: expect.stringMatching(/^refused: backup: the id of a backup/),
+  });
   expect(v.phase).toBe('Running');
   await w.deleteAndWait(name);
 });

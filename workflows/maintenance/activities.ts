@@ -7,7 +7,13 @@ import type { Activities } from '../../activities';
 export const dataOps = proxyActivities<Activities>({
   startToCloseTimeout: '2h',
   heartbeatTimeout: '60s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3, nonRetryableErrorTypes: ['BackupCorrupt', 'NotFound'] },
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: ['BackupCorrupt', 'NotFound'],
+  },
 });
 
 /** Defragment and compact: a member blocks during defrag; give it minutes. */

@@ -32,14 +32,19 @@ export async function backupCluster({ spec, member }: BackupInput): Promise<Back
   const manifest = await progress.step(
     BACKUP_STEPS[0],
     () =>
-      dataOps.takeBackup.executeWithOptions({ summary: `snapshot from ${member ?? 'a healthy follower'}${spec.backup?.encryption ? ', AES-256-GCM' : ''} → ${where}` }, [
-        { spec, member },
-      ]),
+      dataOps.takeBackup.executeWithOptions(
+        { summary: `snapshot from ${member ?? 'a healthy follower'}${spec.backup?.encryption ? ', AES-256-GCM' : ''} → ${where}` },
+        [{ spec, member }],
+      ),
     (m) => `${m.id}: ${m.snapshotBytes} bytes from ${m.member}, revision ${m.verified?.revision}, ${m.verified?.totalKey} keys`,
   );
   const r = await progress.step(
     BACKUP_STEPS[1],
-    () => quickOps.applyBackupRetention.executeWithOptions({ summary: `retention ${spec.backup?.retention ?? '30d'}${spec.backup?.keep ? `, keep ${spec.backup.keep}` : ''}` }, [{ spec }]),
+    () =>
+      quickOps.applyBackupRetention.executeWithOptions(
+        { summary: `retention ${spec.backup?.retention ?? '30d'}${spec.backup?.keep ? `, keep ${spec.backup.keep}` : ''}` },
+        [{ spec }],
+      ),
     (x) => `deleted ${x.deleted.length}, ${x.remaining.length} kept`,
   );
   progress.succeed();

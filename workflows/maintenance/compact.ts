@@ -20,7 +20,11 @@ export async function compactCluster({ spec, previousRevision, revision }: Compa
     { key: EtcdOperation, value: 'compact' },
   ]);
   const progress = new Progress(`Compact ${spec.name}`, ['Read current revision', 'Compact']);
-  const current = await progress.step('Read current revision', () => quickOps.currentRevision.executeWithOptions({ summary: 'current revision' }, [{ spec }]), (r) => `revision ${r}`);
+  const current = await progress.step(
+    'Read current revision',
+    () => quickOps.currentRevision.executeWithOptions({ summary: 'current revision' }, [{ spec }]),
+    (r) => `revision ${r}`,
+  );
   const keep = spec.maintenance?.compactionRetainRevisions;
   const target = revision ?? (keep !== undefined ? current - keep : previousRevision);
   let compactedTo: number | undefined;

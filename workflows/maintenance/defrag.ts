@@ -35,7 +35,11 @@ export function needsDefrag(m: Pick<MemberDbStatus, 'dbSize' | 'dbSizeInUse'>, s
   return (bytes !== undefined && free >= bytes) || (pct !== undefined && m.dbSize > 0 && (free / m.dbSize) * 100 >= pct);
 }
 
-export async function defragCluster({ spec, all, ignoreAlarms }: DefragInput): Promise<{ members: DefragMemberResult[]; skipped: string[] }> {
+export async function defragCluster({
+  spec,
+  all,
+  ignoreAlarms,
+}: DefragInput): Promise<{ members: DefragMemberResult[]; skipped: string[] }> {
   upsertSearchAttributes([
     { key: EtcdCluster, value: spec.name },
     { key: EtcdOperation, value: 'defrag' },
@@ -61,7 +65,9 @@ export async function defragCluster({ spec, all, ignoreAlarms }: DefragInput): P
         if (m.isLeader && n > 1) {
           const to = status.members.find((x) => !x.isLeader && !x.isLearner && x.healthy)?.name;
           if (to) {
-            await etcdMaintenance.moveLeaderForDefrag.executeWithOptions({ summary: `move leadership from ${m.name} to ${to}` }, [{ spec, to }]);
+            await etcdMaintenance.moveLeaderForDefrag.executeWithOptions({ summary: `move leadership from ${m.name} to ${to}` }, [
+              { spec, to },
+            ]);
             leaderMovedTo = to;
           }
         }

@@ -21,7 +21,7 @@ export async function restoreDrill({ spec, backup }: { spec: ClusterSpec; backup
     (x) => `${x.keys} keys, restore ${x.restoreMs} ms, start ${x.startMs} ms`,
   );
   progress.succeed();
-    // The restored etcd must be at the snapshot's revision, and its live keys can
+  // The restored etcd must be at the snapshot's revision, and its live keys can
   // never outnumber the snapshot's stored key revisions (etcdutl's totalKey).
   const ok = (r.expectedRevision === undefined || r.revision === r.expectedRevision) && (r.boltKeys === undefined || r.keys <= r.boltKeys);
   return { ...r, ok };

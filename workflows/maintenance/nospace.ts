@@ -13,7 +13,13 @@ export async function clearNospace({ spec }: { spec: ClusterSpec }) {
     { key: EtcdCluster, value: spec.name },
     { key: EtcdOperation, value: 'clear-nospace' },
   ]);
-  const progress = new Progress(`Clear NOSPACE on ${spec.name}`, ['Compact to current revision', 'Defragment every member', 'Disarm alarms', 'Wait for health', 'Verify write and read']);
+  const progress = new Progress(`Clear NOSPACE on ${spec.name}`, [
+    'Compact to current revision',
+    'Defragment every member',
+    'Disarm alarms',
+    'Wait for health',
+    'Verify write and read',
+  ]);
   const rev = await progress.step(
     'Compact to current revision',
     async () => {
@@ -32,11 +38,19 @@ export async function clearNospace({ spec }: { spec: ClusterSpec }) {
       }),
     (d) => d.members.map((m) => `${m.member} ${m.before}→${m.after}`).join(', '),
   );
-  const disarmed = await progress.step('Disarm alarms', () => etcdMaintenance.disarmAlarms.executeWithOptions({ summary: 'alarm disarm' }, [{ spec }]), (d) => d.join(', ') || 'no alarm was active');
+  const disarmed = await progress.step(
+    'Disarm alarms',
+    () => etcdMaintenance.disarmAlarms.executeWithOptions({ summary: 'alarm disarm' }, [{ spec }]),
+    (d) => d.join(', ') || 'no alarm was active',
+  );
   const n = spec.members.length;
-  await progress.step('Wait for health', () => healthGate.checkHealthy.executeWithOptions({ summary: 'no alarms, all healthy' }, [{ spec, expectMembers: n }]));
+  await progress.step('Wait for health', () =>
+    healthGate.checkHealthy.executeWithOptions({ summary: 'no alarms, all healthy' }, [{ spec, expectMembers: n }]),
+  );
   await progress.step('Verify write and read', () =>
-    hostOps.verifyWriteRead.executeWithOptions({ summary: 'a write works again' }, [{ spec, key: `/etcdfleet/nospace-cleared/${workflowInfo().workflowId}` }]),
+    hostOps.verifyWriteRead.executeWithOptions({ summary: 'a write works again' }, [
+      { spec, key: `/etcdfleet/nospace-cleared/${workflowInfo().workflowId}` },
+    ]),
   );
   progress.succeed();
   return { compactedTo: rev, defrag: defrag.members, disarmed };

@@ -35,11 +35,18 @@ export async function restoreCluster({ spec, ref }: RestoreInput) {
   const progress = new Progress(`Restore ${spec.name} from ${ref.cluster}/${ref.id}`, RESTORE_STEPS);
   const staged = await progress.step(
     'Fetch and verify backup',
-    () => dataOps.stageBackup.executeWithOptions({ summary: `download ${ref.cluster}/${ref.id}, check hashes, etcdutl snapshot status` }, [{ ref, version: spec.version, tag, source: spec.artifactSource }]),
+    () =>
+      dataOps.stageBackup.executeWithOptions({ summary: `download ${ref.cluster}/${ref.id}, check hashes, etcdutl snapshot status` }, [
+        { ref, version: spec.version, tag, source: spec.artifactSource },
+      ]),
     (s) => `${s.manifest.id}: revision ${s.revision}, ${s.totalKey} keys`,
   );
   await progress.step('Stop members', () =>
-    Promise.all(spec.members.map((m) => hostOps.stopMember.executeWithOptions({ summary: `stop ${m.name}` }, [{ cluster: spec.name, member: m.name }]))),
+    Promise.all(
+      spec.members.map((m) =>
+        hostOps.stopMember.executeWithOptions({ summary: `stop ${m.name}` }, [{ cluster: spec.name, member: m.name }]),
+      ),
+    ),
   );
   const restored = await progress.step(
     'Restore data dirs',
@@ -51,20 +58,35 @@ export async function restoreCluster({ spec, ref }: RestoreInput) {
           ]),
         ),
       ),
-    (r) => r.map((x) => x.keptAside).filter(Boolean).join(', ') || 'no previous data dirs',
+    (r) =>
+      r
+        .map((x) => x.keptAside)
+        .filter(Boolean)
+        .join(', ') || 'no previous data dirs',
   );
   await progress.step('Start members', () =>
-    Promise.all(spec.members.map((m) => hostOps.startMember.executeWithOptions({ summary: `start ${m.name}` }, [{ cluster: spec.name, member: m.name }]))),
+    Promise.all(
+      spec.members.map((m) =>
+        hostOps.startMember.executeWithOptions({ summary: `start ${m.name}` }, [{ cluster: spec.name, member: m.name }]),
+      ),
+    ),
   );
   const health = await progress.step(
     'Wait for quorum and health',
-    () => healthGate.checkHealthy.executeWithOptions({ summary: `all ${n} members healthy, one leader, no alarms` }, [{ spec, expectMembers: n }]),
+    () =>
+      healthGate.checkHealthy.executeWithOptions({ summary: `all ${n} members healthy, one leader, no alarms` }, [
+        { spec, expectMembers: n },
+      ]),
     (h) => `leader ${h.leader}`,
   );
   await progress.step('Verify write and read', () =>
-    hostOps.verifyWriteRead.executeWithOptions({ summary: 'put and get a marker key' }, [{ spec, key: `/etcdfleet/restored/${workflowInfo().workflowId}` }]),
+    hostOps.verifyWriteRead.executeWithOptions({ summary: 'put and get a marker key' }, [
+      { spec, key: `/etcdfleet/restored/${workflowInfo().workflowId}` },
+    ]),
   );
-  await progress.step('Remove staged snapshot', () => quickOps.removeStagedBackup.executeWithOptions({ summary: staged.file }, [{ file: staged.file }]));
+  await progress.step('Remove staged snapshot', () =>
+    quickOps.removeStagedBackup.executeWithOptions({ summary: staged.file }, [{ file: staged.file }]),
+  );
   progress.succeed();
   return {
     backup: staged.manifest,

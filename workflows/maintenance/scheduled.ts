@@ -8,9 +8,20 @@ import { submitOperationSignal } from '../definitions';
 
 const cleanup = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 5 } });
 
-export async function scheduledOperation({ cluster, kind, params }: { cluster: string; kind: OperationKind; params?: Record<string, unknown> }): Promise<string> {
+export async function scheduledOperation({
+  cluster,
+  kind,
+  params,
+}: {
+  cluster: string;
+  kind: OperationKind;
+  params?: Record<string, unknown>;
+}): Promise<string> {
   try {
-    await getExternalWorkflowHandle(clusterWorkflowId(cluster)).signal(submitOperationSignal, { kind, params: { ...params, scheduled: true } });
+    await getExternalWorkflowHandle(clusterWorkflowId(cluster)).signal(submitOperationSignal, {
+      kind,
+      params: { ...params, scheduled: true },
+    });
     return `submitted ${kind} to ${cluster}`;
   } catch (err) {
     if (!/not ?found/i.test(`${(err as Error).name} ${(err as Error).message}`)) throw err;

@@ -34,7 +34,14 @@ export async function addMember(input: AddMemberInput): Promise<MembershipResult
     { key: EtcdPhase, value: 'Updating' },
   ]);
   const progress = new Progress(`Add ${member} to ${spec.name}: ${spec.members.length} → ${next.members.length} members`, JOIN_STEPS);
-  const r = await joinMember(progress, { base: spec, next, member, pki: input.pki, promoteTimeoutMs: input.promoteTimeoutMs, stamp: stampNow() });
+  const r = await joinMember(progress, {
+    base: spec,
+    next,
+    member,
+    pki: input.pki,
+    promoteTimeoutMs: input.promoteTimeoutMs,
+    stamp: stampNow(),
+  });
   progress.succeed();
   return { spec: next, pki: r.pki, files: r.files, health: r.health, memberId: r.memberId, warnings: evenWarning(next) };
 }

@@ -49,7 +49,10 @@ export interface JoinResult {
 
 /** `20261125T053000Z` from workflow time. */
 export function stampNow(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export async function joinMember(progress: Progress, input: JoinInput): Promise<JoinResult> {
@@ -69,14 +72,19 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
 
   const release = await progress.step(
     'Fetch etcd release',
-    () => slowOps.fetchRelease.executeWithOptions({ summary: `etcd ${next.version} (SHA-256 checked)` }, [{ version: next.version, source: next.artifactSource }]),
+    () =>
+      slowOps.fetchRelease.executeWithOptions({ summary: `etcd ${next.version} (SHA-256 checked)` }, [
+        { version: next.version, source: next.artifactSource },
+      ]),
     (r) => `sha256 ${r.sha256.slice(0, 16)}…`,
   );
 
   const pki = await progress.step(
     'Issue certificates',
     () =>
-      slowOps.issueCertificates.executeWithOptions({ summary: `${member}: server and peer certificates from the cluster CA` }, [{ spec: next, existing: input.pki }]),
+      slowOps.issueCertificates.executeWithOptions({ summary: `${member}: server and peer certificates from the cluster CA` }, [
+        { spec: next, existing: input.pki },
+      ]),
     () => (input.pki ? 'cluster CA reused' : 'new CA'),
   );
 
@@ -85,10 +93,13 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
     'Prepare host',
     async () => {
       const own = next.members.filter((m) => m.name === member);
-      await hostOps.preflight.executeWithOptions({ summary: `${member}: address and ports free (unless its own etcd holds them)` }, [{ spec: { ...next, members: own } }]);
-      const fresh = await hostOps.ensureFreshDataDir.executeWithOptions({ summary: `${member}: data dir empty (an old one is set aside)` }, [
-        { spec: next, member, stamp: input.stamp },
+      await hostOps.preflight.executeWithOptions({ summary: `${member}: address and ports free (unless its own etcd holds them)` }, [
+        { spec: { ...next, members: own } },
       ]);
+      const fresh = await hostOps.ensureFreshDataDir.executeWithOptions(
+        { summary: `${member}: data dir empty (an old one is set aside)` },
+        [{ spec: next, member, stamp: input.stamp }],
+      );
       const r = await hostOps.prepareMember.executeWithOptions(
         { summary: `${member}: install etcd ${next.version}, config with initial-cluster-state existing, certificates` },
         [{ spec: next, member, pki: memberPki(pki, member), initialCluster: joining, clusterState: 'existing', binDir: release.binDir }],
@@ -132,9 +143,10 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
       await progress.step(
         'Promote when caught up',
         () =>
-          promote.promoteLearner.executeWithOptions({ summary: `MemberPromote ${member} once it has caught up (deadline ${deadlineMs / 1000} s)` }, [
-            { spec: next, member },
-          ]),
+          promote.promoteLearner.executeWithOptions(
+            { summary: `MemberPromote ${member} once it has caught up (deadline ${deadlineMs / 1000} s)` },
+            [{ spec: next, member }],
+          ),
         (r) => (r.promoted ? 'promoted to voter' : 'already a voter'),
       );
     } catch (err) {
@@ -152,11 +164,18 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
 
   const health = await progress.step(
     'Wait for health',
-    () => healthGate.checkHealthy.executeWithOptions({ summary: `all ${n} members healthy voters, one leader, no alarms` }, [{ spec: next, expectMembers: n }]),
+    () =>
+      healthGate.checkHealthy.executeWithOptions({ summary: `all ${n} members healthy voters, one leader, no alarms` }, [
+        { spec: next, expectMembers: n },
+      ]),
     (h) => `leader ${h.leader}`,
   );
 
-  await progress.step('Update member configs', () => writeMemberLists(next), () => `initial-cluster lists ${n} members`);
+  await progress.step(
+    'Update member configs',
+    () => writeMemberLists(next),
+    () => `initial-cluster lists ${n} members`,
+  );
 
   return { pki, files: { [member]: prepared.files }, health, memberId, alreadyMember };
 }
@@ -181,13 +200,21 @@ async function rollBackLearner(progress: Progress, spec: ClusterSpec, member: st
     progress
       .step(step, async () => {
         await hostOps.removeEtcdMember.executeWithOptions({ summary: `MemberRemove ${member} (it did not join)` }, [{ spec, member }]);
-        return hostOps.retireMemberHost.executeWithOptions({ summary: `${member}: stop, set data aside, remove config` }, [{ spec, member, stamp }]);
+        return hostOps.retireMemberHost.executeWithOptions({ summary: `${member}: stop, set data aside, remove config` }, [
+          { spec, member, stamp },
+        ]);
       })
       .catch(() => undefined),
   );
 }
 
 function sameMembers(a: string, b: string): boolean {
-  const norm = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean).sort().join(',');
+  const norm = (s: string) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)
+      .sort()
+      .join(',');
   return norm(a) === norm(b);
 }

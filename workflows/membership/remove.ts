@@ -55,16 +55,19 @@ export async function leaveCluster(progress: Progress, spec: ClusterSpec, member
   const health = await progress.step(
     'Check quorum',
     () =>
-      hostOps.checkSafeToRemove.executeWithOptions({ summary: `other voters healthy, a leader, no alarms, quorum survives without ${member}` }, [
-        { spec, member },
-      ]),
+      hostOps.checkSafeToRemove.executeWithOptions(
+        { summary: `other voters healthy, a leader, no alarms, quorum survives without ${member}` },
+        [{ spec, member }],
+      ),
     (h) => `leader ${h.leader}`,
   );
   await progress.step(
     'Move leadership away',
     async () =>
       health.leader === member
-        ? hostOps.moveLeaderAway.executeWithOptions({ summary: `MoveLeader from ${member} to a healthy follower` }, [{ spec, from: member }])
+        ? hostOps.moveLeaderAway.executeWithOptions({ summary: `MoveLeader from ${member} to a healthy follower` }, [
+            { spec, from: member },
+          ])
         : { moved: false, leader: health.leader },
     (r) => (r.moved ? `leader now ${r.leader}` : `${member} is not the leader`),
   );
@@ -75,10 +78,18 @@ export async function leaveCluster(progress: Progress, spec: ClusterSpec, member
   );
   await progress.step(
     'Stop member and set data aside',
-    () => hostOps.retireMemberHost.executeWithOptions({ summary: `${member}: stop, rename data dir aside (never reused), remove config and certificates` }, [{ spec, member, stamp }]),
+    () =>
+      hostOps.retireMemberHost.executeWithOptions(
+        { summary: `${member}: stop, rename data dir aside (never reused), remove config and certificates` },
+        [{ spec, member, stamp }],
+      ),
     (r) => (r.setAside ? `data kept at ${r.setAside}` : 'no data dir left'),
   );
-  await progress.step('Update member configs', () => writeMemberLists(rest), () => `initial-cluster lists ${rest.members.length} members`);
+  await progress.step(
+    'Update member configs',
+    () => writeMemberLists(rest),
+    () => `initial-cluster lists ${rest.members.length} members`,
+  );
 }
 
 export function withoutMemberPki(pki: ClusterPki, member: string): ClusterPki {

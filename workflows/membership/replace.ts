@@ -26,7 +26,10 @@ export async function replaceMember(input: ReplaceMemberInput): Promise<Membersh
     { key: EtcdPhase, value: 'Updating' },
   ]);
   const leave = LEAVE_STEPS.filter((s) => s !== 'Wait for health');
-  const progress = new Progress(`Replace ${member} in ${spec.name}`, [...leave.map((s) => `Leave: ${s}`), ...JOIN_STEPS.map((s) => `Join: ${s}`)]);
+  const progress = new Progress(`Replace ${member} in ${spec.name}`, [
+    ...leave.map((s) => `Leave: ${s}`),
+    ...JOIN_STEPS.map((s) => `Join: ${s}`),
+  ]);
   const stamp = stampNow();
   await leaveCluster(prefixed(progress, 'Leave: '), spec, member, stamp);
   const base: ClusterSpec = { ...spec, members: spec.members.filter((m) => m.name !== member) };
@@ -41,7 +44,9 @@ export async function replaceMember(input: ReplaceMemberInput): Promise<Membersh
 function prefixed(progress: Progress, prefix: string): Progress {
   return new Proxy(progress, {
     get(target, prop, receiver) {
-      if (prop === 'step') return (name: string, fn: () => Promise<unknown>, detail?: (r: unknown) => string | undefined) => target.step(prefix + name, fn, detail);
+      if (prop === 'step')
+        return (name: string, fn: () => Promise<unknown>, detail?: (r: unknown) => string | undefined) =>
+          target.step(prefix + name, fn, detail);
       if (prop === 'add') return (...names: string[]) => target.add(...names.map((n) => prefix + n));
       if (prop === 'note') return (name: string, d: string) => target.note(prefix + name, d);
       return Reflect.get(target, prop, receiver);

@@ -32,7 +32,9 @@ export async function scaleCluster(input: ScaleInput): Promise<MembershipResult 
   const { plan, health0 } = await progress.step(
     'Plan',
     async () => {
-      const health0 = await observe.clusterHealth.executeWithOptions({ summary: 'which members are unhealthy (they are removed first)' }, [{ spec: input.spec }]);
+      const health0 = await observe.clusterHealth.executeWithOptions({ summary: 'which members are unhealthy (they are removed first)' }, [
+        { spec: input.spec },
+      ]);
       const unhealthy = health0.members.filter((m) => !m.healthy).map((m) => m.name);
       return { plan: planMembers(input.spec.members, desired.members, { unhealthy }), health0 };
     },
@@ -53,7 +55,11 @@ export async function scaleCluster(input: ScaleInput): Promise<MembershipResult 
       names[i],
       () => {
         if (s.kind === 'remove-member') {
-          return executeChild(removeMember, { workflowId, args: [{ spec, member: s.member, pki }], staticSummary: `Remove ${s.member} from ${spec.name}` });
+          return executeChild(removeMember, {
+            workflowId,
+            args: [{ spec, member: s.member, pki }],
+            staticSummary: `Remove ${s.member} from ${spec.name}`,
+          });
         }
         const next = withMember(spec, want!);
         if (s.kind === 'replace-member') {

@@ -53,8 +53,16 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
     { key: EtcdOperation, value: 'rotate-certificates' },
     { key: EtcdPhase, value: 'Updating' },
   ]);
-  const progress = new Progress(`Renew certificates of ${spec.name}`, ['Check cluster is safe to disrupt', 'Issue new certificates', 'Locate etcd release']);
-  const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
+  const progress = new Progress(`Renew certificates of ${spec.name}`, [
+    'Check cluster is safe to disrupt',
+    'Issue new certificates',
+    'Locate etcd release',
+  ]);
+  const { order, leader } = await progress.step(
+    'Check cluster is safe to disrupt',
+    () => rollOrder(spec),
+    (o) => `order ${o.order.join(' → ')}`,
+  );
   progress.add(...order.map((m) => memberStep('Renew', m, leader)));
   await pruneKeys(spec, pki);
   const renewed = await progress.step('Issue new certificates', () =>
@@ -64,7 +72,13 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
   const health = await rollMembers(
     spec,
     progress,
-    { what: 'certificate renewal', apply: prepare(pki.ca.cert, renewed, memberOps), revert: prepare(pki.ca.cert, pki, rollbackOps), version: spec.version, previousVersion: spec.version },
+    {
+      what: 'certificate renewal',
+      apply: prepare(pki.ca.cert, renewed, memberOps),
+      revert: prepare(pki.ca.cert, pki, rollbackOps),
+      version: spec.version,
+      previousVersion: spec.version,
+    },
     { order, leader, prefix: 'Renew' },
   );
   progress.succeed();
@@ -92,7 +106,11 @@ export interface RotateCaInput extends RotateCertificatesInput {
   phaseGraceSeconds?: number;
 }
 
-export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInput): Promise<{ pki: ClusterPki; health?: ClusterHealthView }> {
+export async function rotateCa({
+  spec,
+  pki,
+  phaseGraceSeconds = 0,
+}: RotateCaInput): Promise<{ pki: ClusterPki; health?: ClusterHealthView }> {
   upsertSearchAttributes([
     { key: EtcdCluster, value: spec.name },
     { key: EtcdOperation, value: 'rotate-ca' },
@@ -106,7 +124,10 @@ export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInp
     signClientCertificateUpdate,
     async ({ csr }) => {
       const ca = newCa!;
-      const { cert } = await memberOps.signClientCertificate.executeWithOptions({ summary: 'sign an admin client certificate request with the new CA' }, [{ spec, ca, csr }]);
+      const { cert } = await memberOps.signClientCertificate.executeWithOptions(
+        { summary: 'sign an admin client certificate request with the new CA' },
+        [{ spec, ca, csr }],
+      );
       return { ca: view.phase === 'done' ? ca.cert : view.trustBundle!, cert };
     },
     {
@@ -115,8 +136,16 @@ export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInp
       },
     },
   );
-  const progress = new Progress(`Rotate the CA of ${spec.name}`, ['Check cluster is safe to disrupt', 'Issue new CA and certificates', 'Locate etcd release']);
-  const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
+  const progress = new Progress(`Rotate the CA of ${spec.name}`, [
+    'Check cluster is safe to disrupt',
+    'Issue new CA and certificates',
+    'Locate etcd release',
+  ]);
+  const { order, leader } = await progress.step(
+    'Check cluster is safe to disrupt',
+    () => rollOrder(spec),
+    (o) => `order ${o.order.join(' → ')}`,
+  );
   const passes = [
     { prefix: 'Trust both CAs:', phase: 'trust-both' as const },
     { prefix: 'New certificates:', phase: 'new-leaves' as const },
@@ -161,7 +190,8 @@ export async function rotateCa({ spec, pki, phaseGraceSeconds = 0 }: RotateCaInp
       },
       { ...o, order: o.order, leader, prefix: p.prefix },
     );
-    if (phaseGraceSeconds > 0 && i < passes.length - 1) await progress.step(`Grace period after pass ${i + 1}`, () => sleep(phaseGraceSeconds * 1000));
+    if (phaseGraceSeconds > 0 && i < passes.length - 1)
+      await progress.step(`Grace period after pass ${i + 1}`, () => sleep(phaseGraceSeconds * 1000));
   }
   view.phase = 'done';
   progress.succeed();

@@ -18,7 +18,12 @@ export interface RollingConfigChangeInput {
   logging?: ClusterSpec['logging'];
 }
 
-export async function rollingConfigChange({ spec, pki, tunables, logging }: RollingConfigChangeInput): Promise<{ spec: ClusterSpec; health?: ClusterHealthView; order: string[] }> {
+export async function rollingConfigChange({
+  spec,
+  pki,
+  tunables,
+  logging,
+}: RollingConfigChangeInput): Promise<{ spec: ClusterSpec; health?: ClusterHealthView; order: string[] }> {
   upsertSearchAttributes([
     { key: EtcdCluster, value: spec.name },
     { key: EtcdOperation, value: 'config-change' },
@@ -26,7 +31,11 @@ export async function rollingConfigChange({ spec, pki, tunables, logging }: Roll
   ]);
   const next: ClusterSpec = { ...spec, tunables: tunables ?? spec.tunables, logging: logging ?? spec.logging };
   const progress = new Progress(`Config change on ${spec.name}`, ['Check cluster is safe to disrupt', 'Locate etcd release']);
-  const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
+  const { order, leader } = await progress.step(
+    'Check cluster is safe to disrupt',
+    () => rollOrder(spec),
+    (o) => `order ${o.order.join(' → ')}`,
+  );
   progress.add(...order.map((m) => memberStep('Reconfigure', m, leader)));
   const release = await progress.step('Locate etcd release', () =>
     slow.fetchRelease.executeWithOptions({ summary: `etcd ${spec.version}` }, [{ version: spec.version, source: spec.artifactSource }]),
@@ -34,13 +43,26 @@ export async function rollingConfigChange({ spec, pki, tunables, logging }: Roll
   const initial = initialCluster(clusterTopology(spec));
   const prepare = (s: ClusterSpec, ops: typeof memberOps) => async (member: string) => {
     await ops.prepareMember.executeWithOptions({ summary: `${member}: render config` }, [
-      { spec: s, member, pki: pki ? memberPki(pki, member) : (undefined as never), initialCluster: initial, clusterState: 'existing', binDir: release.binDir },
+      {
+        spec: s,
+        member,
+        pki: pki ? memberPki(pki, member) : (undefined as never),
+        initialCluster: initial,
+        clusterState: 'existing',
+        binDir: release.binDir,
+      },
     ]);
   };
   const health = await rollMembers(
     spec,
     progress,
-    { what: 'config change', apply: prepare(next, memberOps), revert: prepare(spec, rollbackOps), version: spec.version, previousVersion: spec.version },
+    {
+      what: 'config change',
+      apply: prepare(next, memberOps),
+      revert: prepare(spec, rollbackOps),
+      version: spec.version,
+      previousVersion: spec.version,
+    },
     { order, leader, prefix: 'Reconfigure' },
   );
   progress.succeed();

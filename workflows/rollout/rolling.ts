@@ -29,9 +29,10 @@ export interface RollOrder {
 
 /** Followers in spec order, then the current leader. */
 export async function rollOrder(spec: ClusterSpec): Promise<RollOrder> {
-  const h = await memberOps.checkSafeToDisrupt.executeWithOptions({ summary: 'all voters healthy, a leader, no alarms, quorum survives one member down' }, [
-    { spec, check: { down: [spec.members[0].name] } },
-  ]);
+  const h = await memberOps.checkSafeToDisrupt.executeWithOptions(
+    { summary: 'all voters healthy, a leader, no alarms, quorum survives one member down' },
+    [{ spec, check: { down: [spec.members[0].name] } }],
+  );
   const leader = h.leader!;
   const names = spec.members.map((m) => m.name);
   return { leader, order: [...names.filter((n) => n !== leader), leader] };
@@ -59,11 +60,14 @@ export async function rollMembers(
     last = await progress.step(
       memberStep(prefix, member, leader),
       async () => {
-        await memberOps.checkSafeToDisrupt.executeWithOptions({ summary: `safe to restart ${member}: quorum survives it` }, [{ spec, check: { down: [member] } }]);
-        // Leadership moves to a member already done, so it is never handed back to one still to restart.
-        const moved = await memberOps.transferLeadership.executeWithOptions({ summary: `move leadership away from ${member} if it leads` }, [
-          { spec, from: member, to: done.at(-1) },
+        await memberOps.checkSafeToDisrupt.executeWithOptions({ summary: `safe to restart ${member}: quorum survives it` }, [
+          { spec, check: { down: [member] } },
         ]);
+        // Leadership moves to a member already done, so it is never handed back to one still to restart.
+        const moved = await memberOps.transferLeadership.executeWithOptions(
+          { summary: `move leadership away from ${member} if it leads` },
+          [{ spec, from: member, to: done.at(-1) }],
+        );
         if (moved.moved) progress.note(memberStep(prefix, member, leader), `leadership moved to ${moved.leader}`);
         return CancellationScope.nonCancellable(() => changeMember(spec, member, change));
       },
@@ -87,8 +91,12 @@ async function changeMember(spec: ClusterSpec, member: string, change: MemberCha
     let rolledBack: string;
     try {
       await change.revert(member);
-      await rollbackOps.restartMember.executeWithOptions({ summary: `roll back ${member}: restart on the previous files` }, [{ cluster: spec.name, member }]);
-      await gate.memberGate.executeWithOptions({ summary: `gate ${member} after rollback` }, [{ spec, member, version: change.previousVersion }]);
+      await rollbackOps.restartMember.executeWithOptions({ summary: `roll back ${member}: restart on the previous files` }, [
+        { cluster: spec.name, member },
+      ]);
+      await gate.memberGate.executeWithOptions({ summary: `gate ${member} after rollback` }, [
+        { spec, member, version: change.previousVersion },
+      ]);
       rolledBack = `${member} was rolled back to ${change.previousVersion} and is healthy`;
     } catch (rbErr) {
       rolledBack = `rolling ${member} back ALSO failed: ${describe(rbErr)}`;

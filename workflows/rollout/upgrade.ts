@@ -55,7 +55,11 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     (a) => `${from} → ${version} allowed (releases: ${a.join(', ')})`,
   );
 
-  const { order, leader } = await progress.step('Check cluster is safe to disrupt', () => rollOrder(spec), (o) => `order ${o.order.join(' → ')}`);
+  const { order, leader } = await progress.step(
+    'Check cluster is safe to disrupt',
+    () => rollOrder(spec),
+    (o) => `order ${o.order.join(' → ')}`,
+  );
   progress.add(...order.map((m) => memberStep('Upgrade', m, leader)), 'Verify cluster version');
 
   const [oldRelease, newRelease] = await progress.step(
@@ -78,7 +82,14 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   const initial = initialCluster(clusterTopology(spec));
   const prepare = (s: ClusterSpec, binDir: string, ops: typeof memberOps) => async (member: string) => {
     await ops.prepareMember.executeWithOptions({ summary: `${member}: etcd ${s.version} binaries and config` }, [
-      { spec: s, member, pki: pki ? memberPki(pki, member) : (undefined as never), initialCluster: initial, clusterState: 'existing', binDir },
+      {
+        spec: s,
+        member,
+        pki: pki ? memberPki(pki, member) : (undefined as never),
+        initialCluster: initial,
+        clusterState: 'existing',
+        binDir,
+      },
     ]);
   };
   const health = await rollMembers(
@@ -97,7 +108,8 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   const minor = version.replace(/^v/, '').split('.').slice(0, 2).join('.');
   const versions = await progress.step(
     'Verify cluster version',
-    () => gate.checkClusterVersion.executeWithOptions({ summary: `every member reports cluster version ${minor}` }, [{ spec: target, minor }]),
+    () =>
+      gate.checkClusterVersion.executeWithOptions({ summary: `every member reports cluster version ${minor}` }, [{ spec: target, minor }]),
     (r) => r.map((x) => `${x.member}: server ${x.etcdserver}, cluster ${x.etcdcluster}`).join('; '),
   );
   progress.succeed();

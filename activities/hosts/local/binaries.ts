@@ -11,7 +11,6 @@ import { localMemberRuntime } from './layout';
 
 export const BINARIES = ['etcd', 'etcdctl', 'etcdutl'] as const;
 
-
 /**
  * Copies a release into opt/etcd/<version>/ and points usr/local/bin at it.
  * Older versions stay, so a rollback is a symlink swap; the running process
@@ -73,7 +72,10 @@ async function linkOrCopy(src: string, dest: string): Promise<void> {
 
 async function sameBinaries(src: string, dest: string, names: string[]): Promise<boolean> {
   for (const b of names) {
-    const [a, d] = await Promise.all([fsp.stat(path.join(src, b)).catch(() => undefined), fsp.stat(path.join(dest, b)).catch(() => undefined)]);
+    const [a, d] = await Promise.all([
+      fsp.stat(path.join(src, b)).catch(() => undefined),
+      fsp.stat(path.join(dest, b)).catch(() => undefined),
+    ]);
     if (!a || !d || a.size !== d.size) return false;
     if (a.ino === d.ino && a.dev === d.dev) continue;
     if (!(await fileSha256(path.join(src, b))).equals(await fileSha256(path.join(dest, b)))) return false;

@@ -50,7 +50,11 @@ export class LocalHostProvider implements HostProvider {
       throw ApplicationFailure.nonRetryable(`member ${at.spec.name}/${at.member} has no ${cmd} installed`, 'MissingBinaries');
     }
     const argv = args.map((a) => (typeof a === 'string' ? a : this.at(at, a.hostPath)));
-    return run(bin, argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ETCDCTL_API: '3' }, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 16 << 20 });
+    return run(bin, argv, {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ETCDCTL_API: '3' },
+      timeout: opts.timeoutMs ?? 600_000,
+      maxBuffer: 16 << 20,
+    });
   }
 
   async putFile(at: MemberAt, localFile: string, hostPath: string, mode: number): Promise<void> {
@@ -107,10 +111,14 @@ export class LocalHostProvider implements HostProvider {
       const at = { spec, member: t.name };
       if (!(await exists(localMemberRuntime(this.hostsDir, spec.name, t.name).etcdctl))) continue;
       const f = hostFiles(spec, t.name);
-      const tls: ExecArg[] = spec.tls.enabled ? ['--cacert', { hostPath: f.caCert }, '--cert', { hostPath: f.clientCert }, '--key', { hostPath: f.clientKey }] : [];
+      const tls: ExecArg[] = spec.tls.enabled
+        ? ['--cacert', { hostPath: f.caCert }, '--cert', { hostPath: f.clientCert }, '--key', { hostPath: f.clientKey }]
+        : [];
       try {
         // The file lies outside every member root: a path on this machine, passed as it is.
-        await this.exec(at, 'etcdctl', [`--endpoints=${t.clientURL}`, ...tls, '--command-timeout=60s', 'snapshot', 'save', file], { timeoutMs: 120_000 });
+        await this.exec(at, 'etcdctl', [`--endpoints=${t.clientURL}`, ...tls, '--command-timeout=60s', 'snapshot', 'save', file], {
+          timeoutMs: 120_000,
+        });
         return { file, bytes: (await fsp.stat(file)).size, member: t.name };
       } catch (e) {
         errors.push(`${t.name}: ${((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').slice(-1)[0]}`);

@@ -74,10 +74,16 @@ export async function startMember(hostsDir: string, ref: MemberRef): Promise<Sta
   const rt = localMemberRuntime(hostsDir, ref.cluster, ref.member);
   const manifest = await readManifest(hostsDir, ref.cluster, ref.member);
   if (!manifest || !(await exists(manifest.files.configFile))) {
-    throw ApplicationFailure.nonRetryable(`member ${ref.cluster}/${ref.member} has no config: prepare the member host first`, 'MemberHostNotPrepared');
+    throw ApplicationFailure.nonRetryable(
+      `member ${ref.cluster}/${ref.member} has no config: prepare the member host first`,
+      'MemberHostNotPrepared',
+    );
   }
   if (!(await exists(rt.etcd))) {
-    throw ApplicationFailure.nonRetryable(`member ${ref.cluster}/${ref.member} has no etcd binary: install binaries first`, 'MemberHostNotPrepared');
+    throw ApplicationFailure.nonRetryable(
+      `member ${ref.cluster}/${ref.member} has no etcd binary: install binaries first`,
+      'MemberHostNotPrepared',
+    );
   }
   await ensureDir(rt.runDir, 0o755);
   return withMemberLock(rt.lockFile, async () => {
@@ -123,7 +129,13 @@ export async function startMember(hostsDir: string, ref: MemberRef): Promise<Sta
     if (exited || spawnError || !(await isAlive(pid))) {
       await fsp.rm(rt.pidFile, { force: true });
       const tail = await logTail(rt.logFile, logStart, 20);
-      const how = exited ? (exited.signal ? `signal ${exited.signal}` : `exit code ${exited.code}`) : spawnError ? spawnError.message : 'exited';
+      const how = exited
+        ? exited.signal
+          ? `signal ${exited.signal}`
+          : `exit code ${exited.code}`
+        : spawnError
+          ? spawnError.message
+          : 'exited';
       throw new Error(`etcd for member ${ref.cluster}/${ref.member} exited right after start (${how}); last log lines:\n${tail}`);
     }
     return { pid, alreadyRunning: false };
@@ -133,7 +145,11 @@ export async function startMember(hostsDir: string, ref: MemberRef): Promise<Sta
 async function logTail(file: string, from: number, lines: number): Promise<string> {
   const buf = await fsp.readFile(file).catch(() => Buffer.alloc(0));
   const text = buf.subarray(Math.min(from, buf.length)).toString('utf8');
-  return text.split('\n').filter((l) => l.length > 0).slice(-lines).join('\n');
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .slice(-lines)
+    .join('\n');
 }
 
 /** Last lines of a member's log file (for diagnostics in activity errors). */
@@ -157,7 +173,8 @@ export async function stopMember(hostsDir: string, input: MemberRef & { timeoutM
           if (info && info.configFile && path.resolve(info.configFile).startsWith(`${rt.root}/`)) signal(p, 'SIGKILL');
         }
         killed = true;
-        if (!(await waitGone(pids, KILL_WAIT_MS))) throw new Error(`etcd pids ${pids.join(',')} of ${input.cluster}/${input.member} survived SIGKILL`);
+        if (!(await waitGone(pids, KILL_WAIT_MS)))
+          throw new Error(`etcd pids ${pids.join(',')} of ${input.cluster}/${input.member} survived SIGKILL`);
       }
     }
     await fsp.rm(rt.pidFile, { force: true });

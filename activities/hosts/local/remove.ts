@@ -44,7 +44,8 @@ export async function removeMemberHost(hostsDir: string, input: RemoveMemberHost
   if (input.setAsideStamp && (await exists(files.dataDir))) {
     // A retry after the rename finds no data dir and moves nothing.
     setAside = deletedDataPath(files.dataDir, input.setAsideStamp);
-    if (await exists(setAside)) throw ApplicationFailure.nonRetryable(`${setAside} already exists; refusing to overwrite kept data`, 'DataAsideExists');
+    if (await exists(setAside))
+      throw ApplicationFailure.nonRetryable(`${setAside} already exists; refusing to overwrite kept data`, 'DataAsideExists');
     await fsp.rename(files.dataDir, setAside);
   }
 
@@ -76,7 +77,15 @@ export async function removeMemberHost(hostsDir: string, input: RemoveMemberHost
     removed.push(rt.optDir);
   }
   // Empty directories left behind, deepest first; the data dir and logs stay.
-  for (const d of [files.confDir, files.certsDir, rt.binDir, path.join(rt.root, 'usr/local'), path.join(rt.root, 'usr'), path.join(rt.root, 'opt'), rt.runDir]) {
+  for (const d of [
+    files.confDir,
+    files.certsDir,
+    rt.binDir,
+    path.join(rt.root, 'usr/local'),
+    path.join(rt.root, 'usr'),
+    path.join(rt.root, 'opt'),
+    rt.runDir,
+  ]) {
     if (d.startsWith(`${rt.root}/`) && (await rmdirIfEmpty(d))) removed.push(d);
   }
   return { removed, setAside };

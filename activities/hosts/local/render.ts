@@ -18,7 +18,11 @@ export function renderEnv(spec: ClusterSpec, m: MemberSpec, files: MemberFiles):
     `ETCDCTL_ENDPOINTS=${shQuote(endpoints.join(','))}`,
   ];
   if (spec.tls.enabled) {
-    lines.push(`ETCDCTL_CACERT=${shQuote(files.caCert)}`, `ETCDCTL_CERT=${shQuote(files.clientCert)}`, `ETCDCTL_KEY=${shQuote(files.clientKey)}`);
+    lines.push(
+      `ETCDCTL_CACERT=${shQuote(files.caCert)}`,
+      `ETCDCTL_CERT=${shQuote(files.clientCert)}`,
+      `ETCDCTL_KEY=${shQuote(files.clientKey)}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -49,4 +53,3 @@ for f in ${certs}; do
 done
 `;
 }
-
