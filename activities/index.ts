@@ -26,7 +26,7 @@ import { createRolloutActivities } from './rollout-activities';
 import { createMaintenanceActivities } from './maintenance-activities';
 
 /** A member ref as workflows pass it; `spec` (when given) picks the provider, else the default one. */
-export type MemberOnHost = MemberRef & { spec?: ClusterSpec };
+export type MemberOnHost = MemberRef;
 
 export interface PrepareMemberInput {
   spec: ClusterSpec;
@@ -45,7 +45,7 @@ export function createActivities(cfg: Config) {
   const passphrase = () => caPassphrase(cfg);
   return {
     async preflight({ spec }: { spec: ClusterSpec }): Promise<{ checked: number }> {
-      return checkMemberPorts(spec, async (member) => (await hosts(spec).status({ cluster: spec.name, member })).running);
+      return checkMemberPorts(spec, async (member) => (await hosts(spec).status({ cluster: spec.name, member, spec })).running);
     },
 
     /** Refuses a source the service does not allow; verifies the cached release on every call. */
@@ -103,7 +103,7 @@ export function createActivities(cfg: Config) {
 
     /** Purge: the cluster's whole directory on this host (member roots, pre-upgrade snapshots). */
     async purgeClusterDir({ cluster, spec }: { cluster: string; spec?: ClusterSpec }): Promise<{ removed: boolean }> {
-      return hosts(spec).purgeCluster(cluster);
+      return hosts(spec).purgeCluster(cluster, spec);
     },
 
     async markMemberExisting({ spec, member }: { spec: ClusterSpec; member: string }) {

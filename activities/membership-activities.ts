@@ -219,7 +219,7 @@ export function createMembershipActivities(cfg: Config) {
           'StillMember',
         );
       }
-      const stop = await hosts(spec).stop({ cluster: spec.name, member });
+      const stop = await hosts(spec).stop({ cluster: spec.name, member, spec });
       const aside = await setAside(spec, member, stamp);
       const { removed } = await hosts(spec).remove({ cluster: spec.name, member, purge: false, spec });
       return { stopped: stop.stopped, setAside: aside, removed: removed.length };

@@ -51,9 +51,9 @@ export function createRolloutActivities(cfg: Config) {
      */
     async memberGate({ spec, member, version }: MemberGateInput): Promise<ClusterHealthView> {
       const host = hosts(spec);
-      const proc = await host.status({ cluster: spec.name, member });
+      const proc = await host.status({ cluster: spec.name, member, spec });
       if (!proc.running) {
-        const tail = await host.logTail({ cluster: spec.name, member }, 5).catch(() => '');
+        const tail = await host.logTail({ cluster: spec.name, member, spec }, 5).catch(() => '');
         // Nothing restarts a crashed member by itself: fail now, so the rollback starts at once.
         throw ApplicationFailure.nonRetryable(`${member}: etcd is not running; last log lines: ${tail}`, 'MemberNotRunning');
       }

@@ -23,7 +23,7 @@ export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void>
   await progress.step('Stop members', () =>
     Promise.all(
       spec.members.map((m) =>
-        hostOps.stopMember.executeWithOptions({ summary: `stop ${m.name}` }, [{ cluster: spec.name, member: m.name }]),
+        hostOps.stopMember.executeWithOptions({ summary: `stop ${m.name}` }, [{ cluster: spec.name, member: m.name, spec }]),
       ),
     ),
   );
@@ -41,7 +41,7 @@ export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void>
       );
       if (purge) {
         await hostOps.purgeClusterDir.executeWithOptions({ summary: `remove what is left of ${spec.name} (set-aside data, snapshots)` }, [
-          { cluster: spec.name },
+          { cluster: spec.name, spec },
         ]);
         await hostOps.pruneClusterKeys.executeWithOptions({ summary: `remove ${spec.name}'s private keys from the key store` }, [
           { cluster: spec.name },

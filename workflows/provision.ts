@@ -81,7 +81,9 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
   await progress.step('Start members', () =>
     Promise.all(
       members.map((m) =>
-        hostOps.startMember.executeWithOptions({ summary: `start ${m.name} (${m.clientURL})` }, [{ cluster: spec.name, member: m.name }]),
+        hostOps.startMember.executeWithOptions({ summary: `start ${m.name} (${m.clientURL})` }, [
+          { cluster: spec.name, member: m.name, spec },
+        ]),
       ),
     ),
   );

@@ -53,6 +53,8 @@ export interface InstallBinariesInput {
 export interface MemberRef {
   cluster: string;
   member: string;
+  /** The cluster's spec: providers that reach other machines (ssh) find the host and its paths there; workflows always pass it. */
+  spec?: ClusterSpec;
 }
 export interface MemberProcessStatus {
   running: boolean;
@@ -154,5 +156,5 @@ export interface HostProvider {
   /** Stops the member and removes its host files (see RemoveMemberHostInput). */
   remove(input: RemoveMemberHostInput): Promise<{ removed: string[]; setAside?: string }>;
   /** Whatever is left of the cluster on its hosts (set-aside data, snapshots). */
-  purgeCluster(cluster: string): Promise<{ removed: boolean }>;
+  purgeCluster(cluster: string, spec?: ClusterSpec): Promise<{ removed: boolean }>;
 }

@@ -28,7 +28,7 @@ export async function restoreMemberDataDir(
 ): Promise<{ dataDir: string; keptAside?: string; alreadyRestored: boolean }> {
   const { spec, member, tag } = input;
   const at = { spec, member };
-  if ((await hosts.status({ cluster: spec.name, member })).running) {
+  if ((await hosts.status({ cluster: spec.name, member, spec })).running) {
     throw ApplicationFailure.nonRetryable(`member ${member} is running: stop it before restoring its data dir`, 'MemberRunning');
   }
   const { dataDir } = hostFiles(spec, member);

@@ -44,7 +44,7 @@ export async function restoreCluster({ spec, ref }: RestoreInput) {
   await progress.step('Stop members', () =>
     Promise.all(
       spec.members.map((m) =>
-        hostOps.stopMember.executeWithOptions({ summary: `stop ${m.name}` }, [{ cluster: spec.name, member: m.name }]),
+        hostOps.stopMember.executeWithOptions({ summary: `stop ${m.name}` }, [{ cluster: spec.name, member: m.name, spec }]),
       ),
     ),
   );
@@ -67,7 +67,7 @@ export async function restoreCluster({ spec, ref }: RestoreInput) {
   await progress.step('Start members', () =>
     Promise.all(
       spec.members.map((m) =>
-        hostOps.startMember.executeWithOptions({ summary: `start ${m.name}` }, [{ cluster: spec.name, member: m.name }]),
+        hostOps.startMember.executeWithOptions({ summary: `start ${m.name}` }, [{ cluster: spec.name, member: m.name, spec }]),
       ),
     ),
   );

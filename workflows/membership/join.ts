@@ -130,7 +130,7 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
 
     await progress.step(
       'Start member',
-      () => hostOps.startMember.executeWithOptions({ summary: `start ${member}` }, [{ cluster: name, member }]),
+      () => hostOps.startMember.executeWithOptions({ summary: `start ${member}` }, [{ cluster: name, member, spec: next }]),
       (r) => `pid ${r.pid}${r.alreadyRunning ? ' (already running)' : ''}`,
     );
 

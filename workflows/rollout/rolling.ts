@@ -81,7 +81,9 @@ export async function rollMembers(
 async function changeMember(spec: ClusterSpec, member: string, change: MemberChange): Promise<ClusterHealthView> {
   try {
     await change.apply(member);
-    await memberOps.restartMember.executeWithOptions({ summary: `restart ${member} (${change.what})` }, [{ cluster: spec.name, member }]);
+    await memberOps.restartMember.executeWithOptions({ summary: `restart ${member} (${change.what})` }, [
+      { cluster: spec.name, member, spec },
+    ]);
     const h = await gate.memberGate.executeWithOptions({ summary: `gate ${member}: healthy, caught up, version ${change.version}` }, [
       { spec, member, version: change.version },
     ]);
@@ -92,7 +94,7 @@ async function changeMember(spec: ClusterSpec, member: string, change: MemberCha
     try {
       await change.revert(member);
       await rollbackOps.restartMember.executeWithOptions({ summary: `roll back ${member}: restart on the previous files` }, [
-        { cluster: spec.name, member },
+        { cluster: spec.name, member, spec },
       ]);
       await gate.memberGate.executeWithOptions({ summary: `gate ${member} after rollback` }, [
         { spec, member, version: change.previousVersion },
