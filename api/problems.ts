@@ -62,18 +62,23 @@ export function toProblem(err: unknown): { status: number; title: string; detail
   }
   if (err instanceof WorkflowNotFoundError) return { status: 404, title: 'Not Found', detail: err.message };
   // gRPC DEADLINE_EXCEEDED / UNAVAILABLE: Temporal or the worker is not there (the client may wrap it, e.g. a query's ServiceError).
-  const code = grpcCode(err);
-  if (code === 4 || code === 14) {
+  // A query to a task queue no worker polls may also fail at once with FAILED_PRECONDITION "no poller seen".
+  const grpc = grpcStatus(err);
+  if (grpc && (grpc.code === 4 || grpc.code === 14 || (grpc.code === 9 && /no poller seen/i.test(grpc.message)))) {
     return { status: 503, title: 'Service Unavailable', detail: 'Temporal did not answer in time (is the worker running?)' };
   }
   // Internal messages (paths, addresses, stack details) go to the log, not to the caller.
   return { status: 500, title: 'Internal Server Error', detail: 'the request failed inside the service; the service log has the details' };
 }
 
-/** The gRPC status code of an error or of the first cause that has one. */
-function grpcCode(err: unknown): number | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'number') return e.code;
+/** The gRPC status (code and message) of an error or of the first cause that has one. */
+function grpcStatus(err: unknown): { code: number; message: string } | undefined {
+  for (
+    let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  ) {
+    if (typeof e.code === 'number') return { code: e.code, message: String(e.message ?? '') };
   }
   return undefined;
 }

@@ -153,6 +153,16 @@ describe('exposure', () => {
     expect(p.detail).not.toContain('/var/lib');
   });
 
+  test('a query nobody polls for is a 503, whether Temporal times out or says no poller was seen (CI saw both)', () => {
+    const wrapped = (code: number, message: string) =>
+      Object.assign(new Error('Failed to query Workflow'), { cause: Object.assign(new Error(message), { code }) });
+    expect(toProblem(wrapped(4, '4 DEADLINE_EXCEEDED: Deadline exceeded')).status).toBe(503);
+    const p = toProblem(wrapped(9, '9 FAILED_PRECONDITION: no poller seen for task queue recently, worker may be down'));
+    expect(p.status).toBe(503);
+    expect(p.detail).toMatch(/worker/);
+    expect(toProblem(wrapped(9, '9 FAILED_PRECONDITION: something else')).status).toBe(500);
+  });
+
   test('body-parser client errors stay 4xx', () => {
     expect(
       toProblem(Object.assign(new Error('unsupported charset "X"'), { status: 415, expose: true, type: 'charset.unsupported' })).status,
