@@ -296,7 +296,7 @@ describe('parseClusterSpec rejects', () => {
     expect(paths(rejectSpec({ name: 'c1', provider: 'ssh', members: hosts, ssh: { user: 'root; rm -rf /' } }))).toEqual(['ssh.user']);
     expect(paths(rejectSpec({ ...three(), ssh: { user: 'root' } }))).toEqual(['ssh']);
     const twice = [hosts[0], { name: 'b', address: '10.0.0.11', clientPort: 3379, peerPort: 3380, metricsPort: 3381 }];
-    expect(paths(rejectSpec({ name: 'c1', provider: 'ssh', members: twice }))).toEqual(['members.1.address']);
+    expect(paths(rejectSpec({ name: 'c1', provider: 'ssh', members: twice }))).toEqual(['members[1].address']);
     expect(paths(rejectSpec({ ...three(), provider: 'docker' }))).toEqual(['provider']);
   });
 
