@@ -27,6 +27,8 @@ export interface SshSettings {
   controlDir: string;
   connectTimeoutSec?: number;
   controlPersistSec?: number;
+  /** The OpenSSH client to run (default `ssh` from PATH). */
+  sshCommand?: string;
 }
 
 export interface SshResult {
@@ -130,7 +132,7 @@ export class SshTransport {
     const args = sshArgs(t, this.settings, remoteCommand(t.user, script));
     const timeoutMs = opts.timeoutMs ?? 60_000;
     return new Promise((resolve, reject) => {
-      const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(this.settings.sshCommand ?? 'ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       let err = '';
       let timedOut = false;
