@@ -39,10 +39,15 @@ maybe('ssh provider on three test hosts', () => {
   const name = 'sshc';
 
   beforeAll(async () => {
-    fleet = await startTestHosts({ count: 3, label: 'ssh', subnet: 3, log: (l) => console.log(l) });
+    fleet = await startTestHosts({ count: 4, label: 'ssh', subnet: 3, log: (l) => console.log(l) });
     stack = await startStack({
       label: 'ssh',
-      env: { ETCDFLEET_SSH_IDENTITY: fleet.keyPath, ETCDFLEET_SSH_KNOWN_HOSTS: fleet.knownHostsFile },
+      env: {
+        ETCDFLEET_SSH_IDENTITY: fleet.keyPath,
+        ETCDFLEET_SSH_KNOWN_HOSTS: fleet.knownHostsFile,
+        // Lets the second cluster's spec pin its hosts' keys on port 2222 itself.
+        ETCDFLEET_SSH_ALLOWED_NETWORKS: '10.213.3.0/24',
+      },
     });
   });
 
@@ -51,19 +56,21 @@ maybe('ssh provider on three test hosts', () => {
     await fleet?.stopAll();
   });
 
+  const three = () => fleet.hosts.slice(0, 3);
+
   it('provisions a 3-member TLS cluster as etcd.service on the taskserv layout', async () => {
     const spec = fastSpec(
       name,
-      fleet.hosts.map((h) => h.address),
+      three().map((h) => h.address),
       { provider: 'ssh', tls: { useLocalhost: true } },
     );
     const r = await stack.api('POST', '/v1/clusters', spec);
     expect(r.status).toBe(202);
     const c = await stack.waitForPhase(name, ['Running', 'Failed'], 240_000);
     expect(c.phase).toBe('Running');
-    expect(c.members.map((m: any) => m.clientURL)).toEqual(fleet.hosts.map((h) => `https://${h.address}:2379`));
+    expect(c.members.map((m: any) => m.clientURL)).toEqual(three().map((h) => `https://${h.address}:2379`));
 
-    for (const h of fleet.hosts) {
+    for (const h of three()) {
       expect(await ok(h, 'systemctl is-active etcd')).toBe('active');
       expect(await ok(h, 'systemctl is-enabled etcd')).toBe('enabled');
       expect(await ok(h, 'systemctl show -p Type --value etcd')).toBe('notify');
@@ -108,5 +115,82 @@ maybe('ssh provider on three test hosts', () => {
       expect(await ok(h, 'ls /usr/local/bin')).toBe('');
       expect((await h.exec('systemctl is-active etcd')).stdout.trim()).not.toBe('active');
     }
+  });
+
+  describe('a non-root user through sudo -n, on an sshd whose key the operator file does not pin', () => {
+    const user = 'sshu';
+    // A second sshd on port 2222 with a host key of its own: the operator's known_hosts pins another key for these hosts.
+    const altKeys: string[] = [];
+    const spec = (name: string, hosts: TestHost[], hostKeys?: string[]) =>
+      fastSpec(
+        name,
+        hosts.map((h) => h.address),
+        { provider: 'ssh', ssh: { user: 'deploy', port: 2222, ...(hostKeys ? { hostKeys } : {}) } },
+      );
+    const gone = () =>
+      until(
+        'the cluster to be gone',
+        async () => ((await stack.api('GET', `/v1/clusters/${user}`)).status === 404 ? true : undefined),
+        120_000,
+      );
+
+    beforeAll(async () => {
+      const conf = [
+        'Port 2222',
+        'HostKey /etc/ssh/alt_host_ed25519_key',
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'UsePAM yes',
+        'UseDNS no',
+      ];
+      for (const h of fleet.hosts) {
+        await ok(
+          h,
+          [
+            'id -u deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy',
+            'install -d -m 700 -o deploy -g deploy ~deploy/.ssh',
+            'install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys ~deploy/.ssh/authorized_keys',
+            "echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
+            "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/alt_host_ed25519_key",
+            `printf '%s\\n' ${conf.map((l) => `'${l}'`).join(' ')} > /etc/ssh/alt_sshd_config`,
+            'systemd-run --unit=sshd-alt /usr/sbin/sshd -D -f /etc/ssh/alt_sshd_config',
+          ].join(' && '),
+        );
+        altKeys.push(`[${h.address}]:2222 ${await ok(h, 'cut -d" " -f1,2 /etc/ssh/alt_host_ed25519_key.pub')}`);
+      }
+    });
+
+    it('refuses a host whose key nobody pinned, naming it, before installing anything; delete refuses it too', async () => {
+      // On the fourth host, so the refused cluster (which keeps its addresses) is out of the way.
+      const h4 = fleet.hosts[3];
+      expect((await stack.api('POST', '/v1/clusters', spec('sshx', [h4]))).status).toBe(202);
+      const c = await stack.waitForPhase('sshx', ['Running', 'Failed'], 120_000);
+      expect(c.phase).toBe('Failed');
+      const op = c.operations.find((o: any) => o.kind === 'provision');
+      expect(op.error).toMatch(/host key refused/);
+      expect(op.error).toContain(`deploy@${h4.address}:2222`);
+      expect(await ok(h4, 'ls -A /opt /etc/systemd/system | grep -c etcd || true')).toBe('0');
+      // Nothing is touched on a host that cannot prove who it is: the delete fails with the same reason.
+      expect((await stack.api('DELETE', '/v1/clusters/sshx?purge=true')).status).toBe(202);
+      const del = await until('the delete to fail', async () => {
+        const v = (await stack.api('GET', '/v1/clusters/sshx')).body;
+        return v.operations?.find((o: any) => o.kind === 'delete' && o.status === 'Failed');
+      });
+      expect(del.error).toMatch(/host key refused/);
+    });
+
+    it('provisions with the host keys from the spec (allowed network), running every step through sudo', async () => {
+      expect((await stack.api('POST', '/v1/clusters', spec(user, three(), altKeys.slice(0, 3)))).status).toBe(202);
+      const c = await stack.waitForPhase(user, ['Running', 'Failed'], 240_000);
+      expect(c.phase).toBe('Running');
+      for (const h of three()) {
+        expect(await ok(h, 'systemctl is-active etcd')).toBe('active');
+        expect(await ok(h, 'stat -c "%a %U" /var/lib/etcd /etc/ssl/etcd/etcd-key.pem')).toBe('700 etcd\n600 etcd');
+      }
+      expect(await ok(fleet.hosts[0], 'journalctl _COMM=sudo --no-pager -o cat | grep -c "USER=root" || true')).not.toBe('0');
+      expect((await stack.api('DELETE', `/v1/clusters/${user}?purge=true`)).status).toBe(202);
+      await gone();
+      for (const h of three()) expect(await ok(h, 'ls -A /var/lib/etcd /etc/etcd /opt/etcd 2>/dev/null; true')).toBe('');
+    });
   });
 });
