@@ -7,6 +7,7 @@
 // reason, where the machine cannot run the test hosts.
 import { startTestHosts, type TestHost, type TestHosts } from '../../infra/testhosts/hosts';
 import { testhostsSupport } from '../../infra/testhosts/support';
+import { bootstrappedEtcdVersions } from '../../infra/etcd-releases';
 import { fastSpec, startStack, type Stack } from '../support/stack';
 
 const support = testhostsSupport();
@@ -99,6 +100,29 @@ maybe('ssh provider on three test hosts', () => {
     expect(Number(await ok(h, 'systemctl show -p NRestarts --value etcd'))).toBeGreaterThanOrEqual(1);
     const c = await stack.waitForPhase(name, ['Running'], 60_000);
     expect(c.phase).toBe('Running');
+  });
+
+  it('a rolling upgrade to the latest 3.5 swaps the links and restarts etcd.service member by member', async () => {
+    const { latest35: to } = bootstrappedEtcdVersions();
+    const r = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: to });
+    expect(r.status).toBe(202);
+    const op = await until(
+      'the upgrade to finish',
+      async () => {
+        const o = (await stack.api('GET', `/v1/operations/${r.body.operationId}`)).body;
+        return ['Succeeded', 'Failed', 'Cancelled'].includes(o.status) ? o : undefined;
+      },
+      300_000,
+    );
+    expect(op.error ?? null).toBeNull();
+    expect(op.status).toBe('Succeeded');
+    for (const h of three()) {
+      expect(await ok(h, 'readlink /usr/local/bin/etcd')).toBe(`/opt/etcd/${to}/etcd`);
+      expect(await ok(h, 'readlink /proc/$(systemctl show -p MainPID --value etcd)/exe')).toBe(`/opt/etcd/${to}/etcd`);
+      // The previous release stays for a rollback.
+      expect(await ok(h, 'ls /opt/etcd')).toContain('v3.5.10');
+    }
+    expect((await stack.api('GET', `/v1/clusters/${name}`)).body.version).toBe(to);
   });
 
   it('delete with purge leaves nothing of etcd on the hosts', async () => {

@@ -44,6 +44,13 @@ describe('ssh arguments', () => {
     expect(args[args.indexOf('-i') + 1]).toBe('/keys/id_ed25519');
   });
 
+  it('keeps control socket paths short enough for a socket name', () => {
+    const long = { ...settings, controlDir: `/var/lib/${'x'.repeat(80)}/ssh` };
+    const cp = sshArgs(target, long, 'true').find((a) => a.startsWith('ControlPath='))!;
+    expect(cp.length).toBeLessThan(100);
+    expect(cp).toMatch(/etcdfleet-ssh-[0-9a-f]{12}\/[0-9a-f]{16}$/);
+  });
+
   it('refuses known_hosts paths OpenSSH would split', () => {
     expect(() => sshArgs(target, { ...settings, knownHosts: ['/a b/known_hosts'] }, 'true')).toThrow(/whitespace/);
   });

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { shQuote } from '../files';
@@ -41,6 +42,7 @@ export interface SshResult {
 export function sshArgs(t: SshTarget, s: SshSettings, remoteCommand: string): string[] {
   // Socket paths are limited to ~108 bytes: name the socket by a short hash of the target.
   const id = crypto.createHash('sha256').update(`${t.user}@${t.host}:${t.port}`).digest('hex').slice(0, 16);
+  const controlDir = controlDirFor(s);
   return [
     '-i',
     s.identity,
@@ -67,7 +69,7 @@ export function sshArgs(t: SshTarget, s: SshSettings, remoteCommand: string): st
     '-o',
     'ControlMaster=auto',
     '-o',
-    `ControlPath=${path.join(s.controlDir, id)}`,
+    `ControlPath=${path.join(controlDir, id)}`,
     '-o',
     `ControlPersist=${s.controlPersistSec ?? 60}`,
     '-o',
@@ -114,9 +116,25 @@ export function hostKeyRefused(t: SshTarget, stderr: string): ApplicationFailure
   );
 }
 
+/**
+ * Where the control sockets go: the configured dir, or (when its path would
+ * not fit a socket name, ~108 bytes with ssh's temporary suffix) a per-dir
+ * directory under the system's temp dir.
+ */
+export function controlDirFor(s: Pick<SshSettings, 'controlDir'>): string {
+  if (s.controlDir.length <= 64) return s.controlDir;
+  const tag = crypto.createHash('sha256').update(s.controlDir).digest('hex').slice(0, 12);
+  return path.join(os.tmpdir(), `etcdfleet-ssh-${tag}`);
+}
+
+/** Creates the 0700 socket directory; refuses one that is a symlink or belongs to another user. */
 export function ensureControlDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(dir, 0o700);
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid())) {
+    throw new Error(`${dir} must be a directory owned by this user (ssh control sockets)`);
+  }
+  if ((st.mode & 0o777) !== 0o700) fs.chmodSync(dir, 0o700);
 }
 
 export class SshTransport {
@@ -128,7 +146,7 @@ export class SshTransport {
   /** Runs a script on the host; rejects only when ssh itself fails (exit 255) or the timer fires. */
   run(script: string, opts: { stdin?: Buffer | string | fs.ReadStream; timeoutMs?: number } = {}): Promise<SshResult> {
     const t = this.target;
-    ensureControlDir(this.settings.controlDir);
+    ensureControlDir(controlDirFor(this.settings));
     const args = sshArgs(t, this.settings, remoteCommand(t.user, script));
     const timeoutMs = opts.timeoutMs ?? 60_000;
     return new Promise((resolve, reject) => {
