@@ -34,9 +34,21 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   }
 }
 
-maybe('ssh provider on three test hosts', () => {
+async function waitOp(id: string): Promise<any> {
+  return until(
+    `operation ${id}`,
+    async () => {
+      const o = (await stack.api('GET', `/v1/operations/${id}`)).body;
+      return ['Succeeded', 'Failed', 'Cancelled'].includes(o.status) ? o : undefined;
+    },
+    300_000,
+  );
+}
+
+let stack: Stack;
+
+maybe('ssh provider on test hosts', () => {
   let fleet: TestHosts;
-  let stack: Stack;
   const name = 'sshc';
 
   beforeAll(async () => {
@@ -102,18 +114,23 @@ maybe('ssh provider on three test hosts', () => {
     expect(c.phase).toBe('Running');
   });
 
+  it('a power-cycled host brings its member back by itself (the unit is enabled)', async () => {
+    const h = fleet.hosts[2];
+    await h.powerCycle();
+    await until(
+      'endpoint health after the reboot',
+      async () => ((await ok(h, `${ETCDCTL} endpoint health`)).includes('is healthy') ? true : undefined),
+      120_000,
+    );
+    expect(await ok(h, 'systemctl is-active etcd')).toBe('active');
+    expect((await stack.waitForPhase(name, ['Running'], 60_000)).phase).toBe('Running');
+  });
+
   it('a rolling upgrade to the latest 3.5 swaps the links and restarts etcd.service member by member', async () => {
     const { latest35: to } = bootstrappedEtcdVersions();
     const r = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: to });
     expect(r.status).toBe(202);
-    const op = await until(
-      'the upgrade to finish',
-      async () => {
-        const o = (await stack.api('GET', `/v1/operations/${r.body.operationId}`)).body;
-        return ['Succeeded', 'Failed', 'Cancelled'].includes(o.status) ? o : undefined;
-      },
-      300_000,
-    );
+    const op = await waitOp(r.body.operationId);
     expect(op.error ?? null).toBeNull();
     expect(op.status).toBe('Succeeded');
     for (const h of three()) {
@@ -123,6 +140,25 @@ maybe('ssh provider on three test hosts', () => {
       expect(await ok(h, 'ls /opt/etcd')).toContain('v3.5.10');
     }
     expect((await stack.api('GET', `/v1/clusters/${name}`)).body.version).toBe(to);
+  });
+
+  it('adds a member on a fourth host and removes it again', async () => {
+    const h4 = fleet.hosts[3];
+    const add = await stack.api('POST', `/v1/clusters/${name}/members`, { name: `${name}-4`, address: h4.address });
+    expect(add.status).toBe(202);
+    const added = await waitOp(add.body.operationId);
+    expect(added.error ?? null).toBeNull();
+    expect(added.status).toBe('Succeeded');
+    expect(await ok(h4, 'systemctl is-active etcd')).toBe('active');
+    expect(await ok(fleet.hosts[0], `${ETCDCTL} member list`)).toContain(`https://${h4.address}:2380`);
+
+    const del = await stack.api('DELETE', `/v1/clusters/${name}/members/${name}-4`);
+    expect(del.status).toBe(202);
+    expect((await waitOp(del.body.operationId)).status).toBe('Succeeded');
+    expect(await ok(fleet.hosts[0], `${ETCDCTL} member list`)).not.toContain(h4.address);
+    expect(await ok(h4, 'ls -A /etc/etcd /opt/etcd /etc/systemd/system/etcd.service 2>/dev/null; true')).toBe('');
+    // Its data is kept aside, never reused.
+    expect(await ok(h4, 'ls -d /var/lib/etcd.removed-* | wc -l')).toBe('1');
   });
 
   it('delete with purge leaves nothing of etcd on the hosts', async () => {

@@ -191,7 +191,7 @@ export class SshHostProvider implements HostProvider {
     for (const m of spec.members) {
       const d = shQuote(hostFiles(spec, m.name).dataDir.replace(/\/+$/, ''));
       const out = await this.tx({ spec, member: m.name }).ok(
-        `for p in ${d}.deleted-* ${d}.before-* ${d}.restoring-* ${d}.restored ${shQuote(`${SNAPSHOT_ROOT}/${cluster}`)}; do\n` +
+        `for p in ${d}.deleted-* ${d}.removed-* ${d}.before-* ${d}.restoring-* ${d}.restored ${shQuote(`${SNAPSHOT_ROOT}/${cluster}`)}; do\n` +
           `  if [ -e "$p" ]; then rm -rf "$p"; echo "$p"; fi\ndone\nrmdir ${SNAPSHOT_ROOT} /var/lib/etcdfleet 2>/dev/null || true`,
         { what: 'purge the cluster leftovers' },
       );
