@@ -161,6 +161,26 @@ maybe('ssh provider on test hosts', () => {
     expect(await ok(h4, 'ls -d /var/lib/etcd.removed-* | wc -l')).toBe('1');
   });
 
+  it('backs up and restores in place (snapshot copied to each host, etcdutl there, data dir owned by etcd)', async () => {
+    const h = fleet.hosts[0];
+    await ok(h, `${ETCDCTL} put /ssh/k before`);
+    const b = await stack.api('POST', `/v1/clusters/${name}/backups`, {});
+    expect(b.status).toBe(202);
+    const backup = await waitOp(b.body.operationId);
+    expect(backup.error ?? null).toBeNull();
+    await ok(h, `${ETCDCTL} put /ssh/k after`);
+    const r = await stack.api('POST', `/v1/clusters/${name}/restore`, { backup: backup.result.backup.id, force: true });
+    expect(r.status).toBe(202);
+    const restored = await waitOp(r.body.operationId);
+    expect(restored.error ?? null).toBeNull();
+    expect(restored.status).toBe('Succeeded');
+    expect(await ok(h, `${ETCDCTL} get /ssh/k --print-value-only`)).toBe('before');
+    for (const x of three()) {
+      expect(await ok(x, 'stat -c "%a %U" /var/lib/etcd /var/lib/etcd/member/snap/db')).toBe('700 etcd\n600 etcd');
+      expect(await ok(x, 'systemctl is-active etcd')).toBe('active');
+    }
+  });
+
   it('delete with purge leaves nothing of etcd on the hosts', async () => {
     expect((await stack.api('DELETE', `/v1/clusters/${name}?purge=true`)).status).toBe(202);
     await until(
@@ -173,6 +193,8 @@ maybe('ssh provider on test hosts', () => {
         '',
       );
       expect(await ok(h, 'ls /usr/local/bin')).toBe('');
+      // Restore leftovers and snapshots of the cluster are purged too.
+      expect(await ok(h, 'ls -d /var/lib/etcd.* /var/lib/etcdfleet 2>/dev/null; true')).toBe('');
       expect((await h.exec('systemctl is-active etcd')).stdout.trim()).not.toBe('active');
     }
   });
