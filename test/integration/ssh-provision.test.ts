@@ -193,10 +193,12 @@ maybe('ssh provider on test hosts', () => {
         '',
       );
       expect(await ok(h, 'ls /usr/local/bin')).toBe('');
-      // Restore leftovers and snapshots of the cluster are purged too.
-      expect(await ok(h, 'ls -d /var/lib/etcd.* /var/lib/etcdfleet 2>/dev/null; true')).toBe('');
       expect((await h.exec('systemctl is-active etcd')).stdout.trim()).not.toBe('active');
     }
+    // Restore leftovers and snapshots on the cluster's hosts are purged too; the
+    // removed member's kept data stays on its host, which the cluster no longer names.
+    for (const h of three()) expect(await ok(h, 'ls -d /var/lib/etcd.* /var/lib/etcdfleet 2>/dev/null; true')).toBe('');
+    expect(await ok(fleet.hosts[3], 'ls -d /var/lib/etcd.* | wc -l')).toBe('1');
   });
 
   describe('a non-root user through sudo -n, on an sshd whose key the operator file does not pin', () => {
