@@ -276,5 +276,26 @@ maybe('ssh provider on test hosts', () => {
       await gone();
       for (const h of three()) expect(await ok(h, 'ls -A /var/lib/etcd /etc/etcd /opt/etcd 2>/dev/null; true')).toBe('');
     });
+
+    it('preflight refuses a host with a busy port, naming host and port, before installing anything', async () => {
+      const h2 = fleet.hosts[1];
+      await ok(
+        h2,
+        'systemd-run --unit=busy-2379 /usr/sbin/sshd -D -f /etc/ssh/alt_sshd_config -p 2379 && sleep 0.5 && ss -Htln "sport = :2379" | grep -q .',
+      );
+      expect((await stack.api('POST', '/v1/clusters', spec('sshp', three(), altKeys.slice(0, 3)))).status).toBe(202);
+      const c = await stack.waitForPhase('sshp', ['Running', 'Failed'], 120_000);
+      expect(c.phase).toBe('Failed');
+      const op = c.operations.find((o: any) => o.kind === 'provision');
+      expect(op.error).toContain(`sshp-2 (${h2.address}): ports already in use: 2379`);
+      for (const h of three()) expect(await ok(h, 'ls -A /opt /etc/systemd/system | grep -c etcd || true')).toBe('0');
+      await ok(h2, 'systemctl stop busy-2379');
+      expect((await stack.api('DELETE', '/v1/clusters/sshp?purge=true')).status).toBe(202);
+      await until(
+        'sshp to be gone',
+        async () => ((await stack.api('GET', '/v1/clusters/sshp')).status === 404 ? true : undefined),
+        120_000,
+      );
+    });
   });
 });
