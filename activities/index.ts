@@ -45,7 +45,9 @@ export function createActivities(cfg: Config) {
   const passphrase = () => caPassphrase(cfg);
   return {
     async preflight({ spec }: { spec: ClusterSpec }): Promise<{ checked: number }> {
-      return checkMemberPorts(spec, async (member) => (await hosts(spec).status({ cluster: spec.name, member, spec })).running);
+      const host = hosts(spec);
+      if (host.preflight) return host.preflight(spec);
+      return checkMemberPorts(spec, async (member) => (await host.status({ cluster: spec.name, member, spec })).running);
     },
 
     /** Refuses a source the service does not allow; verifies the cached release on every call. */
@@ -73,7 +75,7 @@ export function createActivities(cfg: Config) {
       const { spec, member } = input;
       assertPathsAllowed(spec);
       const host = hosts(spec);
-      await host.installBinaries({ cluster: spec.name, member, version: spec.version, binDir: input.binDir });
+      await host.installBinaries({ cluster: spec.name, member, version: spec.version, binDir: input.binDir, spec });
       const pki = spec.tls.enabled && input.pki ? await loadHostPki(keys, input.pki) : undefined;
       const r = await host.prepare({ ...input, pki });
       return { changed: r.changed, files: r.files };

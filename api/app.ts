@@ -94,10 +94,8 @@ export function createApp(opts: AppOptions): express.Express {
 
   v1.post('/imports/taskserv', async (req, res) => {
     const provider = (req.query.provider as string | undefined) ?? 'local';
-    if (provider !== 'local') {
-      throw new HttpProblem(400, 'Invalid Request', 'provider: only "local" is available', [
-        { path: 'provider', message: 'only "local" is available' },
-      ]);
+    if (provider !== 'local' && provider !== 'ssh') {
+      throw new HttpProblem(400, 'Invalid Request', 'provider: "local" or "ssh"', [{ path: 'provider', message: '"local" or "ssh"' }]);
     }
     const imported = importTaskserv(parseBody(bodyText(req), req.get('content-type')), { provider });
     const { spec, warnings } = parseAllowedClusterSpec(imported.spec, opts.policy);

@@ -122,7 +122,7 @@ export function openApiDocument(): object {
       '/v1/imports/taskserv': {
         post: {
           summary: 'Create a cluster from one or more taskserv ETCD configs (YAML/JSON)',
-          parameters: [{ name: 'provider', in: 'query', schema: { type: 'string', enum: ['local'] } }],
+          parameters: [{ name: 'provider', in: 'query', schema: { type: 'string', enum: ['local', 'ssh'] } }],
           requestBody: { required: true, content: { 'application/yaml': { schema: {} }, 'application/json': { schema: {} } } },
           responses: { 202: accepted, 400: problem, 401: problem, 403: problem, 409: problem },
         },

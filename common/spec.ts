@@ -148,6 +148,24 @@ export const DnsSpec = z.strictObject({
   discoverySrv: Address.optional(),
 });
 
+/** A public host key as an OpenSSH known_hosts line: plain host patterns, a key type and the key; no markers, no hashed names. */
+const HOST_KEY_LINE_RE = /^[^\s@|#][^\s]*\s+(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)\s+[A-Za-z0-9+/]+={0,3}( [^\n\r]*)?$/;
+
+export const SshSpec = z.strictObject({
+  /** Login user; anyone but root runs the provider's commands through `sudo -n`. */
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a POSIX user name')
+    .default('root'),
+  port: Port.default(22),
+  /**
+   * Public host keys (known_hosts lines, e.g. `10.0.0.11 ssh-ed25519 AAAA…`),
+   * added to the worker's ETCDFLEET_SSH_KNOWN_HOSTS. They only count for hosts
+   * in the operator's ETCDFLEET_SSH_ALLOWED_NETWORKS (default none).
+   */
+  hostKeys: z.array(z.string().max(16384).regex(HOST_KEY_LINE_RE, 'a known_hosts line: host key-type key')).max(64).optional(),
+});
+
 /** Intervals (schedules, health checks): 1s to 365d (common/duration.ts). */
 const Duration = durationSchema();
 /** How long backups are kept: an age, not a timer, so up to ten years. */
@@ -204,6 +222,8 @@ export const ClusterSpec = z
     name: z.string().regex(CLUSTER_NAME_RE, 'lowercase letters, digits and dashes, 1-40 chars'),
     version: EtcdVersion.default(DEFAULT_ETCD_VERSION),
     provider: z.enum(['local', 'ssh']).default('local'),
+    /** How the ssh provider logs in (provider ssh only). */
+    ssh: SshSpec.optional(),
     members: z.array(MemberSpec).min(1).max(MAX_MEMBERS, `at most ${MAX_MEMBERS} members`),
     ports: z
       .strictObject({
@@ -300,8 +320,22 @@ export const ClusterSpec = z
         } else seen.set(port, m.name);
       });
     }
+    if (spec.provider !== 'ssh' && spec.ssh) {
+      ctx.addIssue({ code: 'custom', path: ['ssh'], message: 'ssh settings apply to provider "ssh" only' });
+    }
     if (spec.provider === 'ssh') {
-      ctx.addIssue({ code: 'custom', path: ['provider'], message: 'the ssh provider is not available yet; use "local"' });
+      // One etcd.service and one /etc/etcd per machine: one member per host.
+      const hosts = new Map<string, number>();
+      spec.members.forEach((m, i) => {
+        const prev = hosts.get(m.address);
+        if (prev === undefined) hosts.set(m.address, i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: ['members', i, 'address'],
+            message: `the ssh provider runs one member per host: ${m.address} is also members[${prev}]`,
+          });
+      });
     }
     // etcd's own defaults: heartbeat 100 ms, election 1000 ms. A raised heartbeat alone can break the rule too.
     const { heartbeatInterval: hb, electionTimeout: et } = spec.tunables;
@@ -331,6 +365,7 @@ export type ClusterSpec = z.output<typeof ClusterSpec>;
 export type MemberSpec = z.output<typeof MemberSpec>;
 export type TlsSpec = z.output<typeof TlsSpec>;
 export type Tunables = z.output<typeof Tunables>;
+export type SshSpec = z.output<typeof SshSpec>;
 
 export function memberPorts(spec: Pick<ClusterSpec, 'ports'>, m: MemberSpec) {
   return {

@@ -52,6 +52,37 @@ export interface Config {
   apiPort: number;
   /** What specs may reach (artifact sources, S3 endpoints and credentials, backup root): see specPolicy. */
   policy: SpecPolicy;
+  /** The ssh host provider's settings (sshConfig). */
+  ssh: SshConfig;
+}
+
+export interface SshConfig {
+  /** ETCDFLEET_SSH_IDENTITY: path of the private key the worker logs in with (only the path is ever passed on). */
+  identity?: string;
+  /** ETCDFLEET_SSH_KNOWN_HOSTS: an OpenSSH known_hosts file pinning the hosts' keys. */
+  knownHosts?: string;
+  /** ETCDFLEET_SSH_ALLOWED_NETWORKS: CIDRs whose hosts a spec may pin with its own ssh.hostKeys; default none. */
+  allowedNetworks: string[];
+  /** Control sockets and the spec-given known_hosts files (<state>/ssh, 0700). */
+  dir: string;
+}
+
+export function sshConfig(env: NodeJS.ProcessEnv, stateDir: string): SshConfig {
+  const abs = (name: string) => {
+    const v = env[name];
+    if (!v) return undefined;
+    if (!path.isAbsolute(v)) throw new Error(`${name} must be an absolute path, not ${v}`);
+    return v;
+  };
+  return {
+    identity: abs('ETCDFLEET_SSH_IDENTITY'),
+    knownHosts: abs('ETCDFLEET_SSH_KNOWN_HOSTS'),
+    allowedNetworks: (env.ETCDFLEET_SSH_ALLOWED_NETWORKS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    dir: path.join(stateDir, 'ssh'),
+  };
 }
 
 export const UPSTREAM_RELEASES = 'https://github.com/etcd-io/etcd/releases/download';
@@ -68,6 +99,7 @@ export function loadConfig(env = process.env): Config {
     defaultArtifactSource,
     upstreamReleases: env.ETCDFLEET_UPSTREAM_RELEASES ?? (fs.existsSync(mirror) ? `file://${mirror}` : UPSTREAM_RELEASES),
     policy: specPolicy(env, { stateDir: state, mirror, defaultArtifactSource }),
+    ssh: sshConfig(env, state),
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT ?? 7233}`,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.ETCDFLEET_TASK_QUEUE ?? 'etcdfleet',

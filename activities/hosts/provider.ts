@@ -48,6 +48,8 @@ export interface InstallBinariesInput {
   version: string;
   /** Directory with the release's binaries (fetchRelease's binDir). */
   binDir: string;
+  /** The cluster's spec: the ssh provider finds the host there. */
+  spec?: ClusterSpec;
 }
 
 export interface MemberRef {
@@ -117,6 +119,13 @@ export interface SavedSnapshot {
 
 export interface HostProvider {
   readonly kind: ProviderKind;
+
+  /**
+   * Checks every member's host before anything is installed (ssh: systemd,
+   * architecture, sudo, ports, disk, clock); throws non-retryable with each
+   * host and reason. Without it the activity checks the ports on this machine.
+   */
+  preflight?(spec: ClusterSpec): Promise<{ checked: number }>;
 
   /** Directories, config, certificates, env and scripts; writes only what differs. */
   prepare(input: PrepareMemberHostInput): Promise<PrepareMemberHostResult>;

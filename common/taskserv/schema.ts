@@ -222,7 +222,7 @@ export interface TaskservImport {
 }
 
 export interface ImportOptions {
-  provider?: 'local';
+  provider?: 'local' | 'ssh';
   /** Cluster name chosen by the caller; wins over cluster_name/name and the derived name. */
   name?: string;
 }

@@ -24,7 +24,9 @@ describe('providerFor', () => {
     expect(providerFor(undefined, { hostsDir }).kind).toBe('local');
   });
 
-  it('refuses ssh with a clear non-retryable error', () => {
+  it('gives the ssh provider for ssh specs, refusing a worker without ssh settings', () => {
+    const ssh = { allowedNetworks: [], dir: path.join(tmp, 'ssh') };
+    expect(providerFor({ provider: 'ssh' }, { hostsDir, ssh }).kind).toBe('ssh');
     let err: unknown;
     try {
       providerFor({ provider: 'ssh' }, { hostsDir });
@@ -32,8 +34,7 @@ describe('providerFor', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(ApplicationFailure);
-    expect(err).toMatchObject({ type: 'ProviderUnavailable', nonRetryable: true });
-    expect((err as Error).message).toMatch(/ssh host provider is not available yet/);
+    expect(err).toMatchObject({ type: 'SshNotConfigured', nonRetryable: true });
   });
 });
 

@@ -269,10 +269,34 @@ describe('parseClusterSpec rejects', () => {
     ).toBe(1000);
   });
 
-  test('ssh provider is refused for now', () => {
-    expect(rejectSpec({ ...three(), provider: 'ssh' }).issues).toEqual([
-      { path: 'provider', message: 'the ssh provider is not available yet; use "local"' },
-    ]);
+  test('ssh provider: hosts by address, login defaults, host key lines, one member per host', () => {
+    const hosts = [
+      { name: 'a', address: '10.0.0.11' },
+      { name: 'b', address: '10.0.0.12' },
+      { name: 'c', address: 'etcd-3.example.com' },
+    ];
+    const s = parseClusterSpec({ name: 'c1', provider: 'ssh', members: hosts, ssh: {} }).spec;
+    expect(s.ssh).toEqual({ user: 'root', port: 22 });
+    const key = '10.0.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5m2kXq8xYl0pF7bW1v1n1Zz3Zz3Zz3Zz3Zz3Zz3Zz3';
+    expect(
+      parseClusterSpec({ name: 'c1', provider: 'ssh', members: hosts, ssh: { user: 'deploy', port: 2222, hostKeys: [key] } }).spec.ssh,
+    ).toEqual({
+      user: 'deploy',
+      port: 2222,
+      hostKeys: [key],
+    });
+    for (const bad of [
+      '@cert-authority * ssh-ed25519 AAAA',
+      '|1|abc|def ssh-ed25519 AAAA',
+      '10.0.0.11 ssh-ed25519',
+      `${key}\n10.0.0.9 ssh-rsa AAAA`,
+    ]) {
+      expect(paths(rejectSpec({ name: 'c1', provider: 'ssh', members: hosts, ssh: { hostKeys: [bad] } }))).toEqual(['ssh.hostKeys[0]']);
+    }
+    expect(paths(rejectSpec({ name: 'c1', provider: 'ssh', members: hosts, ssh: { user: 'root; rm -rf /' } }))).toEqual(['ssh.user']);
+    expect(paths(rejectSpec({ ...three(), ssh: { user: 'root' } }))).toEqual(['ssh']);
+    const twice = [hosts[0], { name: 'b', address: '10.0.0.11', clientPort: 3379, peerPort: 3380, metricsPort: 3381 }];
+    expect(paths(rejectSpec({ name: 'c1', provider: 'ssh', members: twice }))).toEqual(['members[1].address']);
     expect(paths(rejectSpec({ ...three(), provider: 'docker' }))).toEqual(['provider']);
   });
 

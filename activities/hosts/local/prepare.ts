@@ -3,16 +3,14 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../../../common/spec';
-import { ClusterState, configClusterState, renderEtcdConfig, withClusterState } from '../../etcd/config';
+import { ClusterState, configClusterState, withClusterState } from '../../etcd/config';
 import { ensureDir, writeFileIfChanged } from '../files';
 import type { PrepareMemberHostInput, PrepareMemberHostResult } from '../provider';
-import { findMember } from '../members';
 import { Manifest, localMemberFiles, localMemberRoot, localMemberRuntime } from './layout';
-import { ensureNewline, renderCertShowScript, renderEnv, renderEtcdctlScript } from './render';
+import { assertPki, memberHostFileSet } from '../render';
 
 export async function prepareMemberHost(hostsDir: string, input: PrepareMemberHostInput): Promise<PrepareMemberHostResult> {
   const { spec, member } = input;
-  const m = findMember(spec, member);
   const root = localMemberRoot(hostsDir, spec.name, member);
   const rt = localMemberRuntime(hostsDir, spec.name, member);
   const files = localMemberFiles(hostsDir, spec, member);
@@ -22,10 +20,7 @@ export async function prepareMemberHost(hostsDir: string, input: PrepareMemberHo
     if (did) changed.push(rel(p));
   };
 
-  if (spec.tls.enabled && !input.pki) {
-    throw ApplicationFailure.nonRetryable(`member ${member}: TLS is enabled but no certificates were given`, 'MissingPki');
-  }
-
+  assertPki(input);
   note(root, await ensureDir(root, 0o755));
   for (const d of [files.confDir, rt.runDir, rt.logDir, rt.optDir, rt.binDir]) note(d, await ensureDir(d, 0o755));
   note(files.certsDir, await ensureDir(files.certsDir, 0o700));
@@ -37,34 +32,8 @@ export async function prepareMemberHost(hostsDir: string, input: PrepareMemberHo
   const current = await fsp.readFile(files.configFile, 'utf8').catch(() => undefined);
   const clusterState: ClusterState = current && configClusterState(current) === 'existing' ? 'existing' : input.clusterState;
 
-  const config = renderEtcdConfig({
-    spec,
-    member,
-    initialCluster: input.initialCluster,
-    clusterState,
-    files,
-    provider: 'local',
-    hostRoot: root,
-  });
-  note(files.configFile, await writeFileIfChanged(files.configFile, config, 0o644));
-
-  if (spec.tls.enabled && input.pki) {
-    const { pki } = input;
-    const pems: [string, string, number][] = [
-      [files.caCert, pki.ca, 0o644],
-      [files.serverCert, pki.server.cert, 0o644],
-      [files.serverKey, pki.server.key, 0o600],
-      [files.peerCert, pki.peer.cert, 0o644],
-      [files.peerKey, pki.peer.key, 0o600],
-      [files.clientCert, pki.admin.cert, 0o644],
-      [files.clientKey, pki.admin.key, 0o600],
-    ];
-    for (const [file, pem, mode] of pems) note(file, await writeFileIfChanged(file, ensureNewline(pem), mode));
-  }
-
-  note(files.envFile, await writeFileIfChanged(files.envFile, renderEnv(spec, m, files), 0o644));
-  note(files.etcdctlScript, await writeFileIfChanged(files.etcdctlScript, renderEtcdctlScript(spec, member, files, rt.etcdctl), 0o755));
-  note(files.certShowScript, await writeFileIfChanged(files.certShowScript, renderCertShowScript(files), 0o755));
+  const content = memberHostFileSet(input, { files, etcdctl: rt.etcdctl, clusterState, provider: 'local', hostRoot: root });
+  for (const f of content) note(f.path, await writeFileIfChanged(f.path, f.content, f.mode));
 
   const manifest: Manifest = { cluster: spec.name, member, files };
   note(rt.manifest, await writeFileIfChanged(rt.manifest, `${JSON.stringify(manifest, null, 2)}\n`, 0o644));
