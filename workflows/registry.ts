@@ -11,6 +11,8 @@ import { maintenanceOperations } from './maintenance';
 const lifecycle: OperationHandlers = {
   provision: {
     phase: 'Provisioning',
+    internal: true,
+    failurePhase: 'Failed',
     async run({ state, spec, op }) {
       const r = await executeChild(provisionCluster, {
         workflowId: op.workflowId,
@@ -22,6 +24,9 @@ const lifecycle: OperationHandlers = {
   },
   delete: {
     phase: 'Deleting',
+    internal: true,
+    failurePhase: 'Failed',
+    terminal: true,
     async run({ spec, op, params }) {
       await executeChild(deleteCluster, {
         workflowId: op.workflowId,

@@ -61,6 +61,19 @@ export interface OperationHandler {
   precheck?(state: Readonly<ClusterState>, params: Record<string, unknown>): Promise<void>;
   /** Phase shown while it runs. */
   phase: ClusterPhase;
+  /** Queued only by the entity's own messages (create, delete): a submission of this kind is refused. */
+  internal?: boolean;
+  /**
+   * Phase after a failure (the cluster lifecycle: provision, delete). A cancellation then leaves the
+   * phase alone. Without it, a failed or cancelled operation returns the cluster to its phase before
+   * and its health is observed.
+   */
+  failurePhase?: ClusterPhase;
+  /**
+   * Its success ends the entity: the cluster's addresses are released (never retained after it),
+   * and it cannot be paused or cancelled once it runs.
+   */
+  terminal?: boolean;
   /** Runs the operation (normally one child workflow with ID op.workflowId). */
   run(ctx: OperationContext): Promise<OperationOutcome>;
 }
