@@ -2,8 +2,7 @@
 // Each runs one child runbook; the entity keeps what they learn under
 // `extensions.backups` (catalogue, last drill) and `extensions.maintenance`.
 import { ApplicationFailure, executeChild } from '@temporalio/workflow';
-import type { BackupSpec } from '../common/spec';
-import type { OperationHandlers, ClusterState } from './state';
+import { withParams, type OperationHandlers, type ClusterState } from './state';
 import { backupCluster } from './maintenance/backup';
 import { restoreCluster } from './maintenance/restore';
 import { restoreDrill } from './maintenance/drill';
@@ -14,7 +13,6 @@ import { observe } from './activities';
 
 const refuse = (message: string) => ApplicationFailure.create({ type: 'Refused', message, nonRetryable: true });
 
-type BackupSettings = import('zod').output<typeof BackupSpec>;
 export interface BackupsExtension {
   location?: string;
   items: import('../activities/maintenance-activities').BackupSummary[];
@@ -35,15 +33,12 @@ const maintOf = (s: Readonly<ClusterState>): MaintenanceExtension => (s.extensio
 const now = () => new Date().toISOString();
 
 export const maintenanceOperations: OperationHandlers = {
-  backup: {
+  backup: withParams('backup', {
     phase: 'Running',
-    validate(_s, p) {
-      if (p.member !== undefined && typeof p.member !== 'string') throw refuse('member must be a member name');
-    },
     async run({ state, spec, op, params }) {
       const r = await executeChild(backupCluster, {
         workflowId: op.workflowId,
-        args: [{ spec, member: params.member as string | undefined }],
+        args: [{ spec, member: params.member }],
         staticSummary: `Backup ${spec.name}${params.scheduled ? ' (scheduled)' : ''}`,
       });
       const latest = r.remaining.find((b) => b.id === r.manifest.id);
@@ -57,14 +52,10 @@ export const maintenanceOperations: OperationHandlers = {
       };
       return { extensions: { backups }, result: { backup: r.manifest, deleted: r.deleted } };
     },
-  },
+  }),
 
-  restore: {
+  restore: withParams('restore', {
     phase: 'Restoring',
-    validate(_s, p) {
-      if (typeof p.backup !== 'string' || !p.backup) throw refuse('backup: the id of a backup (or "latest") is required');
-      if (p.from !== undefined && typeof p.from !== 'string') throw refuse('from: the name of the cluster that took the backup');
-    },
     // In place replaces every member's data: meant for a cluster that lost
     // quorum. A healthy cluster needs an explicit `force: true`.
     async precheck(state, p) {
@@ -83,40 +74,36 @@ export const maintenanceOperations: OperationHandlers = {
         throw refuse(`cluster ${state.name} is healthy; an in-place restore replaces all of its data: pass "force": true to do it anyway`);
     },
     async run({ state, spec, op, params }) {
-      const from = (params.from as string | undefined) ?? state.name;
-      const settings = from === state.name ? spec.backup : (params.sourceBackup as BackupSettings | undefined);
+      const from = params.from ?? state.name;
+      const settings = from === state.name ? spec.backup : params.sourceBackup;
       const r = await executeChild(restoreCluster, {
         workflowId: op.workflowId,
-        args: [{ spec, ref: { cluster: from, settings, id: params.backup as string } }],
+        args: [{ spec, ref: { cluster: from, settings, id: params.backup } }],
         staticSummary: `Restore ${spec.name} from ${from}/${params.backup}`,
       });
       return { health: r.health, result: { backup: r.backup, revision: r.revision, totalKey: r.totalKey, keptAside: r.keptAside } };
     },
-  },
+  }),
 
-  'restore-drill': {
+  'restore-drill': withParams('restore-drill', {
     phase: 'Running',
     async run({ state, spec, op, params }) {
       const r = await executeChild(restoreDrill, {
         workflowId: op.workflowId,
-        args: [{ spec, backup: params.backup as string | undefined }],
+        args: [{ spec, backup: params.backup }],
         staticSummary: `Restore drill for ${spec.name}`,
       });
       return { extensions: { backups: { ...backupsOf(state), lastDrill: r } }, result: r };
     },
-  },
+  }),
 
-  compact: {
+  compact: withParams('compact', {
     phase: 'Maintenance',
-    validate(_s, p) {
-      if (p.revision !== undefined && (typeof p.revision !== 'number' || p.revision < 1))
-        throw refuse('revision must be a positive number');
-    },
     async run({ state, spec, op, params }) {
       const m = maintOf(state);
       const r = await executeChild(compactCluster, {
         workflowId: op.workflowId,
-        args: [{ spec, previousRevision: m.observedRevision, revision: params.revision as number | undefined }],
+        args: [{ spec, previousRevision: m.observedRevision, revision: params.revision }],
         staticSummary: `Compact ${spec.name}`,
       });
       const maintenance: MaintenanceExtension = {
@@ -126,9 +113,9 @@ export const maintenanceOperations: OperationHandlers = {
       };
       return { extensions: { maintenance }, result: r };
     },
-  },
+  }),
 
-  defrag: {
+  defrag: withParams('defrag', {
     phase: 'Maintenance',
     async run({ state, spec, op, params }) {
       const r = await executeChild(defragCluster, {
@@ -138,9 +125,9 @@ export const maintenanceOperations: OperationHandlers = {
       });
       return { extensions: { maintenance: { ...maintOf(state), lastDefrag: { ...r, at: now() } } }, result: r };
     },
-  },
+  }),
 
-  'defrag-check': {
+  'defrag-check': withParams('defrag-check', {
     phase: 'Maintenance',
     async run({ state, spec, op }) {
       const r = await executeChild(defragCluster, {
@@ -150,9 +137,9 @@ export const maintenanceOperations: OperationHandlers = {
       });
       return { extensions: { maintenance: { ...maintOf(state), lastDefrag: { ...r, at: now() } } }, result: r };
     },
-  },
+  }),
 
-  'clear-nospace': {
+  'clear-nospace': withParams('clear-nospace', {
     phase: 'Maintenance',
     async run({ state, spec, op }) {
       const r = await executeChild(clearNospace, {
@@ -162,5 +149,5 @@ export const maintenanceOperations: OperationHandlers = {
       });
       return { extensions: { maintenance: { ...maintOf(state), lastNospace: { ...r, at: now() } } }, result: r };
     },
-  },
+  }),
 };

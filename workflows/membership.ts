@@ -5,10 +5,9 @@
 // gate that opens their own runbook). Each runs as one child workflow.
 import { ApplicationFailure, executeChild } from '@temporalio/workflow';
 import { canonicalJson } from '../common/fingerprint';
-import type { Issue } from '../common/parse';
 import { planMembers, specWithAddedMember, specWithReplacedMember, specWithoutMember } from '../common/plan';
 import { formatPath } from '../common/issues';
-import { MAX_TIMEOUT_SECONDS, boundedSeconds } from '../common/duration';
+import type { OperationParams } from '../common/operation-params';
 import { ClusterSpec, type MemberSpec } from '../common/spec';
 import { observe } from './activities';
 import { addMember, type MembershipResult } from './membership/add';
@@ -16,15 +15,11 @@ import { removeMember } from './membership/remove';
 import { replaceMember } from './membership/replace';
 import { scaleCluster } from './membership/scale';
 import { describe } from './progress';
-import type { ClusterState, OperationHandler, OperationHandlers, OperationOutcome } from './state';
+import { refuseIssues, withParams, type ClusterState, type OperationHandlers, type OperationOutcome, type RefusalType } from './state';
 
-type RefusalType = 'Refused' | 'NotFound' | 'Conflict';
-
-function refuse(message: string, type: RefusalType = 'Refused', issues?: Issue[]): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details: issues ? [issues] : undefined });
+function refuse(message: string, type: RefusalType = 'Refused'): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
-const refuseIssues = (issues: Issue[], type: RefusalType = 'Refused') =>
-  refuse(issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), type, issues);
 
 function specOf(state: Readonly<ClusterState>) {
   if (!state.spec) throw refuse(`cluster ${state.name} not found`, 'NotFound');
@@ -53,33 +48,11 @@ async function gate(fn: () => Promise<unknown>): Promise<void> {
   }
 }
 
-const memberName = (params: Record<string, unknown>): string => {
-  const m = params.member;
-  if (typeof m !== 'string' || !m) throw refuseIssues([{ path: 'member', message: 'required: the member name' }]);
-  return m;
-};
+const seconds = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
 
-/**
- * The learner's promote deadline becomes an activity timeout: bounded here too
- * (not only by the API), so no request can hand the child an invalid timer.
- */
-function promoteTimeoutMs(params: Record<string, unknown>): number | undefined {
-  const v = params.promoteTimeoutSeconds;
-  if (v === undefined) return undefined;
-  const secs = boundedSeconds(v);
-  if (secs === undefined)
-    throw refuseIssues([{ path: 'promoteTimeoutSeconds', message: `a number of seconds above 0 up to ${MAX_TIMEOUT_SECONDS}` }]);
-  return secs * 1000;
-}
-
-/** Add-member params are the member itself, plus an optional promote deadline. */
-function splitAddParams(params: Record<string, unknown>): { member: Record<string, unknown>; promoteTimeoutMs?: number } {
-  const { promoteTimeoutSeconds: _, ...member } = params;
-  return { member, promoteTimeoutMs: promoteTimeoutMs(params) };
-}
-
-function checkAdd(spec: ClusterSpec, params: Record<string, unknown>) {
-  const { member, promoteTimeoutMs } = splitAddParams(params);
+function checkAdd(spec: ClusterSpec, params: OperationParams<'add-member'>) {
+  const { promoteTimeoutSeconds, ...member } = params;
+  const promoteTimeoutMs = seconds(promoteTimeoutSeconds);
   const r = specWithAddedMember(spec, member);
   if (!r.ok) {
     const existing = spec.members.find((m) => m.name === member.name);
@@ -89,31 +62,26 @@ function checkAdd(spec: ClusterSpec, params: Record<string, unknown>) {
   return { next: r.value.spec, member: r.value.member, promoteTimeoutMs };
 }
 
-function isSameMember(a: MemberSpec, b: Record<string, unknown>): boolean {
+function isSameMember(a: MemberSpec, b: MemberSpec): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
 
-function checkRemove(spec: ClusterSpec, params: Record<string, unknown>) {
-  const member = memberName(params);
+function checkRemove(spec: ClusterSpec, { member }: OperationParams<'remove-member'>) {
   if (!spec.members.some((m) => m.name === member)) throw refuse(`cluster ${spec.name} has no member ${member}`, 'NotFound');
   const r = specWithoutMember(spec, member);
   if (!r.ok) throw refuseIssues(r.issues);
   return { member, next: r.value.spec };
 }
 
-function checkReplace(spec: ClusterSpec, params: Record<string, unknown>) {
-  const member = memberName(params);
+function checkReplace(spec: ClusterSpec, { member, address, promoteTimeoutSeconds }: OperationParams<'replace-member'>) {
   const old = spec.members.find((m) => m.name === member);
   if (!old) throw refuse(`cluster ${spec.name} has no member ${member}`, 'NotFound');
-  if (params.address !== undefined && typeof params.address !== 'string')
-    throw refuseIssues([{ path: 'address', message: 'must be a string' }]);
-  const r = specWithReplacedMember(spec, member, { ...old, ...(params.address ? { address: params.address as string } : {}) });
+  const r = specWithReplacedMember(spec, member, { ...old, ...(address ? { address } : {}) });
   if (!r.ok) throw refuseIssues(r.issues);
-  return { member, next: r.value.spec, promoteTimeoutMs: promoteTimeoutMs(params) };
+  return { member, next: r.value.spec, promoteTimeoutMs: seconds(promoteTimeoutSeconds) };
 }
 
-function checkScale(spec: ClusterSpec, params: Record<string, unknown>) {
-  if (!Array.isArray(params.members)) throw refuseIssues([{ path: 'members', message: 'required: the desired member list' }]);
+function checkScale(spec: ClusterSpec, params: OperationParams<'scale'>) {
   const r = ClusterSpec.safeParse({ ...spec, members: params.members });
   if (!r.success) {
     throw refuseIssues(r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
@@ -131,7 +99,7 @@ const result = (r: MembershipResult, extra: Record<string, unknown>): OperationO
   result: { ...extra, memberId: r.memberId, members: r.spec.members.map((m) => m.name), warnings: r.warnings },
 });
 
-const addMemberOp: OperationHandler = {
+const addMemberOp = withParams('add-member', {
   phase: 'Updating',
   validate(state, params) {
     checkAdd(specOf(state), params);
@@ -154,16 +122,16 @@ const addMemberOp: OperationHandler = {
     });
     return result(r, { member: c.member!.name });
   },
-};
+});
 
-const removeMemberOp: OperationHandler = {
+const removeMemberOp = withParams('remove-member', {
   phase: 'Updating',
   validate(state, params) {
     checkRemove(specOf(state), params);
   },
   async precheck(state, params) {
     if (!idle(state)) return;
-    const member = memberName(params);
+    const { member } = params;
     await gate(() =>
       observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: quorum survives removing ${member}` }, [
         { spec: specOf(state), member },
@@ -179,16 +147,16 @@ const removeMemberOp: OperationHandler = {
     });
     return result(r, { member });
   },
-};
+});
 
-const replaceMemberOp: OperationHandler = {
+const replaceMemberOp = withParams('replace-member', {
   phase: 'Updating',
   validate(state, params) {
     checkReplace(specOf(state), params);
   },
   async precheck(state, params) {
     if (!idle(state)) return;
-    const member = memberName(params);
+    const { member } = params;
     await gate(() =>
       observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: the others keep quorum while ${member} is replaced` }, [
         { spec: specOf(state), member },
@@ -204,9 +172,9 @@ const replaceMemberOp: OperationHandler = {
     });
     return result(r, { member: c.member });
   },
-};
+});
 
-const scaleOp: OperationHandler = {
+const scaleOp = withParams('scale', {
   phase: 'Updating',
   validate(state, params) {
     checkScale(specOf(state), params);
@@ -231,7 +199,7 @@ const scaleOp: OperationHandler = {
     });
     return { ...result(r, {}), result: { members: r.spec.members.map((m) => m.name), steps: r.steps, warnings: r.warnings } };
   },
-};
+});
 
 export const membershipOperations: OperationHandlers = {
   'add-member': addMemberOp,

@@ -1,6 +1,6 @@
 // Operation kind → handler. The entity knows nothing else about operations.
 import { executeChild } from '@temporalio/workflow';
-import type { OperationHandler, OperationHandlers } from './state';
+import { withParams, type OperationHandler, type OperationHandlers } from './state';
 import type { OperationKind } from '../common/operations';
 import { provisionCluster } from './provision';
 import { deleteCluster } from './delete';
@@ -9,8 +9,10 @@ import { rolloutOperations } from './rollout';
 import { maintenanceOperations } from './maintenance';
 
 const lifecycle: OperationHandlers = {
-  provision: {
+  provision: withParams('provision', {
     phase: 'Provisioning',
+    internal: true,
+    failurePhase: 'Failed',
     async run({ state, spec, op }) {
       const r = await executeChild(provisionCluster, {
         workflowId: op.workflowId,
@@ -19,18 +21,21 @@ const lifecycle: OperationHandlers = {
       });
       return { pki: r.pki, health: r.health, files: r.files, phase: 'Running' };
     },
-  },
-  delete: {
+  }),
+  delete: withParams('delete', {
     phase: 'Deleting',
+    internal: true,
+    failurePhase: 'Failed',
+    terminal: true,
     async run({ spec, op, params }) {
       await executeChild(deleteCluster, {
         workflowId: op.workflowId,
-        args: [{ spec, purge: Boolean(params.purge) }],
+        args: [{ spec, purge: params.purge }],
         staticSummary: `Delete ${spec.name}${params.purge ? ' (purge data)' : ''}`,
       });
       return { phase: 'Deleted' };
     },
-  },
+  }),
 };
 
 export const OPERATIONS: OperationHandlers = {

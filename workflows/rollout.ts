@@ -10,8 +10,7 @@
 import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { checkUpgradePath, checkUpgradeShape, normalizeRelease } from '../common/upgrade-path';
-import { MAX_TIMEOUT_SECONDS, boundedSeconds } from '../common/duration';
-import type { ClusterState, OperationHandlers } from './state';
+import { withParams, type ClusterState, type OperationHandlers } from './state';
 import { rollingUpgrade } from './rollout/upgrade';
 import { rollingConfigChange } from './rollout/config';
 import { rotateCa, rotateCertificates } from './rollout/certificates';
@@ -34,7 +33,7 @@ function requireRunning(state: Readonly<ClusterState>, what: string) {
 }
 
 export const rolloutOperations: OperationHandlers = {
-  upgrade: {
+  upgrade: withParams('upgrade', {
     phase: 'Upgrading',
     validate(state, params) {
       requireRunning(state, 'an upgrade');
@@ -47,11 +46,11 @@ export const rolloutOperations: OperationHandlers = {
     },
     async precheck(state, params) {
       const available = await lookup.availableEtcdVersions.executeWithOptions({ summary: 'known etcd releases' }, []);
-      const v = checkUpgradePath(versionAfterQueue(state), String(params.version), available);
+      const v = checkUpgradePath(versionAfterQueue(state), params.version, available);
       if (!v.allowed) throw refuse(v.reason!);
     },
     async run({ state, spec, op, params }) {
-      const version = normalizeRelease(String(params.version));
+      const version = normalizeRelease(params.version);
       const r = await executeChild(rollingUpgrade, {
         workflowId: op.workflowId,
         args: [{ spec, pki: state.pki, version, snapshotName: `pre-upgrade-${op.seq}` }],
@@ -59,26 +58,25 @@ export const rolloutOperations: OperationHandlers = {
       });
       return { spec: r.spec, health: r.health, result: { order: r.order, snapshot: r.snapshot, clusterVersion: r.clusterVersion } };
     },
-  },
+  }),
 
-  'config-change': {
+  'config-change': withParams('config-change', {
     phase: 'Updating',
-    validate(state, params) {
+    validate(state) {
       requireRunning(state, 'a config change');
-      if (params.tunables === undefined && params.logging === undefined) throw refuse('nothing to change: give tunables and/or logging');
       if (state.spec!.members.length < 3) throw refuse(`a rolling config change needs at least 3 voting members to keep quorum`);
     },
     async run({ state, spec, op, params }) {
       const r = await executeChild(rollingConfigChange, {
         workflowId: op.workflowId,
-        args: [{ spec, pki: state.pki, tunables: params.tunables as never, logging: params.logging as never }],
+        args: [{ spec, pki: state.pki, tunables: params.tunables, logging: params.logging }],
         staticSummary: `Config change on ${spec.name}`,
       });
       return { spec: r.spec, health: r.health, result: { order: r.order } };
     },
-  },
+  }),
 
-  'rotate-certificates': {
+  'rotate-certificates': withParams('rotate-certificates', {
     phase: 'Updating',
     validate(state) {
       requireRunning(state, 'certificate rotation');
@@ -93,26 +91,22 @@ export const rolloutOperations: OperationHandlers = {
       });
       return { pki: r.pki, health: r.health };
     },
-  },
+  }),
 
-  'rotate-ca': {
+  'rotate-ca': withParams('rotate-ca', {
     phase: 'Updating',
-    validate(state, params) {
+    validate(state) {
       requireRunning(state, 'CA rotation');
       if (!state.spec!.tls.enabled || !state.pki) throw refuse(`cluster ${state.name} does not use TLS`);
       if (state.spec!.members.length < 3) throw refuse('a rolling CA rotation needs at least 3 voting members to keep quorum');
-      const g = params.phaseGraceSeconds;
-      if (g !== undefined && boundedSeconds(g, MAX_TIMEOUT_SECONDS, { allowZero: true }) === undefined) {
-        throw refuse(`phaseGraceSeconds must be a number of seconds between 0 and ${MAX_TIMEOUT_SECONDS}`);
-      }
     },
     async run({ state, spec, op, params }) {
       const r = await executeChild(rotateCa, {
         workflowId: op.workflowId,
-        args: [{ spec, pki: state.pki!, phaseGraceSeconds: (params.phaseGraceSeconds as number | undefined) ?? 0 }],
+        args: [{ spec, pki: state.pki!, phaseGraceSeconds: params.phaseGraceSeconds ?? 0 }],
         staticSummary: `Rotate the CA of ${spec.name}`,
       });
       return { pki: r.pki, health: r.health };
     },
-  },
+  }),
 };

@@ -1,4 +1,8 @@
 // The cluster entity's state and the contract every operation handler follows.
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { Issue } from '../common/issues';
+import { parseOperationParams, type OperationParams } from '../common/operation-params';
+import type { OperationKind } from '../common/operations';
 import type { ClusterSpec } from '../common/spec';
 import type { MemberFiles } from '../common/topology';
 import type { ClusterHealthView, ClusterPhase, OperationRecord } from '../common/operations';
@@ -38,31 +42,77 @@ export interface OperationOutcome {
   result?: unknown;
 }
 
-export interface OperationContext {
+export interface OperationContext<P = Record<string, unknown>> {
   state: Readonly<ClusterState>;
   spec: ClusterSpec;
   op: OperationRecord;
-  params: Record<string, unknown>;
+  params: P;
 }
 
-export interface OperationHandler {
+/** `P`: the params as the entity stores them (`Record`) or as the kind's schema parses them (see `withParams`). */
+export interface OperationHandler<P = Record<string, unknown>> {
   /**
    * Runs in the Update validator: throw ApplicationFailure with type `Refused`
    * (→ 422), `Conflict` (→ 409) or `NotFound` (→ 404) to refuse the request;
    * nothing is queued then. Must be deterministic and must not mutate state.
    */
-  validate?(state: Readonly<ClusterState>, params: Record<string, unknown>): void;
+  validate?(state: Readonly<ClusterState>, params: P): void;
   /**
    * Runs in the Update handler before anything is queued and may call
    * activities (live health, quorum math). Throwing an ApplicationFailure of
    * type Refused/Conflict/NotFound fails the request with 422/409/404 and
    * changes nothing.
    */
-  precheck?(state: Readonly<ClusterState>, params: Record<string, unknown>): Promise<void>;
+  precheck?(state: Readonly<ClusterState>, params: P): Promise<void>;
   /** Phase shown while it runs. */
   phase: ClusterPhase;
+  /** Queued only by the entity's own messages (create, delete): a submission of this kind is refused. */
+  internal?: boolean;
+  /**
+   * Phase after a failure (the cluster lifecycle: provision, delete). A cancellation then leaves the
+   * phase alone. Without it, a failed or cancelled operation returns the cluster to its phase before
+   * and its health is observed.
+   */
+  failurePhase?: ClusterPhase;
+  /**
+   * Its success ends the entity: the cluster's addresses are released (never retained after it),
+   * and it cannot be paused or cancelled once it runs.
+   */
+  terminal?: boolean;
   /** Runs the operation (normally one child workflow with ID op.workflowId). */
-  run(ctx: OperationContext): Promise<OperationOutcome>;
+  run(ctx: OperationContext<P>): Promise<OperationOutcome>;
 }
 
-export type OperationHandlers = Partial<Record<import('../common/operations').OperationKind, OperationHandler>>;
+export type OperationHandlers = Partial<Record<OperationKind, OperationHandler>>;
+
+export type RefusalType = 'Refused' | 'NotFound' | 'Conflict';
+
+/** A refusal naming each bad field (`path: message; ...`); the issues travel as the failure's details. */
+export function refuseIssues(issues: Issue[], type: RefusalType = 'Refused'): ApplicationFailure {
+  const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: [issues] });
+}
+
+/**
+ * A handler written against its kind's parsed params (common/operation-params.ts):
+ * the validator, the precheck and `run` each get the params parsed by the kind's
+ * schema; params the schema refuses are a `Refused` naming the fields.
+ */
+export function withParams<K extends OperationKind>(kind: K, h: OperationHandler<OperationParams<K>>): OperationHandler {
+  const parse = (raw: Record<string, unknown>): OperationParams<K> => {
+    const r = parseOperationParams(kind, raw);
+    if (!r.ok) throw refuseIssues(r.issues);
+    return r.params;
+  };
+  const { validate, precheck, run } = h;
+  return {
+    ...h,
+    validate: (state, raw) => {
+      // Parsed even without a validator of its own (an optional call would skip the parse).
+      const params = parse(raw);
+      validate?.(state, params);
+    },
+    precheck: precheck && ((state, raw) => precheck(state, parse(raw))),
+    run: (ctx) => run({ ...ctx, params: parse(ctx.params) }),
+  };
+}

@@ -4,7 +4,8 @@ import express from 'express';
 import { ValidationError } from '../../common/parse';
 import { checkBackupPolicy, parseAllowedClusterSpec, POLICY_STATUS } from '../../common/policy';
 import type { FleetService } from '../service';
-import { bodyObject } from '../body';
+import { bodyObject, operationParams } from '../body';
+import type { OperationKind } from '../../common/operations';
 import { HttpProblem } from '../problems';
 import { SCHEDULE_KINDS, schedulesFromSpec, type ScheduleKind } from '../schedules';
 import { validateSetting } from '../../activities/maintenance/schedules';
@@ -19,8 +20,8 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
       throw new HttpProblem(404, 'Not Found', `no schedule kind ${k} (one of ${SCHEDULE_KINDS.join(', ')})`);
     return k as ScheduleKind;
   };
-  const submit = (kind: Parameters<FleetService['submit']>[1]) => async (req: express.Request, res: express.Response) => {
-    const accepted = await fleet.submit(name(req), kind, bodyObject(req));
+  const submit = (kind: OperationKind) => async (req: express.Request, res: express.Response) => {
+    const accepted = await fleet.submit(name(req), kind, operationParams(kind, bodyObject(req)));
     res.status(202).json({ name: name(req), ...accepted });
   };
 
@@ -45,8 +46,8 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
   r.post('/clusters/:name/restore', async (req, res) => {
     const body = bodyObject(req);
     const target = name(req);
-    const from = typeof body.from === 'string' ? body.from : target;
-    const params: Record<string, unknown> = { backup: body.backup ?? 'latest', from, ...(body.force === true ? { force: true } : {}) };
+    const params = operationParams('restore', { backup: body.backup ?? 'latest', from: body.from ?? target, force: body.force });
+    const { from = target } = params;
     if (from !== target) {
       const source = await fleet.view(from);
       // The source's settings travel with the restore: they must still be allowed (the policy may have changed since).

@@ -5,45 +5,31 @@
 //   PATCH  /clusters/{name}[?dryRun=true]              plan (and queue) the operations for a changed spec
 import express, { type Request, type Response } from 'express';
 import type { OperationAccepted } from '../../workflows/definitions';
-import { parseBody, parseClusterSpec, ValidationError, zodIssues } from '../../common/parse';
+import { parseBody, parseClusterSpec, ValidationError } from '../../common/parse';
 import { checkPlanSteps, planSpecChange } from '../../common/plan';
-import { MemberSpec } from '../../common/spec';
-import { secondsSchema } from '../../common/duration';
-import { bodyObject, bodyText } from '../body';
+import { bodyObject, bodyText, operationParams } from '../body';
 import { HttpProblem } from '../problems';
 import type { FleetService } from '../service';
 
 const truthy = (v: unknown) => v === 'true' || v === '1' || v === '';
-
-/** The learner's promote deadline: bounded (common/duration.ts), or the workflow would get an invalid timer. */
-function promoteTimeoutIssues(v: unknown) {
-  if (v === undefined) return [];
-  const r = secondsSchema().safeParse(v);
-  return r.success ? [] : zodIssues(r.error, 'promoteTimeoutSeconds');
-}
 
 export function membershipRoutes(fleet: FleetService): express.Router {
   const r = express.Router();
 
   r.post('/clusters/:name/members', async (req: Request, res: Response) => {
     const name = String(req.params.name);
-    const body = bodyObject(req);
-    const { promoteTimeoutSeconds, ...member } = body;
-    const parsed = MemberSpec.safeParse(member);
-    const issues = [...(parsed.success ? [] : zodIssues(parsed.error)), ...promoteTimeoutIssues(promoteTimeoutSeconds)];
-    if (issues.length || !parsed.success) throw new ValidationError(issues);
-    const params = { ...parsed.data, ...(promoteTimeoutSeconds !== undefined ? { promoteTimeoutSeconds } : {}) };
+    const params = operationParams('add-member', bodyObject(req));
     const accepted = await fleet.submit(name, 'add-member', params);
     res
       .status(202)
       .location(`/v1/operations/${accepted.operationId}`)
-      .json({ name, member: parsed.data.name, ...accepted });
+      .json({ name, member: params.name, ...accepted });
   });
 
   r.delete('/clusters/:name/members/:member', async (req: Request, res: Response) => {
     const name = String(req.params.name);
     const member = String(req.params.member);
-    const accepted = await fleet.submit(name, 'remove-member', { member });
+    const accepted = await fleet.submit(name, 'remove-member', operationParams('remove-member', {}, { member }));
     res
       .status(202)
       .location(`/v1/operations/${accepted.operationId}`)
@@ -53,13 +39,8 @@ export function membershipRoutes(fleet: FleetService): express.Router {
   r.post('/clusters/:name/members/:member/replace', async (req: Request, res: Response) => {
     const name = String(req.params.name);
     const member = String(req.params.member);
-    const body = bodyObject(req);
-    const unknown = Object.keys(body).filter((k) => k !== 'address' && k !== 'promoteTimeoutSeconds');
-    if (unknown.length) throw new ValidationError(unknown.map((k) => ({ path: k, message: 'unknown field' })));
-    const a = body.address === undefined ? undefined : MemberSpec.shape.address.safeParse(body.address);
-    const issues = [...(a && !a.success ? zodIssues(a.error, 'address') : []), ...promoteTimeoutIssues(body.promoteTimeoutSeconds)];
-    if (issues.length) throw new ValidationError(issues);
-    const accepted = await fleet.submit(name, 'replace-member', { member, ...body });
+    const params = operationParams('replace-member', bodyObject(req), { member });
+    const accepted = await fleet.submit(name, 'replace-member', params);
     res
       .status(202)
       .location(`/v1/operations/${accepted.operationId}`)

@@ -2,10 +2,8 @@
 // rotation. Each queues one operation on the cluster entity (202); the
 // entity's validators answer 409/422 without queueing anything.
 import express from 'express';
-import { LoggingSpec, Tunables } from '../../common/spec';
-import { fromZodError, ValidationError } from '../../common/parse';
-import { MAX_TIMEOUT_SECONDS, secondsSchema } from '../../common/duration';
-import { bodyObject } from '../body';
+import { ValidationError } from '../../common/parse';
+import { bodyObject, operationParams } from '../body';
 import type { FleetService } from '../service';
 import { caRotationQuery } from '../../workflows/rollout/certificates';
 
@@ -30,36 +28,22 @@ export function rolloutRoutes(fleet: FleetService): express.Router {
 
   r.post('/clusters/:name/upgrade', async (req, res) => {
     const name = String(req.params.name);
-    const body = bodyObject(req);
-    if (typeof body.version !== 'string' || !body.version.trim()) {
-      throw new ValidationError([{ path: 'version', message: 'required: the etcd release to upgrade to, e.g. v3.5.35' }]);
-    }
-    const accepted = await fleet.submit(name, 'upgrade', { version: body.version.trim() });
-    res.status(202).json({ name, kind: 'upgrade', version: body.version.trim(), ...accepted });
+    const { version } = operationParams('upgrade', { version: bodyObject(req).version });
+    const accepted = await fleet.submit(name, 'upgrade', { version });
+    res.status(202).json({ name, kind: 'upgrade', version, ...accepted });
   });
 
   r.post('/clusters/:name/config', async (req, res) => {
     const name = String(req.params.name);
     const body = bodyObject(req);
-    if (body.tunables === undefined && body.logging === undefined) {
-      throw new ValidationError([{ path: '', message: 'give tunables and/or logging' }]);
-    }
-    const current = (await fleet.view(name)).spec;
-    const params: Record<string, unknown> = {};
-    if (body.tunables !== undefined) {
-      const t = Tunables.safeParse({ ...(current?.tunables ?? {}), ...(body.tunables as object) });
-      if (!t.success) throw fromZodError(t.error, 'tunables');
-      const hb = t.data.heartbeatInterval ?? 100;
-      const et = t.data.electionTimeout ?? 1000;
-      if (et < 5 * hb)
-        throw new ValidationError([{ path: 'tunables.electionTimeout', message: `must be at least 5 × heartbeatInterval (${5 * hb} ms)` }]);
-      params.tunables = t.data;
-    }
-    if (body.logging !== undefined) {
-      const l = LoggingSpec.safeParse({ ...(current?.logging ?? {}), ...(body.logging as object) });
-      if (!l.success) throw fromZodError(l.error, 'logging');
-      params.logging = l.data;
-    }
+    const given = (v: unknown) => v !== undefined;
+    // The members get whole blocks: the request's fields over the spec's (only the blocks it names).
+    const current = given(body.tunables) || given(body.logging) ? (await fleet.view(name)).spec : undefined;
+    const merged = (block: unknown, now: object | undefined) => (given(block) ? { ...now, ...(block as object) } : undefined);
+    const params = operationParams('config-change', {
+      tunables: merged(body.tunables, current?.tunables),
+      logging: merged(body.logging, current?.logging),
+    });
     const accepted = await fleet.submit(name, 'config-change', params);
     res.status(202).json({ name, kind: 'config-change', ...params, ...accepted });
   });
@@ -69,12 +53,7 @@ export function rolloutRoutes(fleet: FleetService): express.Router {
     const body = bodyObject(req);
     if (body.ca !== undefined && typeof body.ca !== 'boolean') throw new ValidationError([{ path: 'ca', message: 'must be a boolean' }]);
     if (body.ca === true) {
-      const params: Record<string, unknown> = {};
-      if (body.phaseGraceSeconds !== undefined) {
-        const g = secondsSchema(MAX_TIMEOUT_SECONDS, { allowZero: true }).safeParse(body.phaseGraceSeconds);
-        if (!g.success) throw fromZodError(g.error, 'phaseGraceSeconds');
-        params.phaseGraceSeconds = g.data;
-      }
+      const params = operationParams('rotate-ca', { phaseGraceSeconds: body.phaseGraceSeconds });
       const accepted = await fleet.submit(name, 'rotate-ca', params);
       res.status(202).json({ name, kind: 'rotate-ca', ...accepted });
       return;

@@ -1,0 +1,332 @@
+// The cluster entity's logic, apart from its message wiring (workflows/cluster.ts):
+// the job queue, the phase (changed only by `transition`, by the rules of
+// common/phase.ts) and what an operation's outcome changes. Operation kinds
+// differ only by their handlers' properties (workflows/state.ts); the entity
+// never asks which kind it runs.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  TemporalFailure,
+  allHandlersFinished,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { operationId, operationWorkflowId, type ClusterHealthView, type OperationKind, type OperationRecord } from '../common/operations';
+import { EtcdCluster, EtcdPhase, EtcdVersion } from '../common/searchAttributes';
+import { durationMs } from '../common/duration';
+import { nextPhase, type PhaseEvent } from '../common/phase';
+import type { ClusterSpec } from '../common/spec';
+import type { SignedClient } from '../activities/pki';
+import {
+  pauseSignal,
+  resumeSignal,
+  type ClientCsrRequest,
+  type ClusterView,
+  type ControlOperationRequest,
+  type CreateClusterRequest,
+  type DeleteClusterRequest,
+  type OperationAccepted,
+  type SubmitOperationRequest,
+} from './definitions';
+import { describe } from './progress';
+import { handlerFor } from './registry';
+import { releaseClusterAddresses, retainClusterAddresses } from './addresses';
+import type { ClusterState, OperationHandler } from './state';
+
+const KEPT_OPERATIONS = 50;
+const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
+const refuse = (type: 'Conflict' | 'NotFound' | 'Refused', message: string) =>
+  ApplicationFailure.create({ type, message, nonRetryable: true });
+
+/** The activities the entity itself calls (the workflow hands them in). */
+export interface EntityProbes {
+  clusterHealth(spec: ClusterSpec): Promise<ClusterHealthView>;
+  signClient(spec: ClusterSpec, pki: NonNullable<ClusterState['pki']>, csr: string): Promise<Pick<SignedClient, 'cert'>>;
+}
+
+/** Why the entity's loop ended. */
+export type EntityEnd = 'deleted' | 'continue-as-new';
+
+export class ClusterEntity {
+  readonly state: ClusterState;
+  private currentScope?: CancellationScope;
+
+  constructor(
+    readonly name: string,
+    state: ClusterState | undefined,
+    private readonly probes: EntityProbes,
+  ) {
+    this.state = state ?? { name, phase: 'Pending', seq: 0, queue: [], operations: [] };
+  }
+
+  /** The one place the phase changes (and with it the search attributes). */
+  private transition(event: PhaseEvent): void {
+    const next = nextPhase(event);
+    if (!next) return;
+    const s = this.state;
+    s.phase = next.phase;
+    s.reason = next.reason;
+    upsertSearchAttributes([
+      { key: EtcdCluster, value: this.name },
+      { key: EtcdPhase, value: next.phase },
+      { key: EtcdVersion, value: s.spec?.version ?? null },
+    ]);
+  }
+
+  private get deleting(): boolean {
+    return this.state.phase === 'Deleting' || this.state.phase === 'Deleted';
+  }
+
+  private newOperation(kind: OperationKind, params?: Record<string, unknown>): OperationRecord {
+    const seq = ++this.state.seq;
+    return {
+      id: operationId(this.name, seq, kind),
+      cluster: this.name,
+      seq,
+      kind,
+      status: 'Queued',
+      workflowId: operationWorkflowId(this.name, seq, kind),
+      params,
+      submittedAt: new Date().toISOString(),
+    };
+  }
+
+  private enqueue(kind: OperationKind, params?: Record<string, unknown>): OperationRecord {
+    const op = this.newOperation(kind, params);
+    this.state.queue.push(op);
+    return op;
+  }
+
+  private finish(op: OperationRecord, status: OperationRecord['status'], error?: string): void {
+    const ops = this.state.operations;
+    op.status = status;
+    op.error = error;
+    op.finishedAt = new Date().toISOString();
+    ops.push(op);
+    if (ops.length > KEPT_OPERATIONS) ops.splice(0, ops.length - KEPT_OPERATIONS);
+  }
+
+  /** The newest operation of a kind: queued, running or finished. */
+  private latest(kind: OperationKind): OperationRecord | undefined {
+    const s = this.state;
+    return (
+      [...s.queue].reverse().find((o) => o.kind === kind) ??
+      (s.current?.kind === kind ? s.current : undefined) ??
+      [...s.operations].reverse().find((o) => o.kind === kind)
+    );
+  }
+
+  view(): ClusterView {
+    const s = this.state;
+    return {
+      name: this.name,
+      phase: s.phase,
+      reason: s.reason,
+      version: s.spec?.version,
+      spec: s.spec,
+      fingerprint: s.fingerprint,
+      current: s.current,
+      queue: s.queue,
+      operations: s.operations,
+      health: s.health,
+      files: s.files,
+      extensions: s.extensions,
+    };
+  }
+
+  // ---- create and delete: the lifecycle messages ----
+
+  validateCreate({ fingerprint }: Pick<CreateClusterRequest, 'fingerprint'>): void {
+    if (this.deleting) throw refuse('Conflict', `cluster ${this.name} is being deleted`);
+    if (this.state.fingerprint && this.state.fingerprint !== fingerprint)
+      throw refuse('Conflict', `cluster ${this.name} already exists with a different spec`);
+  }
+
+  create({ spec, fingerprint }: CreateClusterRequest): OperationAccepted {
+    const s = this.state;
+    if (!s.spec) {
+      s.spec = spec;
+      s.fingerprint = fingerprint;
+      this.transition({ on: 'created' });
+      return accepted(this.enqueue('provision'));
+    }
+    const last = this.latest('provision');
+    if (last && last.status !== 'Failed' && last.status !== 'Cancelled') return accepted(last, false);
+    // The same spec after a failed provisioning: try again, keeping the CA.
+    return accepted(this.enqueue('provision'));
+  }
+
+  validateDelete(): void {
+    if (!this.state.spec) throw refuse('NotFound', `cluster ${this.name} not found`);
+  }
+
+  delete({ purge }: DeleteClusterRequest): OperationAccepted {
+    const pending = this.latest('delete');
+    if (pending && (pending.status === 'Queued' || pending.status === 'Running')) return accepted(pending, false);
+    // Queued operations can never run now; the running one is cancelled.
+    for (const op of this.state.queue.splice(0)) this.finish(op, 'Cancelled', 'cancelled by delete');
+    const op = this.enqueue('delete', { purge });
+    this.transition({ on: 'deleting' });
+    this.currentScope?.cancel();
+    return accepted(op);
+  }
+
+  // ---- submissions and control of queued/running operations ----
+
+  validateSubmission({ kind, params }: SubmitOperationRequest): void {
+    const handler = handlerFor(kind);
+    if (!handler || handler.internal) throw refuse('Refused', `operation ${kind} is not available`);
+    if (!this.state.spec) throw refuse('NotFound', `cluster ${this.name} not found`);
+    if (this.deleting) throw refuse('Conflict', `cluster ${this.name} is being deleted`);
+    handler.validate?.(this.state, params ?? {});
+  }
+
+  async submit({ kind, params }: SubmitOperationRequest): Promise<OperationAccepted> {
+    try {
+      await handlerFor(kind)!.precheck?.(this.state, params ?? {});
+    } catch (err) {
+      // A bug in a precheck is this request's failure, never a failed workflow task.
+      throw err instanceof TemporalFailure ? err : refuse('Refused', `precheck failed: ${describe(err)}`);
+    }
+    return accepted(this.enqueue(kind, params ?? {}));
+  }
+
+  /** Fire-and-forget (schedules): a refusal is recorded as a failed operation. */
+  submitOrRecord(req: SubmitOperationRequest): void {
+    try {
+      this.validateSubmission(req);
+      this.enqueue(req.kind, req.params ?? {});
+    } catch (err) {
+      this.finish(this.newOperation(req.kind, req.params ?? {}), 'Failed', `refused: ${describe(err)}`);
+    }
+  }
+
+  validateControl({ operationId: id, action }: ControlOperationRequest): void {
+    const s = this.state;
+    if (s.queue.some((o) => o.id === id)) {
+      if (action !== 'cancel') throw refuse('Conflict', `operation ${id} has not started yet; only cancel applies`);
+      return;
+    }
+    const running = s.current;
+    if (!running || running.id !== id) {
+      const known = s.operations.some((o) => o.id === id);
+      throw known ? refuse('Conflict', `operation ${id} has already finished`) : refuse('NotFound', `no operation ${id}`);
+    }
+    if (handlerFor(running.kind)?.terminal) throw refuse('Conflict', `a ${running.kind} cannot be paused or cancelled`);
+  }
+
+  async control({ operationId: id, action }: ControlOperationRequest): Promise<OperationRecord> {
+    const s = this.state;
+    const queued = s.queue.findIndex((o) => o.id === id);
+    if (queued >= 0) {
+      const [op] = s.queue.splice(queued, 1);
+      this.finish(op, 'Cancelled', 'cancelled before it started');
+      return op;
+    }
+    const op = s.current;
+    if (!op) throw refuse('Conflict', `operation ${id} is no longer running`);
+    if (action === 'cancel') this.currentScope?.cancel();
+    else {
+      await getExternalWorkflowHandle(op.workflowId).signal(action === 'pause' ? pauseSignal : resumeSignal);
+      op.status = action === 'pause' ? 'Paused' : 'Running';
+    }
+    return op;
+  }
+
+  // ---- certificates ----
+
+  validateSignClient(): void {
+    const { spec, pki } = this.state;
+    if (!spec) throw refuse('NotFound', `cluster ${this.name} not found`);
+    if (!spec.tls.enabled || !pki)
+      throw refuse('Conflict', `cluster ${this.name} has no certificates${spec.tls.enabled ? ' yet' : ' (TLS is off)'}`);
+  }
+
+  async signClient({ csr }: ClientCsrRequest): Promise<SignedClient> {
+    const { spec, pki } = this.state;
+    if (!spec || !pki) throw refuse('Conflict', `cluster ${this.name} has no certificates yet`);
+    const { cert } = await this.probes.signClient(spec, pki, csr);
+    return { ca: pki.ca.cert, cert };
+  }
+
+  pkiIssued(pki: NonNullable<ClusterState['pki']>): void {
+    this.state.pki = pki;
+  }
+
+  // ---- the queue ----
+
+  /** Runs the queue and checks health between operations until the cluster is deleted or history should start anew. */
+  async loop(): Promise<EntityEnd> {
+    const s = this.state;
+    // Bounded parse: a stored spec with an out-of-range interval (from before the schema bounded it)
+    // falls back to the default instead of handing Temporal an invalid timer.
+    const healthEvery = () => durationMs(s.spec?.maintenance?.healthCheckInterval) ?? DEFAULT_HEALTH_INTERVAL_MS;
+    for (;;) {
+      const hasWork = await condition(() => s.queue.length > 0, healthEvery());
+      if (hasWork) {
+        const op = s.queue.shift()!;
+        const handler = handlerFor(op.kind)!;
+        await this.run(op, handler);
+        if (handler.terminal && op.status === 'Succeeded') {
+          await releaseClusterAddresses(this.name);
+          await condition(allHandlersFinished);
+          return 'deleted';
+        }
+        continue;
+      }
+      if (s.phase === 'Running' || s.phase === 'Degraded') await this.observeHealth();
+      if (workflowInfo().continueAsNewSuggested && s.queue.length === 0) {
+        await condition(allHandlersFinished);
+        return 'continue-as-new';
+      }
+    }
+  }
+
+  private async run(op: OperationRecord, handler: OperationHandler): Promise<void> {
+    const s = this.state;
+    const before = s.phase;
+    op.status = 'Running';
+    op.startedAt = new Date().toISOString();
+    s.current = op;
+    this.transition({ on: 'started', phase: handler.phase });
+    try {
+      const outcome = await CancellationScope.cancellable(async () => {
+        this.currentScope = CancellationScope.current();
+        return handler.run({ state: s, spec: s.spec!, op, params: op.params ?? {} });
+      });
+      if (outcome.spec) s.spec = outcome.spec;
+      if (outcome.pki) s.pki = outcome.pki;
+      if (outcome.health) s.health = outcome.health;
+      if (outcome.files) s.files = { ...s.files, ...outcome.files };
+      if (outcome.extensions) s.extensions = { ...s.extensions, ...outcome.extensions };
+      op.result = outcome.result;
+      this.finish(op, 'Succeeded');
+      this.transition({ on: 'succeeded', phase: outcome.phase, health: s.health });
+    } catch (err) {
+      const cancelled = isCancellation(err);
+      this.finish(op, cancelled ? 'Cancelled' : 'Failed', cancelled ? 'cancelled' : describe(err));
+      this.transition({ on: 'failed', op, before, failurePhase: handler.failurePhase, cancelled });
+      if (!handler.failurePhase) await this.observeHealth(op.error);
+    } finally {
+      s.current = undefined;
+      this.currentScope = undefined;
+    }
+    // Members that left (or never joined) free their address:port pairs.
+    if (!handler.terminal) await retainClusterAddresses(s);
+  }
+
+  private async observeHealth(lastError?: string): Promise<void> {
+    try {
+      const health = await this.probes.clusterHealth(this.state.spec!);
+      this.state.health = health;
+      this.transition({ on: 'observed', health, now: Date.now(), lastError });
+    } catch (err) {
+      this.transition({ on: 'unobservable', error: describe(err) });
+    }
+  }
+}
+
+const accepted = (op: OperationRecord, created = true): OperationAccepted => ({ operationId: op.id, workflowId: op.workflowId, created });
