@@ -17,8 +17,8 @@ const refuse = (message: string) => ApplicationFailure.create({ type: 'Refused',
 type BackupSettings = import('zod').output<typeof BackupSpec>;
 export interface BackupsExtension {
   location?: string;
-  items: import('../activities/maintenance-activities').BackupSummary[];
-  latest?: import('../activities/maintenance-activities').BackupSummary;
+  items: import('../activities/backup/activities').BackupSummary[];
+  latest?: import('../activities/backup/activities').BackupSummary;
   lastBackupAt?: string;
   lastDeleted?: string[];
   lastDrill?: unknown;

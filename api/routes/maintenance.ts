@@ -7,7 +7,7 @@ import type { FleetService } from '../service';
 import { bodyObject } from '../body';
 import { HttpProblem } from '../problems';
 import { SCHEDULE_KINDS, schedulesFromSpec, type ScheduleKind } from '../schedules';
-import { validateSetting } from '../../activities/maintenance/schedules';
+import { validateSetting } from '../../infra/schedules';
 
 export function maintenanceRoutes(fleet: FleetService): express.Router {
   const r = express.Router();

@@ -5,7 +5,7 @@ import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import { EtcdCluster, EtcdOperation } from '../../common/searchAttributes';
 import type { BackupManifest } from '../../activities/backup/backup';
-import type { BackupSummary } from '../../activities/maintenance-activities';
+import type { BackupSummary } from '../../activities/backup/activities';
 import { Progress } from '../progress';
 import { dataOps, quickOps } from './activities';
 

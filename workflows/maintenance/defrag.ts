@@ -4,7 +4,7 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import { EtcdCluster, EtcdOperation } from '../../common/searchAttributes';
-import type { MemberDbStatus } from '../../activities/maintenance/etcd-ops';
+import type { MemberDbStatus } from '../../activities/etcd/ops';
 import { Progress } from '../progress';
 import { healthGate } from '../activities';
 import { etcdMaintenance, quickOps } from './activities';
@@ -65,8 +65,8 @@ export async function defragCluster({
         if (m.isLeader && n > 1) {
           const to = status.members.find((x) => !x.isLeader && !x.isLearner && x.healthy)?.name;
           if (to) {
-            await etcdMaintenance.moveLeaderForDefrag.executeWithOptions({ summary: `move leadership from ${m.name} to ${to}` }, [
-              { spec, to },
+            await etcdMaintenance.transferLeadership.executeWithOptions({ summary: `move leadership from ${m.name} to ${to}` }, [
+              { spec, from: m.name, to },
             ]);
             leaderMovedTo = to;
           }

@@ -5,7 +5,7 @@
 import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import { EtcdCluster, EtcdOperation } from '../../common/searchAttributes';
-import type { BackupRef } from '../../activities/maintenance-activities';
+import type { BackupRef } from '../../activities/backup/activities';
 import { Progress } from '../progress';
 import { healthGate, hostOps } from '../activities';
 import { dataOps, quickOps } from './activities';

@@ -65,7 +65,7 @@ export async function leaveCluster(progress: Progress, spec: ClusterSpec, member
     'Move leadership away',
     async () =>
       health.leader === member
-        ? hostOps.moveLeaderAway.executeWithOptions({ summary: `MoveLeader from ${member} to a healthy follower` }, [
+        ? hostOps.transferLeadership.executeWithOptions({ summary: `MoveLeader from ${member} to a healthy follower` }, [
             { spec, from: member },
           ])
         : { moved: false, leader: health.leader },
