@@ -10,7 +10,7 @@ import { planMembers, specWithAddedMember, specWithReplacedMember, specWithoutMe
 import { formatPath } from '../common/issues';
 import { MAX_TIMEOUT_SECONDS, boundedSeconds } from '../common/duration';
 import { ClusterSpec, type MemberSpec } from '../common/spec';
-import { observe } from './activities';
+import { call, observe } from './activities';
 import { addMember, type MembershipResult } from './membership/add';
 import { removeMember } from './membership/remove';
 import { replaceMember } from './membership/replace';
@@ -139,9 +139,7 @@ const addMemberOp: OperationHandler = {
   async precheck(state) {
     if (!idle(state)) return;
     await gate(() =>
-      observe.checkSafeToDisrupt.executeWithOptions({ summary: 'precheck: every voter healthy before adding a member' }, [
-        { spec: specOf(state), check: {} },
-      ]),
+      call(observe.checkSafeToDisrupt, 'precheck: every voter healthy before adding a member', { spec: specOf(state), check: {} }),
     );
   },
   async run({ state, spec, op, params }) {
@@ -164,11 +162,7 @@ const removeMemberOp: OperationHandler = {
   async precheck(state, params) {
     if (!idle(state)) return;
     const member = memberName(params);
-    await gate(() =>
-      observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: quorum survives removing ${member}` }, [
-        { spec: specOf(state), member },
-      ]),
-    );
+    await gate(() => call(observe.checkSafeToRemove, `precheck: quorum survives removing ${member}`, { spec: specOf(state), member }));
   },
   async run({ state, spec, op, params }) {
     const { member } = checkRemove(spec, params);
@@ -190,9 +184,7 @@ const replaceMemberOp: OperationHandler = {
     if (!idle(state)) return;
     const member = memberName(params);
     await gate(() =>
-      observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: the others keep quorum while ${member} is replaced` }, [
-        { spec: specOf(state), member },
-      ]),
+      call(observe.checkSafeToRemove, `precheck: the others keep quorum while ${member} is replaced`, { spec: specOf(state), member }),
     );
   },
   async run({ state, spec, op, params }) {
@@ -217,9 +209,7 @@ const scaleOp: OperationHandler = {
     const { desired } = checkScale(spec, params);
     const leaving = spec.members.filter((m) => !desired.members.some((d) => d.name === m.name)).map((m) => m.name);
     await gate(() =>
-      observe.checkSafeToDisrupt.executeWithOptions({ summary: 'precheck: voters healthy (members being removed excepted)' }, [
-        { spec, check: { ignore: leaving } },
-      ]),
+      call(observe.checkSafeToDisrupt, 'precheck: voters healthy (members being removed excepted)', { spec, check: { ignore: leaving } }),
     );
   },
   async run({ state, spec, op, params }) {
