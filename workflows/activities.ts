@@ -7,76 +7,57 @@ import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Progress } from './progress';
 
-const proxies = (options: ActivityOptions) => proxyActivities<Activities>(options);
+type Duration = `${number}${'ms' | 's' | 'm' | 'h'}`;
+type Retry = NonNullable<ActivityOptions['retry']>;
+
+const proxies = (startToCloseTimeout: Duration, retry: Retry, more: ActivityOptions = {}) =>
+  proxyActivities<Activities>({ startToCloseTimeout, retry, ...more });
+
+/** Retries from `initialInterval`, growing by `backoffCoefficient` up to `maximumInterval`, at most `maximumAttempts` tries. */
+const backoff = (initialInterval: Duration, backoffCoefficient: number, maximumInterval: Duration, maximumAttempts?: number): Retry => ({
+  initialInterval,
+  backoffCoefficient,
+  maximumInterval,
+  maximumAttempts,
+});
 
 /** Host step: quick, idempotent host and etcd calls. */
-export const hostStep = proxies({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10 },
-});
+export const hostStep = proxies('30s', backoff('1s', 2, '10s', 10));
 
 /** Downloads and other slow one-shot work: release fetch, pre-upgrade snapshot, certificates (RSA 4096 keys take seconds). */
-export const download = proxies({
-  startToCloseTimeout: '5m',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-});
+export const download = proxies('5m', backoff('2s', 2, '30s', 5));
 
 /** Health gate: each attempt checks once; retries are the polling loop. */
-export const healthGate = proxies({
-  startToCloseTimeout: '15s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 1.5, maximumInterval: '5s', maximumAttempts: 60 },
-});
+export const healthGate = proxies('15s', backoff('500ms', 1.5, '5s', 60));
 
 /** Observation only: one attempt, failures are recorded as health. */
-export const observe = proxies({ startToCloseTimeout: '20s', retry: { maximumAttempts: 1 } });
+export const observe = proxies('20s', { maximumAttempts: 1 });
 
 /** Data transfer: streaming a snapshot, verifying, restoring run as long as the database is big, with heartbeats. */
-export const dataTransfer = proxies({
-  startToCloseTimeout: '2h',
-  heartbeatTimeout: '60s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: ['BackupCorrupt', 'NotFound'],
-  },
-});
+export const dataTransfer = proxies(
+  '2h',
+  { ...backoff('2s', 2, '30s', 3), nonRetryableErrorTypes: ['BackupCorrupt', 'NotFound'] },
+  { heartbeatTimeout: '60s' },
+);
 
 /** Rollback: more patient than the forward path, it is what keeps the member working. */
-export const rollback = proxies({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
-});
+export const rollback = proxies('30s', backoff('1s', 2, '10s', 8));
 
 /** Rollout step: few attempts, so a member that cannot restart is rolled back within seconds. */
-export const rolloutStep = proxies({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '4s', maximumAttempts: 3 },
-});
+export const rolloutStep = proxies('30s', backoff('1s', 2, '4s', 3));
 
 /** Member gate after a restart: polls about every second for about a minute, so a rollback starts soon. */
-export const restartGate = proxies({
-  startToCloseTimeout: '15s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 1.2, maximumInterval: '1s', maximumAttempts: 60 },
-});
+export const restartGate = proxies('15s', backoff('200ms', 1.2, '1s', 60));
 
 /** Maintenance step: a member blocks during defrag and compaction; give it minutes. */
-export const maintenanceStep = proxies({
-  startToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
-});
+export const maintenanceStep = proxies('5m', backoff('1s', 2, '10s', 5));
 
 /** Lookup inside a validator: an Update waits for it, so it fails fast. */
-export const lookup = proxies({ startToCloseTimeout: '10s', retry: { maximumAttempts: 2 } });
+export const lookup = proxies('10s', { maximumAttempts: 2 });
 
 /** Promotion gate: polls until the learner has caught up, bounded by the operation's own deadline. */
 export function promotionGate(deadlineMs: number) {
-  return proxies({
-    startToCloseTimeout: '10s',
-    scheduleToCloseTimeout: deadlineMs,
-    retry: { initialInterval: '500ms', backoffCoefficient: 1.5, maximumInterval: '3s' },
-  });
+  return proxies('10s', backoff('500ms', 1.5, '3s'), { scheduleToCloseTimeout: deadlineMs });
 }
 
 /** @deprecated the old name of `hostStep`, kept while workflows/cluster.ts still uses it. */

@@ -81,19 +81,7 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
     ),
   );
 
-  const health = await step(
-    progress,
-    'Wait for quorum and health',
-    healthGate.checkHealthy,
-    `all ${n} members healthy, one leader, no alarms`,
-    { spec, expectMembers: n },
-    (h) => `leader ${h.leader}`,
-  );
-
-  await step(progress, 'Verify write and read', hostStep.verifyWriteRead, 'put and get a marker key through the client URL', {
-    spec,
-    key: `/etcdfleet/provisioned/${workflowInfo().workflowId}`,
-  });
+  const health = await waitHealthyAndVerify(progress, spec, `/etcdfleet/provisioned/${workflowInfo().workflowId}`);
 
   // From now on a member with a wiped data dir can never bootstrap a second cluster.
   await progress.step('Mark cluster existing', () =>
@@ -111,4 +99,19 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
 export function memberPki(pki: ClusterPki, member: string) {
   const m = pki.members[member];
   return { ca: pki.ca.cert, server: m.server, peer: m.peer, admin: pki.admin };
+}
+
+/** The last steps once every member runs: quorum and health, then a marker key written and read back. */
+export async function waitHealthyAndVerify(progress: Progress, spec: ClusterSpec, markerKey: string): Promise<ClusterHealthView> {
+  const n = spec.members.length;
+  const health = await step(
+    progress,
+    'Wait for quorum and health',
+    healthGate.checkHealthy,
+    `all ${n} members healthy, one leader, no alarms`,
+    { spec, expectMembers: n },
+    (h) => `leader ${h.leader}`,
+  );
+  await step(progress, 'Verify write and read', hostStep.verifyWriteRead, `put and get ${markerKey}`, { spec, key: markerKey });
+  return health;
 }

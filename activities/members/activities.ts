@@ -2,11 +2,10 @@
 // the spec's host provider. Each checks the host first, so a retry or a
 // replay after a worker crash never moves a data dir that is still in use.
 import { ApplicationFailure } from '@temporalio/common';
-import type { Etcd3 } from 'etcd3';
 import type { ClusterSpec } from '../../common/spec';
-import { clusterTopology, memberTopology, type MemberFiles } from '../../common/topology';
+import { clusterTopology, type MemberFiles } from '../../common/topology';
 import type { Config } from '../../infra/config';
-import { withEtcdClient } from '../etcd';
+import { isListed } from '../etcd/membership';
 import { hostFiles, providerFor, type HostProvider, type MemberRef, type RemoveMemberHostInput } from '../hosts';
 import { shQuote } from '../hosts/files';
 import { keyStoreFor, loadHostPki, type MemberHostRefs } from '../pki';
@@ -43,20 +42,7 @@ export function memberActivities(cfg: Config) {
   const hosts = (spec?: Pick<ClusterSpec, 'provider'>): HostProvider => providerFor(spec, cfg);
   const keys = keyStoreFor(cfg);
 
-  /** Is a member with this name or peer URL in etcd's member list (asked of the other members)? */
-  const listed = async ({ spec, member }: MemberAt): Promise<boolean> => {
-    const m = spec.members.find((x) => x.name === member);
-    const peerURL = m ? memberTopology(spec, m).peerURL : undefined;
-    const endpoints = clusterTopology(spec)
-      .filter((t) => t.name !== member)
-      .map((t) => t.clientURL);
-    if (endpoints.length === 0) return false;
-    const found = async (c: Etcd3) => {
-      const { members } = await c.cluster.memberList({ linearizable: true });
-      return members.some((x) => x.name === member || (peerURL !== undefined && x.peerURLs.includes(peerURL)));
-    };
-    return withEtcdClient(hosts(spec), spec, found, { endpoints });
-  };
+  const listed = (at: MemberAt) => isListed(hosts(at.spec), at.spec, at.member);
 
   const setAside = async (at: MemberAt, stamp: string): Promise<string | undefined> => {
     const host = hosts(at.spec);

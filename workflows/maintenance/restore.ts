@@ -6,7 +6,8 @@ import { workflowInfo } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { BackupRef } from '../../activities/backup/activities';
 import { Progress } from '../progress';
-import { call, dataTransfer, healthGate, hostStep, step } from '../activities';
+import { call, dataTransfer, hostStep, step } from '../activities';
+import { waitHealthyAndVerify } from '../provision';
 import { setSearchAttributes } from '../search-attributes';
 
 export interface RestoreInput {
@@ -26,7 +27,6 @@ export const RESTORE_STEPS = [
 
 export async function restoreCluster({ spec, ref }: RestoreInput) {
   setSearchAttributes({ cluster: spec.name, operation: 'restore' });
-  const n = spec.members.length;
   const tag = workflowInfo().workflowId.replace(/[^A-Za-z0-9-]+/g, '-');
   const progress = new Progress(`Restore ${spec.name} from ${ref.cluster}/${ref.id}`, RESTORE_STEPS);
   const staged = await step(
@@ -62,18 +62,7 @@ export async function restoreCluster({ spec, ref }: RestoreInput) {
   await progress.step('Start members', () =>
     Promise.all(spec.members.map((m) => call(hostStep.startMember, `start ${m.name}`, { cluster: spec.name, member: m.name, spec }))),
   );
-  const health = await step(
-    progress,
-    'Wait for quorum and health',
-    healthGate.checkHealthy,
-    `all ${n} members healthy, one leader, no alarms`,
-    { spec, expectMembers: n },
-    (h) => `leader ${h.leader}`,
-  );
-  await step(progress, 'Verify write and read', hostStep.verifyWriteRead, 'put and get a marker key', {
-    spec,
-    key: `/etcdfleet/restored/${workflowInfo().workflowId}`,
-  });
+  const health = await waitHealthyAndVerify(progress, spec, `/etcdfleet/restored/${workflowInfo().workflowId}`);
   await step(progress, 'Remove staged snapshot', hostStep.removeStagedBackup, staged.file, { file: staged.file });
   progress.succeed();
   return {
