@@ -93,9 +93,9 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
 
 /** Unused keys are only clutter: a failure to remove them does not fail the rotation. */
 async function pruneKeys(spec: ClusterSpec, keep: ClusterPki): Promise<void> {
-  await rolloutStep.pruneClusterKeys
-    .executeWithOptions({ summary: 'remove superseded private keys from the key store' }, [{ cluster: spec.name, keep: [keep] }])
-    .catch(() => undefined);
+  await call(rolloutStep.pruneClusterKeys, 'remove superseded private keys from the key store', { cluster: spec.name, keep: [keep] }).catch(
+    () => undefined,
+  );
 }
 
 export interface CaRotationView {
