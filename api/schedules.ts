@@ -3,9 +3,9 @@
 // `schedulesFor(client, taskQueue).syncFromSpec(spec)` after create/PATCH and
 // `.removeAll(name)` after delete.
 import type { Client } from '@temporalio/client';
-import { MaintenanceSchedules } from '../activities/maintenance/schedules';
+import { MaintenanceSchedules } from '../infra/schedules';
 
-export { MaintenanceSchedules, SCHEDULE_KINDS, schedulesFromSpec, type ScheduleKind } from '../activities/maintenance/schedules';
+export { MaintenanceSchedules, SCHEDULE_KINDS, schedulesFromSpec, type ScheduleKind } from '../infra/schedules';
 
 export function schedulesFor(client: Client, taskQueue: string): MaintenanceSchedules {
   return new MaintenanceSchedules(client, taskQueue);

@@ -50,7 +50,7 @@ async function child(): Promise<void> {
   const { S3Target } = await import('../activities/backup/target');
   const { streamBackup, verifyStored, keyId } = await import('../activities/backup/backup');
   const { newEtcdClient } = await import('../activities/etcd/client');
-  const { newSnapshotClient } = await import('../activities/maintenance/etcd-ops');
+  const { newSnapshotClient } = await import('../activities/etcd/ops');
   const { Transform } = await import('node:stream');
   const { DirTarget } = await import('../activities/backup/target');
   const s3target = new S3Target(

@@ -3,7 +3,7 @@
 // before it serves anything, instead of failing an activity hours later or,
 // worse, running with authentication that accepts an empty token.
 import { apiToken, caPassphrase, codecCapability, keyStoreKey, type Config } from '../infra/config';
-import { backupKey } from '../activities/maintenance-activities';
+import { backupKey } from '../activities/backup/key';
 import { loadCodecKey } from './codec';
 
 export interface ApiSecrets {

@@ -14,7 +14,7 @@ import {
   submitOperationSignal,
   submitOperationUpdate,
 } from './definitions';
-import { hostOps, observe } from './activities';
+import { call, hostStep, observe } from './activities';
 import { ClusterEntity, type EntityProbes } from './entity';
 import type { ClusterState } from './state';
 
@@ -27,9 +27,9 @@ export interface ClusterWorkflowInput {
 }
 
 const probes: EntityProbes = {
-  clusterHealth: (spec) => observe.clusterHealth.executeWithOptions({ summary: 'health check' }, [{ spec }]),
+  clusterHealth: (spec) => call(observe.clusterHealth, 'health check', { spec }),
   signClient: (spec, pki, csr) =>
-    hostOps.signClientCertificate.executeWithOptions({ summary: 'sign an admin client certificate request' }, [{ spec, ca: pki.ca, csr }]),
+    call(hostStep.signClientCertificate, 'sign an admin client certificate request', { spec, ca: pki.ca, csr }),
 };
 
 export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Promise<void> {

@@ -2,12 +2,11 @@
 // (and the cluster's keys in the key store) are purged when asked; else data
 // dirs are renamed aside (`<dataDir>.deleted-<stamp>`): kept for the operator,
 // but a new cluster with the same names never starts on them.
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../common/spec';
-import { EtcdCluster, EtcdOperation } from '../common/searchAttributes';
 import { Progress } from './progress';
-import { hostOps } from './activities';
+import { call, hostStep } from './activities';
 import { stampNow } from './membership/join';
+import { setSearchAttributes } from './search-attributes';
 
 export interface DeleteInput {
   spec: ClusterSpec;
@@ -15,17 +14,10 @@ export interface DeleteInput {
 }
 
 export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void> {
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'delete' },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'delete' });
   const progress = new Progress(`Delete ${spec.name}${purge ? ' (purge data)' : ''}`, ['Stop members', 'Remove host files']);
   await progress.step('Stop members', () =>
-    Promise.all(
-      spec.members.map((m) =>
-        hostOps.stopMember.executeWithOptions({ summary: `stop ${m.name}` }, [{ cluster: spec.name, member: m.name, spec }]),
-      ),
-    ),
+    Promise.all(spec.members.map((m) => call(hostStep.stopMember, `stop ${m.name}`, { cluster: spec.name, member: m.name, spec }))),
   );
   const stamp = stampNow();
   await progress.step(
@@ -33,19 +25,21 @@ export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void>
     async () => {
       const r = await Promise.all(
         spec.members.map((m) =>
-          hostOps.removeMemberHost.executeWithOptions(
-            { summary: `${m.name}: remove config, certificates${purge ? ' and data' : '; data dir set aside'}` },
-            [{ cluster: spec.name, member: m.name, purge, spec, ...(purge ? {} : { setAsideStamp: stamp }) }],
-          ),
+          call(hostStep.removeMemberHost, `${m.name}: remove config, certificates${purge ? ' and data' : '; data dir set aside'}`, {
+            cluster: spec.name,
+            member: m.name,
+            purge,
+            spec,
+            ...(purge ? {} : { setAsideStamp: stamp }),
+          }),
         ),
       );
       if (purge) {
-        await hostOps.purgeClusterDir.executeWithOptions({ summary: `remove what is left of ${spec.name} (set-aside data, snapshots)` }, [
-          { cluster: spec.name, spec },
-        ]);
-        await hostOps.pruneClusterKeys.executeWithOptions({ summary: `remove ${spec.name}'s private keys from the key store` }, [
-          { cluster: spec.name },
-        ]);
+        await call(hostStep.purgeClusterDir, `remove what is left of ${spec.name} (set-aside data, snapshots)`, {
+          cluster: spec.name,
+          spec,
+        });
+        await call(hostStep.pruneClusterKeys, `remove ${spec.name}'s private keys from the key store`, { cluster: spec.name });
       }
       return r.filter((x) => x.setAside).length;
     },

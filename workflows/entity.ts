@@ -11,12 +11,11 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { operationId, operationWorkflowId, type ClusterHealthView, type OperationKind, type OperationRecord } from '../common/operations';
-import { EtcdCluster, EtcdPhase, EtcdVersion } from '../common/searchAttributes';
 import { durationMs } from '../common/duration';
+import { setSearchAttributes } from './search-attributes';
 import { nextPhase, type PhaseEvent } from '../common/phase';
 import type { ClusterSpec } from '../common/spec';
 import type { SignedClient } from '../activities/pki';
@@ -69,11 +68,7 @@ export class ClusterEntity {
     const s = this.state;
     s.phase = next.phase;
     s.reason = next.reason;
-    upsertSearchAttributes([
-      { key: EtcdCluster, value: this.name },
-      { key: EtcdPhase, value: next.phase },
-      { key: EtcdVersion, value: s.spec?.version ?? null },
-    ]);
+    setSearchAttributes({ cluster: this.name, phase: next.phase, version: s.spec?.version ?? null });
   }
 
   private get deleting(): boolean {

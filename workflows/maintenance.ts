@@ -9,14 +9,14 @@ import { restoreDrill } from './maintenance/drill';
 import { compactCluster } from './maintenance/compact';
 import { defragCluster } from './maintenance/defrag';
 import { clearNospace } from './maintenance/nospace';
-import { observe } from './activities';
+import { call, observe } from './activities';
 
 const refuse = (message: string) => ApplicationFailure.create({ type: 'Refused', message, nonRetryable: true });
 
 export interface BackupsExtension {
   location?: string;
-  items: import('../activities/maintenance-activities').BackupSummary[];
-  latest?: import('../activities/maintenance-activities').BackupSummary;
+  items: import('../activities/backup/activities').BackupSummary[];
+  latest?: import('../activities/backup/activities').BackupSummary;
   lastBackupAt?: string;
   lastDeleted?: string[];
   lastDrill?: unknown;
@@ -62,11 +62,7 @@ export const maintenanceOperations: OperationHandlers = {
       if (p.force === true || state.phase === 'Pending' || state.phase === 'Provisioning' || !state.spec) return;
       let healthy = false;
       try {
-        healthy = (
-          await observe.clusterHealth.executeWithOptions({ summary: 'in-place restore: is the cluster still healthy?' }, [
-            { spec: state.spec },
-          ])
-        ).healthy;
+        healthy = (await call(observe.clusterHealth, 'in-place restore: is the cluster still healthy?', { spec: state.spec })).healthy;
       } catch {
         healthy = false;
       }

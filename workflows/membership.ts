@@ -9,7 +9,7 @@ import { planMembers, specWithAddedMember, specWithReplacedMember, specWithoutMe
 import { formatPath } from '../common/issues';
 import type { OperationParams } from '../common/operation-params';
 import { ClusterSpec, type MemberSpec } from '../common/spec';
-import { observe } from './activities';
+import { call, observe } from './activities';
 import { addMember, type MembershipResult } from './membership/add';
 import { removeMember } from './membership/remove';
 import { replaceMember } from './membership/replace';
@@ -107,9 +107,7 @@ const addMemberOp = withParams('add-member', {
   async precheck(state) {
     if (!idle(state)) return;
     await gate(() =>
-      observe.checkSafeToDisrupt.executeWithOptions({ summary: 'precheck: every voter healthy before adding a member' }, [
-        { spec: specOf(state), check: {} },
-      ]),
+      call(observe.checkSafeToDisrupt, 'precheck: every voter healthy before adding a member', { spec: specOf(state), check: {} }),
     );
   },
   async run({ state, spec, op, params }) {
@@ -132,11 +130,7 @@ const removeMemberOp = withParams('remove-member', {
   async precheck(state, params) {
     if (!idle(state)) return;
     const { member } = params;
-    await gate(() =>
-      observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: quorum survives removing ${member}` }, [
-        { spec: specOf(state), member },
-      ]),
-    );
+    await gate(() => call(observe.checkSafeToRemove, `precheck: quorum survives removing ${member}`, { spec: specOf(state), member }));
   },
   async run({ state, spec, op, params }) {
     const { member } = checkRemove(spec, params);
@@ -158,9 +152,7 @@ const replaceMemberOp = withParams('replace-member', {
     if (!idle(state)) return;
     const { member } = params;
     await gate(() =>
-      observe.checkSafeToRemove.executeWithOptions({ summary: `precheck: the others keep quorum while ${member} is replaced` }, [
-        { spec: specOf(state), member },
-      ]),
+      call(observe.checkSafeToRemove, `precheck: the others keep quorum while ${member} is replaced`, { spec: specOf(state), member }),
     );
   },
   async run({ state, spec, op, params }) {
@@ -185,9 +177,7 @@ const scaleOp = withParams('scale', {
     const { desired } = checkScale(spec, params);
     const leaving = spec.members.filter((m) => !desired.members.some((d) => d.name === m.name)).map((m) => m.name);
     await gate(() =>
-      observe.checkSafeToDisrupt.executeWithOptions({ summary: 'precheck: voters healthy (members being removed excepted)' }, [
-        { spec, check: { ignore: leaving } },
-      ]),
+      call(observe.checkSafeToDisrupt, 'precheck: voters healthy (members being removed excepted)', { spec, check: { ignore: leaving } }),
     );
   },
   async run({ state, spec, op, params }) {

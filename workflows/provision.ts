@@ -1,13 +1,13 @@
 // Provision a new cluster: the runbook, one idempotent activity per step.
-import { getExternalWorkflowHandle, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
 import type { ClusterSpec } from '../common/spec';
 import type { ClusterHealthView } from '../common/operations';
 import { clusterTopology, initialCluster, type MemberFiles } from '../common/topology';
-import { EtcdCluster, EtcdOperation, EtcdPhase, EtcdVersion } from '../common/searchAttributes';
 import type { ClusterPki } from '../activities/pki';
 import { Progress } from './progress';
 import { pkiIssuedSignal } from './definitions';
-import { healthGate, hostOps, slowOps } from './activities';
+import { call, download, healthGate, hostStep, step } from './activities';
+import { setSearchAttributes } from './search-attributes';
 
 export interface ProvisionInput {
   spec: ClusterSpec;
@@ -32,36 +32,28 @@ export const PROVISION_STEPS = [
 ] as const;
 
 export async function provisionCluster({ spec, pki: existing }: ProvisionInput): Promise<ProvisionResult> {
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'provision' },
-    { key: EtcdPhase, value: 'Provisioning' },
-    { key: EtcdVersion, value: spec.version },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'provision', phase: 'Provisioning', version: spec.version });
   const n = spec.members.length;
   const members = clusterTopology(spec);
   const progress = new Progress(`Provision ${spec.name}: ${n} × etcd ${spec.version}`, PROVISION_STEPS);
 
-  await progress.step('Validate hosts', () =>
-    hostOps.preflight.executeWithOptions({ summary: `check ${n} member addresses and ports are free` }, [{ spec }]),
-  );
+  await step(progress, 'Validate hosts', hostStep.preflight, `check ${n} member addresses and ports are free`, { spec });
 
-  const release = await progress.step(
+  const release = await step(
+    progress,
     'Fetch etcd release',
-    () =>
-      slowOps.fetchRelease.executeWithOptions({ summary: `etcd ${spec.version} (SHA-256 checked)` }, [
-        { version: spec.version, source: spec.artifactSource },
-      ]),
+    download.fetchRelease,
+    `etcd ${spec.version} (SHA-256 checked)`,
+    { version: spec.version, source: spec.artifactSource },
     (r) => `sha256 ${r.sha256.slice(0, 16)}…`,
   );
 
-  const pki = await progress.step(
+  const pki = await step(
+    progress,
     'Issue certificates',
-    () =>
-      slowOps.issueCertificates.executeWithOptions(
-        { summary: `CA, ${n} server + ${n} peer certificates, admin client (${spec.tls.leafKey.algorithm})` },
-        [{ spec, existing }],
-      ),
+    download.issueCertificates,
+    `CA, ${n} server + ${n} peer certificates, admin client (${spec.tls.leafKey.algorithm})`,
+    { spec, existing },
     () => (existing ? 'reused existing CA' : 'new CA'),
   );
   const parent = workflowInfo().parent;
@@ -71,44 +63,30 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
   const prepared = await progress.step('Prepare hosts', () =>
     Promise.all(
       spec.members.map((m) =>
-        hostOps.prepareMember.executeWithOptions({ summary: `${m.name}: install etcd ${spec.version}, write config and certificates` }, [
-          { spec, member: m.name, pki: memberPki(pki, m.name), initialCluster: initial, clusterState: 'new', binDir: release.binDir },
-        ]),
+        call(hostStep.prepareMember, `${m.name}: install etcd ${spec.version}, write config and certificates`, {
+          spec,
+          member: m.name,
+          pki: memberPki(pki, m.name),
+          initialCluster: initial,
+          clusterState: 'new',
+          binDir: release.binDir,
+        }),
       ),
     ),
   );
 
   await progress.step('Start members', () =>
     Promise.all(
-      members.map((m) =>
-        hostOps.startMember.executeWithOptions({ summary: `start ${m.name} (${m.clientURL})` }, [
-          { cluster: spec.name, member: m.name, spec },
-        ]),
-      ),
+      members.map((m) => call(hostStep.startMember, `start ${m.name} (${m.clientURL})`, { cluster: spec.name, member: m.name, spec })),
     ),
   );
 
-  const health = await progress.step(
-    'Wait for quorum and health',
-    () =>
-      healthGate.checkHealthy.executeWithOptions({ summary: `all ${n} members healthy, one leader, no alarms` }, [
-        { spec, expectMembers: n },
-      ]),
-    (h) => `leader ${h.leader}`,
-  );
-
-  await progress.step('Verify write and read', () =>
-    hostOps.verifyWriteRead.executeWithOptions({ summary: 'put and get a marker key through the client URL' }, [
-      { spec, key: `/etcdfleet/provisioned/${workflowInfo().workflowId}` },
-    ]),
-  );
+  const health = await waitHealthyAndVerify(progress, spec, `/etcdfleet/provisioned/${workflowInfo().workflowId}`);
 
   // From now on a member with a wiped data dir can never bootstrap a second cluster.
   await progress.step('Mark cluster existing', () =>
     Promise.all(
-      spec.members.map((m) =>
-        hostOps.markMemberExisting.executeWithOptions({ summary: `${m.name}: initial-cluster-state existing` }, [{ spec, member: m.name }]),
-      ),
+      spec.members.map((m) => call(hostStep.markMemberExisting, `${m.name}: initial-cluster-state existing`, { spec, member: m.name })),
     ),
   );
 
@@ -121,4 +99,19 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
 export function memberPki(pki: ClusterPki, member: string) {
   const m = pki.members[member];
   return { ca: pki.ca.cert, server: m.server, peer: m.peer, admin: pki.admin };
+}
+
+/** The last steps once every member runs: quorum and health, then a marker key written and read back. */
+export async function waitHealthyAndVerify(progress: Progress, spec: ClusterSpec, markerKey: string): Promise<ClusterHealthView> {
+  const n = spec.members.length;
+  const health = await step(
+    progress,
+    'Wait for quorum and health',
+    healthGate.checkHealthy,
+    `all ${n} members healthy, one leader, no alarms`,
+    { spec, expectMembers: n },
+    (h) => `leader ${h.leader}`,
+  );
+  await step(progress, 'Verify write and read', hostStep.verifyWriteRead, `put and get ${markerKey}`, { spec, key: markerKey });
+  return health;
 }

@@ -7,9 +7,9 @@
 // deterministically) and refuses anything but a patch upgrade or one minor
 // step from the latest patch, naming the path to take. The child re-checks
 // the path when it starts (the queue may have changed the version meanwhile).
-import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, executeChild } from '@temporalio/workflow';
 import { checkUpgradePath, checkUpgradeShape, normalizeRelease } from '../common/upgrade-path';
+import { lookup } from './activities';
 import { withParams, type ClusterState, type OperationHandlers } from './state';
 import { rollingUpgrade } from './rollout/upgrade';
 import { rollingConfigChange } from './rollout/config';
@@ -17,8 +17,6 @@ import { rotateCa, rotateCertificates } from './rollout/certificates';
 
 const refuse = (message: string, type: 'Refused' | 'Conflict' = 'Refused') =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
-
-const lookup = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 2 } });
 
 /** An upgrade already queued or running decides the version the next one starts from. */
 function versionAfterQueue(state: Readonly<ClusterState>): string {

@@ -5,7 +5,6 @@
 // Every call has a short deadline and the client's own retry/circuit-breaker
 // policies are replaced: an activity must fail fast and let Temporal retry,
 // never hang in a library retry loop. Every client is closed before return.
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Etcd3, IOptions, isRecoverableError, EtcdPermissionDeniedError, IMember, IStatusResponse } from 'etcd3';
 import { ClusterSpec } from '../../common/spec';
@@ -323,41 +322,4 @@ export async function putAndGet(
     },
     opts,
   );
-}
-
-export interface WaitUntilHealthyInput {
-  /** Number of members (voting + learners) the cluster must list. */
-  expectMembers: number;
-  timeoutMs: number;
-  intervalMs?: number;
-  /** Also require that no member is a learner (e.g. after bootstrap). Default false. */
-  requireNoLearners?: boolean;
-}
-
-export async function waitUntilHealthy(hosts: HostProvider, spec: ClusterSpec, input: WaitUntilHealthyInput): Promise<ClusterHealth> {
-  const deadline = Date.now() + input.timeoutMs;
-  const interval = input.intervalMs ?? 500;
-  let last: ClusterHealth | undefined;
-  for (;;) {
-    const callTimeout = Math.max(500, Math.min(DEFAULT_CALL_TIMEOUT_MS, deadline - Date.now()));
-    last = await clusterHealth(hosts, spec, { timeoutMs: callTimeout });
-    const countOk = last.members.length === input.expectMembers;
-    const learnersOk = !input.requireNoLearners || last.members.every((m) => !m.isLearner);
-    if (last.healthy && countOk && learnersOk) return last;
-    heartbeat(describeHealth(last));
-    if (Date.now() + interval >= deadline) break;
-    await new Promise((r) => setTimeout(r, interval));
-  }
-  throw new Error(
-    `cluster ${spec.name} not healthy with ${input.expectMembers} members after ${input.timeoutMs} ms ` +
-      `(${last.members.length} listed): ${describeHealth(last)}`,
-  );
-}
-
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* not inside an activity */
-  }
 }

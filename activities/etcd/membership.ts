@@ -39,6 +39,36 @@ function endpointsExcept(spec: ClusterSpec, except: string): string[] {
   return eps;
 }
 
+/**
+ * The member list as the members other than `member` see it, and the entry
+ * for `member` by name or peer URL (the spec's when not given).
+ */
+async function withMemberList<T>(
+  hosts: HostProvider,
+  spec: ClusterSpec,
+  member: { name: string; peerURL?: string },
+  opts: ClientOptions,
+  fn: (c: Etcd3, members: IMember[], listed: IMember | undefined) => Promise<T>,
+): Promise<T> {
+  const t = spec.members.find((x) => x.name === member.name);
+  const peerURL = member.peerURL ?? (t ? memberTopology(spec, t).peerURL : undefined);
+  return withEtcdClient(
+    hosts,
+    spec,
+    async (c) => {
+      const { members } = await c.cluster.memberList({ linearizable: true });
+      return fn(c, members, findListed(members, member.name, peerURL));
+    },
+    { ...opts, endpoints: endpointsExcept(spec, member.name) },
+  );
+}
+
+/** Is `member` (by name or peer URL) in etcd's member list? With no other member to ask, no. */
+export async function isListed(hosts: HostProvider, spec: ClusterSpec, member: string, opts: ClientOptions = {}): Promise<boolean> {
+  if (!spec.members.some((m) => m.name !== member)) return false;
+  return withMemberList(hosts, spec, { name: member }, opts, async (_c, _members, listed) => listed !== undefined);
+}
+
 export interface AddLearnerResult {
   id: string;
   alreadyMember: boolean;
@@ -113,28 +143,19 @@ export async function promoteLearner(
   input: { member: string },
   opts: ClientOptions = {},
 ): Promise<{ promoted: boolean; id: string }> {
-  const t = spec.members.find((x) => x.name === input.member);
-  const peerURL = t ? memberTopology(spec, t).peerURL : undefined;
-  return withEtcdClient(
-    hosts,
-    spec,
-    async (c) => {
-      const { members } = await c.cluster.memberList({ linearizable: true });
-      const listed = findListed(members, input.member, peerURL);
-      if (!listed) throw ApplicationFailure.nonRetryable(`member ${input.member} is not in cluster ${spec.name}`, 'UnknownMember');
-      if (!listed.isLearner) return { promoted: false, id: memberIdHex(listed.ID) };
-      try {
-        await c.cluster.memberPromote({ ID: listed.ID });
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        if (/in sync with leader|not ready/i.test(msg))
-          throw new Error(`learner ${input.member} has not caught up with the leader yet: ${msg}`);
-        throw e;
-      }
-      return { promoted: true, id: memberIdHex(listed.ID) };
-    },
-    { ...opts, endpoints: endpointsExcept(spec, input.member) },
-  );
+  return withMemberList(hosts, spec, { name: input.member }, opts, async (c, _members, listed) => {
+    if (!listed) throw ApplicationFailure.nonRetryable(`member ${input.member} is not in cluster ${spec.name}`, 'UnknownMember');
+    if (!listed.isLearner) return { promoted: false, id: memberIdHex(listed.ID) };
+    try {
+      await c.cluster.memberPromote({ ID: listed.ID });
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (/in sync with leader|not ready/i.test(msg))
+        throw new Error(`learner ${input.member} has not caught up with the leader yet: ${msg}`);
+      throw e;
+    }
+    return { promoted: true, id: memberIdHex(listed.ID) };
+  });
 }
 
 /**
@@ -147,27 +168,18 @@ export async function removeMember(
   input: { member: string; peerURL?: string },
   opts: ClientOptions = {},
 ): Promise<{ removed: boolean; id?: string }> {
-  const t = spec.members.find((x) => x.name === input.member);
-  const peerURL = input.peerURL ?? (t ? memberTopology(spec, t).peerURL : undefined);
-  return withEtcdClient(
-    hosts,
-    spec,
-    async (c) => {
-      const { members } = await c.cluster.memberList({ linearizable: true });
-      const listed = findListed(members, input.member, peerURL);
-      if (!listed) return { removed: false };
-      const voters = members.filter((x) => !x.isLearner);
-      if (!listed.isLearner && voters.length === 1) {
-        throw ApplicationFailure.nonRetryable(
-          `refusing to remove ${input.member}: it is the last voting member of ${spec.name}`,
-          'LastVoter',
-        );
-      }
-      await c.cluster.memberRemove({ ID: listed.ID }).catch(explainReconfigError);
-      return { removed: true, id: memberIdHex(listed.ID) };
-    },
-    { ...opts, endpoints: endpointsExcept(spec, input.member) },
-  );
+  return withMemberList(hosts, spec, { name: input.member, peerURL: input.peerURL }, opts, async (c, members, listed) => {
+    if (!listed) return { removed: false };
+    const voters = members.filter((x) => !x.isLearner);
+    if (!listed.isLearner && voters.length === 1) {
+      throw ApplicationFailure.nonRetryable(
+        `refusing to remove ${input.member}: it is the last voting member of ${spec.name}`,
+        'LastVoter',
+      );
+    }
+    await c.cluster.memberRemove({ ID: listed.ID }).catch(explainReconfigError);
+    return { removed: true, id: memberIdHex(listed.ID) };
+  });
 }
 
 /**

@@ -55,11 +55,6 @@ export function keyIdFor(cluster: string, purpose: string, key: KeyObject): stri
   return id;
 }
 
-/** The public key hash a key id ends with. */
-export function keyIdHash(id: string): string {
-  return id.slice(id.lastIndexOf('/') + 1);
-}
-
 const MAGIC = Buffer.from('efks1\n');
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

@@ -8,7 +8,7 @@ import { bodyObject, operationParams } from '../body';
 import type { OperationKind } from '../../common/operations';
 import { HttpProblem } from '../problems';
 import { SCHEDULE_KINDS, schedulesFromSpec, type ScheduleKind } from '../schedules';
-import { validateSetting } from '../../activities/maintenance/schedules';
+import { validateSetting } from '../../infra/schedules';
 
 export function maintenanceRoutes(fleet: FleetService): express.Router {
   const r = express.Router();

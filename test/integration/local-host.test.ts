@@ -10,7 +10,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { fetchRelease, releaseEntryDir, releaseUrls } from '../../activities/artifacts';
-import { clusterHealth, putAndGet, waitUntilHealthy } from '../../activities/etcd/client';
+import { clusterHealth, putAndGet } from '../../activities/etcd/client';
+import { waitUntilHealthy } from '../support/wait-healthy';
 import { addLearner, moveLeader, promoteLearner, removeMember } from '../../activities/etcd/membership';
 import {
   LocalHostProvider,

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { MAX_INTERVAL_MS, durationMs, parseDuration } from '../../common/duration';
 import { parseClusterSpec, ValidationError } from '../../common/parse';
-import { validateSetting } from '../../activities/maintenance/schedules';
+import { validateSetting } from '../../infra/schedules';
 import { durationToNanos } from '../../activities/etcd/config';
 import { membershipRoutes } from '../../api/routes/membership';
 import { rolloutRoutes } from '../../api/routes/rollout';

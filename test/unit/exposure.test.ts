@@ -6,7 +6,7 @@ import path from 'node:path';
 import { SecretError, apiToken, caPassphrase, codecCapability } from '../../infra/config';
 import { loadCodecKey } from '../../worker/codec';
 import { apiSecrets, checkWorkerSecrets } from '../../worker/secrets';
-import { backupKey } from '../../activities/maintenance-activities';
+import { backupKey } from '../../activities/backup/key';
 import { banner } from '../../infra/banner';
 import { toProblem } from '../../api/problems';
 import { loadConfig } from '../../infra/config';

@@ -1,4 +1,5 @@
-import { removalRisks, setAsidePath, withInitialCluster } from '../../activities/membership-activities';
+import { removalRisks } from '../../common/quorum';
+import { setAsidePath, withInitialCluster } from '../../activities/members/activities';
 import type { ClusterHealth, MemberHealthInfo } from '../../activities/etcd/client';
 
 const member = (name: string, extra: Partial<MemberHealthInfo> = {}): MemberHealthInfo => ({

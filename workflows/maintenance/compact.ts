@@ -1,10 +1,9 @@
 // Compaction, once for the cluster: to the revision observed one run ago (so
 // each run keeps one interval of history), or keep the last N revisions.
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
-import { EtcdCluster, EtcdOperation } from '../../common/searchAttributes';
 import { Progress } from '../progress';
-import { etcdMaintenance, quickOps } from './activities';
+import { hostStep, maintenanceStep, step } from '../activities';
+import { setSearchAttributes } from '../search-attributes';
 
 export interface CompactInput {
   spec: ClusterSpec;
@@ -15,24 +14,22 @@ export interface CompactInput {
 }
 
 export async function compactCluster({ spec, previousRevision, revision }: CompactInput) {
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'compact' },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'compact' });
   const progress = new Progress(`Compact ${spec.name}`, ['Read current revision', 'Compact']);
-  const current = await progress.step(
+  const current = await step(
+    progress,
     'Read current revision',
-    () => quickOps.currentRevision.executeWithOptions({ summary: 'current revision' }, [{ spec }]),
+    hostStep.currentRevision,
+    'current revision',
+    { spec },
     (r) => `revision ${r}`,
   );
   const keep = spec.maintenance?.compactionRetainRevisions;
   const target = revision ?? (keep !== undefined ? current - keep : previousRevision);
   let compactedTo: number | undefined;
   if (target !== undefined && target > 0 && target <= current) {
-    await progress.step(
-      'Compact',
-      () => etcdMaintenance.compactKeyspace.executeWithOptions({ summary: `compact to revision ${target}` }, [{ spec, revision: target }]),
-      (r) => (r.compacted ? `compacted to ${target}` : `already compacted past ${target}`),
+    await step(progress, 'Compact', maintenanceStep.compactKeyspace, `compact to revision ${target}`, { spec, revision: target }, (r) =>
+      r.compacted ? `compacted to ${target}` : `already compacted past ${target}`,
     );
     compactedTo = target;
   } else {

@@ -1,13 +1,11 @@
 // Defragmentation: members whose free space (dbSize − dbSizeInUse) passes the
 // threshold, one at a time, followers first, the leader last after moving
 // leadership away, a health gate after each.
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
-import { EtcdCluster, EtcdOperation } from '../../common/searchAttributes';
-import type { MemberDbStatus } from '../../activities/maintenance/etcd-ops';
+import type { MemberDbStatus } from '../../activities/etcd/ops';
 import { Progress } from '../progress';
-import { healthGate } from '../activities';
-import { etcdMaintenance, quickOps } from './activities';
+import { call, healthGate, hostStep, maintenanceStep, step } from '../activities';
+import { setSearchAttributes } from '../search-attributes';
 
 export interface DefragInput {
   spec: ClusterSpec;
@@ -40,15 +38,10 @@ export async function defragCluster({
   all,
   ignoreAlarms,
 }: DefragInput): Promise<{ members: DefragMemberResult[]; skipped: string[] }> {
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'defrag' },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'defrag' });
   const progress = new Progress(`Defragment ${spec.name}`, ['Measure members']);
-  const status = await progress.step(
-    'Measure members',
-    () => quickOps.memberDbStatus.executeWithOptions({ summary: 'dbSize and dbSizeInUse of every member' }, [{ spec }]),
-    (s) => s.members.map((m) => `${m.name}${m.isLeader ? ' (leader)' : ''} ${m.dbSize}/${m.dbSizeInUse}`).join(', '),
+  const status = await step(progress, 'Measure members', hostStep.memberDbStatus, 'dbSize and dbSizeInUse of every member', { spec }, (s) =>
+    s.members.map((m) => `${m.name}${m.isLeader ? ' (leader)' : ''} ${m.dbSize}/${m.dbSizeInUse}`).join(', '),
   );
   const todo = status.members.filter((m) => all || needsDefrag(m, spec));
   const skipped = status.members.filter((m) => !todo.includes(m)).map((m) => m.name);
@@ -65,15 +58,13 @@ export async function defragCluster({
         if (m.isLeader && n > 1) {
           const to = status.members.find((x) => !x.isLeader && !x.isLearner && x.healthy)?.name;
           if (to) {
-            await etcdMaintenance.moveLeaderForDefrag.executeWithOptions({ summary: `move leadership from ${m.name} to ${to}` }, [
-              { spec, to },
-            ]);
+            await call(maintenanceStep.transferLeadership, `move leadership from ${m.name} to ${to}`, { spec, from: m.name, to });
             leaderMovedTo = to;
           }
         }
-        const d = await etcdMaintenance.defragMember.executeWithOptions({ summary: `defragment ${m.name}` }, [{ spec, member: m.name }]);
+        const d = await call(maintenanceStep.defragMember, `defragment ${m.name}`, { spec, member: m.name });
         if (!ignoreAlarms) {
-          await healthGate.checkHealthy.executeWithOptions({ summary: `health gate after ${m.name}` }, [{ spec, expectMembers: n }]);
+          await call(healthGate.checkHealthy, `health gate after ${m.name}`, { spec, expectMembers: n });
         }
         return { member: m.name, wasLeader: m.isLeader, leaderMovedTo, before: d.before, after: d.after, tookMs: d.tookMs };
       },

@@ -1,23 +1,19 @@
 // Restore drill: the latest backup restored into a throwaway etcd on the
 // worker's machine; keys counted, restore time measured.
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
-import { EtcdCluster, EtcdOperation } from '../../common/searchAttributes';
 import { Progress } from '../progress';
-import { dataOps } from './activities';
+import { dataTransfer, step } from '../activities';
+import { setSearchAttributes } from '../search-attributes';
 
 export async function restoreDrill({ spec, backup }: { spec: ClusterSpec; backup?: string }) {
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'restore-drill' },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'restore-drill' });
   const progress = new Progress(`Restore drill for ${spec.name}`, ['Restore into a throwaway etcd and count keys']);
-  const r = await progress.step(
+  const r = await step(
+    progress,
     'Restore into a throwaway etcd and count keys',
-    () =>
-      dataOps.restoreDrill.executeWithOptions({ summary: `backup ${backup ?? 'latest'} → scratch etcd on 127.0.0.1` }, [
-        { ref: { cluster: spec.name, settings: spec.backup, id: backup ?? 'latest' }, version: spec.version, source: spec.artifactSource },
-      ]),
+    dataTransfer.restoreDrill,
+    `backup ${backup ?? 'latest'} → scratch etcd on 127.0.0.1`,
+    { ref: { cluster: spec.name, settings: spec.backup, id: backup ?? 'latest' }, version: spec.version, source: spec.artifactSource },
     (x) => `${x.keys} keys, restore ${x.restoreMs} ms, start ${x.startMs} ms`,
   );
   progress.succeed();

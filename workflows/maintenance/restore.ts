@@ -2,13 +2,13 @@
 // member is restored from the same verified snapshot with the cluster's
 // initial cluster and token, revisions bumped and marked compacted; old data
 // dirs are kept aside, never deleted.
-import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { workflowInfo } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
-import { EtcdCluster, EtcdOperation } from '../../common/searchAttributes';
-import type { BackupRef } from '../../activities/maintenance-activities';
+import type { BackupRef } from '../../activities/backup/activities';
 import { Progress } from '../progress';
-import { healthGate, hostOps } from '../activities';
-import { dataOps, quickOps } from './activities';
+import { call, dataTransfer, hostStep, step } from '../activities';
+import { waitHealthyAndVerify } from '../provision';
+import { setSearchAttributes } from '../search-attributes';
 
 export interface RestoreInput {
   spec: ClusterSpec;
@@ -26,36 +26,31 @@ export const RESTORE_STEPS = [
 ] as const;
 
 export async function restoreCluster({ spec, ref }: RestoreInput) {
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'restore' },
-  ]);
-  const n = spec.members.length;
+  setSearchAttributes({ cluster: spec.name, operation: 'restore' });
   const tag = workflowInfo().workflowId.replace(/[^A-Za-z0-9-]+/g, '-');
   const progress = new Progress(`Restore ${spec.name} from ${ref.cluster}/${ref.id}`, RESTORE_STEPS);
-  const staged = await progress.step(
+  const staged = await step(
+    progress,
     'Fetch and verify backup',
-    () =>
-      dataOps.stageBackup.executeWithOptions({ summary: `download ${ref.cluster}/${ref.id}, check hashes, etcdutl snapshot status` }, [
-        { ref, version: spec.version, tag, source: spec.artifactSource },
-      ]),
+    dataTransfer.stageBackup,
+    `download ${ref.cluster}/${ref.id}, check hashes, etcdutl snapshot status`,
+    { ref, version: spec.version, tag, source: spec.artifactSource },
     (s) => `${s.manifest.id}: revision ${s.revision}, ${s.totalKey} keys`,
   );
   await progress.step('Stop members', () =>
-    Promise.all(
-      spec.members.map((m) =>
-        hostOps.stopMember.executeWithOptions({ summary: `stop ${m.name}` }, [{ cluster: spec.name, member: m.name, spec }]),
-      ),
-    ),
+    Promise.all(spec.members.map((m) => call(hostStep.stopMember, `stop ${m.name}`, { cluster: spec.name, member: m.name, spec }))),
   );
   const restored = await progress.step(
     'Restore data dirs',
     () =>
       Promise.all(
         spec.members.map((m) =>
-          dataOps.restoreMemberData.executeWithOptions({ summary: `${m.name}: etcdutl snapshot restore (old data dir kept aside)` }, [
-            { spec, member: m.name, snapshot: staged.file, tag },
-          ]),
+          call(dataTransfer.restoreMemberData, `${m.name}: etcdutl snapshot restore (old data dir kept aside)`, {
+            spec,
+            member: m.name,
+            snapshot: staged.file,
+            tag,
+          }),
         ),
       ),
     (r) =>
@@ -65,28 +60,10 @@ export async function restoreCluster({ spec, ref }: RestoreInput) {
         .join(', ') || 'no previous data dirs',
   );
   await progress.step('Start members', () =>
-    Promise.all(
-      spec.members.map((m) =>
-        hostOps.startMember.executeWithOptions({ summary: `start ${m.name}` }, [{ cluster: spec.name, member: m.name, spec }]),
-      ),
-    ),
+    Promise.all(spec.members.map((m) => call(hostStep.startMember, `start ${m.name}`, { cluster: spec.name, member: m.name, spec }))),
   );
-  const health = await progress.step(
-    'Wait for quorum and health',
-    () =>
-      healthGate.checkHealthy.executeWithOptions({ summary: `all ${n} members healthy, one leader, no alarms` }, [
-        { spec, expectMembers: n },
-      ]),
-    (h) => `leader ${h.leader}`,
-  );
-  await progress.step('Verify write and read', () =>
-    hostOps.verifyWriteRead.executeWithOptions({ summary: 'put and get a marker key' }, [
-      { spec, key: `/etcdfleet/restored/${workflowInfo().workflowId}` },
-    ]),
-  );
-  await progress.step('Remove staged snapshot', () =>
-    quickOps.removeStagedBackup.executeWithOptions({ summary: staged.file }, [{ file: staged.file }]),
-  );
+  const health = await waitHealthyAndVerify(progress, spec, `/etcdfleet/restored/${workflowInfo().workflowId}`);
+  await step(progress, 'Remove staged snapshot', hostStep.removeStagedBackup, staged.file, { file: staged.file });
   progress.succeed();
   return {
     backup: staged.manifest,

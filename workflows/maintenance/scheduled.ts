@@ -1,12 +1,10 @@
 // What a maintenance Schedule starts: it only hands the operation to the
 // cluster entity (a signal), whose queue runs it after anything already
 // running. A schedule whose cluster is gone removes the cluster's schedules.
-import { getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
+import { getExternalWorkflowHandle } from '@temporalio/workflow';
 import { clusterWorkflowId, type OperationKind } from '../../common/operations';
+import { hostStep } from '../activities';
 import { submitOperationSignal } from '../definitions';
-
-const cleanup = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 5 } });
 
 export async function scheduledOperation({
   cluster,
@@ -25,7 +23,7 @@ export async function scheduledOperation({
     return `submitted ${kind} to ${cluster}`;
   } catch (err) {
     if (!/not ?found/i.test(`${(err as Error).name} ${(err as Error).message}`)) throw err;
-    const removed = await cleanup.deleteClusterSchedules({ cluster });
+    const removed = await hostStep.deleteClusterSchedules({ cluster });
     return `cluster ${cluster} is gone; removed its schedules: ${removed.join(', ')}`;
   }
 }

@@ -1,12 +1,11 @@
 // Add one member to a running cluster: the runbook is JOIN_STEPS (join.ts).
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterPki } from '../../activities/pki';
 import type { ClusterHealthView } from '../../common/operations';
 import type { ClusterSpec } from '../../common/spec';
 import type { MemberFiles } from '../../common/topology';
-import { EtcdCluster, EtcdOperation, EtcdPhase } from '../../common/searchAttributes';
 import { Progress } from '../progress';
 import { JOIN_STEPS, joinMember, stampNow } from './join';
+import { setSearchAttributes } from '../search-attributes';
 
 export interface AddMemberInput {
   /** The cluster's spec now. */
@@ -28,11 +27,7 @@ export interface MembershipResult {
 
 export async function addMember(input: AddMemberInput): Promise<MembershipResult> {
   const { spec, next, member } = input;
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'add-member' },
-    { key: EtcdPhase, value: 'Updating' },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'add-member', phase: 'Updating' });
   const progress = new Progress(`Add ${member} to ${spec.name}: ${spec.members.length} → ${next.members.length} members`, JOIN_STEPS);
   const r = await joinMember(progress, {
     base: spec,

@@ -1,13 +1,12 @@
 // The steps that bring one member into a running cluster, shared by add and
 // replace: learner first, promoted once caught up, and removed again if it
 // never catches up (DESIGN.md safety rules).
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
+import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { ClusterPki } from '../../activities/pki';
 import type { ClusterHealthView } from '../../common/operations';
 import type { ClusterSpec } from '../../common/spec';
 import { clusterTopology, initialCluster, type MemberFiles } from '../../common/topology';
-import { healthGate, hostOps, slowOps } from '../activities';
+import { call, download, healthGate, hostStep, promotionGate, step } from '../activities';
 import { describe, type Progress } from '../progress';
 import { memberPki } from '../provision';
 
@@ -61,30 +60,30 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
   const name = next.name;
   const deadlineMs = input.promoteTimeoutMs ?? DEFAULT_PROMOTE_TIMEOUT_MS;
 
-  await progress.step(
+  await step(
+    progress,
     'Check cluster health',
-    () =>
-      hostOps.checkSafeToDisrupt.executeWithOptions({ summary: `all ${base.members.length} voting members healthy, a leader, no alarms` }, [
-        { spec: base, check: {} },
-      ]),
+    hostStep.checkSafeToDisrupt,
+    `all ${base.members.length} voting members healthy, a leader, no alarms`,
+    { spec: base, check: {} },
     (h) => `leader ${h.leader}`,
   );
 
-  const release = await progress.step(
+  const release = await step(
+    progress,
     'Fetch etcd release',
-    () =>
-      slowOps.fetchRelease.executeWithOptions({ summary: `etcd ${next.version} (SHA-256 checked)` }, [
-        { version: next.version, source: next.artifactSource },
-      ]),
+    download.fetchRelease,
+    `etcd ${next.version} (SHA-256 checked)`,
+    { version: next.version, source: next.artifactSource },
     (r) => `sha256 ${r.sha256.slice(0, 16)}…`,
   );
 
-  const pki = await progress.step(
+  const pki = await step(
+    progress,
     'Issue certificates',
-    () =>
-      slowOps.issueCertificates.executeWithOptions({ summary: `${member}: server and peer certificates from the cluster CA` }, [
-        { spec: next, existing: input.pki },
-      ]),
+    download.issueCertificates,
+    `${member}: server and peer certificates from the cluster CA`,
+    { spec: next, existing: input.pki },
     () => (input.pki ? 'cluster CA reused' : 'new CA'),
   );
 
@@ -93,16 +92,18 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
     'Prepare host',
     async () => {
       const own = next.members.filter((m) => m.name === member);
-      await hostOps.preflight.executeWithOptions({ summary: `${member}: address and ports free (unless its own etcd holds them)` }, [
-        { spec: { ...next, members: own } },
-      ]);
-      const fresh = await hostOps.ensureFreshDataDir.executeWithOptions(
-        { summary: `${member}: data dir empty (an old one is set aside)` },
-        [{ spec: next, member, stamp: input.stamp }],
-      );
-      const r = await hostOps.prepareMember.executeWithOptions(
-        { summary: `${member}: install etcd ${next.version}, config with initial-cluster-state existing, certificates` },
-        [{ spec: next, member, pki: memberPki(pki, member), initialCluster: joining, clusterState: 'existing', binDir: release.binDir }],
+      await call(hostStep.preflight, `${member}: address and ports free (unless its own etcd holds them)`, {
+        spec: { ...next, members: own },
+      });
+      const fresh = await call(hostStep.ensureFreshDataDir, `${member}: data dir empty (an old one is set aside)`, {
+        spec: next,
+        member,
+        stamp: input.stamp,
+      });
+      const r = await call(
+        hostStep.prepareMember,
+        `${member}: install etcd ${next.version}, config with initial-cluster-state existing, certificates`,
+        { spec: next, member, pki: memberPki(pki, member), initialCluster: joining, clusterState: 'existing', binDir: release.binDir },
       );
       return { ...r, setAside: fresh.setAside };
     },
@@ -113,9 +114,12 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
   let memberId = '';
   let alreadyMember = false;
   try {
-    const learner = await progress.step(
+    const learner = await step(
+      progress,
       'Add as learner',
-      () => hostOps.addLearner.executeWithOptions({ summary: `MemberAdd ${member} as a learner (non-voting)` }, [{ spec: next, member }]),
+      hostStep.addLearner,
+      `MemberAdd ${member} as a learner (non-voting)`,
+      { spec: next, member },
       (r) => `id ${r.id}${r.alreadyMember ? ' (already added)' : ''}${r.isLearner ? '' : ', already a voter'}`,
     );
     added = true;
@@ -123,30 +127,29 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
     alreadyMember = learner.alreadyMember;
     // etcd's own view of the membership wins over the spec's for the joining member.
     if (!sameMembers(learner.initialCluster, joining)) {
-      await hostOps.writeMemberList.executeWithOptions({ summary: `${member}: initial-cluster as etcd lists it` }, [
-        { spec: next, member, initialCluster: learner.initialCluster },
-      ]);
+      await call(hostStep.writeMemberList, `${member}: initial-cluster as etcd lists it`, {
+        spec: next,
+        member,
+        initialCluster: learner.initialCluster,
+      });
     }
 
-    await progress.step(
+    await step(
+      progress,
       'Start member',
-      () => hostOps.startMember.executeWithOptions({ summary: `start ${member}` }, [{ cluster: name, member, spec: next }]),
+      hostStep.startMember,
+      `start ${member}`,
+      { cluster: name, member, spec: next },
       (r) => `pid ${r.pid}${r.alreadyRunning ? ' (already running)' : ''}`,
     );
 
-    const promote = proxyActivities<Activities>({
-      startToCloseTimeout: '10s',
-      scheduleToCloseTimeout: deadlineMs,
-      retry: { initialInterval: '500ms', backoffCoefficient: 1.5, maximumInterval: '3s' },
-    });
     try {
-      await progress.step(
+      await step(
+        progress,
         'Promote when caught up',
-        () =>
-          promote.promoteLearner.executeWithOptions(
-            { summary: `MemberPromote ${member} once it has caught up (deadline ${deadlineMs / 1000} s)` },
-            [{ spec: next, member }],
-          ),
+        promotionGate(deadlineMs).promoteLearner,
+        `MemberPromote ${member} once it has caught up (deadline ${deadlineMs / 1000} s)`,
+        { spec: next, member },
         (r) => (r.promoted ? 'promoted to voter' : 'already a voter'),
       );
     } catch (err) {
@@ -162,12 +165,12 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
     throw err;
   }
 
-  const health = await progress.step(
+  const health = await step(
+    progress,
     'Wait for health',
-    () =>
-      healthGate.checkHealthy.executeWithOptions({ summary: `all ${n} members healthy voters, one leader, no alarms` }, [
-        { spec: next, expectMembers: n },
-      ]),
+    healthGate.checkHealthy,
+    `all ${n} members healthy voters, one leader, no alarms`,
+    { spec: next, expectMembers: n },
     (h) => `leader ${h.leader}`,
   );
 
@@ -185,9 +188,11 @@ export async function writeMemberLists(spec: ClusterSpec): Promise<void> {
   const list = initialCluster(clusterTopology(spec));
   await Promise.all(
     spec.members.map((m) =>
-      hostOps.writeMemberList.executeWithOptions({ summary: `${m.name}: initial-cluster of ${spec.members.length} members (no restart)` }, [
-        { spec, member: m.name, initialCluster: list },
-      ]),
+      call(hostStep.writeMemberList, `${m.name}: initial-cluster of ${spec.members.length} members (no restart)`, {
+        spec,
+        member: m.name,
+        initialCluster: list,
+      }),
     ),
   );
 }
@@ -199,10 +204,8 @@ async function rollBackLearner(progress: Progress, spec: ClusterSpec, member: st
   await CancellationScope.nonCancellable(() =>
     progress
       .step(step, async () => {
-        await hostOps.removeEtcdMember.executeWithOptions({ summary: `MemberRemove ${member} (it did not join)` }, [{ spec, member }]);
-        return hostOps.retireMemberHost.executeWithOptions({ summary: `${member}: stop, set data aside, remove config` }, [
-          { spec, member, stamp },
-        ]);
+        await call(hostStep.removeEtcdMember, `MemberRemove ${member} (it did not join)`, { spec, member });
+        return call(hostStep.retireMemberHost, `${member}: stop, set data aside, remove config`, { spec, member, stamp });
       })
       .catch(() => undefined),
   );

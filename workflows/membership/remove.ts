@@ -1,12 +1,11 @@
 // Remove one member from a running cluster without losing quorum.
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterPki } from '../../activities/pki';
 import type { ClusterSpec } from '../../common/spec';
-import { EtcdCluster, EtcdOperation, EtcdPhase } from '../../common/searchAttributes';
-import { healthGate, hostOps } from '../activities';
+import { call, healthGate, hostStep, step } from '../activities';
 import { Progress } from '../progress';
 import { evenWarning, type MembershipResult } from './add';
 import { stampNow, writeMemberLists } from './join';
+import { setSearchAttributes } from '../search-attributes';
 
 export const LEAVE_STEPS = [
   'Check quorum',
@@ -25,20 +24,16 @@ export interface RemoveMemberInput {
 
 export async function removeMember(input: RemoveMemberInput): Promise<MembershipResult> {
   const { spec, member } = input;
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'remove-member' },
-    { key: EtcdPhase, value: 'Updating' },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'remove-member', phase: 'Updating' });
   const next: ClusterSpec = { ...spec, members: spec.members.filter((m) => m.name !== member) };
   const progress = new Progress(`Remove ${member} from ${spec.name}: ${spec.members.length} → ${next.members.length} members`, LEAVE_STEPS);
   await leaveCluster(progress, spec, member, stampNow());
-  const health = await progress.step(
+  const health = await step(
+    progress,
     'Wait for health',
-    () =>
-      healthGate.checkHealthy.executeWithOptions({ summary: `all ${next.members.length} members healthy voters, one leader, no alarms` }, [
-        { spec: next, expectMembers: next.members.length },
-      ]),
+    healthGate.checkHealthy,
+    `all ${next.members.length} members healthy voters, one leader, no alarms`,
+    { spec: next, expectMembers: next.members.length },
     (h) => `leader ${h.leader}`,
   );
   progress.succeed();
@@ -52,37 +47,31 @@ export async function removeMember(input: RemoveMemberInput): Promise<Membership
  */
 export async function leaveCluster(progress: Progress, spec: ClusterSpec, member: string, stamp: string): Promise<void> {
   const rest: ClusterSpec = { ...spec, members: spec.members.filter((m) => m.name !== member) };
-  const health = await progress.step(
+  const health = await step(
+    progress,
     'Check quorum',
-    () =>
-      hostOps.checkSafeToRemove.executeWithOptions(
-        { summary: `other voters healthy, a leader, no alarms, quorum survives without ${member}` },
-        [{ spec, member }],
-      ),
+    hostStep.checkSafeToRemove,
+    `other voters healthy, a leader, no alarms, quorum survives without ${member}`,
+    { spec, member },
     (h) => `leader ${h.leader}`,
   );
   await progress.step(
     'Move leadership away',
     async () =>
       health.leader === member
-        ? hostOps.moveLeaderAway.executeWithOptions({ summary: `MoveLeader from ${member} to a healthy follower` }, [
-            { spec, from: member },
-          ])
+        ? call(hostStep.transferLeadership, `MoveLeader from ${member} to a healthy follower`, { spec, from: member })
         : { moved: false, leader: health.leader },
     (r) => (r.moved ? `leader now ${r.leader}` : `${member} is not the leader`),
   );
-  await progress.step(
-    'Remove from cluster',
-    () => hostOps.removeEtcdMember.executeWithOptions({ summary: `MemberRemove ${member}` }, [{ spec, member }]),
-    (r) => (r.removed ? `removed id ${r.id}` : 'already removed'),
+  await step(progress, 'Remove from cluster', hostStep.removeEtcdMember, `MemberRemove ${member}`, { spec, member }, (r) =>
+    r.removed ? `removed id ${r.id}` : 'already removed',
   );
-  await progress.step(
+  await step(
+    progress,
     'Stop member and set data aside',
-    () =>
-      hostOps.retireMemberHost.executeWithOptions(
-        { summary: `${member}: stop, rename data dir aside (never reused), remove config and certificates` },
-        [{ spec, member, stamp }],
-      ),
+    hostStep.retireMemberHost,
+    `${member}: stop, rename data dir aside (never reused), remove config and certificates`,
+    { spec, member, stamp },
     (r) => (r.setAside ? `data kept at ${r.setAside}` : 'no data dir left'),
   );
   await progress.step(

@@ -1,13 +1,12 @@
 // Replace a member whose host or data is gone: remove it, then add it again
 // under the same name with a fresh data dir and new certificates.
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterPki } from '../../activities/pki';
 import type { ClusterSpec } from '../../common/spec';
-import { EtcdCluster, EtcdOperation, EtcdPhase } from '../../common/searchAttributes';
 import { Progress } from '../progress';
 import { evenWarning, type MembershipResult } from './add';
 import { JOIN_STEPS, joinMember, stampNow } from './join';
 import { LEAVE_STEPS, leaveCluster, withoutMemberPki } from './remove';
+import { setSearchAttributes } from '../search-attributes';
 
 export interface ReplaceMemberInput {
   spec: ClusterSpec;
@@ -20,11 +19,7 @@ export interface ReplaceMemberInput {
 
 export async function replaceMember(input: ReplaceMemberInput): Promise<MembershipResult> {
   const { spec, next, member } = input;
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'replace-member' },
-    { key: EtcdPhase, value: 'Updating' },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'replace-member', phase: 'Updating' });
   const leave = LEAVE_STEPS.filter((s) => s !== 'Wait for health');
   const progress = new Progress(`Replace ${member} in ${spec.name}`, [
     ...leave.map((s) => `Leave: ${s}`),

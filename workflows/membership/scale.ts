@@ -1,17 +1,17 @@
 // Scale to a desired member list: one member at a time, each step its own
 // add or remove runbook (a child workflow), in the order planMembers gives.
-import { executeChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { ClusterPki } from '../../activities/pki';
 import type { ClusterHealthView } from '../../common/operations';
 import { planMembers } from '../../common/plan';
 import type { ClusterSpec, MemberSpec } from '../../common/spec';
 import type { MemberFiles } from '../../common/topology';
-import { EtcdCluster, EtcdOperation, EtcdPhase } from '../../common/searchAttributes';
-import { observe } from '../activities';
+import { call, observe } from '../activities';
 import { Progress } from '../progress';
 import { addMember, type MembershipResult } from './add';
 import { removeMember, withoutMemberPki } from './remove';
 import { replaceMember } from './replace';
+import { setSearchAttributes } from '../search-attributes';
 
 export interface ScaleInput {
   spec: ClusterSpec;
@@ -23,18 +23,12 @@ export interface ScaleInput {
 
 export async function scaleCluster(input: ScaleInput): Promise<MembershipResult & { steps: string[] }> {
   const { desired } = input;
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: input.spec.name },
-    { key: EtcdOperation, value: 'scale' },
-    { key: EtcdPhase, value: 'Updating' },
-  ]);
+  setSearchAttributes({ cluster: input.spec.name, operation: 'scale', phase: 'Updating' });
   const progress = new Progress(`Scale ${input.spec.name}: ${input.spec.members.length} → ${desired.members.length} members`, ['Plan']);
   const { plan, health0 } = await progress.step(
     'Plan',
     async () => {
-      const health0 = await observe.clusterHealth.executeWithOptions({ summary: 'which members are unhealthy (they are removed first)' }, [
-        { spec: input.spec },
-      ]);
+      const health0 = await call(observe.clusterHealth, 'which members are unhealthy (they are removed first)', { spec: input.spec });
       const unhealthy = health0.members.filter((m) => !m.healthy).map((m) => m.name);
       return { plan: planMembers(input.spec.members, desired.members, { unhealthy }), health0 };
     },

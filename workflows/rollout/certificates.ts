@@ -9,16 +9,16 @@
 // the cluster's keys that the PKI it was given does not use (superseded by the
 // previous rotation, removed members, failed attempts): the entity's PKI is the
 // one source of truth, and nothing else issues keys while a rotation runs.
-import { ApplicationFailure, defineQuery, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, setHandler, sleep } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
 import { clusterTopology, initialCluster } from '../../common/topology';
-import { EtcdCluster, EtcdOperation, EtcdPhase } from '../../common/searchAttributes';
 import type { ClusterPki } from '../../activities/pki';
 import { signClientCertificateUpdate } from '../definitions';
 import { Progress } from '../progress';
-import { memberOps, rollbackOps, slow } from './proxies';
+import { call, download, rollback, rolloutStep, step } from '../activities';
 import { memberStep, rollMembers, rollOrder } from './rolling';
+import { setSearchAttributes } from '../search-attributes';
 
 export interface RotateCertificatesInput {
   spec: ClusterSpec;
@@ -36,23 +36,25 @@ function bundle(...cas: string[]): string {
 }
 
 async function releaseAndPrepare(spec: ClusterSpec, progress: Progress) {
-  const release = await progress.step('Locate etcd release', () =>
-    slow.fetchRelease.executeWithOptions({ summary: `etcd ${spec.version}` }, [{ version: spec.version, source: spec.artifactSource }]),
-  );
+  const release = await step(progress, 'Locate etcd release', download.fetchRelease, `etcd ${spec.version}`, {
+    version: spec.version,
+    source: spec.artifactSource,
+  });
   const initial = initialCluster(clusterTopology(spec));
-  return (trust: string, pki: ClusterPki, ops: typeof memberOps) => async (member: string) => {
-    await ops.prepareMember.executeWithOptions({ summary: `${member}: write certificates` }, [
-      { spec, member, pki: hostPki(trust, pki, member), initialCluster: initial, clusterState: 'existing', binDir: release.binDir },
-    ]);
+  return (trust: string, pki: ClusterPki, ops: typeof rolloutStep) => async (member: string) => {
+    await call(ops.prepareMember, `${member}: write certificates`, {
+      spec,
+      member,
+      pki: hostPki(trust, pki, member),
+      initialCluster: initial,
+      clusterState: 'existing',
+      binDir: release.binDir,
+    });
   };
 }
 
 export async function rotateCertificates({ spec, pki }: RotateCertificatesInput): Promise<{ pki: ClusterPki; health?: ClusterHealthView }> {
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'rotate-certificates' },
-    { key: EtcdPhase, value: 'Updating' },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'rotate-certificates', phase: 'Updating' });
   const progress = new Progress(`Renew certificates of ${spec.name}`, [
     'Check cluster is safe to disrupt',
     'Issue new certificates',
@@ -65,8 +67,12 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
   );
   progress.add(...order.map((m) => memberStep('Renew', m, leader)));
   await pruneKeys(spec, pki);
-  const renewed = await progress.step('Issue new certificates', () =>
-    slow.renewCertificates.executeWithOptions({ summary: `new server, peer and admin certificates from the same CA` }, [{ spec, pki }]),
+  const renewed = await step(
+    progress,
+    'Issue new certificates',
+    download.renewCertificates,
+    `new server, peer and admin certificates from the same CA`,
+    { spec, pki },
   );
   const prepare = await releaseAndPrepare(spec, progress);
   const health = await rollMembers(
@@ -74,8 +80,8 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
     progress,
     {
       what: 'certificate renewal',
-      apply: prepare(pki.ca.cert, renewed, memberOps),
-      revert: prepare(pki.ca.cert, pki, rollbackOps),
+      apply: prepare(pki.ca.cert, renewed, rolloutStep),
+      revert: prepare(pki.ca.cert, pki, rollback),
       version: spec.version,
       previousVersion: spec.version,
     },
@@ -87,9 +93,9 @@ export async function rotateCertificates({ spec, pki }: RotateCertificatesInput)
 
 /** Unused keys are only clutter: a failure to remove them does not fail the rotation. */
 async function pruneKeys(spec: ClusterSpec, keep: ClusterPki): Promise<void> {
-  await memberOps.pruneClusterKeys
-    .executeWithOptions({ summary: 'remove superseded private keys from the key store' }, [{ cluster: spec.name, keep: [keep] }])
-    .catch(() => undefined);
+  await call(rolloutStep.pruneClusterKeys, 'remove superseded private keys from the key store', { cluster: spec.name, keep: [keep] }).catch(
+    () => undefined,
+  );
 }
 
 export interface CaRotationView {
@@ -111,11 +117,7 @@ export async function rotateCa({
   pki,
   phaseGraceSeconds = 0,
 }: RotateCaInput): Promise<{ pki: ClusterPki; health?: ClusterHealthView }> {
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'rotate-ca' },
-    { key: EtcdPhase, value: 'Updating' },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'rotate-ca', phase: 'Updating' });
   const view: CaRotationView = { phase: 'issue' };
   setHandler(caRotationQuery, () => view);
   // A new admin client certificate (signed by the new CA) for a CSR; valid everywhere once pass 1 is done.
@@ -124,10 +126,11 @@ export async function rotateCa({
     signClientCertificateUpdate,
     async ({ csr }) => {
       const ca = newCa!;
-      const { cert } = await memberOps.signClientCertificate.executeWithOptions(
-        { summary: 'sign an admin client certificate request with the new CA' },
-        [{ spec, ca, csr }],
-      );
+      const { cert } = await call(rolloutStep.signClientCertificate, 'sign an admin client certificate request with the new CA', {
+        spec,
+        ca,
+        csr,
+      });
       return { ca: view.phase === 'done' ? ca.cert : view.trustBundle!, cert };
     },
     {
@@ -156,8 +159,12 @@ export async function rotateCa({
     if (phaseGraceSeconds > 0 && i < passes.length - 1) progress.add(`Grace period after pass ${i + 1}`);
   }
   await pruneKeys(spec, pki);
-  const next = await progress.step('Issue new CA and certificates', () =>
-    slow.issueRotatedCa.executeWithOptions({ summary: 'new CA, server, peer and admin certificates' }, [{ spec, pki }]),
+  const next = await step(
+    progress,
+    'Issue new CA and certificates',
+    download.issueRotatedCa,
+    'new CA, server, peer and admin certificates',
+    { spec, pki },
   );
   const both = bundle(pki.ca.cert, next.ca.cert);
   Object.assign(view, { trustBundle: both, newCa: next.ca.cert });
@@ -183,8 +190,8 @@ export async function rotateCa({
       progress,
       {
         what: p.prefix.replace(/:$/, '').toLowerCase(),
-        apply: prepare(toTrust, toPki, memberOps),
-        revert: prepare(fromTrust, fromPki, rollbackOps),
+        apply: prepare(toTrust, toPki, rolloutStep),
+        revert: prepare(fromTrust, fromPki, rollback),
         version: spec.version,
         previousVersion: spec.version,
       },

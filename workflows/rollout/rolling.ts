@@ -7,7 +7,7 @@ import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
 import { describe, type Progress } from '../progress';
-import { gate, memberOps, rollbackOps } from './proxies';
+import { call, restartGate, rollback, rolloutStep } from '../activities';
 
 export interface MemberChange {
   /** e.g. "upgrade to v3.5.35"; used in step names and errors. */
@@ -29,10 +29,10 @@ export interface RollOrder {
 
 /** Followers in spec order, then the current leader. */
 export async function rollOrder(spec: ClusterSpec): Promise<RollOrder> {
-  const h = await memberOps.checkSafeToDisrupt.executeWithOptions(
-    { summary: 'all voters healthy, a leader, no alarms, quorum survives one member down' },
-    [{ spec, check: { down: [spec.members[0].name] } }],
-  );
+  const h = await call(rolloutStep.checkSafeToDisrupt, 'all voters healthy, a leader, no alarms, quorum survives one member down', {
+    spec,
+    check: { down: [spec.members[0].name] },
+  });
   const leader = h.leader!;
   const names = spec.members.map((m) => m.name);
   return { leader, order: [...names.filter((n) => n !== leader), leader] };
@@ -60,14 +60,13 @@ export async function rollMembers(
     last = await progress.step(
       memberStep(prefix, member, leader),
       async () => {
-        await memberOps.checkSafeToDisrupt.executeWithOptions({ summary: `safe to restart ${member}: quorum survives it` }, [
-          { spec, check: { down: [member] } },
-        ]);
+        await call(rolloutStep.checkSafeToDisrupt, `safe to restart ${member}: quorum survives it`, { spec, check: { down: [member] } });
         // Leadership moves to a member already done, so it is never handed back to one still to restart.
-        const moved = await memberOps.transferLeadership.executeWithOptions(
-          { summary: `move leadership away from ${member} if it leads` },
-          [{ spec, from: member, to: done.at(-1) }],
-        );
+        const moved = await call(rolloutStep.transferLeadership, `move leadership away from ${member} if it leads`, {
+          spec,
+          from: member,
+          to: done.at(-1),
+        });
         if (moved.moved) progress.note(memberStep(prefix, member, leader), `leadership moved to ${moved.leader}`);
         return CancellationScope.nonCancellable(() => changeMember(spec, member, change));
       },
@@ -81,24 +80,20 @@ export async function rollMembers(
 async function changeMember(spec: ClusterSpec, member: string, change: MemberChange): Promise<ClusterHealthView> {
   try {
     await change.apply(member);
-    await memberOps.restartMember.executeWithOptions({ summary: `restart ${member} (${change.what})` }, [
-      { cluster: spec.name, member, spec },
-    ]);
-    const h = await gate.memberGate.executeWithOptions({ summary: `gate ${member}: healthy, caught up, version ${change.version}` }, [
-      { spec, member, version: change.version },
-    ]);
+    await call(rolloutStep.restartMember, `restart ${member} (${change.what})`, { cluster: spec.name, member, spec });
+    const h = await call(restartGate.memberGate, `gate ${member}: healthy, caught up, version ${change.version}`, {
+      spec,
+      member,
+      version: change.version,
+    });
     return h;
   } catch (err) {
     const reason = describe(err);
     let rolledBack: string;
     try {
       await change.revert(member);
-      await rollbackOps.restartMember.executeWithOptions({ summary: `roll back ${member}: restart on the previous files` }, [
-        { cluster: spec.name, member, spec },
-      ]);
-      await gate.memberGate.executeWithOptions({ summary: `gate ${member} after rollback` }, [
-        { spec, member, version: change.previousVersion },
-      ]);
+      await call(rollback.restartMember, `roll back ${member}: restart on the previous files`, { cluster: spec.name, member, spec });
+      await call(restartGate.memberGate, `gate ${member} after rollback`, { spec, member, version: change.previousVersion });
       rolledBack = `${member} was rolled back to ${change.previousVersion} and is healthy`;
     } catch (rbErr) {
       rolledBack = `rolling ${member} back ALSO failed: ${describe(rbErr)}`;

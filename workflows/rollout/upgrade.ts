@@ -2,17 +2,17 @@
 // safety check, both releases fetched (the old one is the rollback), a
 // snapshot kept, then member by member (followers first, leader last after
 // MoveLeader) with a gate after each, and finally the cluster version.
-import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
 import { clusterTopology, initialCluster } from '../../common/topology';
 import { checkUpgradePath } from '../../common/upgrade-path';
-import { EtcdCluster, EtcdOperation, EtcdPhase } from '../../common/searchAttributes';
 import type { ClusterPki } from '../../activities/pki';
 import { Progress } from '../progress';
 import { memberPki } from '../provision';
-import { memberOps, rollbackOps, slow, gate } from './proxies';
+import { call, download, restartGate, rollback, rolloutStep, step } from '../activities';
 import { rollMembers, rollOrder, memberStep } from './rolling';
+import { setSearchAttributes } from '../search-attributes';
 
 export interface RollingUpgradeInput {
   spec: ClusterSpec;
@@ -30,11 +30,7 @@ export interface RollingUpgradeResult {
 }
 
 export async function rollingUpgrade({ spec, pki, version, snapshotName }: RollingUpgradeInput): Promise<RollingUpgradeResult> {
-  upsertSearchAttributes([
-    { key: EtcdCluster, value: spec.name },
-    { key: EtcdOperation, value: 'upgrade' },
-    { key: EtcdPhase, value: 'Upgrading' },
-  ]);
+  setSearchAttributes({ cluster: spec.name, operation: 'upgrade', phase: 'Upgrading' });
   const from = spec.version;
   const target = spec.members.length ? { ...spec, version } : spec;
   const progress = new Progress(`Upgrade ${spec.name}: etcd ${from} → ${version}`, [
@@ -47,7 +43,7 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   await progress.step(
     'Check upgrade path',
     async () => {
-      const available = await memberOps.availableEtcdVersions.executeWithOptions({ summary: 'known etcd releases' }, []);
+      const available = await rolloutStep.availableEtcdVersions.executeWithOptions({ summary: 'known etcd releases' }, []);
       const verdict = checkUpgradePath(from, version, available);
       if (!verdict.allowed) throw ApplicationFailure.create({ type: 'Refused', nonRetryable: true, message: verdict.reason! });
       return available;
@@ -66,39 +62,38 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     'Fetch etcd releases',
     () =>
       Promise.all(
-        [from, version].map((v) =>
-          slow.fetchRelease.executeWithOptions({ summary: `etcd ${v} (SHA-256 checked)` }, [{ version: v, source: spec.artifactSource }]),
-        ),
+        [from, version].map((v) => call(download.fetchRelease, `etcd ${v} (SHA-256 checked)`, { version: v, source: spec.artifactSource })),
       ),
     (r) => `${version} sha256 ${r[1].sha256.slice(0, 16)}…; ${from} kept for rollback`,
   );
 
-  const snapshot = await progress.step(
+  const snapshot = await step(
+    progress,
     'Snapshot before upgrade',
-    () => slow.snapshotCluster.executeWithOptions({ summary: `etcdctl snapshot save ${snapshotName}.db` }, [{ spec, name: snapshotName }]),
+    download.snapshotCluster,
+    `etcdctl snapshot save ${snapshotName}.db`,
+    { spec, name: snapshotName },
     (s) => `${s.file} (${s.bytes} bytes)`,
   );
 
   const initial = initialCluster(clusterTopology(spec));
-  const prepare = (s: ClusterSpec, binDir: string, ops: typeof memberOps) => async (member: string) => {
-    await ops.prepareMember.executeWithOptions({ summary: `${member}: etcd ${s.version} binaries and config` }, [
-      {
-        spec: s,
-        member,
-        pki: pki ? memberPki(pki, member) : (undefined as never),
-        initialCluster: initial,
-        clusterState: 'existing',
-        binDir,
-      },
-    ]);
+  const prepare = (s: ClusterSpec, binDir: string, ops: typeof rolloutStep) => async (member: string) => {
+    await call(ops.prepareMember, `${member}: etcd ${s.version} binaries and config`, {
+      spec: s,
+      member,
+      pki: pki ? memberPki(pki, member) : (undefined as never),
+      initialCluster: initial,
+      clusterState: 'existing',
+      binDir,
+    });
   };
   const health = await rollMembers(
     spec,
     progress,
     {
       what: `upgrade to ${version}`,
-      apply: prepare(target, newRelease.binDir, memberOps),
-      revert: prepare(spec, oldRelease.binDir, rollbackOps),
+      apply: prepare(target, newRelease.binDir, rolloutStep),
+      revert: prepare(spec, oldRelease.binDir, rollback),
       version,
       previousVersion: from,
     },
@@ -106,10 +101,12 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   );
 
   const minor = version.replace(/^v/, '').split('.').slice(0, 2).join('.');
-  const versions = await progress.step(
+  const versions = await step(
+    progress,
     'Verify cluster version',
-    () =>
-      gate.checkClusterVersion.executeWithOptions({ summary: `every member reports cluster version ${minor}` }, [{ spec: target, minor }]),
+    restartGate.checkClusterVersion,
+    `every member reports cluster version ${minor}`,
+    { spec: target, minor },
     (r) => r.map((x) => `${x.member}: server ${x.etcdserver}, cluster ${x.etcdcluster}`).join('; '),
   );
   progress.succeed();

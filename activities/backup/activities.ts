@@ -1,36 +1,34 @@
-// maintenance activities, bound to the worker's configuration (spread into createActivities).
-import crypto from 'node:crypto';
+// Backup and restore activities: snapshots streamed to a target (S3 or a
+// directory) with a manifest, retention, staging a backup for a restore,
+// restoring a member's data dir, and restore drills. Streaming steps heartbeat;
+// integrity failures are final (`BackupCorrupt`).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { Client, Connection } from '@temporalio/client';
-import type { ClusterSpec } from '../common/spec';
-import { RETENTION_RULE, durationMs } from '../common/duration';
-import { base64KeyOf, persistedSecret, type Config } from '../infra/config';
-import { allowedRelease, assertBackupAllowed, assertPathsAllowed } from './policy';
-import { clusterHealth } from './etcd/client';
-import { providerFor, type HostProvider } from './hosts';
-import { moveLeader } from './etcd/membership';
+import { RETENTION_RULE, durationMs } from '../../common/duration';
+import type { ClusterSpec } from '../../common/spec';
+import type { Config } from '../../infra/config';
+import { openSnapshotStream } from '../etcd/ops';
+import { clusterHealth } from '../etcd/client';
+import { providerFor, type HostProvider } from '../hosts';
+import { allowedRelease, assertBackupAllowed, assertPathsAllowed } from '../policy';
 import {
   deleteBackup,
-  keyId,
+  fetchToFile,
   readManifests,
   retentionPlan,
+  snapshotStatus,
   streamBackup,
   verifyStored,
   withTempDir,
   writeManifest,
-  fetchToFile,
-  snapshotStatus,
   type BackupManifest,
-  type EncryptionKey,
-} from './backup/backup';
-import { IntegrityError } from './backup/stream';
-import { openTarget as openAnyTarget, type BackupSettings } from './backup/target';
-import { compactTo, currentRevision, defragmentMember, disarmAlarms, memberStatuses, openSnapshotStream } from './maintenance/etcd-ops';
-import { drill, restoreMemberDataDir } from './maintenance/restore';
-import { MaintenanceSchedules } from './maintenance/schedules';
+} from './backup';
+import { backupKey } from './key';
+import { drill, restoreMemberDataDir } from './restore';
+import { IntegrityError } from './stream';
+import { openTarget as openAnyTarget, type BackupSettings } from './target';
 
 /** Where a backup lives: the settings of the cluster that took it (S3 or dir) and its manifest. */
 export interface BackupRef {
@@ -52,7 +50,7 @@ export interface BackupSummary {
   object: string;
 }
 
-export function summarize(m: BackupManifest): BackupSummary {
+function summarize(m: BackupManifest): BackupSummary {
   return {
     id: m.id,
     createdAt: m.createdAt,
@@ -67,26 +65,20 @@ export function summarize(m: BackupManifest): BackupSummary {
   };
 }
 
-/** The backup encryption key: ETCDFLEET_BACKUP_KEY (base64, 32 bytes) or generated into the state dir. */
-export function backupKey(cfg: Pick<Config, 'stateDir'>, env = process.env): EncryptionKey {
-  const b64 = persistedSecret(cfg.stateDir, 'backup.key', env.ETCDFLEET_BACKUP_KEY, () => crypto.randomBytes(32).toString('base64'), {
-    env: 'ETCDFLEET_BACKUP_KEY',
-    check: base64KeyOf(32),
-  });
-  const key = Buffer.from(b64, 'base64');
-  if (key.length !== 32) throw ApplicationFailure.nonRetryable('ETCDFLEET_BACKUP_KEY must be 32 bytes, base64', 'BadBackupKey');
-  return { key, id: keyId(key) };
-}
-
-function heartbeatEvery(ms: number): () => void {
+/** Runs `fn` with a heartbeat every 5 s (outside an activity, just runs it). */
+async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
   let ctx: Context | undefined;
   try {
     ctx = Context.current();
   } catch {
-    return () => undefined;
+    return fn();
   }
-  const t = setInterval(() => ctx!.heartbeat(), ms);
-  return () => clearInterval(t);
+  const t = setInterval(() => ctx!.heartbeat(), 5_000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(t);
+  }
 }
 
 function integrity<T>(p: Promise<T>): Promise<T> {
@@ -96,31 +88,21 @@ function integrity<T>(p: Promise<T>): Promise<T> {
   });
 }
 
-export function createMaintenanceActivities(cfg: Config) {
+export function backupActivities(cfg: Config) {
   const hosts = (spec: ClusterSpec): HostProvider => providerFor(spec, cfg);
   const defaultDir = cfg.policy.backupRoot;
   const prefixOf = (s?: BackupSettings) => s?.s3?.prefix ?? '';
   /** Only targets the policy allows (dir under the backup root, allowed S3 endpoint and credential variables). */
-  const openTarget = (settings: BackupSettings | undefined, dir: string) => {
+  const openTarget = (settings: BackupSettings | undefined) => {
     assertBackupAllowed(cfg, settings);
-    return openAnyTarget(settings, dir);
+    return openAnyTarget(settings, defaultDir);
   };
   /** Tools of the cluster's own release, verified like an install. */
   const binDirFor = async (version: string, source?: string) => (await allowedRelease(cfg, version, source)).binDir;
   const etcdutlFor = async (version: string, source?: string) => path.join(await binDirFor(version, source), 'etcdutl');
-  let schedules: Promise<MaintenanceSchedules> | undefined;
-  const scheduleClient = () =>
-    (schedules ??= (async () => {
-      const { dataConverterFor } = await import('../worker/temporal');
-      const connection = await Connection.connect({ address: cfg.temporalAddress });
-      return new MaintenanceSchedules(
-        new Client({ connection, namespace: cfg.namespace, dataConverter: dataConverterFor(cfg) }),
-        cfg.taskQueue,
-      );
-    })());
 
   async function findManifest(ref: BackupRef): Promise<BackupManifest> {
-    const target = openTarget(ref.settings, defaultDir);
+    const target = openTarget(ref.settings);
     const all = await readManifests(target, prefixOf(ref.settings), ref.cluster);
     const m = ref.id === 'latest' ? all[0] : all.find((x) => x.id === ref.id);
     if (!m)
@@ -148,10 +130,9 @@ export function createMaintenanceActivities(cfg: Config) {
           'NotHealthy',
         );
       const settings = spec.backup;
-      const target = openTarget(settings, defaultDir);
+      const target = openTarget(settings);
       const enc = settings?.encryption ? backupKey(cfg) : undefined;
-      const stop = heartbeatEvery(5_000);
-      try {
+      return heartbeating(async () => {
         const snap = await openSnapshotStream(hosts(spec), spec, source.name);
         let m: BackupManifest;
         try {
@@ -176,9 +157,7 @@ export function createMaintenanceActivities(cfg: Config) {
         }
         await writeManifest(target, prefixOf(settings), m);
         return m;
-      } finally {
-        stop();
-      }
+      });
     },
 
     /** Age and count retention after a successful backup; returns what remains. */
@@ -190,7 +169,7 @@ export function createMaintenanceActivities(cfg: Config) {
       now?: string;
     }): Promise<{ deleted: string[]; remaining: BackupSummary[]; location: string }> {
       const settings = spec.backup;
-      const target = openTarget(settings, defaultDir);
+      const target = openTarget(settings);
       const all = await readManifests(target, prefixOf(settings), spec.name);
       const del = new Set(
         retentionPlan(all, now ? new Date(now) : new Date(), {
@@ -200,11 +179,6 @@ export function createMaintenanceActivities(cfg: Config) {
       );
       for (const m of all) if (del.has(m.id)) await deleteBackup(target, prefixOf(settings), m);
       return { deleted: [...del], remaining: all.filter((m) => !del.has(m.id)).map(summarize), location: target.describe };
-    },
-
-    async listBackups({ ref }: { ref: Omit<BackupRef, 'id'> }): Promise<BackupSummary[]> {
-      const target = openTarget(ref.settings, defaultDir);
-      return (await readManifests(target, prefixOf(ref.settings), ref.cluster)).map(summarize);
     },
 
     /** Downloads, decrypts and verifies a backup into a local file for restore; integrity failures are final. */
@@ -221,17 +195,14 @@ export function createMaintenanceActivities(cfg: Config) {
     }): Promise<{ manifest: BackupSummary; file: string; totalKey: number; revision: number }> {
       const file = path.join(cfg.stateDir, 'restore', `${tag.replace(/[^A-Za-z0-9._-]/g, '_')}.db`);
       const m = await findManifest(ref);
-      const target = openTarget(ref.settings, defaultDir);
+      const target = openTarget(ref.settings);
       const enc = m.encryption ? backupKey(cfg) : undefined;
       await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-      const stop = heartbeatEvery(5_000);
-      try {
+      return heartbeating(async () => {
         await integrity(fetchToFile(target, m, file, enc?.key));
         const st = await integrity(snapshotStatus(await etcdutlFor(version, source), file));
         return { manifest: summarize(m), file, totalKey: st.totalKey, revision: st.revision };
-      } finally {
-        stop();
-      }
+      });
     },
 
     async removeStagedBackup({ file }: { file: string }): Promise<void> {
@@ -243,19 +214,12 @@ export function createMaintenanceActivities(cfg: Config) {
       return restoreMemberDataDir(hosts(spec), { spec, member, snapshot, tag });
     },
 
-    /** Verifies one stored backup again (hashes, decryption, etcdutl). */
-    async verifyBackup({ ref, version, source }: { ref: BackupRef; version: string; source?: string }) {
-      const m = await findManifest(ref);
-      const target = openTarget(ref.settings, defaultDir);
-      return integrity(verifyStored(target, m, await etcdutlFor(version, source), m.encryption ? backupKey(cfg).key : undefined));
-    },
-
+    /** Restores a backup into a throwaway etcd on 127.0.0.1 and counts its keys. */
     async restoreDrill({ ref, version, source }: { ref: BackupRef; version: string; source?: string }) {
       const m = await findManifest(ref);
-      const target = openTarget(ref.settings, defaultDir);
-      const stop = heartbeatEvery(5_000);
-      try {
-        return await withTempDir(async (dir) => {
+      const target = openTarget(ref.settings);
+      return heartbeating(() =>
+        withTempDir(async (dir) => {
           const file = path.join(dir, 'snapshot.db');
           await integrity(fetchToFile(target, m, file, m.encryption ? backupKey(cfg).key : undefined));
           const r = await drill({ snapshot: file, binDir: await binDirFor(version, source), workDir: dir });
@@ -266,39 +230,8 @@ export function createMaintenanceActivities(cfg: Config) {
             ...r,
             at: new Date().toISOString(),
           };
-        });
-      } finally {
-        stop();
-      }
-    },
-
-    async memberDbStatus({ spec }: { spec: ClusterSpec }) {
-      return memberStatuses(hosts(spec), spec);
-    },
-
-    async defragMember({ spec, member }: { spec: ClusterSpec; member: string }) {
-      return defragmentMember(hosts(spec), spec, member);
-    },
-
-    async moveLeaderForDefrag({ spec, to }: { spec: ClusterSpec; to: string }) {
-      return moveLeader(hosts(spec), spec, { to });
-    },
-
-    async currentRevision({ spec }: { spec: ClusterSpec }): Promise<number> {
-      return currentRevision(hosts(spec), spec);
-    },
-
-    async compactKeyspace({ spec, revision }: { spec: ClusterSpec; revision: number }) {
-      return compactTo(hosts(spec), spec, revision);
-    },
-
-    async disarmAlarms({ spec }: { spec: ClusterSpec }): Promise<string[]> {
-      return disarmAlarms(hosts(spec), spec);
-    },
-
-    /** Removes a deleted cluster's schedules (called by a schedule that finds its cluster gone). */
-    async deleteClusterSchedules({ cluster }: { cluster: string }): Promise<string[]> {
-      return (await scheduleClient()).removeAll(cluster);
+        }),
+      );
     },
   };
 }

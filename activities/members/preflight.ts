@@ -2,10 +2,10 @@
 // unless the member's own etcd already holds them (a retried provisioning).
 import net from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ClusterSpec } from '../common/spec';
-import { memberPorts } from '../common/spec';
+import type { ClusterSpec } from '../../common/spec';
+import { memberPorts } from '../../common/spec';
 
-export function portFree(host: string, port: number): Promise<boolean> {
+function portFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
     srv.once('error', () => resolve(false));

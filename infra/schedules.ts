@@ -4,9 +4,9 @@
 // whatever is running (an upgrade, a membership change), never beside it.
 // Used by the API (api/schedules.ts) and by the worker's cleanup activity.
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import type { ClusterSpec } from '../../common/spec';
-import type { OperationKind } from '../../common/operations';
-import { parseDuration } from '../../common/duration';
+import type { ClusterSpec } from '../common/spec';
+import type { OperationKind } from '../common/operations';
+import { parseDuration } from '../common/duration';
 
 export const SCHEDULE_KINDS = ['backup', 'compaction', 'defrag-check', 'restore-drill'] as const;
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];

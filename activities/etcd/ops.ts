@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Etcd3 } from 'etcd3';
 import type { ClusterSpec } from '../../common/spec';
 import { clusterTopology } from '../../common/topology';
-import { clusterHealth, clientCredentials, memberIdHex, newEtcdClient } from '../etcd/client';
+import { clusterHealth, clientCredentials, memberIdHex, newEtcdClient } from './client';
 import type { HostProvider } from '../hosts';
 
 export interface MemberDbStatus {

@@ -1,0 +1,69 @@
+// etcd membership and leadership activities. Each checks the cluster first,
+// so a retry or a replay after a worker crash never adds a member twice or
+// removes the wrong one.
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClusterSpec } from '../../common/spec';
+import type { Config } from '../../infra/config';
+import { providerFor, type HostProvider } from '../hosts';
+import { clusterHealth } from './client';
+import { addLearner, moveLeader, promoteLearner, removeMember } from './membership';
+
+export function etcdActivities(cfg: Config) {
+  const hosts = (spec: ClusterSpec): HostProvider => providerFor(spec, cfg);
+  return {
+    /** MemberAdd as a learner; a member already listed with this peer URL (a retry) is reused. */
+    async addLearner({ spec, member }: { spec: ClusterSpec; member: string }) {
+      return addLearner(hosts(spec), spec, { member });
+    },
+
+    /** Promotes a learner; fails (retryably) while etcd says it has not caught up. A voter already is a no-op. */
+    async promoteLearner({ spec, member }: { spec: ClusterSpec; member: string }) {
+      return promoteLearner(hosts(spec), spec, { member });
+    },
+
+    /** MemberRemove by name or peer URL; absent already is a no-op. */
+    async removeEtcdMember({ spec, member }: { spec: ClusterSpec; member: string }) {
+      return removeMember(hosts(spec), spec, { member });
+    },
+
+    /**
+     * The one leadership transfer (before a restart, a removal or a defrag):
+     * moves leadership away from `from` (to `to`, or any other healthy voter)
+     * when `from` leads; a no-op otherwise. Verified: throws (retryably) until
+     * the leader changed.
+     */
+    async transferLeadership({
+      spec,
+      from,
+      to,
+    }: {
+      spec: ClusterSpec;
+      from: string;
+      to?: string;
+    }): Promise<{ moved: boolean; leader: string }> {
+      const host = hosts(spec);
+      const h = await clusterHealth(host, spec);
+      if (!h.leader) throw ApplicationFailure.retryable('no leader right now', 'NoLeader');
+      if (h.leader !== from) return { moved: false, leader: h.leader };
+      const target = to || h.members.find((m) => m.name !== from && !m.isLearner && m.healthy)?.name;
+      if (!target) throw ApplicationFailure.nonRetryable(`no healthy voter to move leadership to from ${from}`, 'NoLeaderTarget');
+      await moveLeader(host, spec, { to: target });
+      const after = await clusterHealth(host, spec);
+      if (after.leader !== target)
+        throw ApplicationFailure.retryable(
+          `leadership did not move to ${target} yet (leader: ${after.leader ?? 'none'})`,
+          'LeaderNotMoved',
+        );
+      return { moved: true, leader: target };
+    },
+
+    /**
+     * `etcdctl snapshot save` from the first member that answers, kept by the
+     * host provider under `name` (purged with the cluster).
+     * An existing complete snapshot of that name is kept (a retry after a crash).
+     */
+    async snapshotCluster({ spec, name }: { spec: ClusterSpec; name: string }): Promise<{ file: string; bytes: number; member: string }> {
+      return hosts(spec).saveSnapshot(spec, name);
+    },
+  };
+}

@@ -1,0 +1,177 @@
+// Health activities: the safety gates before a disruptive step (quorum rules
+// in common/quorum.ts), the health gates after one (throw, and so are retried,
+// until the cluster is where the step wants it), and the entity's observation.
+import http from 'node:http';
+import https from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { CertificateExpiry, ClusterHealthView } from '../../common/operations';
+import { disruptionRisks, removalRisks, type DisruptionCheck } from '../../common/quorum';
+import type { ClusterSpec } from '../../common/spec';
+import { clusterTopology } from '../../common/topology';
+import type { Config } from '../../infra/config';
+import { hostFiles, providerFor, type HostProvider } from '../hosts';
+import { clientCredentials, clusterHealth, describeHealth, putAndGet } from './client';
+import { summarizeHealth, toView } from './view';
+
+export interface MemberGateInput {
+  spec: ClusterSpec;
+  member: string;
+  /** Server version the member must report (vX.Y.Z). */
+  version?: string;
+}
+
+function refused(message: string, details?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'Refused', message, nonRetryable: true, details: details ? [details] : undefined });
+}
+
+export function etcdGateActivities(cfg: Config) {
+  const hosts = (spec?: Pick<ClusterSpec, 'provider'>): HostProvider => providerFor(spec, cfg);
+  return {
+    /** Throws a non-retryable `Refused` failure when the step would risk quorum or the cluster is unhealthy. */
+    async checkSafeToDisrupt({ spec, check }: { spec: ClusterSpec; check: DisruptionCheck }): Promise<ClusterHealthView> {
+      const h = await clusterHealth(hosts(spec), spec);
+      const risks = disruptionRisks(h, check);
+      if (risks.length) throw refused(`refused: ${risks.join('; ')}`, h);
+      return toView(h);
+    },
+
+    /** Safety gate before a removal: throws a non-retryable `Refused` failure with the reasons. */
+    async checkSafeToRemove({ spec, member }: { spec: ClusterSpec; member: string }): Promise<ClusterHealthView> {
+      const h = await clusterHealth(hosts(spec), spec);
+      const risks = removalRisks(h, member);
+      if (risks.length) throw refused(`refused to remove ${member}: ${risks.join('; ')}`);
+      return toView(h);
+    },
+
+    /** Health gate: throws (and so is retried) until every expected member is a healthy voter with one leader and no alarms. */
+    async checkHealthy({ spec, expectMembers }: { spec: ClusterSpec; expectMembers: number }): Promise<ClusterHealthView> {
+      const view = toView(await clusterHealth(hosts(spec), spec));
+      const voters = view.members.filter((m) => !m.isLearner);
+      if (!view.healthy || voters.length !== expectMembers) {
+        throw ApplicationFailure.retryable(`not healthy yet: ${summarizeHealth(view, expectMembers)}`, 'NotHealthy');
+      }
+      return view;
+    },
+
+    async verifyWriteRead({ spec, key }: { spec: ClusterSpec; key: string }): Promise<{ key: string }> {
+      const value = new Date().toISOString();
+      const read = await putAndGet(hosts(spec), spec, key, value);
+      if (read !== value) throw ApplicationFailure.retryable(`wrote ${value} to ${key} but read back ${read}`, 'ReadMismatch');
+      return { key };
+    },
+
+    /** Health as the entity observes it: members, leader, alarms, raft lag, db sizes and certificate expiry. */
+    async clusterHealth({ spec }: { spec: ClusterSpec }): Promise<ClusterHealthView> {
+      const view = toView(await clusterHealth(hosts(spec), spec));
+      view.certificates = await certificateExpiry(hosts(spec), spec);
+      return view;
+    },
+
+    /**
+     * The gate after a member restarts: its process runs, it is a healthy
+     * voter reporting `version`, its applied raft index has reached the
+     * leader's index as seen before, and the whole cluster is healthy.
+     * Throws (retryable) until then; the workflow's retry policy is the poll loop.
+     */
+    async memberGate({ spec, member, version }: MemberGateInput): Promise<ClusterHealthView> {
+      const host = hosts(spec);
+      const proc = await host.status({ cluster: spec.name, member, spec });
+      if (!proc.running) {
+        const tail = await host.logTail({ cluster: spec.name, member, spec }, 5).catch(() => '');
+        // Nothing restarts a crashed member by itself: fail now, so the rollback starts at once.
+        throw ApplicationFailure.nonRetryable(`${member}: etcd is not running; last log lines: ${tail}`, 'MemberNotRunning');
+      }
+      const first = await clusterHealth(host, spec);
+      const leaderIndex = first.members.find((m) => m.isLeader)?.raftIndex;
+      const second = await clusterHealth(host, spec);
+      const m = second.members.find((x) => x.name === member);
+      const problems: string[] = [];
+      if (!m) problems.push(`${member} is not listed by the cluster`);
+      else {
+        if (!m.healthy) problems.push(`${member} unhealthy${m.error ? ` (${m.error})` : ''}`);
+        if (m.isLearner) problems.push(`${member} is a learner`);
+        const want = version?.replace(/^v/, '');
+        if (want && m.version !== want) problems.push(`${member} reports version ${m.version ?? 'unknown'}, want ${want}`);
+        const applied = m.raftAppliedIndex ?? m.raftIndex;
+        if (leaderIndex === undefined || applied === undefined) problems.push('raft index unknown');
+        else if (applied < leaderIndex) problems.push(`${member} raft applied index ${applied} behind the leader's ${leaderIndex}`);
+      }
+      if (!second.healthy) problems.push(`cluster unhealthy: ${describeHealth(second)}`);
+      if (problems.length) throw ApplicationFailure.retryable(problems.join('; '), 'GateNotPassed');
+      return toView(second);
+    },
+
+    /** Throws (retryable) until every member's /version reports cluster version `minor` (e.g. 3.6). */
+    async checkClusterVersion({
+      spec,
+      minor,
+    }: {
+      spec: ClusterSpec;
+      minor: string;
+    }): Promise<{ member: string; etcdserver: string; etcdcluster: string }[]> {
+      const creds = await clientCredentials(hosts(spec), spec);
+      const rows = await Promise.all(
+        clusterTopology(spec).map(async (t) => {
+          const body = await getJson(`${t.clientURL}/version`, creds);
+          return { member: t.name, etcdserver: String(body.etcdserver), etcdcluster: String(body.etcdcluster) };
+        }),
+      );
+      const off = rows.filter((r) => !r.etcdcluster.startsWith(`${minor}.`));
+      if (off.length)
+        throw ApplicationFailure.retryable(
+          `cluster version not ${minor} yet: ${off.map((r) => `${r.member}=${r.etcdcluster}`).join(', ')}`,
+          'ClusterVersion',
+        );
+      return rows;
+    },
+  };
+}
+
+/** notAfter of every certificate on every member host (missing files are skipped). */
+async function certificateExpiry(hosts: HostProvider, spec: ClusterSpec): Promise<CertificateExpiry[]> {
+  const out: CertificateExpiry[] = [];
+  for (const m of spec.members) {
+    const f = hostFiles(spec, m.name);
+    const files = { ca: f.caCert, server: f.serverCert, peer: f.peerCert, admin: f.clientCert };
+    for (const [certificate, file] of Object.entries(files)) {
+      const pem = (await hosts.readFile({ spec, member: m.name }, file).catch(() => undefined))?.toString('utf8');
+      if (!pem) continue;
+      // A CA bundle (during CA rotation) holds several: the first is the one in use.
+      out.push({ member: m.name, certificate, notAfter: new Date(new X509Certificate(pem).validTo).toISOString() });
+    }
+  }
+  return out;
+}
+
+function getJson(
+  url: string,
+  creds: { rootCertificate?: Buffer | null; certChain?: Buffer | null; privateKey?: Buffer | null } | undefined,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const req = get(
+      url,
+      {
+        ca: creds?.rootCertificate ?? undefined,
+        cert: creds?.certChain ?? undefined,
+        key: creds?.privateKey ?? undefined,
+        timeout: 3000,
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (data += c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(data));
+          } catch {
+            reject(new Error(`${url}: ${res.statusCode} ${data.slice(0, 200)}`));
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${url}: timeout`)));
+    req.on('error', reject);
+  });
+}
