@@ -27,6 +27,7 @@ import { Readable } from 'node:stream';
 import { cacheDir, localMirrorDir, REPO_ROOT } from '../infra/config';
 import { fetchRelease, anyCachedRelease } from '../activities/artifacts';
 import { startS3Server } from '../infra/s3-server';
+import { median } from './lib/report';
 
 const run = promisify(execFile);
 const VERSION = 'v3.5.10';
@@ -110,11 +111,6 @@ async function child(): Promise<void> {
   const out: ChildResult = { bytes: m.snapshotBytes, uploadMs, verifyMs, idleRss, peakRss };
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function main(): Promise<void> {

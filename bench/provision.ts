@@ -23,6 +23,7 @@ import { fetchRelease } from '../activities/artifacts';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder, etcdPidsUnder, waitGone } from './lib/procs';
 import { provisionTimeline, type Timeline } from './lib/timeline';
+import { intEnv, loadavg, median, printTimelineBreakdown, secs } from './lib/report';
 import { compareCerts, compareConfigs } from './lib/parity';
 import { readEtcdStartup, type EtcdStartup } from './lib/etcdlog';
 import { localMemberRuntime } from '../activities/hosts/local';
@@ -38,31 +39,8 @@ const PROVISION_TIMEOUT_MS = 180_000;
 const DELETE_TIMEOUT_MS = 60_000;
 const BASELINE_SCRIPT = path.join(REPO_ROOT, 'bench/baseline-provision.sh');
 
-function intEnv(name: string, dflt: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: expected an integer from ${min} to ${max}`);
-  return n;
-}
-
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const secs = (ms: number) => (ms / 1000).toFixed(2);
-
-function loadavg(): string {
-  return os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-}
-
-function median(xs: number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 /** `count` addresses for run `run` of a side: 250 usable addresses per /24, blocks `first`..`first+4`. */
 function addresses(first: number, run: number): string[] {
@@ -273,39 +251,6 @@ async function provisionBaseline(
 
 // ---------------------------------------------------------------- report
 
-function printOursBreakdown(runs: OursRun[]): void {
-  const tls = runs.map((r) => r.timeline).filter((t): t is Timeline => t !== undefined);
-  const errors = runs.filter((r) => r.timelineError).map((r) => r.timelineError);
-  if (errors.length) say(`etcdfleet breakdown: ${errors.length} run(s) without a timeline (${errors[0]})`);
-  if (tls.length === 0) return;
-  const col = (label: string) => label.padEnd(34);
-  const m = (f: (t: Timeline) => number) => `${Math.round(median(tls.map(f)))} ms`.padStart(8);
-  say(
-    `etcdfleet breakdown, median of ${tls.length} run(s) (step = workflow task times; activity = last attempt run time; queue = scheduled -> last attempt started):`,
-  );
-  say(`  ${col('POST -> 202 (update-with-start)')}${m((t) => t.postMs)}`);
-  say(`  ${col('POST -> first step started')}${m((t) => t.toFirstStepMs)}`);
-  const names = tls[0].steps.map((s) => s.name);
-  for (const [i, name] of names.entries()) {
-    const at = (t: Timeline) => t.steps[i];
-    const gap = median(tls.map((t) => at(t)?.gapBeforeMs ?? NaN));
-    if (gap >= 5) say(`  ${col(`  (between steps, before ${name})`)}${`${Math.round(gap)} ms`.padStart(8)}`);
-    const act = median(tls.map((t) => at(t)?.activityMs ?? NaN));
-    const queue = median(tls.map((t) => at(t)?.queueMs ?? NaN));
-    const attempts = Math.max(...tls.map((t) => at(t)?.attempts ?? 0));
-    const n = at(tls[0])?.activities ?? 0;
-    const detail = Number.isFinite(act)
-      ? `   activity ${Math.round(act)} ms, queue ${Math.round(queue)} ms, ${n} activit${n === 1 ? 'y' : 'ies'}${attempts > 1 ? `, up to ${attempts} attempts` : ''}`
-      : '';
-    say(`  ${col(name)}${m((t) => at(t)?.ms ?? NaN)}${detail}`);
-  }
-  say(`  ${col('last step -> workflow completed')}${m((t) => t.lastStepToCompletedMs)}`);
-  say(
-    `  ${col('workflow completed -> Running seen')}${m((t) => t.completedToRunningMs)}   (entity workflow task + poll every ${POLL_MS} ms)`,
-  );
-  say(`  ${col('total')}${m((t) => t.totalMs)}`);
-}
-
 function printBaselineBreakdown(runs: BaselineRun[]): void {
   const names = Object.keys(runs[0]?.phases ?? {});
   const parts = names.map((n) => `${n} ${Math.round(median(runs.map((r) => r.phases[n])))} ms`);
@@ -419,7 +364,7 @@ async function main(): Promise<void> {
     say(`run ${i} baseline ${secs(b.ms)} s${baselineNote(b)}${etcdNote(b.etcd)}`);
   }
 
-  printOursBreakdown(ours);
+  printTimelineBreakdown(ours, say, POLL_MS);
   printBaselineBreakdown(base);
   printEtcdShare(ours, base);
   const mo = median(ours.map((r) => r.ms));

@@ -18,6 +18,7 @@ import { bootstrappedEtcdVersions } from '../infra/etcd-releases';
 import { anyCachedRelease } from '../activities/artifacts';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder } from './lib/procs';
+import { secs } from './lib/report';
 import { Workload, type WorkloadReport } from '../test/support/workload';
 
 const { default: FROM, latest35: TO } = bootstrappedEtcdVersions();
@@ -27,7 +28,6 @@ const GOAL_RATIO = 1.5;
 const RUNS = Math.max(1, Math.min(5, Number(process.env.BENCH_RUNS ?? 3) || 3));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const secs = (ms: number) => (ms / 1000).toFixed(2);
 
 interface Result {
   ms: number;

@@ -44,13 +44,14 @@ import { type Issue, isValidationError, parseClusterSpec, ValidationError, zodIs
 import { type ClusterSpecInput, MAX_MEMBERS } from '../spec';
 import { type ImportOptions, MAX_LIST, TaskservEtcd, type TaskservImport, type Unsupported } from './schema';
 import { type Cfg, checkAddresses, checkAgreement, f, type Provenance, reportUnknownFields, stripNulls, unwrapConfigs } from './configs';
-import { clusterNameFor, draftMembers, localhostOnOneMachine, mapMembers, resolveMembership, sanitizeClusterName } from './members';
+import { draftMembers, localhostOnOneMachine, mapMembers, resolveMembership } from './members';
+import { clusterNameFor, sanitizeClusterName } from './names';
 import { mapArtifacts, mapBackup, mapDns, mapLogging, mapMaintenance, mapTls, mapTunables } from './blocks';
 
 // The public names of the former common/taskserv.ts.
 export { TASKSERV_FIELDS, TaskservEtcd, parseSize, type ImportOptions, type TaskservImport, type Unsupported } from './schema';
 export { parseEndpoint } from './configs';
-export { clusterNameFor } from './members';
+export { clusterNameFor } from './names';
 export { artifactSourceFor } from './blocks';
 
 /**
