@@ -13,3 +13,20 @@ export function findMember(spec: ClusterSpec, member: string): MemberSpec {
 export function hostFiles(spec: ClusterSpec, member: string): MemberFiles {
   return memberFiles(spec, findMember(spec, member));
 }
+
+/** The files a member's host holds for it (config, env, scripts, certificates, keys): what removing the member deletes. */
+export function memberOwnFiles(files: MemberFiles): string[] {
+  return [
+    files.configFile,
+    files.envFile,
+    files.etcdctlScript,
+    files.certShowScript,
+    files.caCert,
+    files.serverCert,
+    files.serverKey,
+    files.peerCert,
+    files.peerKey,
+    files.clientCert,
+    files.clientKey,
+  ];
+}

@@ -7,6 +7,7 @@ import type { ClusterSpec, MemberSpec } from '../../../common/spec';
 import { MemberFiles, memberFiles } from '../../../common/topology';
 import { exists, rmdirIfEmpty } from '../files';
 import type { RemoveMemberHostInput } from '../provider';
+import { memberOwnFiles } from '../members';
 import { BINARIES } from './binaries';
 import { localMemberRuntime, readManifest, underRoot } from './layout';
 import { stopMember } from './process';
@@ -49,23 +50,7 @@ export async function removeMemberHost(hostsDir: string, input: RemoveMemberHost
     await fsp.rename(files.dataDir, setAside);
   }
 
-  const targets = [
-    files.configFile,
-    files.envFile,
-    files.etcdctlScript,
-    files.certShowScript,
-    files.caCert,
-    files.serverCert,
-    files.serverKey,
-    files.peerCert,
-    files.peerKey,
-    files.clientCert,
-    files.clientKey,
-    rt.pidFile,
-    rt.lockFile,
-    rt.manifest,
-    ...BINARIES.map((b) => path.join(rt.binDir, b)),
-  ];
+  const targets = [...memberOwnFiles(files), rt.pidFile, rt.lockFile, rt.manifest, ...BINARIES.map((b) => path.join(rt.binDir, b))];
   for (const t of targets) {
     if (await exists(t)) {
       await fsp.rm(t, { force: true });

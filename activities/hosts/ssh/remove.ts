@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { MemberFiles } from '../../../common/topology';
 import { shQuote } from '../files';
 import type { RemoveMemberHostInput, StopMemberResult } from '../provider';
+import { memberOwnFiles } from '../members';
 import { BIN_DIR, OPT_DIR, UNIT_FILE, UNIT_NAME } from './layout';
 import type { SshTransport } from './transport';
 import { BINARIES } from './install';
@@ -34,19 +35,7 @@ export async function removeSshMember(
         `if [ -e ${q(files.dataDir)} ]; then [ ! -e ${q(setAside)} ] || exit 45; mv -T ${q(files.dataDir)} ${q(setAside)}; echo "aside"; fi`,
       );
     }
-    const own = [
-      files.configFile,
-      files.envFile,
-      files.etcdctlScript,
-      files.certShowScript,
-      files.caCert,
-      files.serverCert,
-      files.serverKey,
-      files.peerCert,
-      files.peerKey,
-      files.clientCert,
-      files.clientKey,
-    ];
+    const own = memberOwnFiles(files);
     lines.push(...own.map((f) => `gone ${q(f)}`), `rmdir ${q(files.confDir)} ${q(files.certsDir)} 2>/dev/null || true`);
   }
   lines.push(
