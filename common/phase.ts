@@ -30,7 +30,17 @@ export interface PhaseChange {
   reason?: string;
 }
 
-export function nextPhase(e: PhaseEvent): PhaseChange | undefined {
+/**
+ * The phase after an event. Once a delete is queued (`Deleting`), only the
+ * delete's own start and outcome move the phase: the cancelled operation's
+ * outcome and health checks keep `Deleting`, so no submission slips in before
+ * the delete runs (the result still names a phase, so the entity records the
+ * same search-attribute update as before).
+ */
+export function nextPhase(e: PhaseEvent, current?: ClusterPhase): PhaseChange | undefined {
+  if (current === 'Deleting' && (e.on === 'observed' || e.on === 'unobservable' || (e.on === 'failed' && !e.failurePhase))) {
+    return { phase: 'Deleting' };
+  }
   switch (e.on) {
     case 'created':
       return { phase: 'Provisioning' };

@@ -63,7 +63,7 @@ export class ClusterEntity {
 
   /** The one place the phase changes (and with it the search attributes). */
   private transition(event: PhaseEvent): void {
-    const next = nextPhase(event);
+    const next = nextPhase(event, this.state.phase);
     if (!next) return;
     const s = this.state;
     s.phase = next.phase;

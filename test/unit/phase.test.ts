@@ -57,3 +57,21 @@ describe('nextPhase', () => {
     expect(nextPhase({ on: 'unobservable', error: 'timeout' })).toEqual({ phase: 'Degraded', reason: 'health check failed: timeout' });
   });
 });
+
+describe('nextPhase once a delete is queued', () => {
+  it("keeps Deleting through the cancelled operation's outcome and health checks", () => {
+    expect(nextPhase({ on: 'failed', op: op('upgrade'), before: 'Upgrading', cancelled: true }, 'Deleting')).toEqual({ phase: 'Deleting' });
+    expect(nextPhase({ on: 'observed', health: health(true), now: 0 }, 'Deleting')).toEqual({ phase: 'Deleting' });
+    expect(nextPhase({ on: 'unobservable', error: 'x' }, 'Deleting')).toEqual({ phase: 'Deleting' });
+  });
+
+  it("the delete's own start and outcome still move it", () => {
+    expect(nextPhase({ on: 'succeeded', phase: 'Deleted' }, 'Deleting')).toEqual({ phase: 'Deleted' });
+    expect(nextPhase({ on: 'failed', op: op('delete'), before: 'Deleting', failurePhase: 'Failed', cancelled: false }, 'Deleting')).toEqual(
+      {
+        phase: 'Failed',
+        reason: 'delete failed: boom',
+      },
+    );
+  });
+});
