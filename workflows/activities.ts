@@ -5,6 +5,7 @@
 // order and number of activity calls may not.
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { ClusterSpec } from '../common/spec';
 import type { Progress } from './progress';
 
 type Duration = `${number}${'ms' | 's' | 'm' | 'h'}`;
@@ -80,4 +81,16 @@ export function step<I, R>(
   detail?: (r: R) => string | undefined,
 ): Promise<R> {
   return progress.step(name, () => call(activity, summary, input), detail);
+}
+
+/** The runbook step that fetches (and SHA-256 checks) the spec's etcd release on the worker. */
+export function fetchReleaseStep(progress: Progress, spec: Pick<ClusterSpec, 'version' | 'artifactSource'>) {
+  return step(
+    progress,
+    'Fetch etcd release',
+    download.fetchRelease,
+    `etcd ${spec.version} (SHA-256 checked)`,
+    { version: spec.version, source: spec.artifactSource },
+    (r) => `sha256 ${r.sha256.slice(0, 16)}…`,
+  );
 }

@@ -48,6 +48,14 @@ async function gate(fn: () => Promise<unknown>): Promise<void> {
   }
 }
 
+/** Precheck of an operation that takes `member` out: the others keep quorum without it (only when nothing else runs). */
+function quorumWithout(summary: (member: string) => string) {
+  return async (state: Readonly<ClusterState>, { member }: { member: string }): Promise<void> => {
+    if (!idle(state)) return;
+    await gate(() => call(observe.checkSafeToRemove, summary(member), { spec: specOf(state), member }));
+  };
+}
+
 const seconds = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
 
 function checkAdd(spec: ClusterSpec, params: OperationParams<'add-member'>) {
@@ -127,11 +135,7 @@ const removeMemberOp = withParams('remove-member', {
   validate(state, params) {
     checkRemove(specOf(state), params);
   },
-  async precheck(state, params) {
-    if (!idle(state)) return;
-    const { member } = params;
-    await gate(() => call(observe.checkSafeToRemove, `precheck: quorum survives removing ${member}`, { spec: specOf(state), member }));
-  },
+  precheck: quorumWithout((member) => `precheck: quorum survives removing ${member}`),
   async run({ state, spec, op, params }) {
     const { member } = checkRemove(spec, params);
     const r = await executeChild(removeMember, {
@@ -148,13 +152,7 @@ const replaceMemberOp = withParams('replace-member', {
   validate(state, params) {
     checkReplace(specOf(state), params);
   },
-  async precheck(state, params) {
-    if (!idle(state)) return;
-    const { member } = params;
-    await gate(() =>
-      call(observe.checkSafeToRemove, `precheck: the others keep quorum while ${member} is replaced`, { spec: specOf(state), member }),
-    );
-  },
+  precheck: quorumWithout((member) => `precheck: the others keep quorum while ${member} is replaced`),
   async run({ state, spec, op, params }) {
     const c = checkReplace(spec, params);
     const r = await executeChild(replaceMember, {

@@ -6,7 +6,7 @@ import { clusterTopology, initialCluster, type MemberFiles } from '../common/top
 import type { ClusterPki } from '../activities/pki';
 import { Progress } from './progress';
 import { pkiIssuedSignal } from './definitions';
-import { call, download, healthGate, hostStep, step } from './activities';
+import { call, download, fetchReleaseStep, healthGate, hostStep, step } from './activities';
 import { setSearchAttributes } from './search-attributes';
 
 export interface ProvisionInput {
@@ -39,14 +39,7 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
 
   await step(progress, 'Validate hosts', hostStep.preflight, `check ${n} member addresses and ports are free`, { spec });
 
-  const release = await step(
-    progress,
-    'Fetch etcd release',
-    download.fetchRelease,
-    `etcd ${spec.version} (SHA-256 checked)`,
-    { version: spec.version, source: spec.artifactSource },
-    (r) => `sha256 ${r.sha256.slice(0, 16)}…`,
-  );
+  const release = await fetchReleaseStep(progress, spec);
 
   const pki = await step(
     progress,

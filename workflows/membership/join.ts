@@ -6,7 +6,7 @@ import type { ClusterPki } from '../../activities/pki';
 import type { ClusterHealthView } from '../../common/operations';
 import type { ClusterSpec } from '../../common/spec';
 import { clusterTopology, initialCluster, type MemberFiles } from '../../common/topology';
-import { call, download, healthGate, hostStep, promotionGate, step } from '../activities';
+import { call, download, fetchReleaseStep, healthGate, hostStep, promotionGate, step } from '../activities';
 import { describe, type Progress } from '../progress';
 import { memberPki } from '../provision';
 
@@ -69,14 +69,7 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
     (h) => `leader ${h.leader}`,
   );
 
-  const release = await step(
-    progress,
-    'Fetch etcd release',
-    download.fetchRelease,
-    `etcd ${next.version} (SHA-256 checked)`,
-    { version: next.version, source: next.artifactSource },
-    (r) => `sha256 ${r.sha256.slice(0, 16)}…`,
-  );
+  const release = await fetchReleaseStep(progress, next);
 
   const pki = await step(
     progress,
