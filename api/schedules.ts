@@ -1,7 +1,6 @@
-// Maintenance schedules through the Temporal client (the API's only way to
-// the world). Wiring: `maintenanceRoutes(fleet, opts.client)` in createApp;
-// `schedulesFor(client, taskQueue).syncFromSpec(spec)` after create/PATCH and
-// `.removeAll(name)` after delete.
+// Maintenance schedules through the Temporal client (infra/schedules.ts):
+// FleetService (api/service.ts) holds `schedulesFor(client, taskQueue)`, calls
+// `.syncFromSpec(spec)` after create/PATCH and `.removeAll(name)` after delete.
 import type { Client } from '@temporalio/client';
 import { MaintenanceSchedules } from '../infra/schedules';
 

@@ -1,5 +1,6 @@
 // Message definitions shared by the workflows and the API client.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ClusterPki, SignedClient } from '../activities/pki';
 import type { ClusterSpec } from '../common/spec';
 import type { Step } from '../common/operations';
 import type { ClusterState } from './state';
@@ -43,8 +44,6 @@ export const clusterQuery = defineQuery<ClusterView>('cluster');
 export const signClientCertificateUpdate = defineUpdate<SignedClient, [ClientCsrRequest]>('signClientCertificate');
 export const progressQuery = defineQuery<OperationProgress>('progress');
 
-import type { ClusterPki, SignedClient } from '../activities/pki';
-import { defineSignal } from '@temporalio/workflow';
 /** Sent by a provision child as soon as certificates exist, so a later retry reuses the same CA. */
 export const pkiIssuedSignal = defineSignal<[ClusterPki]>('pkiIssued');
 
