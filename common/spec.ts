@@ -4,26 +4,19 @@ import { z } from 'zod';
 import { LogFilePath, MemberDirPath, pathLayoutIssues } from './paths';
 import { GO_DURATION_RULE, RETENTION_RULE, durationSchema } from './duration';
 import { DEFAULT_ETCD_VERSION, RELEASE_VERSION_RE, minorOf } from './release-version';
+import { Address, isAddress, isHostname, isLoopbackV4 } from './hostnames';
+import { DnsSpec, discoveryIssues } from './dns';
 
 export { DEFAULT_ETCD_VERSION, minorOf, parseVersion } from './release-version';
+export { isAddress, isHostname, isIPv4, isLoopbackV4 } from './hostnames';
+export { DnsSpec, srvPeerHost } from './dns';
 
 export const SUPPORTED_MINORS = ['3.5', '3.6'] as const;
 export const MAX_MEMBERS = 9;
 
 const CLUSTER_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const MEMBER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const HOSTNAME_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const ABS_PATH_RE = /^\/[^\0\n\r]*$/;
-/** Dotted all-digit strings are meant as IPv4 addresses (no top-level domain is numeric). */
-const DOTTED_NUMERIC_RE = /^[\d.]+$/;
-
-export function isIPv4(s: string): boolean {
-  return IPV4_RE.test(s);
-}
-export function isLoopbackV4(s: string): boolean {
-  return isIPv4(s) && s.startsWith('127.');
-}
 
 export const EtcdVersion = z
   .string()
@@ -38,14 +31,6 @@ const AbsPath = z
   .string()
   .regex(ABS_PATH_RE, 'must be an absolute path')
   .refine((s) => !s.split('/').includes('..'), 'must not contain ".." segments');
-/** A DNS name (not an IP address). */
-export function isHostname(s: string): boolean {
-  return HOSTNAME_RE.test(s) && !DOTTED_NUMERIC_RE.test(s);
-}
-export function isAddress(s: string): boolean {
-  return DOTTED_NUMERIC_RE.test(s) ? isIPv4(s) : HOSTNAME_RE.test(s);
-}
-const Address = z.string().refine(isAddress, 'must be an IPv4 address or a DNS name');
 
 /** A certificate SAN: an IPv4 address or a DNS name (`*.` wildcards allowed). */
 const SanName = z.string().refine((s) => isAddress(s.startsWith('*.') ? s.slice(2) : s), 'must be an IPv4 address or a DNS name');
@@ -139,13 +124,6 @@ export const PathsSpec = z.strictObject({
   dataDir: MemberDirPath.default('/var/lib/etcd'),
   confDir: MemberDirPath.default('/etc/etcd'),
   certsDir: MemberDirPath.default('/etc/ssl/etcd'),
-});
-
-export const DnsSpec = z.strictObject({
-  /** Domain added to SANs (`<member>.<domain>`) and used for SRV discovery. */
-  domain: Address.optional(),
-  /** Bootstrap through DNS SRV records of this domain instead of a static initial cluster. */
-  discoverySrv: Address.optional(),
 });
 
 /** A public host key as an OpenSSH known_hosts line: plain host patterns, a key type and the key; no markers, no hashed names. */
@@ -353,9 +331,7 @@ export const ClusterSpec = z
       });
     }
     for (const issue of pathLayoutIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
-    if (spec.dns?.discoverySrv) {
-      ctx.addIssue({ code: 'custom', path: ['dns', 'discoverySrv'], message: 'DNS SRV bootstrap is not available yet; list the members' });
-    }
+    for (const issue of discoveryIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 /** What the user sends (defaults optional). */

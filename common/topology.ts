@@ -1,6 +1,6 @@
 // Everything derived from a spec about where a member lives and how it is
 // reached. Pure: the workflow, the activities and the API agree on it.
-import { ClusterSpec, MemberSpec, isHostname, isIPv4, memberPorts } from './spec';
+import { ClusterSpec, MemberSpec, isHostname, isIPv4, memberPorts, srvPeerHost } from './spec';
 
 export interface MemberTopology {
   name: string;
@@ -64,12 +64,16 @@ export function memberTopology(spec: ClusterSpec, m: MemberSpec): MemberTopology
   if (spec.tls.useLocalhost && listen !== '127.0.0.1' && listen !== '0.0.0.0') {
     listenClient.push(`${scheme}://127.0.0.1:${p.client}`);
   }
+  // Under DNS SRV bootstrap etcd builds the initial cluster from the SRV
+  // targets, so peers are advertised (and listed) by their DNS names.
+  const srv = spec.dns?.discoverySrv;
+  const peerHost = srv ? srvPeerHost(m, srv) : m.address;
   return {
     name: m.name,
     address: m.address,
     scheme,
     clientURL: `${scheme}://${m.address}:${p.client}`,
-    peerURL: `${scheme}://${m.address}:${p.peer}`,
+    peerURL: `${scheme}://${peerHost}:${p.peer}`,
     metricsURL: `http://${m.address}:${p.metrics}`,
     listenClientURLs: listenClient,
     listenPeerURLs: [`${scheme}://${listen}:${p.peer}`],
@@ -99,7 +103,7 @@ export function memberCommonName(m: MemberSpec): string {
 /**
  * Subject alternative names for a member's server and peer certificates: the
  * member name, its host name and common name when they are DNS names, those
- * names under the cluster's DNS domain, its addresses, and the extra SANs of
+ * names under the cluster's DNS domain, its DNS SRV peer name and domain, its addresses, and the extra SANs of
  * the member and of the cluster.
  */
 export function memberSans(spec: ClusterSpec, m: MemberSpec): { dns: string[]; ips: string[] } {
@@ -126,6 +130,9 @@ export function memberSans(spec: ClusterSpec, m: MemberSpec): { dns: string[]; i
     }
     dns.add(domain);
   }
+  // etcd checks peers against the SRV domain (a SAN of theirs) and reaches them by their advertised DNS names.
+  const srv = spec.dns?.discoverySrv;
+  if (srv) dns.add(srvPeerHost(m, srv)).add(srv);
   m.sans?.forEach(add);
   spec.tls.extraSans.forEach(add);
   return { dns: [...dns], ips: [...ips] };

@@ -84,6 +84,16 @@ export function etcdConfigObject(input: RenderEtcdConfigInput): Record<string, u
     'initial-cluster-state': input.clusterState,
   };
 
+  const srv = spec.dns?.discoverySrv;
+  if (srv && input.clusterState === 'new') {
+    // DNS SRV bootstrap: etcd builds the initial cluster from the SRV records
+    // (one bootstrap source only, so initial-cluster is emptied). A member
+    // joining later is added with the static list (state existing).
+    c['initial-cluster'] = '';
+    c['discovery-srv'] = srv;
+    if (spec.dns?.srvName) c['discovery-srv-name'] = spec.dns.srvName;
+  }
+
   if (spec.tls.enabled) {
     c['client-transport-security'] = {
       'cert-file': files.serverCert,

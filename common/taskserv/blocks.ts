@@ -182,9 +182,24 @@ export function mapDns(first: First, spec: ClusterSpecInput, prov: Provenance, u
     if (srv) warnings.push(`${f(srv.cfg, 'discovery_srv')}: not used because dns_discovery is false`);
     return;
   }
-  const reason = 'DNS SRV bootstrap is not available yet: members bootstrap from the static member list';
-  if (srv) unsupported.push({ field: f(srv.cfg, 'discovery_srv'), reason });
-  else if (dnsDiscovery?.v) unsupported.push({ field: f(dnsDiscovery.cfg, 'dns_discovery'), reason });
+  if (!srv && !dnsDiscovery?.v) return;
+  const field = srv ? f(srv.cfg, 'discovery_srv') : f(dnsDiscovery!.cfg, 'dns_discovery');
+  if (spec.provider !== 'ssh') {
+    const reason = 'DNS SRV bootstrap needs the ssh provider (?provider=ssh); here members bootstrap from the static member list';
+    unsupported.push({ field, reason });
+    return;
+  }
+  // Members bootstrap from the SRV records of this domain and advertise <hostname or etcd_name>.<domain>.
+  const srvDomain = srv?.v ?? domain?.v;
+  if (!srvDomain) {
+    unsupported.push({
+      field,
+      reason: 'no discovery_srv or domain_name names the SRV domain: members bootstrap from the static member list',
+    });
+    return;
+  }
+  spec.dns = { ...spec.dns, discoverySrv: srvDomain };
+  prov.set('dns.discoverySrv', srv ? field : f(domain!.cfg, 'domain_name'));
 }
 
 export function mapTunables(cfgs: Cfg[], spec: ClusterSpecInput, prov: Provenance, issues: Issue[], unsupported: Unsupported[]): void {

@@ -43,7 +43,18 @@
 import { type Issue, isValidationError, parseClusterSpec, ValidationError, zodIssues } from '../parse';
 import { type ClusterSpecInput, MAX_MEMBERS } from '../spec';
 import { type ImportOptions, MAX_LIST, TaskservEtcd, type TaskservImport, type Unsupported } from './schema';
-import { type Cfg, checkAddresses, checkAgreement, f, type Provenance, reportUnknownFields, stripNulls, unwrapConfigs } from './configs';
+import {
+  type Cfg,
+  checkAddresses,
+  checkAgreement,
+  f,
+  isLocalhost,
+  parseEndpoint,
+  type Provenance,
+  reportUnknownFields,
+  stripNulls,
+  unwrapConfigs,
+} from './configs';
 import { draftMembers, localhostOnOneMachine, mapMembers, resolveMembership } from './members';
 import { clusterNameFor, sanitizeClusterName } from './names';
 import { mapArtifacts, mapBackup, mapDns, mapLogging, mapMaintenance, mapTls, mapTunables } from './blocks';
@@ -104,7 +115,9 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
     return cfg ? { v: cfg.c[k] as NonNullable<TaskservEtcd[K]>, cfg } : undefined;
   };
 
-  const useLocalhost = first('use_localhost')?.v ?? false;
+  // On ssh, a 127.0.0.1 client URL beside each member's own is useLocalhost's listener.
+  const loopback = opts.provider === 'ssh' && !first('use_localhost')?.v ? loopbackClientListeners(cfgs) : undefined;
+  const useLocalhost = (first('use_localhost')?.v ?? false) || loopback !== undefined;
 
   const membership = resolveMembership(cfgs, first, issues);
   const { memberNames } = membership;
@@ -146,6 +159,10 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
   // The CA is the cluster's: its subject is the cluster name (CN <name>-ca) and c.
   spec.tls = { ...spec.tls, subject: { ...spec.tls?.subject, commonName: name } };
   prov.set('tls.subject.commonName', prov.get('name')!);
+  if (loopback) {
+    spec.tls = { ...spec.tls, useLocalhost: true };
+    prov.set('tls.useLocalhost', f(loopback, 'listen_clients'));
+  }
   if (useLocalhost && (opts.provider ?? 'local') === 'local') localhostOnOneMachine(spec, first('use_localhost')!.cfg, unsupported);
   mapArtifacts(first, spec, prov, warnings);
   mapLogging(first, spec, prov);
@@ -168,6 +185,17 @@ export function importTaskserv(input: unknown, opts: ImportOptions = {}): Taskse
     throw e;
   }
   return { spec, name, unsupported, warnings };
+}
+
+/**
+ * The first config whose listen_clients lists 127.0.0.1 (or localhost) after
+ * the member's own URL, when every config with listen_clients does (the
+ * taskserv writes that on real servers); undefined otherwise.
+ */
+function loopbackClientListeners(cfgs: Cfg[]): Cfg | undefined {
+  const listing = cfgs.filter((cfg) => cfg.c.listen_clients !== undefined);
+  const extra = (cfg: Cfg) => cfg.c.listen_clients!.slice(1).some((text) => isLocalhost(parseEndpoint(text)!.host));
+  return listing.length > 0 && listing.every(extra) ? listing[0] : undefined;
 }
 
 /** Re-addresses native spec issues to the taskserv fields they came from. */

@@ -18,6 +18,8 @@ const COMMON_KEYS = [
   'initial-cluster',
   'initial-cluster-token',
   'initial-cluster-state',
+  'discovery-srv',
+  'discovery-srv-name',
   'client-transport-security',
   'peer-transport-security',
   'heartbeat-interval',

@@ -300,8 +300,10 @@ describe('parseClusterSpec rejects', () => {
     expect(paths(rejectSpec({ ...three(), provider: 'docker' }))).toEqual(['provider']);
   });
 
-  test('DNS SRV bootstrap is refused for now', () => {
-    expect(paths(rejectSpec({ ...three(), dns: { discoverySrv: 'example.com' } }))).toEqual(['dns.discoverySrv']);
+  test('DNS SRV bootstrap is refused on the local provider (no DNS there)', () => {
+    const e = rejectSpec({ ...three(), dns: { discoverySrv: 'example.com' } });
+    expect(paths(e)).toEqual(['dns.discoverySrv']);
+    expect(e.issues[0].message).toMatch(/provider "ssh"/);
   });
 
   test('missing fields say "required"', () => {
