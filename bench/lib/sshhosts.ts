@@ -44,10 +44,10 @@ export interface ScriptRun {
   phases: Record<string, number>;
 }
 
-/** Runs a baseline script (bash) with SSH_OPTS set; its time and `phase` lines, or an error with its output. */
-export async function runBaselineScript(script: string, args: string[], env: Record<string, string>): Promise<ScriptRun> {
+/** Runs a baseline script (bash, or `shell`) with SSH_OPTS set; its time and `phase` lines, or an error with its output. */
+export async function runBaselineScript(script: string, args: string[], env: Record<string, string>, shell = 'bash'): Promise<ScriptRun> {
   const t0 = performance.now();
-  const child = spawn('bash', [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(shell, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
