@@ -83,12 +83,15 @@ async function ours(s: BenchStack, f: TestHosts, run: number): Promise<Result> {
   const t0 = Date.now();
   const r = await s.api('POST', `/v1/clusters/${name}/upgrade`, { version: TO });
   if (r.status !== 202) throw new Error(`upgrade: ${r.status} ${JSON.stringify(r.body)}`);
-  await waitFor('the upgrade', async () => {
+  const done = await waitFor('the upgrade', async () => {
     const op = (await s.api('GET', `/v1/operations/${r.body.operationId}`)).body;
     if (op.status === 'Failed' || op.status === 'Cancelled') throw new Error(`upgrade ${op.status}: ${op.error}`);
-    return op.status === 'Succeeded' ? true : undefined;
+    return op.status === 'Succeeded' ? op : undefined;
   });
-  return finish(s, f, name, w, Date.now() - t0);
+  const ms = Date.now() - t0;
+  const at = (x?: string) => (x ? Date.parse(x) : NaN);
+  say(`  ours #${run + 1} steps: ${done.steps.map((st: any) => `${st.name} ${secs(at(st.finishedAt) - at(st.startedAt))} s`).join('; ')}`);
+  return finish(s, f, name, w, ms);
 }
 
 async function baseline(s: BenchStack, f: TestHosts, root: string, run: number): Promise<Result> {
