@@ -102,76 +102,12 @@ phase() { # phase <name>: prints the ms since the previous phase ended
   t_phase=$now
 }
 
-# Waits for background jobs by pid, failing when any failed (plain `wait` would not).
-wait_all() {
-  local p rc=0
-  for p in "$@"; do wait "$p" || rc=1; done
-  return $rc
-}
+# shellcheck source=lib/baseline.sh
+. "$(dirname "$0")/lib/baseline.sh"
 
 # ---------------------------------------------------------------- 1. certificates
 
-cat >"$pki/openssl.cnf" <<'EOF'
-[ req ]
-distinguished_name = dn
-prompt = no
-[ dn ]
-CN = unused
-[ ca_ext ]
-basicConstraints = critical, CA:TRUE, pathlen:0
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-[ member_ext ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth, clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-subjectAltName = ${ENV::SAN}
-[ client_ext ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-EOF
-export SAN=unused
-
-make_ca() {
-  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/ca-key.pem" 2>/dev/null
-  openssl req -x509 -new -key "$pki/ca-key.pem" -sha256 -days 3650 -subj "/CN=$cn-ca" \
-    -config "$pki/openssl.cnf" -extensions ca_ext -out "$pki/ca.pem"
-}
-# make_csr <name> <common name>: a new RSA 2048 key (PKCS#8) and its request.
-make_csr() {
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$pki/$1-key.pem" -subj "/CN=$2" \
-    -config "$pki/openssl.cnf" -out "$pki/$1.csr" 2>/dev/null
-}
-# sign <name> <extension section> [SANs]
-sign() {
-  SAN=${3:-unused} openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca-key.pem" \
-    -sha256 -days 365 -extfile "$pki/openssl.cnf" -extensions "$2" -out "$pki/$1.pem" 2>/dev/null
-}
-
-jobs_=()
-make_ca & jobs_+=($!)
-make_csr admin etcdfleet-admin & jobs_+=($!)
-for m in "${members[@]}"; do
-  make_csr "$m-server" "$m" & jobs_+=($!)
-  make_csr "$m-peer" "$m" & jobs_+=($!)
-done
-wait_all "${jobs_[@]}"
-
-jobs_=()
-sign admin client_ext & jobs_+=($!)
-for i in "${!members[@]}"; do
-  m=${members[$i]}
-  san="DNS:$m,IP:${addrs[$i]},IP:127.0.0.1"
-  sign "$m-server" member_ext "$san" & jobs_+=($!)
-  sign "$m-peer" member_ext "$san" & jobs_+=($!)
-done
-wait_all "${jobs_[@]}"
+make_certs
 phase certificates
 
 # ---------------------------------------------------------------- 2. member files
@@ -197,40 +133,7 @@ for i in "${!members[@]}"; do
   (umask 077 && cp "$pki/$m-server-key.pem" "$certs/etcd-key.pem" \
     && cp "$pki/$m-peer-key.pem" "$certs/peer-key.pem" \
     && cp "$pki/admin-key.pem" "$certs/admin-key.pem")
-  cat >"$conf/config.yaml" <<EOF
-# etcd config for member $m of cluster $cluster (bench baseline).
-name: $m
-data-dir: $data
-listen-client-urls: https://$a:$client_port
-advertise-client-urls: https://$a:$client_port
-listen-peer-urls: https://$a:$peer_port
-initial-advertise-peer-urls: https://$a:$peer_port
-listen-metrics-urls: http://$a:$metrics_port
-initial-cluster: $initial_cluster
-initial-cluster-token: etcd-$cluster
-initial-cluster-state: new
-client-transport-security:
-  cert-file: $certs/etcd.pem
-  key-file: $certs/etcd-key.pem
-  trusted-ca-file: $certs/ca.pem
-  client-cert-auth: true
-  auto-tls: false
-peer-transport-security:
-  cert-file: $certs/peer.pem
-  key-file: $certs/peer-key.pem
-  trusted-ca-file: $certs/ca.pem
-  client-cert-auth: true
-  auto-tls: false
-heartbeat-interval: $heartbeat
-election-timeout: $election
-log-level: info
-log-outputs:
-  - stderr
-logger: zap
-enable-v2: false
-experimental-initial-corrupt-check: true
-experimental-compact-hash-check-enabled: true
-EOF
+  etcd_config "$m" "$a" "$certs" "$data" >"$conf/config.yaml"
 done
 phase files
 

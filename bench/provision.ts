@@ -13,6 +13,7 @@
 // Environment: BENCH_RUNS (5 measured runs per side, after one warm-up each),
 // BENCH_POLL_MS (100: how often GET /v1/clusters/{name} is polled; the
 // baseline polls etcdctl every 100 ms too), BENCH_KEEP=1 keeps the work dir.
+// BENCH_MODE=ssh runs bench/provision-ssh.ts instead (test hosts, provider ssh).
 // Exits 0 whatever the ratio; non-zero only when something failed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,7 +24,7 @@ import { fetchRelease } from '../activities/artifacts';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder, etcdPidsUnder, waitGone } from './lib/procs';
 import { provisionTimeline, type Timeline } from './lib/timeline';
-import { intEnv, loadavg, median, printTimelineBreakdown, secs } from './lib/report';
+import { benchMode, intEnv, loadavg, median, printTimelineBreakdown, secs } from './lib/report';
 import { compareCerts, compareConfigs } from './lib/parity';
 import { readEtcdStartup, type EtcdStartup } from './lib/etcdlog';
 import { localMemberRuntime } from '../activities/hosts/local';
@@ -84,7 +85,8 @@ process.on('warning', (w: Error & { code?: string }) => {
   if (w.code !== 'DEP0123') process.stderr.write(`${w.name}: ${w.message}\n`);
 });
 
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+const SSH_MODE = benchMode() === 'ssh';
+for (const sig of SSH_MODE ? [] : (['SIGINT', 'SIGTERM', 'SIGHUP'] as const)) {
   process.on(sig, () => {
     if (cleaning) {
       say(`${sig} again: exiting without finishing cleanup`);
@@ -374,13 +376,15 @@ async function main(): Promise<void> {
   say(`provision: etcdfleet median ${secs(mo)} s, baseline median ${secs(mb)} s, ratio ${ratio.toFixed(2)} (goal <= ${GOAL})`);
 }
 
-main()
-  .then(() => cleanup())
-  .then(() => process.exit(0))
-  .catch(async (err) => {
-    // After Ctrl-C the run fails because its stack is going away: not worth a trace.
-    if (interrupted) return new Promise(() => undefined);
-    say(`bench provision failed: ${(err as Error).stack ?? err}`);
-    await cleanup();
-    process.exit(1);
-  });
+if (SSH_MODE) void import('./provision-ssh');
+else
+  main()
+    .then(() => cleanup())
+    .then(() => process.exit(0))
+    .catch(async (err) => {
+      // After Ctrl-C the run fails because its stack is going away: not worth a trace.
+      if (interrupted) return new Promise(() => undefined);
+      say(`bench provision failed: ${(err as Error).stack ?? err}`);
+      await cleanup();
+      process.exit(1);
+    });

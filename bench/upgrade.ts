@@ -9,6 +9,7 @@
 // the workload, failed and lost requests. Goals: unavailability ≤ one
 // election timeout (1000 ms), zero lost acknowledged writes, time ratio ≤ 1.5.
 // Members on 127.0.80.x-127.0.89.x. BENCH_RUNS (default 3) runs per side.
+// BENCH_MODE=ssh runs bench/upgrade-ssh.ts instead (test hosts, provider ssh).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,7 +19,7 @@ import { bootstrappedEtcdVersions } from '../infra/etcd-releases';
 import { anyCachedRelease } from '../activities/artifacts';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder } from './lib/procs';
-import { secs } from './lib/report';
+import { benchMode, secs } from './lib/report';
 import { Workload, type WorkloadReport } from '../test/support/workload';
 
 const { default: FROM, latest35: TO } = bootstrappedEtcdVersions();
@@ -181,11 +182,13 @@ async function main(): Promise<void> {
   say(`lost        ours ${oLost} acknowledged writes (goal 0) ${oLost === 0 ? 'MET' : 'NOT MET'}`);
 }
 
-main().then(
-  () => process.exit(0),
-  async (err) => {
-    say(`bench:upgrade failed: ${(err as Error).stack ?? err}`);
-    await stopBenchStack().catch(() => undefined);
-    process.exit(1);
-  },
-);
+if (benchMode() === 'ssh') void import('./upgrade-ssh');
+else
+  main().then(
+    () => process.exit(0),
+    async (err) => {
+      say(`bench:upgrade failed: ${(err as Error).stack ?? err}`);
+      await stopBenchStack().catch(() => undefined);
+      process.exit(1);
+    },
+  );

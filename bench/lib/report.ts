@@ -11,6 +11,13 @@ export function intEnv(name: string, dflt: number, min: number, max: number): nu
   return n;
 }
 
+/** BENCH_MODE: `local` (default: members on loopback) or `ssh` (three test hosts, provider ssh). */
+export function benchMode(): 'local' | 'ssh' {
+  const m = process.env.BENCH_MODE || 'local';
+  if (m !== 'local' && m !== 'ssh') throw new Error(`BENCH_MODE=${m}: expected local or ssh`);
+  return m;
+}
+
 /** Milliseconds as seconds with two decimals. */
 export const secs = (ms: number) => (ms / 1000).toFixed(2);
 
