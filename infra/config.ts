@@ -288,3 +288,8 @@ export function specPolicy(env: NodeJS.ProcessEnv, at: { stateDir: string; mirro
     backupRoot: path.resolve(root),
   };
 }
+
+/** ETCDFLEET_API_TOKENS_FILE: YAML list of named API tokens with roles (api/access.ts), re-read on change. */
+export function apiTokensFile(env = process.env): string | undefined {
+  return env.ETCDFLEET_API_TOKENS_FILE || undefined;
+}
