@@ -138,7 +138,12 @@ export function requireRole(rule: RoleRule) {
     const needed = typeof rule === 'function' ? rule(req) : rule;
     const have = principalOf(res);
     if (have && ROLES.indexOf(have.role) >= ROLES.indexOf(needed)) return next();
-    sendProblem(res, 403, 'Forbidden', `this request needs the ${needed} role; token ${have?.name ?? '?'} has the ${have?.role ?? 'no'} role`);
+    sendProblem(
+      res,
+      403,
+      'Forbidden',
+      `this request needs the ${needed} role; token ${have?.name ?? '?'} has the ${have?.role ?? 'no'} role`,
+    );
   };
   return Object.assign(mw, { [ROLE_MARK]: rule });
 }
@@ -154,7 +159,11 @@ export function routesWithoutRole(router: object): string[] {
   for (const layer of (router as { stack: Layer[] }).stack) {
     if (layer.route) {
       if (!layer.route.stack.some((l) => l.handle[ROLE_MARK] !== undefined))
-        missing.push(`${Object.keys(layer.route.methods ?? {}).join(',').toUpperCase()} ${layer.route.path}`);
+        missing.push(
+          `${Object.keys(layer.route.methods ?? {})
+            .join(',')
+            .toUpperCase()} ${layer.route.path}`,
+        );
     } else if (layer.handle.stack) missing.push(...routesWithoutRole(layer.handle));
   }
   return missing;

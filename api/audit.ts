@@ -118,7 +118,8 @@ export function auditMiddleware(log: AuditLog) {
 function isoParam(v: unknown, name: string): Date | undefined {
   if (v === undefined) return undefined;
   const d = new Date(String(v));
-  if (Number.isNaN(d.getTime())) throw new HttpProblem(400, 'Invalid Request', `${name}: an ISO 8601 time`, [{ path: name, message: 'an ISO 8601 time' }]);
+  if (Number.isNaN(d.getTime()))
+    throw new HttpProblem(400, 'Invalid Request', `${name}: an ISO 8601 time`, [{ path: name, message: 'an ISO 8601 time' }]);
   return d;
 }
 
