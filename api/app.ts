@@ -12,6 +12,7 @@ import { HttpProblem, sendProblem, toProblem } from './problems';
 import { codecRouter } from './codec';
 import { assertRolesDeclared, authenticate, requireRole, TokenStore } from './access';
 import { AuditLog, auditHandler, auditMiddleware } from './audit';
+import { identityContext } from './identity';
 import { logger } from '../infra/logger';
 import { openApiDocument } from './openapi';
 import { createMetrics } from './metrics';
@@ -93,6 +94,7 @@ export function createApp(opts: AppOptions): express.Express {
   v1.use(auditMiddleware(audit));
   v1.use(authenticate(tokens));
   v1.use(express.text({ type: () => true, limit: MAX_BODY_BYTES }));
+  v1.use(identityContext());
   const viewer = requireRole('viewer');
   const operator = requireRole('operator');
   const admin = requireRole('admin');
