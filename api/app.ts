@@ -1,4 +1,5 @@
 // The REST API: JSON or YAML in, problem+json errors with field paths out.
+import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
@@ -9,7 +10,9 @@ import { importTaskserv } from '../common/taskserv';
 import { FleetService, renderCluster } from './service';
 import { HttpProblem, sendProblem, toProblem } from './problems';
 import { codecRouter } from './codec';
-import { bearerAuth } from './auth';
+import { assertRolesDeclared, authenticate, requireRole, TokenStore } from './access';
+import { AuditLog, auditHandler, auditMiddleware } from './audit';
+import { identityContext } from './identity';
 import { logger } from '../infra/logger';
 import { openApiDocument } from './openapi';
 import { createMetrics } from './metrics';
@@ -17,7 +20,7 @@ import { operationEvents } from './events';
 import { membershipRoutes } from './routes/membership';
 import { rolloutRoutes } from './routes/rollout';
 import { maintenanceRoutes } from './routes/maintenance';
-import { codecOrigins, metricsRequireToken, type Config } from '../infra/config';
+import { apiTokensFile, codecOrigins, metricsRequireToken, type Config } from '../infra/config';
 import { codecFor } from '../worker/temporal';
 import type { ApiSecrets } from '../worker/secrets';
 
@@ -36,6 +39,10 @@ export interface AppOptions {
   metricsCacheMs?: number;
   /** The operator's allowlists (Config.policy): a spec reaching anything else is a 403. */
   policy: SpecPolicy;
+  /** ETCDFLEET_API_TOKENS_FILE: more named tokens with roles (api/access.ts); `token` is always the one named admin. */
+  tokensFile?: string;
+  /** Where the audit trail is appended (<stateDir>/audit.jsonl); none: no audit trail (embedded test/bench apps). */
+  auditFile?: string;
 }
 
 /** The app as the service runs it (npm start, the standalone API): options from the service's configuration. */
@@ -49,12 +56,16 @@ export function createServiceApp(config: Config, client: Client, secrets: ApiSec
     codecOrigins: codecOrigins(),
     metricsRequireToken: metricsRequireToken(),
     policy: config.policy,
+    tokensFile: apiTokensFile(),
+    auditFile: path.join(config.stateDir, 'audit.jsonl'),
   });
 }
 
 export function createApp(opts: AppOptions): express.Express {
   const fleet = new FleetService(opts.client, opts.taskQueue, opts.policy);
   const metrics = createMetrics(fleet, { cacheMs: opts.metricsCacheMs });
+  const tokens = new TokenStore(opts.token, opts.tokensFile);
+  const audit = new AuditLog(opts.auditFile);
   const app = express();
   app.disable('x-powered-by');
   app.use(metrics.middleware);
@@ -72,7 +83,7 @@ export function createApp(opts: AppOptions): express.Express {
       sendProblem(res, 503, 'Service Unavailable', 'Temporal is not reachable');
     }
   });
-  if (opts.metricsRequireToken) app.get('/metrics', bearerAuth(opts.token), metrics.handler);
+  if (opts.metricsRequireToken) app.get('/metrics', authenticate(tokens), metrics.handler);
   else app.get('/metrics', metrics.handler);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
@@ -80,10 +91,15 @@ export function createApp(opts: AppOptions): express.Express {
   app.use('/codec', codecRouter(opts.codec, { token: opts.token, capability: opts.codecCapability, origins: opts.codecOrigins ?? [] }));
 
   const v1 = express.Router();
-  v1.use(bearerAuth(opts.token));
+  v1.use(auditMiddleware(audit));
+  v1.use(authenticate(tokens));
   v1.use(express.text({ type: () => true, limit: MAX_BODY_BYTES }));
+  v1.use(identityContext());
+  const viewer = requireRole('viewer');
+  const operator = requireRole('operator');
+  const admin = requireRole('admin');
 
-  v1.post('/clusters', async (req, res) => {
+  v1.post('/clusters', operator, async (req, res) => {
     const { spec, warnings } = parseAllowedClusterSpec(parseBody(bodyText(req), req.get('content-type')), opts.policy);
     const accepted = await fleet.createCluster(spec);
     res
@@ -92,7 +108,7 @@ export function createApp(opts: AppOptions): express.Express {
       .json({ name: spec.name, ...accepted, warnings: [...warnings, ...accepted.warnings] });
   });
 
-  v1.post('/imports/taskserv', async (req, res) => {
+  v1.post('/imports/taskserv', operator, async (req, res) => {
     const provider = (req.query.provider as string | undefined) ?? 'local';
     if (provider !== 'local' && provider !== 'ssh') {
       throw new HttpProblem(400, 'Invalid Request', 'provider: "local" or "ssh"', [{ path: 'provider', message: '"local" or "ssh"' }]);
@@ -112,7 +128,7 @@ export function createApp(opts: AppOptions): express.Express {
       });
   });
 
-  v1.get('/clusters', async (_req, res) => {
+  v1.get('/clusters', viewer, async (_req, res) => {
     const views = await fleet.listClusters();
     res.json({
       clusters: views.map((v) => ({
@@ -126,28 +142,28 @@ export function createApp(opts: AppOptions): express.Express {
     });
   });
 
-  v1.get('/clusters/:name', async (req, res) => {
+  v1.get('/clusters/:name', viewer, async (req, res) => {
     const view = await fleet.view(String(req.params.name));
     const progress = view.current ? await fleet.progress(view.current) : undefined;
     res.json(renderCluster(view, progress?.steps));
   });
 
-  v1.get('/clusters/:name/credentials', async (req, res) => {
+  v1.get('/clusters/:name/credentials', admin, async (req, res) => {
     res.json(await fleet.credentials(String(req.params.name)));
   });
 
-  v1.delete('/clusters/:name', async (req, res) => {
+  v1.delete('/clusters/:name', admin, async (req, res) => {
     const purge = req.query.purge === 'true' || req.query.purge === '1';
     const accepted = await fleet.deleteCluster(String(req.params.name), purge);
     res.status(202).json({ name: req.params.name, ...accepted, purge });
   });
 
-  v1.get('/operations/:id', async (req, res) => {
+  v1.get('/operations/:id', viewer, async (req, res) => {
     res.json(await fleet.operation(String(req.params.id)));
   });
-  v1.get('/operations/:id/events', operationEvents(fleet));
+  v1.get('/operations/:id/events', viewer, operationEvents(fleet));
   for (const action of ['pause', 'resume', 'cancel'] as const) {
-    v1.post(`/operations/:id/${action}`, async (req, res) => {
+    v1.post(`/operations/:id/${action}`, operator, async (req, res) => {
       res.status(202).json(await fleet.control(String(req.params.id), action));
     });
   }
@@ -155,6 +171,8 @@ export function createApp(opts: AppOptions): express.Express {
   v1.use(membershipRoutes(fleet));
   v1.use(rolloutRoutes(fleet));
   v1.use(maintenanceRoutes(fleet));
+  v1.get('/audit', admin, auditHandler(audit));
+  assertRolesDeclared(v1);
 
   app.use('/v1', v1);
   app.use((_req, res) => sendProblem(res, 404, 'Not Found', 'no such route'));

@@ -82,12 +82,16 @@ const codecOperation = (summary: string) => ({
   },
 });
 
-/** Every operation that needs the token also answers 401. */
+/** GETs that need more than the viewer role (api/access.ts): they hand out secrets or the audit trail. */
+const ADMIN_GETS = ['/v1/clusters/{name}/credentials', '/v1/operations/{id}/ca-rotation', '/v1/audit'];
+
+/** Every operation that needs the token also answers 401; under /v1 all but the viewer's GETs answer 403 (role too low). */
 function withUnauthorized(paths: Record<string, Record<string, any>>): Record<string, Record<string, any>> {
-  for (const item of Object.values(paths)) {
+  for (const [p, item] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(item)) {
       if (method === 'parameters' || (Array.isArray(op.security) && op.security.length === 0)) continue;
-      op.responses = { ...op.responses, 401: problem };
+      const forbidden = p.startsWith('/v1/') && (method !== 'get' || ADMIN_GETS.includes(p));
+      op.responses = { ...op.responses, 401: problem, ...(forbidden ? { 403: problem } : {}) };
     }
   }
   return paths;
@@ -223,6 +227,18 @@ export function openApiDocument(): object {
       },
       '/healthz': { get: { security: [], summary: 'Liveness', responses: { 200: json('ok') } } },
       '/readyz': { get: { security: [], summary: 'Readiness (Temporal reachable)', responses: { 200: json('ready'), 503: problem } } },
+      '/v1/audit': {
+        get: {
+          summary: 'Audit trail (admin): changes and credential reads, newest last',
+          parameters: [
+            { name: 'cluster', in: 'query', schema: { type: 'string' } },
+            { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
+            { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          ],
+          responses: { 200: json('entries: time, token, method, path, status, cluster, operationId, requestId'), 400: problem },
+        },
+      },
       '/metrics': {
         get: {
           security: [{ bearer: [] }, {}],

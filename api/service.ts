@@ -1,5 +1,6 @@
 // What the API asks of Temporal. The API never touches hosts: every answer
 // comes from the cluster entity workflows and their operation children.
+import { identityClient } from './identity';
 import { Client, WithStartWorkflowOperation, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
@@ -48,11 +49,16 @@ export class FleetService {
   readonly schedules: MaintenanceSchedules;
 
   constructor(
-    readonly client: Client,
+    private readonly baseClient: Client,
     readonly taskQueue: string,
     readonly policy: SpecPolicy,
   ) {
-    this.schedules = schedulesFor(client, taskQueue);
+    this.schedules = schedulesFor(baseClient, taskQueue);
+  }
+
+  /** The Temporal client, with the calling token's name as its identity (api/identity.ts). */
+  get client(): Client {
+    return identityClient(this.baseClient);
   }
 
   async createCluster(spec: ClusterSpec): Promise<OperationAccepted & { warnings: string[] }> {

@@ -236,6 +236,11 @@ export function codecOrigins(env = process.env): string[] {
   return loopback ? [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`] : [];
 }
 
+/** ETCDFLEET_API_TOKENS_FILE: YAML list of named API tokens with roles (api/access.ts), re-read on change. */
+export function apiTokensFile(env = process.env): string | undefined {
+  return env.ETCDFLEET_API_TOKENS_FILE || undefined;
+}
+
 /** ETCDFLEET_METRICS_REQUIRE_TOKEN=true: /metrics needs the bearer token like /v1 (Prometheus: `authorization` in the scrape config). */
 export function metricsRequireToken(env = process.env): boolean {
   return env.ETCDFLEET_METRICS_REQUIRE_TOKEN === 'true';

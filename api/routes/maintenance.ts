@@ -9,9 +9,12 @@ import type { OperationKind } from '../../common/operations';
 import { HttpProblem } from '../problems';
 import { SCHEDULE_KINDS, schedulesFromSpec, type ScheduleKind } from '../schedules';
 import { validateSetting } from '../../infra/schedules';
+import { requireRole } from '../access';
 
 export function maintenanceRoutes(fleet: FleetService): express.Router {
   const r = express.Router();
+  const viewer = requireRole('viewer');
+  const operator = requireRole('operator');
   const schedules = () => fleet.schedules;
   const name = (req: express.Request) => String(req.params.name);
   const kindOf = (req: express.Request): ScheduleKind => {
@@ -25,17 +28,17 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
     res.status(202).json({ name: name(req), ...accepted });
   };
 
-  r.get('/clusters/:name/backups', async (req, res) => {
+  r.get('/clusters/:name/backups', viewer, async (req, res) => {
     const view = await fleet.view(name(req));
     const b = (view.extensions?.backups as Record<string, unknown> | undefined) ?? { items: [] };
     res.json({ name: view.name, ...b });
   });
-  r.post('/clusters/:name/backups', submit('backup'));
-  r.post('/clusters/:name/restore-drill', submit('restore-drill'));
-  r.post('/clusters/:name/compact', submit('compact'));
-  r.post('/clusters/:name/defrag', submit('defrag'));
-  r.post('/clusters/:name/defrag-check', submit('defrag-check'));
-  r.post('/clusters/:name/clear-nospace', submit('clear-nospace'));
+  r.post('/clusters/:name/backups', operator, submit('backup'));
+  r.post('/clusters/:name/restore-drill', operator, submit('restore-drill'));
+  r.post('/clusters/:name/compact', operator, submit('compact'));
+  r.post('/clusters/:name/defrag', operator, submit('defrag'));
+  r.post('/clusters/:name/defrag-check', operator, submit('defrag-check'));
+  r.post('/clusters/:name/clear-nospace', operator, submit('clear-nospace'));
 
   /**
    * Restore. In place: `{backup}` (a backup of this cluster, or `latest`).
@@ -43,7 +46,7 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
    * the new cluster is provisioned, then restored from the source's backup
    * (the entity queue runs the restore right after provisioning).
    */
-  r.post('/clusters/:name/restore', async (req, res) => {
+  r.post('/clusters/:name/restore', requireRole('admin'), async (req, res) => {
     const body = bodyObject(req);
     const target = name(req);
     const params = operationParams('restore', { backup: body.backup ?? 'latest', from: body.from ?? target, force: body.force });
@@ -69,12 +72,12 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
     res.status(202).json({ name: target, ...accepted, ...(created ? { provision: created } : {}) });
   });
 
-  r.get('/clusters/:name/schedules', async (req, res) => {
+  r.get('/clusters/:name/schedules', viewer, async (req, res) => {
     const view = await fleet.view(name(req));
     res.json({ name: view.name, fromSpec: view.spec ? schedulesFromSpec(view.spec) : {}, schedules: await schedules().list(view.name) });
   });
   /** `{backup: {every: "6h", paused?: false}, compaction: null, ...}`: given kinds are created/updated, null deletes. `{fromSpec: true}` resyncs from the spec. */
-  r.put('/clusters/:name/schedules', async (req, res) => {
+  r.put('/clusters/:name/schedules', operator, async (req, res) => {
     const view = await fleet.view(name(req));
     const body = bodyObject(req);
     if (body.fromSpec === true && view.spec) await schedules().syncFromSpec(view.spec);
@@ -90,16 +93,16 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
     }
     res.json({ name: view.name, schedules: await schedules().list(view.name) });
   });
-  r.post('/clusters/:name/schedules/:kind/trigger', async (req, res) => {
+  r.post('/clusters/:name/schedules/:kind/trigger', operator, async (req, res) => {
     await fleet.view(name(req));
     await schedules().trigger(name(req), kindOf(req));
     res.status(202).json({ name: name(req), kind: kindOf(req), triggered: true });
   });
-  r.post('/clusters/:name/schedules/:kind/pause', async (req, res) => {
+  r.post('/clusters/:name/schedules/:kind/pause', operator, async (req, res) => {
     await schedules().pause(name(req), kindOf(req), true);
     res.json({ name: name(req), kind: kindOf(req), paused: true });
   });
-  r.post('/clusters/:name/schedules/:kind/unpause', async (req, res) => {
+  r.post('/clusters/:name/schedules/:kind/unpause', operator, async (req, res) => {
     await schedules().pause(name(req), kindOf(req), false);
     res.json({ name: name(req), kind: kindOf(req), paused: false });
   });

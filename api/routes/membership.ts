@@ -10,13 +10,14 @@ import { checkPlanSteps, planSpecChange } from '../../common/plan';
 import { bodyObject, bodyText, operationParams } from '../body';
 import { HttpProblem } from '../problems';
 import type { FleetService } from '../service';
+import { requireRole } from '../access';
 
 const truthy = (v: unknown) => v === 'true' || v === '1' || v === '';
 
 export function membershipRoutes(fleet: FleetService): express.Router {
   const r = express.Router();
 
-  r.post('/clusters/:name/members', async (req: Request, res: Response) => {
+  r.post('/clusters/:name/members', requireRole('operator'), async (req: Request, res: Response) => {
     const name = String(req.params.name);
     const params = operationParams('add-member', bodyObject(req));
     const accepted = await fleet.submit(name, 'add-member', params);
@@ -26,7 +27,7 @@ export function membershipRoutes(fleet: FleetService): express.Router {
       .json({ name, member: params.name, ...accepted });
   });
 
-  r.delete('/clusters/:name/members/:member', async (req: Request, res: Response) => {
+  r.delete('/clusters/:name/members/:member', requireRole('operator'), async (req: Request, res: Response) => {
     const name = String(req.params.name);
     const member = String(req.params.member);
     const accepted = await fleet.submit(name, 'remove-member', operationParams('remove-member', {}, { member }));
@@ -36,7 +37,7 @@ export function membershipRoutes(fleet: FleetService): express.Router {
       .json({ name, member, ...accepted });
   });
 
-  r.post('/clusters/:name/members/:member/replace', async (req: Request, res: Response) => {
+  r.post('/clusters/:name/members/:member/replace', requireRole('operator'), async (req: Request, res: Response) => {
     const name = String(req.params.name);
     const member = String(req.params.member);
     const params = operationParams('replace-member', bodyObject(req), { member });
@@ -47,7 +48,7 @@ export function membershipRoutes(fleet: FleetService): express.Router {
       .json({ name, member, ...accepted });
   });
 
-  r.patch('/clusters/:name', async (req: Request, res: Response) => {
+  r.patch('/clusters/:name', requireRole('operator'), async (req: Request, res: Response) => {
     const name = String(req.params.name);
     const { spec: desired, warnings: specWarnings } = parseClusterSpec(parseBody(bodyText(req), req.get('content-type')));
     if (desired.name !== name) {

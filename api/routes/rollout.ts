@@ -5,14 +5,18 @@ import express from 'express';
 import { ValidationError } from '../../common/parse';
 import { bodyObject, operationParams } from '../body';
 import type { FleetService } from '../service';
+import { requireRole, type Role } from '../access';
 import { caRotationQuery } from '../../workflows/rollout/certificates';
+
+/** Rotating the CA is admin's; renewing the member certificates is operator's. */
+const caRotationRole = (req: express.Request): Role => (bodyObject(req).ca === true ? 'admin' : 'operator');
 
 export function rolloutRoutes(fleet: FleetService): express.Router {
   const r = express.Router();
 
   // During a CA rotation: the trust bundle and new admin certificate clients must switch to before the old CA is dropped.
   // The admin key pair is made here and only its CSR goes to the rotation, which signs it with the new CA.
-  r.get('/operations/:id/ca-rotation', async (req, res) => {
+  r.get('/operations/:id/ca-rotation', requireRole('admin'), async (req, res) => {
     const id = String(req.params.id);
     const view = await fleet.queryOperation(id, caRotationQuery);
     if (!view.newCa) return void res.json(view);
@@ -26,14 +30,14 @@ export function rolloutRoutes(fleet: FleetService): express.Router {
     res.json({ ...view, admin: { cert, key } });
   });
 
-  r.post('/clusters/:name/upgrade', async (req, res) => {
+  r.post('/clusters/:name/upgrade', requireRole('operator'), async (req, res) => {
     const name = String(req.params.name);
     const { version } = operationParams('upgrade', { version: bodyObject(req).version });
     const accepted = await fleet.submit(name, 'upgrade', { version });
     res.status(202).json({ name, kind: 'upgrade', version, ...accepted });
   });
 
-  r.post('/clusters/:name/config', async (req, res) => {
+  r.post('/clusters/:name/config', requireRole('operator'), async (req, res) => {
     const name = String(req.params.name);
     const body = bodyObject(req);
     const given = (v: unknown) => v !== undefined;
@@ -48,7 +52,7 @@ export function rolloutRoutes(fleet: FleetService): express.Router {
     res.status(202).json({ name, kind: 'config-change', ...params, ...accepted });
   });
 
-  r.post('/clusters/:name/certificates/rotate', async (req, res) => {
+  r.post('/clusters/:name/certificates/rotate', requireRole(caRotationRole), async (req, res) => {
     const name = String(req.params.name);
     const body = bodyObject(req);
     if (body.ca !== undefined && typeof body.ca !== 'boolean') throw new ValidationError([{ path: 'ca', message: 'must be a boolean' }]);

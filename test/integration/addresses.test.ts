@@ -49,6 +49,10 @@ let dataDir = '';
 
 it('a second cluster on the same address:port is a 409 naming the pair and holder, and nothing starts', async () => {
   expect((await stack.api('POST', '/v1/clusters', spec('alpha', addr))).status).toBe(202);
+  // The token's name is the Temporal identity of what the request started (api/identity.ts).
+  const { events } = await stack.client.workflow.getHandle(clusterWorkflowId('alpha')).fetchHistory();
+  const started = events?.find((e) => e.workflowExecutionStartedEventAttributes)?.workflowExecutionStartedEventAttributes;
+  expect(started?.identity).toBe('etcdfleet-api:admin');
   const a = await running('alpha');
   dataDir = a.members[0].files.dataDir;
   await ctl(a, 'put', '/old', 'alpha-data');

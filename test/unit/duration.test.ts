@@ -100,6 +100,10 @@ describe('operation timeouts at the API', () => {
     };
     const app = express();
     app.use(express.text({ type: () => true }));
+    app.use((_req, res, next) => {
+      res.locals.principal = { name: 'admin', role: 'admin' };
+      next();
+    });
     app.use(membershipRoutes(fleet as never));
     app.use(rolloutRoutes(fleet as never));
     app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
