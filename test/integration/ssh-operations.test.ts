@@ -72,7 +72,7 @@ maybe('operations on ssh hosts', () => {
   it('provisions a 3-member TLS cluster and writes keys', async () => {
     expect((await stack.api('POST', '/v1/clusters', spec(name, three()))).status).toBe(202);
     expect((await stack.waitForPhase(name, ['Running', 'Failed'], 240_000)).phase).toBe('Running');
-    await ok(fleet.hosts[0], `for i in $(seq 1 ${KEYS}); do ${ETCDCTL} put /app/k$i v$i >/dev/null || exit 1; done`);
+    await ok(fleet.hosts[0], `{ echo; for i in $(seq 1 ${KEYS}); do echo "put /app/k$i v$i"; done; echo; } | ${ETCDCTL} txn >/dev/null`);
     await dataThere(fleet.hosts[0]);
   });
 
@@ -131,7 +131,7 @@ maybe('operations on ssh hosts', () => {
 
   it('rotates the CA: every host trusts only the new CA afterwards, data there', async () => {
     const old = (await stack.api('GET', `/v1/clusters/${name}/credentials`)).body;
-    await submit('certificates/rotate', { ca: true, phaseGraceSeconds: 1 });
+    await submit('certificates/rotate', { ca: true, phaseGraceSeconds: 0 });
     await running();
     const creds = (await stack.api('GET', `/v1/clusters/${name}/credentials`)).body;
     expect(creds.ca).not.toBe(old.ca);
