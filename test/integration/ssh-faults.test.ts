@@ -87,7 +87,7 @@ maybe('faults on ssh hosts', () => {
     const r = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: to });
     expect(r.status).toBe(202);
     const id = r.body.operationId;
-    // Hold the roll after its first member, then cut the link of the member
+    // Hold the roll after its first member (the pause shows at once, it takes effect at the next step), then cut the link of the member
     // that goes last (the leader) and let the roll go on.
     const firstStep = await until(
       'the first member to be upgraded',
@@ -98,7 +98,12 @@ maybe('faults on ssh hosts', () => {
       120_000,
     );
     expect((await stack.api('POST', `/v1/operations/${id}/pause`)).status).toBe(202);
-    const paused = await waitOp(stack, id, 120_000, (o) => o.status === 'Paused');
+    const paused = await waitOp(
+      stack,
+      id,
+      120_000,
+      (o) => o.status === 'Paused' && o.steps.some((s: any) => s.name === firstStep.name && s.status === 'done'),
+    );
     expect(paused.status).toBe('Paused');
     const upgradeSteps = paused.steps.filter((s: any) => s.name.startsWith('Upgrade '));
     expect(upgradeSteps[0].name).toBe(firstStep.name);
