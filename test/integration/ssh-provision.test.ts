@@ -9,41 +9,14 @@ import { startTestHosts, type TestHost, type TestHosts } from '../../infra/testh
 import { testhostsSupport } from '../../infra/testhosts/support';
 import { bootstrappedEtcdVersions } from '../../infra/etcd-releases';
 import { fastSpec, startStack, type Stack } from '../support/stack';
+import { ETCDCTL, ok, until, waitOp as waitOperation } from '../support/ssh-hosts';
 
 const support = testhostsSupport();
 if (!support.ok) console.warn(`test/integration/ssh-provision.test.ts skipped: ${support.reason}`);
 const maybe = support.ok ? describe : describe.skip;
 jest.setTimeout(10 * 60_000);
 
-const ETCDCTL =
-  'ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/ssl/etcd/ca.pem --cert=/etc/ssl/etcd/admin.pem --key=/etc/ssl/etcd/admin-key.pem';
-
-async function ok(h: TestHost, cmd: string): Promise<string> {
-  const r = await h.exec(cmd);
-  if (r.code !== 0) throw new Error(`${h.name}: ${cmd} exited ${r.code}: ${r.output}`);
-  return r.stdout.trim();
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function waitOp(id: string): Promise<any> {
-  return until(
-    `operation ${id}`,
-    async () => {
-      const o = (await stack.api('GET', `/v1/operations/${id}`)).body;
-      return ['Succeeded', 'Failed', 'Cancelled'].includes(o.status) ? o : undefined;
-    },
-    300_000,
-  );
-}
+const waitOp = (id: string) => waitOperation(stack, id);
 
 let stack: Stack;
 
