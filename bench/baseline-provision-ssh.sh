@@ -48,11 +48,6 @@ pki=$work/pki
 mkdir -p "$pki"
 
 t_phase=$EPOCHREALTIME
-phase() {
-  local now=$EPOCHREALTIME
-  echo "phase $1 $(((${now/./} - ${t_phase/./}) / 1000))"
-  t_phase=$now
-}
 
 # shellcheck source=lib/baseline.sh
 . "$(dirname "$0")/lib/baseline.sh"
@@ -60,10 +55,7 @@ phase() {
 make_certs
 phase certificates
 
-initial_cluster=
-for i in "${!members[@]}"; do
-  initial_cluster+="${initial_cluster:+,}${members[$i]}=https://${addrs[$i]}:$peer_port"
-done
+initial_cluster=$(initial_cluster_of)
 
 unit='[Unit]
 Description=etcd key-value store

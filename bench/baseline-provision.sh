@@ -95,12 +95,6 @@ trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 t_phase=$EPOCHREALTIME
-phase() { # phase <name>: prints the ms since the previous phase ended
-  local now=$EPOCHREALTIME
-  local ms=$(( (${now/./} - ${t_phase/./}) / 1000 ))
-  echo "phase $1 $ms"
-  t_phase=$now
-}
 
 # shellcheck source=lib/baseline.sh
 . "$(dirname "$0")/lib/baseline.sh"
@@ -112,10 +106,7 @@ phase certificates
 
 # ---------------------------------------------------------------- 2. member files
 
-initial_cluster=
-for i in "${!members[@]}"; do
-  initial_cluster+="${initial_cluster:+,}${members[$i]}=https://${addrs[$i]}:$peer_port"
-done
+initial_cluster=$(initial_cluster_of)
 
 for i in "${!members[@]}"; do
   m=${members[$i]}

@@ -15,7 +15,7 @@ import { bootstrappedEtcdVersions } from '../infra/etcd-releases';
 import { anyCachedRelease } from '../activities/artifacts';
 import type { TestHosts } from '../infra/testhosts/hosts';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
-import { intEnv, median, secs } from './lib/report';
+import { intEnv, median, secs, workloadLine } from './lib/report';
 import { runBaselineScript, sshOptsEnv, startBenchHosts, wipeHosts } from './lib/sshhosts';
 import { Workload, type WorkloadReport } from '../test/support/workload';
 
@@ -108,11 +108,6 @@ async function baseline(s: BenchStack, f: TestHosts, root: string, run: number):
   return finish(s, f, name, w, Date.now() - t0);
 }
 
-function line(what: string, r: Result): string {
-  const failed = r.report.failedWrites + r.report.failedReads;
-  return `${what.padEnd(10)} total ${secs(r.ms)} s  longest unavailability ${r.report.maxUnavailableMs} ms  failed requests ${failed} (of ${r.report.writes + r.report.reads + failed})  lost writes ${r.report.lost.length}`;
-}
-
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-bench-upgrade-ssh-'));
   say(
@@ -133,8 +128,8 @@ async function main(): Promise<void> {
         b.push(await baseline(s, fleet, root, run));
         o.push(await ours(s, fleet, run));
       }
-      say(line(`ours #${run + 1}`, o.at(-1)!));
-      say(line(`plain #${run + 1}`, b.at(-1)!));
+      say(workloadLine(`ours #${run + 1}`, o.at(-1)!));
+      say(workloadLine(`plain #${run + 1}`, b.at(-1)!));
     }
   } finally {
     await stopBenchStack();

@@ -19,7 +19,7 @@ import { bootstrappedEtcdVersions } from '../infra/etcd-releases';
 import { anyCachedRelease } from '../activities/artifacts';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder } from './lib/procs';
-import { benchMode, secs } from './lib/report';
+import { benchMode, secs, workloadLine } from './lib/report';
 import { Workload, type WorkloadReport } from '../test/support/workload';
 
 const { default: FROM, latest35: TO } = bootstrappedEtcdVersions();
@@ -130,11 +130,6 @@ async function baseline(s: BenchStack, block: number, run: number): Promise<Resu
   return { ms, report: await w.stop() };
 }
 
-function line(what: string, r: Result): string {
-  const failed = r.report.failedWrites + r.report.failedReads;
-  return `${what.padEnd(10)} total ${secs(r.ms)} s  longest unavailability ${r.report.maxUnavailableMs} ms  failed requests ${failed} (of ${r.report.writes + r.report.reads + failed})  lost writes ${r.report.lost.length}`;
-}
-
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-bench-upgrade-'));
   say(
@@ -155,8 +150,8 @@ async function main(): Promise<void> {
         baseR.push(await baseline(s, a + 1, run));
         oursR.push(await ours(s, a, run));
       }
-      say(line(`ours #${run + 1}`, oursR.at(-1)!));
-      say(line(`plain #${run + 1}`, baseR.at(-1)!));
+      say(workloadLine(`ours #${run + 1}`, oursR.at(-1)!));
+      say(workloadLine(`plain #${run + 1}`, baseR.at(-1)!));
     }
   } finally {
     await stopBenchStack();

@@ -12,6 +12,22 @@
 # $cluster, $initial_cluster, $client_port, $peer_port, $metrics_port,
 # $heartbeat and $election.
 # make_certs writes $pki/{ca,admin,<member>-server,<member>-peer}{,-key}.pem.
+# phase <name>: prints the ms since the previous phase ended ($t_phase, set by the script at its start).
+phase() {
+  local now=$EPOCHREALTIME
+  echo "phase $1 $(((${now/./} - ${t_phase/./}) / 1000))"
+  t_phase=$now
+}
+
+# initial_cluster_of: the member=peerURL list of the arrays members and addrs on $peer_port.
+initial_cluster_of() {
+  local i out=
+  for i in "${!members[@]}"; do
+    out+="${out:+,}${members[$i]}=https://${addrs[$i]}:$peer_port"
+  done
+  echo "$out"
+}
+
 # Waits for background jobs by pid, failing when any failed (plain `wait` would not).
 wait_all() {
   local p rc=0

@@ -1,5 +1,6 @@
 // Benchmark report helpers shared by the bench scripts.
 import os from 'node:os';
+import type { WorkloadReport } from '../../test/support/workload';
 import type { Timeline } from './timeline';
 
 /** An integer from the environment within [min, max], or the default when unset. */
@@ -73,4 +74,10 @@ export function printTimelineBreakdown(
     `  ${col('workflow completed -> Running seen')}${m((t) => t.completedToRunningMs)}   (entity workflow task + poll every ${pollMs} ms)`,
   );
   say(`  ${col('total')}${m((t) => t.totalMs)}`);
+}
+
+/** One side of an upgrade run: its total time and what the client workload saw. */
+export function workloadLine(what: string, r: { ms: number; report: WorkloadReport }): string {
+  const failed = r.report.failedWrites + r.report.failedReads;
+  return `${what.padEnd(10)} total ${secs(r.ms)} s  longest unavailability ${r.report.maxUnavailableMs} ms  failed requests ${failed} (of ${r.report.writes + r.report.reads + failed})  lost writes ${r.report.lost.length}`;
 }
