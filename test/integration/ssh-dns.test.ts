@@ -8,6 +8,7 @@
 import { startTestHosts, type TestHost, type TestHosts } from '../../infra/testhosts/hosts';
 import { testhostsSupport } from '../../infra/testhosts/support';
 import { fastSpec, startStack, type Stack } from '../support/stack';
+import { sshEnv } from '../support/ssh-hosts';
 
 const support = testhostsSupport();
 if (!support.ok) console.warn(`test/integration/ssh-dns.test.ts skipped: ${support.reason}`);
@@ -40,7 +41,7 @@ maybe('DNS SRV bootstrap on test hosts', () => {
     });
     stack = await startStack({
       label: 'dns',
-      env: { ETCDFLEET_SSH_IDENTITY: fleet.keyPath, ETCDFLEET_SSH_KNOWN_HOSTS: fleet.knownHostsFile },
+      env: sshEnv(fleet),
     });
   });
 

@@ -10,7 +10,7 @@ import { testhostsSupport } from '../../infra/testhosts/support';
 import { bootstrappedEtcdVersions } from '../../infra/etcd-releases';
 import { fastSpec, startStack, type Stack } from '../support/stack';
 import { Workload } from '../support/workload';
-import { ETCDCTL, ok, until, waitOp } from '../support/ssh-hosts';
+import { ETCDCTL, ok, sshEnv, until, waitOp } from '../support/ssh-hosts';
 
 const support = testhostsSupport();
 if (!support.ok) console.warn(`test/integration/ssh-faults.test.ts skipped: ${support.reason}`);
@@ -30,7 +30,7 @@ maybe('faults on ssh hosts', () => {
     stack = await startStack({
       label: 'sshf',
       inProcessWorker: false,
-      env: { ETCDFLEET_SSH_IDENTITY: fleet.keyPath, ETCDFLEET_SSH_KNOWN_HOSTS: fleet.knownHostsFile },
+      env: sshEnv(fleet),
     });
   });
 

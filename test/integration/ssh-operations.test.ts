@@ -10,7 +10,7 @@ import { startTestHosts, type TestHost, type TestHosts } from '../../infra/testh
 import { testhostsSupport } from '../../infra/testhosts/support';
 import { fastSpec, startStack, type Stack } from '../support/stack';
 import { Workload, type WorkloadReport } from '../support/workload';
-import { ETCDCTL, gone, ok, until, waitOp } from '../support/ssh-hosts';
+import { ETCDCTL, gone, ok, sshEnv, until, waitOp } from '../support/ssh-hosts';
 
 const support = testhostsSupport();
 if (!support.ok) console.warn(`test/integration/ssh-operations.test.ts skipped: ${support.reason}`);
@@ -60,7 +60,7 @@ maybe('operations on ssh hosts', () => {
     fleet = await startTestHosts({ count: 4, label: 'sshops', subnet: 5, log: (l) => console.log(l) });
     stack = await startStack({
       label: 'sshops',
-      env: { ETCDFLEET_SSH_IDENTITY: fleet.keyPath, ETCDFLEET_SSH_KNOWN_HOSTS: fleet.knownHostsFile },
+      env: sshEnv(fleet),
     });
   });
 

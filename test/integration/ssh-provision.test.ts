@@ -9,7 +9,7 @@ import { startTestHosts, type TestHost, type TestHosts } from '../../infra/testh
 import { testhostsSupport } from '../../infra/testhosts/support';
 import { bootstrappedEtcdVersions } from '../../infra/etcd-releases';
 import { fastSpec, startStack, type Stack } from '../support/stack';
-import { ETCDCTL, ok, until, waitOp as waitOperation } from '../support/ssh-hosts';
+import { ETCDCTL, ok, sshEnv, until, waitOp as waitOperation } from '../support/ssh-hosts';
 
 const support = testhostsSupport();
 if (!support.ok) console.warn(`test/integration/ssh-provision.test.ts skipped: ${support.reason}`);
@@ -29,8 +29,7 @@ maybe('ssh provider on test hosts', () => {
     stack = await startStack({
       label: 'ssh',
       env: {
-        ETCDFLEET_SSH_IDENTITY: fleet.keyPath,
-        ETCDFLEET_SSH_KNOWN_HOSTS: fleet.knownHostsFile,
+        ...sshEnv(fleet),
         // Lets the second cluster's spec pin its hosts' keys on port 2222 itself.
         ETCDFLEET_SSH_ALLOWED_NETWORKS: '10.213.3.0/24',
       },

@@ -1,7 +1,12 @@
 // Helpers for the integration tests on ssh test hosts (infra/testhosts):
 // commands as root on a host, polling, and waiting for an operation.
-import type { TestHost } from '../../infra/testhosts/hosts';
+import type { TestHost, TestHosts } from '../../infra/testhosts/hosts';
 import type { Stack } from './stack';
+
+/** The worker settings that let the stack reach the test hosts: the harness key and its pinned host keys. */
+export function sshEnv(fleet: TestHosts): Record<string, string> {
+  return { ETCDFLEET_SSH_IDENTITY: fleet.keyPath, ETCDFLEET_SSH_KNOWN_HOSTS: fleet.knownHostsFile };
+}
 
 /** etcdctl on a host as the taskserv README writes it (loopback endpoint, admin certificate). */
 export const ETCDCTL =
