@@ -22,6 +22,9 @@ interface Entry extends Principal {
   hash: Buffer;
 }
 
+/** The name of the service's own admin token (ETCDFLEET_API_TOKEN); a tokens file may not use it. */
+const ADMIN_NAME = 'admin';
+
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest();
 
 const entrySchema = z
@@ -60,6 +63,8 @@ function parseEntries(text: string, file: string): Entry[] {
       const issue = r.error.issues[0];
       throw new TokensFileError(`${label}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
     }
+    if (r.data.name === ADMIN_NAME)
+      throw new TokensFileError(`${label}: name ${ADMIN_NAME} is reserved for ETCDFLEET_API_TOKEN (the service's own admin token)`);
     if (seen.has(r.data.name)) throw new TokensFileError(`${label}: name ${r.data.name} is used twice`);
     seen.add(r.data.name);
     const hash = r.data.sha256 ? Buffer.from(r.data.sha256, 'hex') : sha256(r.data.token!);
@@ -76,7 +81,7 @@ export class TokenStore {
     adminToken: string,
     private readonly file?: string,
   ) {
-    this.admin = { name: 'admin', role: 'admin', hash: sha256(adminToken) };
+    this.admin = { name: ADMIN_NAME, role: 'admin', hash: sha256(adminToken) };
     if (file) this.load(true);
   }
   private readonly admin: Entry;

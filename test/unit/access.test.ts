@@ -111,6 +111,10 @@ describe('tokens file', () => {
       /entry 1 \(b\): exactly one of/,
     );
     expect(() => parseTokensFile('name: a')).toThrow(/must be a YAML list/);
+    // `admin` is the service's own token (ETCDFLEET_API_TOKEN): a file entry of that name would blur the audit trail.
+    expect(() => parseTokensFile('- {name: admin, token: aaaaaaaaaaaaaaaaaaaa, role: viewer}')).toThrow(
+      /entry 1 \(admin\): name admin is reserved/,
+    );
     expect(() => new TokenStore(STUB_TOKEN, path.join(dir, 'missing.yaml'))).toThrow(/cannot be read/);
   });
 
