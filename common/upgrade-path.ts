@@ -2,7 +2,7 @@
 // the API and unit tests). etcd supports patch upgrades within a minor and a
 // rolling upgrade by exactly one minor, and a minor step is only safe from the
 // latest patch of the older minor (it carries the fixes for mixed-version
-// clusters). Downgrades are not supported.
+// clusters), and never from below the patch etcd names safe (MINOR_STEP_FLOOR). Downgrades are not supported.
 import { compareVersions as compareReleases, latestPatchOf, parseVersion, withV } from './release-version';
 
 export interface UpgradeVerdict {
@@ -12,6 +12,13 @@ export interface UpgradeVerdict {
   /** The upgrades to run in order to reach the target, when refused but reachable. */
   path?: string[];
 }
+
+/**
+ * The lowest patch the etcd project names safe to leave a minor from: before
+ * 3.5 → 3.6 every member must run 3.5.26 or later ("too many learner members",
+ * etcd-io/etcd#19557, #20793), whatever the newest 3.5 in the artifact source is.
+ */
+const MINOR_STEP_FLOOR: Record<string, string> = { '3.5': 'v3.5.26' };
 
 /** A release version's parts; surrounding space is tolerated. */
 function parseRelease(v: string): [number, number, number] | undefined {
@@ -62,6 +69,15 @@ export function checkUpgradePath(current: string, target: string, available: rea
   if (t[1] === c[1]) return { allowed: true };
 
   const first = latestPatchOf(known, c[0], c[1]) ?? current;
+  const floor = MINOR_STEP_FLOOR[`${c[0]}.${c[1]}`];
+  if (t[1] - c[1] === 1 && floor && compareReleases(first, floor) < 0)
+    return {
+      allowed: false,
+      reason:
+        `${c[0]}.${c[1]} → ${t[0]}.${t[1]} needs ${floor} or later first (etcd's upgrade guide: older ${c[0]}.${c[1]} ` +
+        `members can make the upgrade fail); the newest ${c[0]}.${c[1]} available is ${first}: add a release ≥ ${floor} ` +
+        `to the artifact source, upgrade to it, then to ${tv}`,
+    };
   if (t[1] - c[1] === 1 && compareReleases(first, current) <= 0) return { allowed: true };
   for (let minor = c[1] + 1; minor < t[1]; minor++) {
     if (!latestPatchOf(known, c[0], minor))

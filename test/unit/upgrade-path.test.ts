@@ -18,6 +18,13 @@ describe('upgrade path rules', () => {
     expect(v.reason).toContain('upgrade to v3.5.35 first, then v3.6.16');
   });
 
+  it('refuses 3.5 → 3.6 below the 3.5.26 floor, naming the fix, even from the newest 3.5 available', () => {
+    const v = checkUpgradePath('v3.5.20', 'v3.6.16', ['v3.5.10', 'v3.5.20', 'v3.6.16']);
+    expect(v.allowed).toBe(false);
+    expect(v.reason).toMatch(/needs v3\.5\.26 or later first/);
+    expect(v.reason).toMatch(/add a release ≥ v3\.5\.26 to the artifact source, upgrade to it, then to v3\.6\.16/);
+  });
+
   it('refuses skipping a minor with the path through every minor', () => {
     const v = checkUpgradePath('v3.5.35', 'v3.7.2', [...AVAILABLE, 'v3.7.0', 'v3.7.2']);
     expect(v.allowed).toBe(false);
