@@ -6,6 +6,7 @@ import type { Config } from '../infra/config';
 import { artifactActivities } from './artifacts/activities';
 import { backupActivities } from './backup/activities';
 import { etcdActivities } from './etcd/activities';
+import { downgradeActivities } from './etcd/downgrade';
 import { etcdGateActivities } from './etcd/gates';
 import { maintenanceActivities } from './maintenance/activities';
 import { memberActivities } from './members/activities';
@@ -18,6 +19,7 @@ export function createActivities(cfg: Config) {
     ...memberActivities(cfg),
     ...etcdActivities(cfg),
     ...etcdGateActivities(cfg),
+    ...downgradeActivities(cfg),
     ...backupActivities(cfg),
     ...maintenanceActivities(cfg),
   };

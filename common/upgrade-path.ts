@@ -11,7 +11,12 @@ export interface UpgradeVerdict {
   reason?: string;
   /** The upgrades to run in order to reach the target, when refused but reachable. */
   path?: string[];
+  /** An allowed minor-version rollback, run through etcd's downgrade API. */
+  downgrade?: boolean;
 }
+
+/** etcd has a downgrade API (validate / enable / cancel) from 3.6 on: one minor down, to that minor's latest patch. */
+const DOWNGRADE_API_FROM = { major: 3, minor: 6 };
 
 /**
  * The lowest patch the etcd project names safe to leave a minor from: before
@@ -31,7 +36,8 @@ export const normalizeRelease = withV;
 
 /**
  * Checks that need no release list (the Update validator): well-formed,
- * not the current version, not a downgrade, same major.
+ * not the current version, same major, and a downgrade only one minor down
+ * from a release that has etcd's downgrade API.
  */
 export function checkUpgradeShape(current: string, target: unknown): UpgradeVerdict {
   if (typeof target !== 'string' || !parseRelease(target)) {
@@ -40,11 +46,16 @@ export function checkUpgradeShape(current: string, target: unknown): UpgradeVerd
   const [c, t] = [parseRelease(current)!, parseRelease(target)!];
   const tv = normalizeRelease(target);
   if (compareReleases(current, tv) === 0) return { allowed: false, reason: `the cluster already runs ${current}` };
-  if (compareReleases(tv, current) < 0)
+  if (compareReleases(tv, current) < 0) {
+    const api = c[0] === DOWNGRADE_API_FROM.major && c[1] >= DOWNGRADE_API_FROM.minor;
+    if (api && t[0] === c[0] && t[1] === c[1] - 1) return { allowed: true, downgrade: true };
     return {
       allowed: false,
-      reason: `downgrades are not supported (${current} → ${tv}); restore a snapshot taken before the upgrade instead`,
+      reason: api
+        ? `the only downgrade from ${current} is to the latest patch of ${c[0]}.${c[1] - 1} (etcd's downgrade API goes one minor down); ${current} → ${tv} is not`
+        : `downgrades are not supported from ${c[0]}.${c[1]} (${current} → ${tv}; etcd's downgrade API starts with 3.6); restore a snapshot taken before the upgrade instead`,
     };
+  }
   if (t[0] !== c[0]) return { allowed: false, reason: `major version upgrades are not supported (${current} → ${tv})` };
   return { allowed: true };
 }
@@ -59,6 +70,17 @@ export function checkUpgradePath(current: string, target: string, available: rea
   if (!shape.allowed) return shape;
   const tv = normalizeRelease(target);
   const known = available.map(normalizeRelease).filter((v) => parseRelease(v));
+  if (shape.downgrade) {
+    const [c, t] = [parseRelease(current)!, parseRelease(tv)!];
+    const only = latestPatchOf(known, t[0], t[1]);
+    if (only === tv) return shape;
+    return {
+      allowed: false,
+      reason: only
+        ? `a downgrade from ${current} goes to the latest patch of ${t[0]}.${t[1]}: ${only}, not ${tv}`
+        : `no ${t[0]}.${t[1]} release is available to downgrade ${c[0]}.${c[1]} to`,
+    };
+  }
   if (!known.includes(tv)) {
     return {
       allowed: false,

@@ -3,7 +3,7 @@
 // create); prechecks refuse what is unsafe right now (live health and quorum,
 // only when nothing runs or waits before it — queued operations rely on the
 // gate that opens their own runbook). Each runs as one child workflow.
-import { ApplicationFailure, executeChild } from '@temporalio/workflow';
+import { executeChild } from '@temporalio/workflow';
 import { canonicalJson } from '../common/fingerprint';
 import { planMembers, specWithAddedMember, specWithReplacedMember, specWithoutMember } from '../common/plan';
 import { formatPath } from '../common/issues';
@@ -14,12 +14,7 @@ import { addMember, type MembershipResult } from './membership/add';
 import { removeMember } from './membership/remove';
 import { replaceMember } from './membership/replace';
 import { scaleCluster } from './membership/scale';
-import { describe } from './progress';
-import { refuseIssues, withParams, type ClusterState, type OperationHandlers, type OperationOutcome, type RefusalType } from './state';
-
-function refuse(message: string, type: RefusalType = 'Refused'): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true });
-}
+import { refusalGate, refuse, refuseIssues, withParams, type ClusterState, type OperationHandlers, type OperationOutcome } from './state';
 
 function specOf(state: Readonly<ClusterState>) {
   if (!state.spec) throw refuse(`cluster ${state.name} not found`, 'NotFound');
@@ -31,28 +26,11 @@ function idle(state: Readonly<ClusterState>): boolean {
   return state.queue.length === 0 && (state.phase === 'Running' || state.phase === 'Degraded');
 }
 
-/** Activity refusals become the update's refusal (422/404/409); anything else is a 422 with the cause. */
-function asRefusal(err: unknown): ApplicationFailure {
-  let e: any = err;
-  while (e && !(e instanceof ApplicationFailure) && e.cause) e = e.cause;
-  if (e instanceof ApplicationFailure && (e.type === 'Refused' || e.type === 'NotFound' || e.type === 'Conflict'))
-    return refuse(e.message, e.type);
-  return refuse(`cannot check the cluster right now: ${describe(err)}`);
-}
-
-async function gate(fn: () => Promise<unknown>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    throw asRefusal(err);
-  }
-}
-
 /** Precheck of an operation that takes `member` out: the others keep quorum without it (only when nothing else runs). */
 function quorumWithout(summary: (member: string) => string) {
   return async (state: Readonly<ClusterState>, { member }: { member: string }): Promise<void> => {
     if (!idle(state)) return;
-    await gate(() => call(observe.checkSafeToRemove, summary(member), { spec: specOf(state), member }));
+    await refusalGate(() => call(observe.checkSafeToRemove, summary(member), { spec: specOf(state), member }));
   };
 }
 
@@ -114,7 +92,7 @@ const addMemberOp = withParams('add-member', {
   },
   async precheck(state) {
     if (!idle(state)) return;
-    await gate(() =>
+    await refusalGate(() =>
       call(observe.checkSafeToDisrupt, 'precheck: every voter healthy before adding a member', { spec: specOf(state), check: {} }),
     );
   },
@@ -174,7 +152,7 @@ const scaleOp = withParams('scale', {
     const spec = specOf(state);
     const { desired } = checkScale(spec, params);
     const leaving = spec.members.filter((m) => !desired.members.some((d) => d.name === m.name)).map((m) => m.name);
-    await gate(() =>
+    await refusalGate(() =>
       call(observe.checkSafeToDisrupt, 'precheck: voters healthy (members being removed excepted)', { spec, check: { ignore: leaving } }),
     );
   },

@@ -2,21 +2,21 @@
 // the entity's handlers. Each runs one child workflow (workflows/rollout/*).
 //
 // Upgrade paths: `validate` (pure) refuses malformed targets, the current
-// version and downgrades; `precheck` asks the worker for the known releases
-// (an activity, so the answer is recorded in history and replays
-// deterministically) and refuses anything but a patch upgrade or one minor
-// step from the latest patch, naming the path to take. The child re-checks
+// version and downgrades etcd cannot do; `precheck` asks the worker for the
+// known releases (an activity, so the answer is recorded in history and
+// replays deterministically) and refuses anything but a patch upgrade, one
+// minor step from the latest patch, or the one downgrade etcd's API allows
+// (3.6 → latest 3.5), naming the path to take; before 3.5 → 3.6 it runs
+// etcd's v2 store check on every member. The child re-checks
 // the path when it starts (the queue may have changed the version meanwhile).
-import { ApplicationFailure, executeChild } from '@temporalio/workflow';
+import { executeChild, patched } from '@temporalio/workflow';
+import { minorOf } from '../common/release-version';
 import { checkUpgradePath, checkUpgradeShape, normalizeRelease } from '../common/upgrade-path';
-import { lookup } from './activities';
-import { withParams, type ClusterState, type OperationHandlers } from './state';
+import { call, lookup } from './activities';
+import { refusalGate, refuse, withParams, type ClusterState, type OperationHandlers } from './state';
 import { rollingUpgrade } from './rollout/upgrade';
 import { rollingConfigChange } from './rollout/config';
 import { rotateCa, rotateCertificates } from './rollout/certificates';
-
-const refuse = (message: string, type: 'Refused' | 'Conflict' = 'Refused') =>
-  ApplicationFailure.create({ type, message, nonRetryable: true });
 
 /** An upgrade already queued or running decides the version the next one starts from. */
 function versionAfterQueue(state: Readonly<ClusterState>): string {
@@ -44,8 +44,12 @@ export const rolloutOperations: OperationHandlers = {
     },
     async precheck(state, params) {
       const available = await lookup.availableEtcdVersions.executeWithOptions({ summary: 'known etcd releases' }, []);
-      const v = checkUpgradePath(versionAfterQueue(state), params.version, available);
+      const from = versionAfterQueue(state);
+      const v = checkUpgradePath(from, params.version, available);
       if (!v.allowed) throw refuse(v.reason!);
+      // 3.5 → 3.6: etcd's v2 store check on every member (3.6 has no v2 store). Not in histories recorded before it.
+      if (minorOf(from) === '3.5' && minorOf(normalizeRelease(params.version)) === '3.6' && patched('upgrade-v2store-check'))
+        await refusalGate(() => call(lookup.checkV2Store, 'precheck: etcdutl check v2store on every member', { spec: state.spec! }));
     },
     async run({ state, spec, op, params }) {
       const version = normalizeRelease(params.version);

@@ -7,6 +7,7 @@ import type { ClusterSpec } from '../common/spec';
 import type { MemberFiles } from '../common/topology';
 import type { ClusterHealthView, ClusterPhase, OperationRecord } from '../common/operations';
 import type { ClusterPki } from '../activities/pki';
+import { describe } from './progress';
 
 export interface ClusterState {
   name: string;
@@ -86,6 +87,29 @@ export interface OperationHandler<P = Record<string, unknown>> {
 export type OperationHandlers = Partial<Record<OperationKind, OperationHandler>>;
 
 export type RefusalType = 'Refused' | 'NotFound' | 'Conflict';
+
+/** A request's refusal: the API answers 422 (Refused), 404 (NotFound) or 409 (Conflict) with the message. */
+export function refuse(message: string, type: RefusalType = 'Refused'): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+/** Activity refusals become the update's refusal (422/404/409); anything else is a 422 with the cause. */
+export function asRefusal(err: unknown): ApplicationFailure {
+  let e: any = err;
+  while (e && !(e instanceof ApplicationFailure) && e.cause) e = e.cause;
+  if (e instanceof ApplicationFailure && (e.type === 'Refused' || e.type === 'NotFound' || e.type === 'Conflict'))
+    return refuse(e.message, e.type);
+  return refuse(`cannot check the cluster right now: ${describe(err)}`);
+}
+
+/** Runs a precheck's activity; whatever it throws is the request's refusal (asRefusal). */
+export async function refusalGate(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    throw asRefusal(err);
+  }
+}
 
 /** A refusal naming each bad field (`path: message; ...`); the issues travel as the failure's details. */
 export function refuseIssues(issues: Issue[], type: RefusalType = 'Refused'): ApplicationFailure {

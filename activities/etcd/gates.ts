@@ -1,18 +1,16 @@
 // Health activities: the safety gates before a disruptive step (quorum rules
 // in common/quorum.ts), the health gates after one (throw, and so are retried,
 // until the cluster is where the step wants it), and the entity's observation.
-import http from 'node:http';
-import https from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CertificateExpiry, ClusterHealthView } from '../../common/operations';
 import { disruptionRisks, removalRisks, type DisruptionCheck } from '../../common/quorum';
 import type { ClusterSpec } from '../../common/spec';
-import { clusterTopology } from '../../common/topology';
 import type { Config } from '../../infra/config';
 import { hostFiles, providerFor, type HostProvider } from '../hosts';
-import { clientCredentials, clusterHealth, describeHealth, putAndGet } from './client';
+import { clusterHealth, describeHealth, putAndGet } from './client';
 import { summarizeHealth, toView } from './view';
+import { memberVersions } from './versions';
 
 export interface MemberGateInput {
   spec: ClusterSpec;
@@ -110,13 +108,11 @@ export function etcdGateActivities(cfg: Config) {
       spec: ClusterSpec;
       minor: string;
     }): Promise<{ member: string; etcdserver: string; etcdcluster: string }[]> {
-      const creds = await clientCredentials(hosts(spec), spec);
-      const rows = await Promise.all(
-        clusterTopology(spec).map(async (t) => {
-          const body = await getJson(`${t.clientURL}/version`, creds);
-          return { member: t.name, etcdserver: String(body.etcdserver), etcdcluster: String(body.etcdcluster) };
-        }),
-      );
+      const rows = (await memberVersions(hosts(spec), spec)).map(({ member, etcdserver, etcdcluster }) => ({
+        member,
+        etcdserver,
+        etcdcluster,
+      }));
       const off = rows.filter((r) => !r.etcdcluster.startsWith(`${minor}.`));
       if (off.length)
         throw ApplicationFailure.retryable(
@@ -142,36 +138,4 @@ async function certificateExpiry(hosts: HostProvider, spec: ClusterSpec): Promis
     }
   }
   return out;
-}
-
-function getJson(
-  url: string,
-  creds: { rootCertificate?: Buffer | null; certChain?: Buffer | null; privateKey?: Buffer | null } | undefined,
-): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const get = url.startsWith('https:') ? https.get : http.get;
-    const req = get(
-      url,
-      {
-        ca: creds?.rootCertificate ?? undefined,
-        cert: creds?.certChain ?? undefined,
-        key: creds?.privateKey ?? undefined,
-        timeout: 3000,
-      },
-      (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (data += c));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(data));
-          } catch {
-            reject(new Error(`${url}: ${res.statusCode} ${data.slice(0, 200)}`));
-          }
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${url}: timeout`)));
-    req.on('error', reject);
-  });
 }

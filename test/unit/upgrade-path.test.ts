@@ -25,6 +25,20 @@ describe('upgrade path rules', () => {
     expect(v.reason).toMatch(/add a release ≥ v3\.5\.26 to the artifact source, upgrade to it, then to v3\.6\.16/);
   });
 
+  it('allows one minor down from 3.6 to the latest 3.5 only (etcd downgrade API), naming the allowed target', () => {
+    expect(checkUpgradePath('v3.6.16', 'v3.5.35', AVAILABLE)).toEqual({ allowed: true, downgrade: true });
+    expect(checkUpgradePath('v3.6.16', '3.5.10', AVAILABLE).reason).toBe(
+      'a downgrade from v3.6.16 goes to the latest patch of 3.5: v3.5.35, not v3.5.10',
+    );
+    expect(checkUpgradePath('v3.6.16', 'v3.6.10', [...AVAILABLE, 'v3.6.10']).reason).toMatch(
+      /the only downgrade from v3\.6\.16 is to the latest patch of 3\.5/,
+    );
+    expect(checkUpgradePath('v3.7.1', 'v3.5.35', [...AVAILABLE, 'v3.7.1']).reason).toMatch(
+      /only downgrade from v3\.7\.1 is to the latest patch of 3\.6/,
+    );
+    expect(checkUpgradePath('v3.6.16', 'v3.5.35', ['v3.6.16']).reason).toMatch(/no 3\.5 release is available/);
+  });
+
   it('refuses skipping a minor with the path through every minor', () => {
     const v = checkUpgradePath('v3.5.35', 'v3.7.2', [...AVAILABLE, 'v3.7.0', 'v3.7.2']);
     expect(v.allowed).toBe(false);
@@ -33,8 +47,7 @@ describe('upgrade path rules', () => {
   });
 
   it('refuses downgrades, the current version, other majors and unknown releases', () => {
-    expect(checkUpgradePath('v3.6.16', 'v3.5.35', AVAILABLE).reason).toMatch(/downgrades are not supported/);
-    expect(checkUpgradePath('v3.5.35', 'v3.5.10', AVAILABLE).reason).toMatch(/downgrades/);
+    expect(checkUpgradePath('v3.5.35', 'v3.5.10', AVAILABLE).reason).toMatch(/downgrades are not supported from 3\.5/);
     expect(checkUpgradePath('v3.5.10', 'v3.5.10', AVAILABLE).reason).toMatch(/already runs/);
     expect(checkUpgradePath('v3.5.10', 'v4.0.0', AVAILABLE).reason).toMatch(/major/);
     expect(checkUpgradePath('v3.5.10', 'v3.5.20', AVAILABLE).reason).toMatch(/not an available etcd release/);

@@ -2,11 +2,14 @@
 // safety check, both releases fetched (the old one is the rollback), a
 // snapshot kept, then member by member (followers first, leader last after
 // MoveLeader) with a gate after each, and finally the cluster version.
+// A minor-version rollback (3.6 → latest 3.5) is the same roll after etcd's
+// downgrade flow: validate + enable, every member's storage migrated.
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
 import { clusterTopology, initialCluster } from '../../common/topology';
-import { checkUpgradePath } from '../../common/upgrade-path';
+import { minorOf } from '../../common/release-version';
+import { checkUpgradePath, checkUpgradeShape } from '../../common/upgrade-path';
 import type { ClusterPki } from '../../activities/pki';
 import { Progress } from '../progress';
 import { memberPki } from '../provision';
@@ -33,11 +36,14 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   setSearchAttributes({ cluster: spec.name, operation: 'upgrade', phase: 'Upgrading' });
   const from = spec.version;
   const target = spec.members.length ? { ...spec, version } : spec;
-  const progress = new Progress(`Upgrade ${spec.name}: etcd ${from} → ${version}`, [
+  const downgrade = checkUpgradeShape(from, version).downgrade === true;
+  const minor = minorOf(version);
+  const progress = new Progress(`${downgrade ? 'Downgrade' : 'Upgrade'} ${spec.name}: etcd ${from} → ${version}`, [
     'Check upgrade path',
     'Check cluster is safe to disrupt',
     'Fetch etcd releases',
     'Snapshot before upgrade',
+    ...(downgrade ? [`Enable downgrade to ${minor}`, `Storage version ${minor} on every member`] : []),
   ]);
 
   await progress.step(
@@ -56,7 +62,8 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     () => rollOrder(spec),
     (o) => `order ${o.order.join(' → ')}`,
   );
-  progress.add(...order.map((m) => memberStep('Upgrade', m, leader)), 'Verify cluster version');
+  const verb = downgrade ? 'Downgrade' : 'Upgrade';
+  progress.add(...order.map((m) => memberStep(verb, m, leader)), 'Verify cluster version');
 
   const [oldRelease, newRelease] = await progress.step(
     'Fetch etcd releases',
@@ -76,6 +83,25 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     (s) => `${s.file} (${s.bytes} bytes)`,
   );
 
+  if (downgrade) {
+    await step(
+      progress,
+      `Enable downgrade to ${minor}`,
+      rolloutStep.enableDowngrade,
+      `etcdctl downgrade validate ${minor} && etcdctl downgrade enable ${minor}`,
+      { spec, target: version },
+      (r) => `cluster version ${r.clusterVersion}${r.enabled ? '' : ' (already enabled)'}`,
+    );
+    await step(
+      progress,
+      `Storage version ${minor} on every member`,
+      restartGate.checkStorageVersion,
+      `every member's storage migrated to ${minor}`,
+      { spec, target: version },
+      (r) => r.map((x) => `${x.member}: storage ${x.storage ?? minor}`).join('; '),
+    );
+  }
+
   const initial = initialCluster(clusterTopology(spec));
   const prepare = (s: ClusterSpec, binDir: string, ops: typeof rolloutStep) => async (member: string) => {
     await call(ops.prepareMember, `${member}: etcd ${s.version} binaries and config`, {
@@ -91,16 +117,15 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     spec,
     progress,
     {
-      what: `upgrade to ${version}`,
+      what: `${downgrade ? 'downgrade' : 'upgrade'} to ${version}`,
       apply: prepare(target, newRelease.binDir, rolloutStep),
       revert: prepare(spec, oldRelease.binDir, rollback),
       version,
       previousVersion: from,
     },
-    { order, leader, prefix: 'Upgrade' },
+    { order, leader, prefix: verb },
   );
 
-  const minor = version.replace(/^v/, '').split('.').slice(0, 2).join('.');
   const versions = await step(
     progress,
     'Verify cluster version',
