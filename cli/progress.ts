@@ -4,7 +4,8 @@
 // otherwise one plain line per change. The exit status is the operation's.
 import { Listr, type ListrTask } from 'listr2';
 import type { Api } from './http';
-import { CliError, EXIT } from './errors';
+import { ApiError, CliError, EXIT } from './errors';
+import { parseOperationId } from '../common/operations';
 import { bar, finalLine, FINISHED, sizeLine, STEP_ENDED, stepChanges, stepSize, type OperationView } from './steps';
 import type { Step } from '../common/operations';
 
@@ -67,13 +68,34 @@ export async function follow(api: Api, id: string, opts: FollowOptions): Promise
 /** Reads the event stream into `onUpdate` until the operation has ended (reconnecting when the stream drops). */
 async function stream(api: Api, id: string, onUpdate: (op: OperationView) => void): Promise<OperationView> {
   let last: OperationView | undefined;
+  // A delete that succeeded ends the cluster's workflow, and with it the record of its operations.
+  const deleted = (detail: string): OperationView | undefined => {
+    const parsed = parseOperationId(id);
+    if (parsed?.kind !== 'delete' || !/deleted|no cluster named/.test(detail)) return undefined;
+    const op: OperationView = { ...(last ?? ({ id, cluster: parsed.cluster, kind: 'delete', steps: [] } as unknown as OperationView)) };
+    op.status = 'Succeeded';
+    op.finishedAt ??= new Date().toISOString();
+    op.steps = op.steps?.map((s) => (s.status === 'done' || s.status === 'skipped' ? s : { ...s, status: 'done' }));
+    onUpdate(op);
+    return op;
+  };
   for (let attempt = 0; attempt < 5; attempt++) {
-    for await (const ev of api.events(`/v1/operations/${encodeURIComponent(id)}/events`)) {
-      if (ev.event === 'error')
-        throw new CliError(`the event stream of ${id} failed: ${JSON.parse(ev.data).detail ?? ev.data}`, EXIT.refused);
-      last = JSON.parse(ev.data) as OperationView;
-      onUpdate(last);
-      if (FINISHED.has(last.status)) return last;
+    try {
+      for await (const ev of api.events(`/v1/operations/${encodeURIComponent(id)}/events`)) {
+        if (ev.event === 'error') {
+          const detail = String(JSON.parse(ev.data).detail ?? ev.data);
+          const gone = deleted(detail);
+          if (gone) return gone;
+          throw new CliError(`the event stream of ${id} failed: ${detail}`, EXIT.refused);
+        }
+        last = JSON.parse(ev.data) as OperationView;
+        onUpdate(last);
+        if (FINISHED.has(last.status)) return last;
+      }
+    } catch (err) {
+      const gone = err instanceof ApiError && err.status === 404 ? deleted(err.problem.detail ?? '') : undefined;
+      if (gone) return gone;
+      throw err;
     }
   }
   const op = await api.get<OperationView>(`/v1/operations/${encodeURIComponent(id)}`);
@@ -116,6 +138,8 @@ function stepTasks(tracker: Tracker, from: number): ListrTask[] {
     task: async (_ctx, task) => {
       const more = await tracker.until((op) => ((op.steps?.length ?? 0) > known ? true : FINISHED.has(op.status) ? false : undefined));
       if (more) return task.newListr(stepTasks(tracker, known), { concurrent: false, exitOnError: true });
+      // Marks the operation's line failed too (the final line after the list says why).
+      if (tracker.op && tracker.op.status !== 'Succeeded') throw new Error(tracker.op.error ?? tracker.op.status.toLowerCase());
     },
   });
   return tasks;

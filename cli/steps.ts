@@ -88,8 +88,8 @@ export function bar(value: number, total: number, width = 20): string {
   });
 }
 
-/** `[██████░░░░] 2/3 members` or the bytes of a step. */
+/** `██████░░░░ 2/3 members`, or the bytes of a step (known only once it is done: no bar). */
 export function sizeLine(size: StepSize): string {
-  if (size.unit === 'bytes') return `${bar(1, 1)} ${humanBytes(size.value)}`;
+  if (size.unit === 'bytes') return `(${humanBytes(size.value)})`;
   return `${bar(size.value, size.total)} ${size.value}/${size.total} ${size.unit}`;
 }

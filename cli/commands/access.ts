@@ -89,7 +89,8 @@ export function accessCommands(program: Command, ctxOf: CtxFactory, run: Run): v
           const tls = view.spec?.tls?.enabled === false ? [] : Object.values(await writeCredentials(ctx.api, cluster, dir));
           const [ca, cert, key] = tls;
           const flags = [`--endpoints=${endpoints.join(',')}`, ...(ca ? [`--cacert=${ca}`, `--cert=${cert}`, `--key=${key}`] : [])];
-          return await runChild(findEtcdctl(view.version), [...flags, ...args]);
+          // With passThroughOptions commander keeps the `--` that separates etcdctl's arguments.
+          return await runChild(findEtcdctl(view.version), [...flags, ...(args[0] === '--' ? args.slice(1) : args)]);
         } finally {
           fs.rmSync(dir, { recursive: true, force: true });
         }
