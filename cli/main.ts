@@ -13,6 +13,8 @@ export interface ProgramIo {
   ctxOf?: CtxFactory;
   /** Where errors go (stderr). */
   error?: (text: string) => void;
+  /** Where help goes (stdout). */
+  out?: (text: string) => void;
   /** Set with each command's exit status. */
   exit?: (code: number) => void;
 }
@@ -40,7 +42,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
-  program.configureOutput({ writeErr: (s) => error(s.trimEnd()) });
+  const output = { writeErr: (s: string) => error(s.trimEnd()), ...(io.out ? { writeOut: io.out } : {}) };
+  program.configureOutput(output);
   const ctxOf = io.ctxOf ?? defaultCtx;
   clusterCommands(program, ctxOf, run);
   operationCommands(program, ctxOf, run);
@@ -49,7 +52,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
   const inherit = (cmd: Command) => {
     for (const c of cmd.commands) {
       c.exitOverride().showHelpAfterError();
-      c.configureOutput({ writeErr: (s) => error(s.trimEnd()) });
+      c.configureOutput(output);
       inherit(c);
     }
   };
