@@ -158,15 +158,18 @@ it('in a terminal, backup --wait draws the step list with spinner and bar, then 
   expect(r.code).toBe(0);
   const out = r.stdout;
   const hide = out.indexOf('\x1b[?25l');
-  const show = out.lastIndexOf('\x1b[?25h');
+  const show = out.indexOf('\x1b[?25h', hide);
   expect(hide).toBeGreaterThanOrEqual(0);
   expect(show).toBeGreaterThan(hide);
   expect(out).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/); // listr2's spinner
   expect(out).toContain('\u2588'); // a bar cell
   expect(out).toContain('Stream snapshot, verify with etcdutl, write manifest');
   // The last thing printed is the final state, after the display ended.
-  const tail = out.slice(show).replace(ESCAPES, '');
-  expect(tail).toMatch(new RegExp(`${name}\\.3-backup succeeded in \\d`));
+  const tail = out.slice(show).replace(ESCAPES, '').trim().split(/\r?\n/);
+  expect(tail[tail.length - 1]).toMatch(new RegExp(`^${name}\\.3-backup succeeded in \\d`));
+  // The display's last frame: every step done, the operation's bar full.
+  const frame = out.slice(0, show).replace(ESCAPES, '');
+  expect(frame).toMatch(/backup clidemo \(clidemo\.3-backup\): succeeded \u2588{20} 2\/2 steps/);
   const backups = await cli(['backups', name]);
   expect(backups.stdout.trim().split('\n')).toHaveLength(2);
 });
