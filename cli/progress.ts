@@ -56,8 +56,10 @@ export async function follow(api: Api, id: string, opts: FollowOptions): Promise
     rendererOptions: { collapseSubtasks: false, collapseSkips: false, showErrorMessage: true },
   });
   const drawn = list.run().catch(() => undefined); // a failed step fails the list; the final line says why
-  const final = await stream(api, id, (op) => tracker.update(op)).catch((err) => {
-    tracker.update({ ...(tracker.op ?? ({ id } as OperationView)), status: 'Failed', error: (err as Error).message });
+  const final = await stream(api, id, (op) => tracker.update(op)).catch(async (err) => {
+    // The display ends (and gives the cursor back) before the error is reported.
+    tracker.update({ ...(tracker.op ?? ({ id } as OperationView)), status: 'Failed', error: 'the event stream ended' });
+    await drawn;
     throw err;
   });
   await drawn;
@@ -108,7 +110,7 @@ function header(op: OperationView): string {
   const steps = op.steps ?? [];
   const done = steps.filter((s) => STEP_ENDED.has(s.status)).length;
   const count = steps.length ? ` ${bar(done, steps.length)} ${done}/${steps.length} steps` : '';
-  return `${op.kind} ${op.cluster} (${op.id}): ${op.status.toLowerCase()}${count}`;
+  return `${op.kind ? `${op.kind} ${op.cluster} (${op.id})` : op.id}: ${op.status.toLowerCase()}${count}`;
 }
 
 function operationTask(id: string, tracker: Tracker): ListrTask {
