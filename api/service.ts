@@ -292,6 +292,8 @@ export function renderCluster(view: ClusterView, currentSteps?: OperationProgres
       leader: view.health.leader,
       alarms: view.health.alarms,
       checkedAt: view.health.checkedAt,
+      // notAfter of each member's CA, server, peer and admin certificates (what `describe` and dashboards show).
+      certificates: view.health.certificates,
     },
     currentOperation: view.current && { ...view.current, steps: currentSteps },
     queuedOperations: view.queue,
