@@ -6,6 +6,7 @@ import type { Config } from '../infra/config';
 import { artifactActivities } from './artifacts/activities';
 import { backupActivities } from './backup/activities';
 import { etcdActivities } from './etcd/activities';
+import { authActivities } from './etcd/auth-activities';
 import { etcdGateActivities } from './etcd/gates';
 import { maintenanceActivities } from './maintenance/activities';
 import { memberActivities } from './members/activities';
@@ -20,6 +21,7 @@ export function createActivities(cfg: Config) {
     ...etcdGateActivities(cfg),
     ...backupActivities(cfg),
     ...maintenanceActivities(cfg),
+    ...authActivities(cfg),
   };
 }
 
