@@ -160,8 +160,11 @@ it('never returns a password', async () => {
   expect(everything).toContain('"password":"(set)"');
 });
 
-it('with auth on, a backup, a defrag, an upgrade and a member add still succeed', async () => {
+it('with auth on, a backup (and its restore drill), a defrag, an upgrade and a member add still succeed', async () => {
   await succeeds('POST', `/v1/clusters/${name}/backups`, {});
+  const drill = (await succeeds('POST', `/v1/clusters/${name}/restore-drill`, {})).result;
+  expect(drill.ok).toBe(true);
+  expect(drill.keys).toBeGreaterThanOrEqual(2);
   await succeeds('POST', `/v1/clusters/${name}/defrag`, { all: true });
   await succeeds('POST', `/v1/clusters/${name}/upgrade`, { version: V35 });
   await succeeds('POST', `/v1/clusters/${name}/members`, { name: 'rb4', address: addrs[3] });
