@@ -15,9 +15,10 @@ function notReserved(kind: 'role' | 'user', name: string): void {
   if (why) throw refuse(`name: ${why}`);
 }
 
-/** Roles a user may get now: recorded ones, root, and roles a queued put-role creates first. */
+/** Roles a user may get now: recorded ones, root, and roles a running or queued put-role creates first. */
 function knownRoles(s: Readonly<ClusterState>): Set<string> {
-  const queued = s.queue.filter((o) => o.kind === 'put-role').map((o) => String(o.params?.name));
+  const pending = s.current ? [s.current, ...s.queue] : s.queue;
+  const queued = pending.filter((o) => o.kind === 'put-role').map((o) => String(o.params?.name));
   return new Set([ROOT, ...authOf(s).roles.map((r) => r.name), ...queued]);
 }
 
