@@ -133,6 +133,9 @@ it('enables auth: root and the service user first, then a check of what the serv
   expect(op.result.checked.join(' ')).toMatch(/member list.*status and hash on 3 members/);
   expect((await ctl(['auth', 'status'])).out).toMatch(/Authentication Status: true/);
   expect((await ctl(['user', 'get', 'etcdfleet-admin'])).out).toMatch(/Roles: root/);
+  // The on-host etcdctl.sh uses the same admin certificate: root too.
+  const script = (await stack.api('GET', `/v1/clusters/${name}`)).body.members[0].files.etcdctlScript;
+  expect((await run(script, ['user', 'list'], { timeout: 20_000 })).stdout).toContain('etcdfleet-admin');
 });
 
 it('a user with read on /app/ reads /app/x and is denied /other and writes', async () => {
