@@ -6,6 +6,7 @@ import type { Config } from '../infra/config';
 import { artifactActivities } from './artifacts/activities';
 import { backupActivities } from './backup/activities';
 import { etcdActivities } from './etcd/activities';
+import { authActivities } from './etcd/auth-activities';
 import { downgradeActivities } from './etcd/downgrade';
 import { etcdGateActivities } from './etcd/gates';
 import { maintenanceActivities } from './maintenance/activities';
@@ -22,6 +23,7 @@ export function createActivities(cfg: Config) {
     ...downgradeActivities(cfg),
     ...backupActivities(cfg),
     ...maintenanceActivities(cfg),
+    ...authActivities(cfg),
   };
 }
 

@@ -20,6 +20,7 @@ import { operationEvents } from './events';
 import { membershipRoutes } from './routes/membership';
 import { rolloutRoutes } from './routes/rollout';
 import { maintenanceRoutes } from './routes/maintenance';
+import { authRoutes, queueAuthPlan } from './routes/auth';
 import { apiTokensFile, codecOrigins, metricsRequireToken, type Config } from '../infra/config';
 import { codecFor } from '../worker/temporal';
 import type { ApiSecrets } from '../worker/secrets';
@@ -101,11 +102,18 @@ export function createApp(opts: AppOptions): express.Express {
 
   v1.post('/clusters', operator, async (req, res) => {
     const { spec, warnings } = parseAllowedClusterSpec(parseBody(bodyText(req), req.get('content-type')), opts.policy);
+    // Users and roles are never stored in the spec (passwords): they are queued after provisioning.
     const accepted = await fleet.createCluster(spec);
+    const authOps = spec.auth && accepted.created ? await queueAuthPlan(fleet, spec.name, spec.auth) : [];
     res
       .status(202)
       .location(`/v1/clusters/${spec.name}`)
-      .json({ name: spec.name, ...accepted, warnings: [...warnings, ...accepted.warnings] });
+      .json({
+        name: spec.name,
+        ...accepted,
+        warnings: [...warnings, ...accepted.warnings],
+        ...(authOps.length ? { operations: authOps.map((o) => o.operationId) } : {}),
+      });
   });
 
   v1.post('/imports/taskserv', operator, async (req, res) => {
@@ -171,6 +179,7 @@ export function createApp(opts: AppOptions): express.Express {
   v1.use(membershipRoutes(fleet));
   v1.use(rolloutRoutes(fleet));
   v1.use(maintenanceRoutes(fleet));
+  v1.use(authRoutes(fleet));
   v1.get('/audit', admin, auditHandler(audit));
   assertRolesDeclared(v1);
 

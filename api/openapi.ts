@@ -40,6 +40,7 @@ const accepted = {
 const json = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
 const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
 const memberParam = { name: 'member', in: 'path', required: true, schema: { type: 'string' } };
+const userParam = { name: 'user', in: 'path', required: true, schema: { type: 'string' } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const body = { content: { 'application/json': { schema: { type: 'object' } }, 'application/yaml': { schema: { type: 'object' } } } };
 /** An operation request: 202 when queued, 4xx problem+json when refused (nothing changes). */
@@ -225,6 +226,33 @@ export function openApiDocument(): object {
         ],
         post: { summary: 'Trigger, pause or unpause one schedule', responses: { 200: json('schedule'), 404: problem } },
       },
+      // etcd users and roles (api/routes/auth.ts): changes are admin's, reads viewer's.
+      '/v1/clusters/{name}/roles': {
+        parameters: [nameParam],
+        get: { summary: 'etcd roles (recorded state)', responses: { 200: json('roles'), 404: problem } },
+      },
+      '/v1/clusters/{name}/roles/{role}': {
+        parameters: [nameParam, { name: 'role', in: 'path', required: true, schema: { type: 'string' } }],
+        put: queued('Create or replace an etcd role {permissions: [{prefix | key, access: read|write|readwrite}]}', true),
+        delete: queued('Delete an etcd role (a missing role is a success)'),
+      },
+      '/v1/clusters/{name}/users': {
+        parameters: [nameParam],
+        get: { summary: 'etcd users (never passwords)', responses: { 200: json('users'), 404: problem } },
+      },
+      '/v1/clusters/{name}/users/{user}': {
+        parameters: [nameParam, userParam],
+        put: queued('Create or change an etcd user {password?, roles}; without a password it logs in by client certificate', true),
+        delete: queued('Delete an etcd user (a missing user is a success)'),
+      },
+      '/v1/clusters/{name}/users/{user}/certificate': {
+        parameters: [nameParam, userParam],
+        post: {
+          summary: 'A client certificate with CN = user from the cluster CA; the key is in this response only',
+          responses: { 201: json('ca, cert, key'), 404: problem, 409: problem, 422: problem },
+        },
+      },
+      '/v1/clusters/{name}/auth': { parameters: [nameParam], put: queued('Enable or disable etcd auth {enabled}', true) },
       '/healthz': { get: { security: [], summary: 'Liveness', responses: { 200: json('ok') } } },
       '/readyz': { get: { security: [], summary: 'Readiness (Temporal reachable)', responses: { 200: json('ready'), 503: problem } } },
       '/v1/audit': {

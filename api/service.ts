@@ -35,6 +35,7 @@ import { HttpProblem } from './problems';
 import { checkSpecPolicy, POLICY_STATUS, type SpecPolicy } from '../common/policy';
 import { ValidationError } from '../common/parse';
 import { schedulesFor, type MaintenanceSchedules } from './schedules';
+import { redactOp, redactView } from './routes/auth-view';
 
 /** Operations that can bring new address:port pairs into a cluster. */
 const ADDRESS_KINDS = new Set<OperationKind>(['add-member', 'replace-member', 'scale']);
@@ -61,7 +62,9 @@ export class FleetService {
     return identityClient(this.baseClient);
   }
 
-  async createCluster(spec: ClusterSpec): Promise<OperationAccepted & { warnings: string[] }> {
+  async createCluster(given: ClusterSpec): Promise<OperationAccepted & { warnings: string[] }> {
+    // Users and roles (and their passwords) never go into the stored spec: POST /v1/clusters queues them as operations.
+    const { auth: _auth, ...spec } = given;
     // Routes check with field paths before this; here nothing reaches Temporal unchecked.
     const refusals = checkSpecPolicy(spec, this.policy);
     if (refusals.length) throw new ValidationError(refusals, POLICY_STATUS);
@@ -152,8 +155,10 @@ export class FleetService {
     const parsed = parseOperationId(id);
     if (!parsed) throw new HttpProblem(404, 'Not Found', `no operation ${id}`);
     const handle = await this.runningHandle(parsed.cluster);
-    return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-      handle.executeUpdate(controlOperationUpdate, { args: [{ operationId: id, action }] }),
+    return redactOp(
+      await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+        handle.executeUpdate(controlOperationUpdate, { args: [{ operationId: id, action }] }),
+      ),
     );
   }
 
@@ -187,7 +192,7 @@ export class FleetService {
   /** The entity's view; 404 for unknown or deleted clusters. Bounded: a cluster without a worker answers nothing. */
   async view(name: string): Promise<ClusterView> {
     const handle = await this.runningHandle(name);
-    return this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(clusterQuery));
+    return redactView(await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(clusterQuery)));
   }
 
   /**
@@ -200,10 +205,13 @@ export class FleetService {
   }
 
   /** The same against the workflow that holds the CA to sign with (the entity, or a CA rotation for the new CA). */
-  async signClient(handle: { executeUpdate: WorkflowHandle['executeUpdate'] }): Promise<{ ca: string; cert: string; key: string }> {
-    const { csr, key } = await createClientCsr();
+  async signClient(
+    handle: { executeUpdate: WorkflowHandle['executeUpdate'] },
+    commonName?: string,
+  ): Promise<{ ca: string; cert: string; key: string }> {
+    const { csr, key } = await createClientCsr(commonName);
     const signed = await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-      handle.executeUpdate(signClientCertificateUpdate, { args: [{ csr }] }),
+      handle.executeUpdate(signClientCertificateUpdate, { args: [commonName === undefined ? { csr } : { csr, commonName }] }),
     );
     return { ca: signed.ca, cert: signed.cert, key };
   }

@@ -8,6 +8,7 @@ import { MAX_TIMEOUT_SECONDS, secondsSchema } from './duration';
 import { zodIssues, type Issue } from './issues';
 import type { OperationKind } from './operations';
 import { BackupSpec, LoggingSpec, MemberSpec, Tunables } from './spec';
+import { AuthName, RoleSpec, UserSpec } from './auth';
 
 /** A schedule marks what it submits (shown in the child's summary). */
 const scheduled = z.boolean().optional();
@@ -61,6 +62,12 @@ export const OPERATION_PARAMS = {
   defrag: z.object({ all: z.boolean().optional(), scheduled }),
   'defrag-check': z.object({ scheduled }),
   'clear-nospace': z.object({}),
+  /** etcd roles and users (common/auth.ts); `password` only in these (encrypted) params, never in the recorded state. */
+  'put-role': RoleSpec,
+  'delete-role': z.strictObject({ name: AuthName }),
+  'put-user': UserSpec,
+  'delete-user': z.strictObject({ name: AuthName }),
+  'set-auth': z.strictObject({ enabled: z.boolean({ error: 'required: true or false' }) }),
 } satisfies Record<OperationKind, z.ZodType>;
 
 export type OperationParams<K extends OperationKind> = z.output<(typeof OPERATION_PARAMS)[K]>;

@@ -22,6 +22,12 @@ export const OPERATION_KINDS = [
   'defrag',
   'defrag-check',
   'clear-nospace',
+  // etcd users and roles (issue: who may do what)
+  'put-role',
+  'delete-role',
+  'put-user',
+  'delete-user',
+  'set-auth',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 export type OperationStatus = 'Queued' | 'Running' | 'Paused' | 'Succeeded' | 'Failed' | 'Cancelled';

@@ -6,6 +6,7 @@ import { formatPath, zodIssues } from './issues';
 import type { OperationKind } from './operations';
 import type { Issue } from './issues';
 import { ClusterSpec, MAX_MEMBERS, MemberSpec } from './spec';
+import { planAuth, type AuthState } from './auth';
 
 export interface PlanStep {
   kind: OperationKind;
@@ -210,10 +211,14 @@ const NOT_PATCHABLE = ['backup', 'maintenance'] as const;
  * checks look at the cluster as it is now (e.g. "at least 3 voting members"),
  * so the first operation is the one the live precheck refuses — and a refusal
  * then leaves nothing queued. New members join at the version and with the
- * config the rollouts left. Fields that no operation changes are refusals
+ * config the rollouts left. Users and roles (spec.auth) come last. Fields that no operation changes are refusals
  * naming the field; any refusal refuses the whole change.
  */
-export function planSpecChange(current: ClusterSpec, desired: ClusterSpec, opts: { unhealthy?: string[] } = {}): SpecPlan {
+export function planSpecChange(
+  current: ClusterSpec,
+  desired: ClusterSpec,
+  opts: { unhealthy?: string[]; auth?: AuthState } = {},
+): SpecPlan {
   const refusals: Issue[] = [];
   if (current.name !== desired.name) refusals.push({ path: 'name', message: `must stay ${current.name}: a cluster cannot be renamed` });
   for (const f of FIXED_FIELDS) {
@@ -262,6 +267,8 @@ export function planSpecChange(current: ClusterSpec, desired: ClusterSpec, opts:
     });
   }
   plan.push(...members.steps.map(({ kind, params, reason }) => ({ kind, params, reason })));
+  // etcd users and roles last: `auth` given is the desired state, compared with the recorded one (opts.auth).
+  if (desired.auth) plan.push(...planAuth(opts.auth, desired.auth));
   return { plan: refusals.length ? [] : plan, refusals, warnings: members.warnings };
 }
 

@@ -28,8 +28,15 @@ export interface ClusterWorkflowInput {
 
 const probes: EntityProbes = {
   clusterHealth: (spec) => call(observe.clusterHealth, 'health check', { spec }),
-  signClient: (spec, pki, csr) =>
-    call(hostStep.signClientCertificate, 'sign an admin client certificate request', { spec, ca: pki.ca, csr }),
+  signClient: (spec, pki, csr, commonName) =>
+    commonName === undefined
+      ? call(hostStep.signClientCertificate, 'sign an admin client certificate request', { spec, ca: pki.ca, csr })
+      : call(hostStep.signClientCertificate, `sign a client certificate request for etcd user ${commonName}`, {
+          spec,
+          ca: pki.ca,
+          csr,
+          commonName,
+        }),
 };
 
 export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Promise<void> {

@@ -26,6 +26,8 @@ export type ClusterView = Omit<ClusterState, 'pki' | 'seq'> & { version?: string
 export interface ClientCsrRequest {
   /** PKCS#10 PEM. */
   csr: string;
+  /** The certificate's CN (an etcd user's certificate, common/auth.ts); default the service's own admin CN. */
+  commonName?: string;
 }
 
 export interface OperationProgress {

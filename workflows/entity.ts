@@ -43,7 +43,12 @@ const refuse = (type: 'Conflict' | 'NotFound' | 'Refused', message: string) =>
 /** The activities the entity itself calls (the workflow hands them in). */
 export interface EntityProbes {
   clusterHealth(spec: ClusterSpec): Promise<ClusterHealthView>;
-  signClient(spec: ClusterSpec, pki: NonNullable<ClusterState['pki']>, csr: string): Promise<Pick<SignedClient, 'cert'>>;
+  signClient(
+    spec: ClusterSpec,
+    pki: NonNullable<ClusterState['pki']>,
+    csr: string,
+    commonName?: string,
+  ): Promise<Pick<SignedClient, 'cert'>>;
 }
 
 /** Why the entity's loop ended. */
@@ -240,10 +245,10 @@ export class ClusterEntity {
       throw refuse('Conflict', `cluster ${this.name} has no certificates${spec.tls.enabled ? ' yet' : ' (TLS is off)'}`);
   }
 
-  async signClient({ csr }: ClientCsrRequest): Promise<SignedClient> {
+  async signClient({ csr, commonName }: ClientCsrRequest): Promise<SignedClient> {
     const { spec, pki } = this.state;
     if (!spec || !pki) throw refuse('Conflict', `cluster ${this.name} has no certificates yet`);
-    const { cert } = await this.probes.signClient(spec, pki, csr);
+    const { cert } = await this.probes.signClient(spec, pki, csr, commonName);
     return { ca: pki.ca.cert, cert };
   }
 

@@ -9,6 +9,7 @@ import type { ClusterSpec } from '../../common/spec';
 import { clusterToken, clusterTopology, initialCluster } from '../../common/topology';
 import { hostFiles, type HostProvider } from '../hosts';
 import { newEtcdClient } from '../etcd/client';
+import { drillTls } from './drill-tls';
 
 const run = promisify(execFile);
 
@@ -96,8 +97,9 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * The drill: restore `snapshot` into a scratch dir, start a plain-http etcd on
- * 127.0.0.1 with free ports, count the keys, stop it. Measures the restore time.
+ * The drill: restore `snapshot` into a scratch dir, start an etcd on 127.0.0.1
+ * with free ports (clients over TLS with a throwaway CA, so a backup taken with
+ * etcd auth on is read as etcdfleet-admin), count the keys, stop it. Measures the restore time.
  */
 export async function drill(input: {
   snapshot: string;
@@ -121,6 +123,7 @@ export async function drill(input: {
     `http://127.0.0.1:${peer}`,
   ]);
   const restoreMs = Date.now() - t0;
+  const tls = await drillTls(input.workDir);
   const proc = spawn(
     path.join(input.binDir, 'etcd'),
     [
@@ -129,9 +132,10 @@ export async function drill(input: {
       '--data-dir',
       dataDir,
       '--listen-client-urls',
-      `http://127.0.0.1:${client}`,
+      `https://127.0.0.1:${client}`,
       '--advertise-client-urls',
-      `http://127.0.0.1:${client}`,
+      `https://127.0.0.1:${client}`,
+      ...tls.args,
       '--listen-peer-urls',
       `http://127.0.0.1:${peer}`,
       '--initial-advertise-peer-urls',
@@ -144,7 +148,7 @@ export async function drill(input: {
     { stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
   );
   try {
-    const c = newEtcdClient(`http://127.0.0.1:${client}`, undefined, { timeoutMs: 2_000 });
+    const c = newEtcdClient(`https://127.0.0.1:${client}`, tls.credentials, { timeoutMs: 2_000 });
     try {
       const deadline = Date.now() + 60_000;
       for (;;) {

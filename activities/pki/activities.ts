@@ -27,8 +27,19 @@ export function pkiActivities(cfg: Config) {
     },
 
     /** An admin client certificate for a CSR (the requester holds the key), signed with the CA key from the store. */
-    async signClientCertificate({ spec, ca, csr }: { spec: ClusterSpec; ca: KeyedCert; csr: string }): Promise<{ cert: string }> {
-      return { cert: await signClientCsr({ spec, ca, csr, store: keys, caPassphrase: passphrase }) };
+    /** `commonName`: an etcd user's certificate (its CN is the user); default the service's admin CN. */
+    async signClientCertificate({
+      spec,
+      ca,
+      csr,
+      commonName,
+    }: {
+      spec: ClusterSpec;
+      ca: KeyedCert;
+      csr: string;
+      commonName?: string;
+    }): Promise<{ cert: string }> {
+      return { cert: await signClientCsr({ spec, ca, csr, commonName, store: keys, caPassphrase: passphrase }) };
     },
 
     /** Removes the cluster's stored keys that `keep` does not refer to; with no `keep`, all of them (purge). */

@@ -48,7 +48,7 @@ async function csrPublicKey(csrPem: string): Promise<webcrypto.CryptoKey> {
 }
 
 /**
- * Signs a CSR as an admin client certificate (CN etcdfleet-admin, EKU
+ * Signs a CSR as a client certificate (CN etcdfleet-admin or the given etcd user, EKU
  * clientAuth, the spec's subject, digest and validity) with the CA whose key
  * is in the store. The CSR's subject and extensions are ignored: the profile is ours.
  */
@@ -56,6 +56,8 @@ export async function signClientCsr(input: {
   spec: ClusterSpec;
   ca: KeyedCert;
   csr: string;
+  /** Default: the service's admin CN. */
+  commonName?: string;
   store: KeyStore;
   caPassphrase: () => string;
 }): Promise<string> {
@@ -69,7 +71,7 @@ export async function signClientCsr(input: {
   const cert = await issueLeafCertificate(issuer, {
     profile: 'client',
     subject: spec.tls.subject,
-    commonName: ADMIN_COMMON_NAME,
+    commonName: input.commonName ?? ADMIN_COMMON_NAME,
     publicKey,
     days: spec.tls.certDays,
     digest: spec.tls.digest,

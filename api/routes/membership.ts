@@ -11,6 +11,8 @@ import { bodyObject, bodyText, operationParams } from '../body';
 import { HttpProblem } from '../problems';
 import type { FleetService } from '../service';
 import { requireRole } from '../access';
+import { redactParams } from '../../common/auth';
+import { authState } from './auth-view';
 
 const truthy = (v: unknown) => v === 'true' || v === '1' || v === '';
 
@@ -57,8 +59,9 @@ export function membershipRoutes(fleet: FleetService): express.Router {
     const view = await fleet.view(name);
     if (!view.spec) throw new HttpProblem(404, 'Not Found', `cluster ${name} has no spec yet`);
     const unhealthy = (view.health?.members ?? []).filter((m) => !m.healthy).map((m) => m.name);
-    const planned = planSpecChange(view.spec, desired, { unhealthy });
+    const planned = planSpecChange(view.spec, desired, { unhealthy, auth: authState(view) });
     const { plan, warnings } = planned;
+    const shown = plan.map((s) => ({ ...s, params: redactParams(s.params) }));
     const refusals = planned.refusals.length ? planned.refusals : checkPlanSteps(view.spec, plan);
     if (refusals.length) {
       throw new HttpProblem(
@@ -70,7 +73,7 @@ export function membershipRoutes(fleet: FleetService): express.Router {
     }
     const allWarnings = [...warnings, ...specWarnings.filter((w) => !/even count/.test(w))];
     if (truthy(req.query.dryRun)) {
-      res.status(200).json({ name, dryRun: true, plan, warnings: allWarnings });
+      res.status(200).json({ name, dryRun: true, plan: shown, warnings: allWarnings });
       return;
     }
     // Queued in order; if one is refused, the ones queued by this request are cancelled again.
@@ -88,7 +91,7 @@ export function membershipRoutes(fleet: FleetService): express.Router {
     }
     res.status(202).json({
       name,
-      plan,
+      plan: shown,
       operations: queued.map((q) => q.operationId),
       workflowIds: queued.map((q) => q.workflowId),
       warnings: allWarnings,

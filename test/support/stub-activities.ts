@@ -72,7 +72,16 @@ export function stubActivities() {
     memberGate: async ({ spec }) => health(spec),
     checkClusterVersion: async ({ spec, minor }) =>
       spec.members.map((m: { name: string }) => ({ member: m.name, etcdserver: `${minor}.0`, etcdcluster: `${minor}.0` })),
-    signClientCertificate: async ({ ca }) => ({ cert: `CLIENT CERT signed with ${ca.keyId}` }),
+    signClientCertificate: async ({ ca, commonName }) => ({
+      cert: `CLIENT CERT${commonName ? ` ${commonName}` : ''} signed with ${ca.keyId}`,
+    }),
+    etcdPutRole: async () => ({ created: true, granted: 1, revoked: 0 }),
+    etcdDeleteRole: async () => ({ deleted: true }),
+    etcdPutUser: async ({ user }) => ({ created: true, granted: user.roles, revoked: [] }),
+    etcdDeleteUser: async () => ({ deleted: false }),
+    etcdEnsureRoot: async () => ({ created: ['role root', 'user root', 'user etcdfleet-admin'] }),
+    etcdSetAuth: async () => ({ changed: true }),
+    etcdCheckServiceAccess: async () => ({ checked: ['member list (1)', 'read'] }),
     takeBackup: async ({ spec }) => ({
       id: 'b-1',
       cluster: spec.name,

@@ -72,6 +72,14 @@ const ROUTES: [string, string, unknown, Role][] = [
   ['GET', '/v1/clusters/c/credentials', undefined, 'admin'],
   ['GET', '/v1/operations/c.1-x/ca-rotation', undefined, 'admin'],
   ['GET', '/v1/audit', undefined, 'admin'],
+  ['GET', '/v1/clusters/c/roles', undefined, 'viewer'],
+  ['GET', '/v1/clusters/c/users', undefined, 'viewer'],
+  ['PUT', '/v1/clusters/c/roles/r', {}, 'admin'],
+  ['DELETE', '/v1/clusters/c/roles/r', undefined, 'admin'],
+  ['PUT', '/v1/clusters/c/users/u', {}, 'admin'],
+  ['DELETE', '/v1/clusters/c/users/u', undefined, 'admin'],
+  ['POST', '/v1/clusters/c/users/u/certificate', {}, 'admin'],
+  ['PUT', '/v1/clusters/c/auth', { enabled: true }, 'admin'],
 ];
 
 describe('roles × route classes', () => {
