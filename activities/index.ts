@@ -10,6 +10,7 @@ import { etcdGateActivities } from './etcd/gates';
 import { maintenanceActivities } from './maintenance/activities';
 import { memberActivities } from './members/activities';
 import { pkiActivities } from './pki/activities';
+import { recoveryActivities } from './recovery/activities';
 
 export function createActivities(cfg: Config) {
   return {
@@ -20,6 +21,7 @@ export function createActivities(cfg: Config) {
     ...etcdGateActivities(cfg),
     ...backupActivities(cfg),
     ...maintenanceActivities(cfg),
+    ...recoveryActivities(cfg),
   };
 }
 

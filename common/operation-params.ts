@@ -61,6 +61,8 @@ export const OPERATION_PARAMS = {
   defrag: z.object({ all: z.boolean().optional(), scheduled }),
   'defrag-check': z.object({ scheduled }),
   'clear-nospace': z.object({}),
+  /** Queued by the entity (with the reason and the spec's `auto`) or by an admin; `auto` skips the approval. */
+  'recover-quorum': z.object({ reason: z.string().max(2000).optional(), auto: z.boolean().optional() }),
 } satisfies Record<OperationKind, z.ZodType>;
 
 export type OperationParams<K extends OperationKind> = z.output<(typeof OPERATION_PARAMS)[K]>;

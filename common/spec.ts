@@ -6,6 +6,7 @@ import { GO_DURATION_RULE, RETENTION_RULE, durationSchema } from './duration';
 import { DEFAULT_ETCD_VERSION, RELEASE_VERSION_RE, minorOf } from './release-version';
 import { Address, isAddress, isHostname, isLoopbackV4 } from './hostnames';
 import { DnsSpec, discoveryIssues } from './dns';
+import { RecoverySpec } from './recovery';
 
 export { DEFAULT_ETCD_VERSION, minorOf, parseVersion } from './release-version';
 export { isAddress, isHostname, isIPv4, isLoopbackV4 } from './hostnames';
@@ -224,6 +225,8 @@ export const ClusterSpec = z
     dns: DnsSpec.optional(),
     backup: BackupSpec.optional(),
     maintenance: MaintenanceSpec.optional(),
+    /** Quorum-loss recovery: grace period and approval (common/recovery.ts). */
+    recovery: RecoverySpec.optional(),
   })
   .superRefine((spec, ctx) => {
     const names = new Map<string, number>();

@@ -11,6 +11,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import { operationId, operationWorkflowId, type ClusterHealthView, type OperationKind, type OperationRecord } from '../common/operations';
@@ -34,6 +35,8 @@ import { describe } from './progress';
 import { handlerFor } from './registry';
 import { releaseClusterAddresses, retainClusterAddresses } from './addresses';
 import type { ClusterState, OperationHandler } from './state';
+import { QUORUM_LOSS_PATCH, nextObservationMs, watchQuorum } from './recovery/detect';
+import { quorumLossReason } from '../common/recovery';
 
 const KEPT_OPERATIONS = 50;
 const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
@@ -260,7 +263,7 @@ export class ClusterEntity {
     // falls back to the default instead of handing Temporal an invalid timer.
     const healthEvery = () => durationMs(s.spec?.maintenance?.healthCheckInterval) ?? DEFAULT_HEALTH_INTERVAL_MS;
     for (;;) {
-      const hasWork = await condition(() => s.queue.length > 0, healthEvery());
+      const hasWork = await condition(() => s.queue.length > 0, nextObservationMs(s, healthEvery(), Date.now()));
       if (hasWork) {
         const op = s.queue.shift()!;
         const handler = handlerFor(op.kind)!;
@@ -272,7 +275,7 @@ export class ClusterEntity {
         }
         continue;
       }
-      if (s.phase === 'Running' || s.phase === 'Degraded') await this.observeHealth();
+      if (s.phase === 'Running' || s.phase === 'Degraded' || s.phase === 'QuorumLost') await this.observeHealth();
       if (workflowInfo().continueAsNewSuggested && s.queue.length === 0) {
         await condition(allHandlersFinished);
         return 'continue-as-new';
@@ -286,7 +289,7 @@ export class ClusterEntity {
     op.status = 'Running';
     op.startedAt = new Date().toISOString();
     s.current = op;
-    this.transition({ on: 'started', phase: handler.phase });
+    this.transition({ on: 'started', phase: handler.phase, reason: handler.keepsReason ? s.reason : undefined });
     try {
       const outcome = await CancellationScope.cancellable(async () => {
         this.currentScope = CancellationScope.current();
@@ -317,10 +320,30 @@ export class ClusterEntity {
     try {
       const health = await this.probes.clusterHealth(this.state.spec!);
       this.state.health = health;
+      if (this.quorumLost(health, lastError)) return;
       this.transition({ on: 'observed', health, now: Date.now(), lastError });
     } catch (err) {
       this.transition({ on: 'unobservable', error: describe(err) });
     }
+  }
+
+  /**
+   * Quorum lost for longer than the spec's grace period: phase QuorumLost, and one
+   * recover-quorum operation per episode (it waits for approval unless recovery.auto).
+   * Within the grace period the reading counts as an ordinary Degraded one.
+   */
+  private quorumLost(health: ClusterHealthView, lastError?: string): boolean {
+    if (this.deleting || !quorumLossReason(health)) {
+      this.state.quorumLoss = undefined;
+      return false;
+    }
+    // Histories recorded before the detection existed replay without it (no marker is written while quorum is fine).
+    if (!patched(QUORUM_LOSS_PATCH)) return false;
+    const verdict = watchQuorum(this.state, health, Date.now());
+    if (verdict.kind !== 'lost') return false;
+    this.transition({ on: 'quorumLost', reason: `${verdict.reason}${lastError ? `; last operation: ${lastError}` : ''}` });
+    if (verdict.queue) this.state.quorumLoss!.recovery = this.enqueue('recover-quorum', verdict.queue).id;
+    return true;
   }
 }
 

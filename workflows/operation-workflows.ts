@@ -15,3 +15,4 @@ export { compactCluster } from './maintenance/compact';
 export { defragCluster } from './maintenance/defrag';
 export { clearNospace } from './maintenance/nospace';
 export { scheduledOperation } from './maintenance/scheduled';
+export { recoverQuorum } from './recovery/recover';

@@ -7,6 +7,7 @@ import { deleteCluster } from './delete';
 import { membershipOperations } from './membership';
 import { rolloutOperations } from './rollout';
 import { maintenanceOperations } from './maintenance';
+import { recoveryOperations } from './recovery/operations';
 
 const lifecycle: OperationHandlers = {
   provision: withParams('provision', {
@@ -43,6 +44,7 @@ export const OPERATIONS: OperationHandlers = {
   ...membershipOperations,
   ...rolloutOperations,
   ...maintenanceOperations,
+  ...recoveryOperations,
 };
 
 export function handlerFor(kind: OperationKind): OperationHandler | undefined {
