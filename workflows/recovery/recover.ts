@@ -152,7 +152,7 @@ export async function recoverQuorum({ spec, reason, auto }: RecoverQuorumInput):
       health: restored.health,
     };
   } catch (err) {
-    // Before anything changed (cancelled while waiting): the staged copy goes; after that it stays for a retry.
+    // The staged copy goes whatever failed; data dirs a restore replaced stay at <dataDir>.before-<tag>.
     await removeStaged(staged.file);
     throw err;
   }
