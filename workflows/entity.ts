@@ -298,6 +298,8 @@ export class ClusterEntity {
       if (outcome.spec) s.spec = outcome.spec;
       if (outcome.pki) s.pki = outcome.pki;
       if (outcome.health) s.health = outcome.health;
+      // An operation that ends with quorum (a recovery) ends the quorum-loss episode.
+      if (outcome.health && !quorumLossReason(outcome.health)) s.quorumLoss = undefined;
       if (outcome.files) s.files = { ...s.files, ...outcome.files };
       if (outcome.extensions) s.extensions = { ...s.extensions, ...outcome.extensions };
       op.result = outcome.result;
