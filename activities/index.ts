@@ -12,6 +12,7 @@ import { etcdGateActivities } from './etcd/gates';
 import { maintenanceActivities } from './maintenance/activities';
 import { memberActivities } from './members/activities';
 import { pkiActivities } from './pki/activities';
+import { recoveryActivities } from './recovery/activities';
 
 export function createActivities(cfg: Config) {
   return {
@@ -24,6 +25,7 @@ export function createActivities(cfg: Config) {
     ...backupActivities(cfg),
     ...maintenanceActivities(cfg),
     ...authActivities(cfg),
+    ...recoveryActivities(cfg),
   };
 }
 

@@ -21,6 +21,7 @@ import { membershipRoutes } from './routes/membership';
 import { rolloutRoutes } from './routes/rollout';
 import { maintenanceRoutes } from './routes/maintenance';
 import { authRoutes, queueAuthPlan } from './routes/auth';
+import { recoveryRoutes } from './routes/recovery';
 import { apiTokensFile, codecOrigins, metricsRequireToken, type Config } from '../infra/config';
 import { codecFor } from '../worker/temporal';
 import type { ApiSecrets } from '../worker/secrets';
@@ -180,6 +181,7 @@ export function createApp(opts: AppOptions): express.Express {
   v1.use(rolloutRoutes(fleet));
   v1.use(maintenanceRoutes(fleet));
   v1.use(authRoutes(fleet));
+  v1.use(recoveryRoutes(fleet));
   v1.get('/audit', admin, auditHandler(audit));
   assertRolesDeclared(v1);
 

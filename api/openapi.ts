@@ -172,6 +172,17 @@ export function openApiDocument(): object {
       '/v1/operations/{id}/pause': { parameters: [idParam], post: queued('Pause at the next step boundary') },
       '/v1/operations/{id}/resume': { parameters: [idParam], post: queued('Resume a paused operation') },
       '/v1/operations/{id}/cancel': { parameters: [idParam], post: queued('Cancel (queued: dropped; running: stopped safely)') },
+      '/v1/operations/{id}/approve': {
+        parameters: [idParam],
+        post: {
+          summary: 'Approve a recover-quorum operation waiting for approval (admin); 409 when it waits for nothing',
+          responses: { 202: json('operation'), 404: problem, 409: problem },
+        },
+      },
+      '/v1/clusters/{name}/recover-quorum': {
+        parameters: [nameParam],
+        post: queued('Queue a quorum-loss recovery by hand {auto?} (admin; 422 while the cluster has quorum)', true),
+      },
       '/v1/operations/{id}/ca-rotation': {
         parameters: [idParam],
         get: {

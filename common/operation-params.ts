@@ -68,6 +68,8 @@ export const OPERATION_PARAMS = {
   'put-user': UserSpec,
   'delete-user': z.strictObject({ name: AuthName }),
   'set-auth': z.strictObject({ enabled: z.boolean({ error: 'required: true or false' }) }),
+  /** Queued by the entity (with the reason and the spec's `auto`) or by an admin; `auto` skips the approval. */
+  'recover-quorum': z.object({ reason: z.string().max(2000).optional(), auto: z.boolean().optional() }),
 } satisfies Record<OperationKind, z.ZodType>;
 
 export type OperationParams<K extends OperationKind> = z.output<(typeof OPERATION_PARAMS)[K]>;

@@ -28,6 +28,8 @@ export const OPERATION_KINDS = [
   'put-user',
   'delete-user',
   'set-auth',
+  // recovery (issue 12)
+  'recover-quorum',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 export type OperationStatus = 'Queued' | 'Running' | 'Paused' | 'Succeeded' | 'Failed' | 'Cancelled';
@@ -40,6 +42,8 @@ export type ClusterPhase =
   | 'Upgrading'
   | 'Restoring'
   | 'Maintenance'
+  /** Quorum lost for longer than the spec's grace period; a recover-quorum operation is queued. */
+  | 'QuorumLost'
   | 'Failed'
   | 'Deleting'
   | 'Deleted'

@@ -9,8 +9,8 @@ export type PhaseEvent =
   | { on: 'created' }
   /** A delete was queued: everything else is cancelled. */
   | { on: 'deleting' }
-  /** An operation started: its handler's phase. */
-  | { on: 'started'; phase: ClusterPhase }
+  /** An operation started: its handler's phase (and the reason, when the handler keeps it). */
+  | { on: 'started'; phase: ClusterPhase; reason?: string }
   /** An operation succeeded: the phase it asks for, else Running (Degraded when its health says so). */
   | { on: 'succeeded'; phase?: ClusterPhase; health?: ClusterHealthView }
   /**
@@ -23,7 +23,9 @@ export type PhaseEvent =
   /** A health check answered. */
   | { on: 'observed'; health: ClusterHealthView; now: number; lastError?: string }
   /** A health check could not be made. */
-  | { on: 'unobservable'; error: string };
+  | { on: 'unobservable'; error: string }
+  /** Quorum lost for longer than the spec's grace period (workflows/recovery/detect.ts). */
+  | { on: 'quorumLost'; reason: string };
 
 export interface PhaseChange {
   phase: ClusterPhase;
@@ -47,7 +49,7 @@ export function nextPhase(e: PhaseEvent, current?: ClusterPhase): PhaseChange | 
     case 'deleting':
       return { phase: 'Deleting' };
     case 'started':
-      return { phase: e.phase };
+      return { phase: e.phase, reason: e.reason };
     case 'succeeded':
       return { phase: e.phase ?? (e.health && !e.health.healthy ? 'Degraded' : 'Running') };
     case 'failed':
@@ -60,5 +62,7 @@ export function nextPhase(e: PhaseEvent, current?: ClusterPhase): PhaseChange | 
       return { phase: e.health.healthy ? 'Running' : 'Degraded', reason: healthReason(e.health, e.now, e.lastError) };
     case 'unobservable':
       return { phase: 'Degraded', reason: `health check failed: ${e.error}` };
+    case 'quorumLost':
+      return { phase: 'QuorumLost', reason: e.reason };
   }
 }

@@ -7,6 +7,7 @@ import { DEFAULT_ETCD_VERSION, RELEASE_VERSION_RE, minorOf } from './release-ver
 import { Address, isAddress, isHostname, isLoopbackV4 } from './hostnames';
 import { DnsSpec, discoveryIssues } from './dns';
 import { AuthSpec } from './auth';
+import { RecoverySpec } from './recovery';
 
 export { DEFAULT_ETCD_VERSION, minorOf, parseVersion } from './release-version';
 export { isAddress, isHostname, isIPv4, isLoopbackV4 } from './hostnames';
@@ -227,6 +228,8 @@ export const ClusterSpec = z
     maintenance: MaintenanceSpec.optional(),
     /** etcd users and roles (common/auth.ts): desired state; operations apply it, passwords are never stored. */
     auth: AuthSpec.optional(),
+    /** Quorum-loss recovery: grace period and approval (common/recovery.ts). */
+    recovery: RecoverySpec.optional(),
   })
   .superRefine((spec, ctx) => {
     const names = new Map<string, number>();

@@ -11,6 +11,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import { operationId, operationWorkflowId, type ClusterHealthView, type OperationKind, type OperationRecord } from '../common/operations';
@@ -34,6 +35,8 @@ import { describe } from './progress';
 import { handlerFor } from './registry';
 import { releaseClusterAddresses, retainClusterAddresses } from './addresses';
 import type { ClusterState, OperationHandler } from './state';
+import { QUORUM_LOSS_PATCH, nextObservationMs, watchQuorum } from './recovery/detect';
+import { quorumLossReason } from '../common/recovery';
 
 const KEPT_OPERATIONS = 50;
 const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
@@ -265,7 +268,7 @@ export class ClusterEntity {
     // falls back to the default instead of handing Temporal an invalid timer.
     const healthEvery = () => durationMs(s.spec?.maintenance?.healthCheckInterval) ?? DEFAULT_HEALTH_INTERVAL_MS;
     for (;;) {
-      const hasWork = await condition(() => s.queue.length > 0, healthEvery());
+      const hasWork = await condition(() => s.queue.length > 0, nextObservationMs(s, healthEvery(), Date.now()));
       if (hasWork) {
         const op = s.queue.shift()!;
         const handler = handlerFor(op.kind)!;
@@ -277,7 +280,7 @@ export class ClusterEntity {
         }
         continue;
       }
-      if (s.phase === 'Running' || s.phase === 'Degraded') await this.observeHealth();
+      if (s.phase === 'Running' || s.phase === 'Degraded' || s.phase === 'QuorumLost') await this.observeHealth();
       if (workflowInfo().continueAsNewSuggested && s.queue.length === 0) {
         await condition(allHandlersFinished);
         return 'continue-as-new';
@@ -291,7 +294,7 @@ export class ClusterEntity {
     op.status = 'Running';
     op.startedAt = new Date().toISOString();
     s.current = op;
-    this.transition({ on: 'started', phase: handler.phase });
+    this.transition({ on: 'started', phase: handler.phase, reason: handler.keepsReason ? s.reason : undefined });
     try {
       const outcome = await CancellationScope.cancellable(async () => {
         this.currentScope = CancellationScope.current();
@@ -300,6 +303,8 @@ export class ClusterEntity {
       if (outcome.spec) s.spec = outcome.spec;
       if (outcome.pki) s.pki = outcome.pki;
       if (outcome.health) s.health = outcome.health;
+      // An operation that ends with quorum (a recovery) ends the quorum-loss episode.
+      if (outcome.health && !quorumLossReason(outcome.health)) s.quorumLoss = undefined;
       if (outcome.files) s.files = { ...s.files, ...outcome.files };
       if (outcome.extensions) s.extensions = { ...s.extensions, ...outcome.extensions };
       op.result = outcome.result;
@@ -322,10 +327,30 @@ export class ClusterEntity {
     try {
       const health = await this.probes.clusterHealth(this.state.spec!);
       this.state.health = health;
+      if (this.quorumLost(health, lastError)) return;
       this.transition({ on: 'observed', health, now: Date.now(), lastError });
     } catch (err) {
       this.transition({ on: 'unobservable', error: describe(err) });
     }
+  }
+
+  /**
+   * Quorum lost for longer than the spec's grace period: phase QuorumLost, and one
+   * recover-quorum operation per episode (it waits for approval unless recovery.auto).
+   * Within the grace period the reading counts as an ordinary Degraded one.
+   */
+  private quorumLost(health: ClusterHealthView, lastError?: string): boolean {
+    if (this.deleting || !quorumLossReason(health)) {
+      this.state.quorumLoss = undefined;
+      return false;
+    }
+    // Histories recorded before the detection existed replay without it (no marker is written while quorum is fine).
+    if (!patched(QUORUM_LOSS_PATCH)) return false;
+    const verdict = watchQuorum(this.state, health, Date.now());
+    if (verdict.kind !== 'lost') return false;
+    this.transition({ on: 'quorumLost', reason: `${verdict.reason}${lastError ? `; last operation: ${lastError}` : ''}` });
+    if (verdict.queue) this.state.quorumLoss!.recovery = this.enqueue('recover-quorum', verdict.queue).id;
+    return true;
   }
 }
 

@@ -16,3 +16,4 @@ export { defragCluster } from './maintenance/defrag';
 export { clearNospace } from './maintenance/nospace';
 export { scheduledOperation } from './maintenance/scheduled';
 export { authChange } from './auth/change';
+export { recoverQuorum } from './recovery/recover';

@@ -8,6 +8,7 @@ import { membershipOperations } from './membership';
 import { rolloutOperations } from './rollout';
 import { maintenanceOperations } from './maintenance';
 import { authOperations } from './auth/operations';
+import { recoveryOperations } from './recovery/operations';
 
 const lifecycle: OperationHandlers = {
   provision: withParams('provision', {
@@ -45,6 +46,7 @@ export const OPERATIONS: OperationHandlers = {
   ...rolloutOperations,
   ...maintenanceOperations,
   ...authOperations,
+  ...recoveryOperations,
 };
 
 export function handlerFor(kind: OperationKind): OperationHandler | undefined {

@@ -28,6 +28,8 @@ export interface ClusterState {
   files?: Record<string, MemberFiles>;
   /** Free-form state owned by operation kinds (e.g. the backup catalogue), keyed by concern. */
   extensions?: Record<string, unknown>;
+  /** The current quorum-loss episode (workflows/recovery/detect.ts): since when, and the recovery queued for it. */
+  quorumLoss?: { since: string; recovery?: string };
 }
 
 /** What a finished operation changes in the entity; omitted fields stay as they are. */
@@ -80,6 +82,8 @@ export interface OperationHandler<P = Record<string, unknown>> {
    * and it cannot be paused or cancelled once it runs.
    */
   terminal?: boolean;
+  /** The cluster's reason stays while it runs (recover-quorum: why quorum was lost). */
+  keepsReason?: boolean;
   /** Runs the operation (normally one child workflow with ID op.workflowId). */
   run(ctx: OperationContext<P>): Promise<OperationOutcome>;
 }

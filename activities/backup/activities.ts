@@ -66,7 +66,7 @@ function summarize(m: BackupManifest): BackupSummary {
 }
 
 /** Runs `fn` with a heartbeat every 5 s (outside an activity, just runs it). */
-async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+export async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
   let ctx: Context | undefined;
   try {
     ctx = Context.current();

@@ -91,6 +91,20 @@ export function stubActivities() {
       sha256: 'cd'.repeat(32),
       verified: { revision: 7, totalKey: 3 },
     }),
+    // quorum-loss recovery: every member answers, the first is the most advanced
+    assessMembers: async ({ spec }) =>
+      spec.members.map((m: { name: string }, i: number) => ({
+        name: m.name,
+        running: true,
+        hasData: true,
+        answers: true,
+        appliedIndex: 100 - i,
+        revision: 50,
+      })),
+    snapshotMember: async ({ member, tag }) => ({ file: `/stub/${tag}.db`, member, revision: 50, totalKey: 9, bytes: 4096 }),
+    stageBackup: async ({ tag }) => ({ manifest: { id: 'b-1' }, file: `/stub/${tag}.db`, revision: 7, totalKey: 3 }),
+    removeStagedBackup: async () => undefined,
+    restoreMemberData: async ({ member }) => ({ dataDir: `/stub/${member}/data`, alreadyRestored: false }),
     applyBackupRetention: async () => ({
       deleted: [],
       remaining: [{ id: 'b-1', createdAt: new Date().toISOString(), bytes: 1024 }],

@@ -37,6 +37,23 @@ export async function restoreCluster({ spec, ref }: RestoreInput) {
     { ref, version: spec.version, tag, source: spec.artifactSource },
     (s) => `${s.manifest.id}: revision ${s.revision}, ${s.totalKey} keys`,
   );
+  const { health, keptAside } = await restoreMembers(progress, spec, staged.file, tag);
+  progress.succeed();
+  return {
+    backup: staged.manifest,
+    revision: staged.revision,
+    totalKey: staged.totalKey,
+    keptAside,
+    health,
+  };
+}
+
+/**
+ * The steps after a snapshot is staged on the worker (shared with the
+ * quorum-loss recovery): stop every member, restore every data dir from
+ * `file` (old ones kept aside), start them, health gate, remove the file.
+ */
+export async function restoreMembers(progress: Progress, spec: ClusterSpec, file: string, tag: string) {
   await progress.step('Stop members', () =>
     Promise.all(spec.members.map((m) => call(hostStep.stopMember, `stop ${m.name}`, { cluster: spec.name, member: m.name, spec }))),
   );
@@ -48,7 +65,7 @@ export async function restoreCluster({ spec, ref }: RestoreInput) {
           call(dataTransfer.restoreMemberData, `${m.name}: etcdutl snapshot restore (old data dir kept aside)`, {
             spec,
             member: m.name,
-            snapshot: staged.file,
+            snapshot: file,
             tag,
           }),
         ),
@@ -63,13 +80,6 @@ export async function restoreCluster({ spec, ref }: RestoreInput) {
     Promise.all(spec.members.map((m) => call(hostStep.startMember, `start ${m.name}`, { cluster: spec.name, member: m.name, spec }))),
   );
   const health = await waitHealthyAndVerify(progress, spec, `/etcdfleet/restored/${workflowInfo().workflowId}`);
-  await step(progress, 'Remove staged snapshot', hostStep.removeStagedBackup, staged.file, { file: staged.file });
-  progress.succeed();
-  return {
-    backup: staged.manifest,
-    revision: staged.revision,
-    totalKey: staged.totalKey,
-    keptAside: restored.map((r) => r.keptAside).filter(Boolean) as string[],
-    health,
-  };
+  await step(progress, 'Remove staged snapshot', hostStep.removeStagedBackup, file, { file });
+  return { health, keptAside: restored.map((r) => r.keptAside).filter(Boolean) as string[] };
 }
