@@ -93,6 +93,8 @@ export function fleetMetrics(registry: client.Registry) {
   let counted = new Map<string, Set<string>>();
 
   function countOperations(v: ClusterView, seen: Set<string>, next: Set<string>): void {
+    // Failure counters start at 0, so an alert on increase() sees the first failure.
+    for (const kind of new Set(['backup', ...(v.operations ?? []).map((o) => o.kind)])) failures.inc({ cluster: v.name, kind }, 0);
     for (const op of v.operations ?? []) {
       if (!FINISHED.has(op.status)) continue;
       next.add(op.id);
