@@ -68,6 +68,7 @@ export function createMetrics(fleet: FleetService, opts: { cacheMs?: number } = 
   }
 
   return {
+    registry,
     middleware(req: Request, res: Response, next: NextFunction): void {
       const end = requests.startTimer();
       res.on('finish', () => {
