@@ -28,6 +28,20 @@ test('promtool test rules: the alerts fire, and stay quiet, as alerts.test.yml e
   expect(stdout).toContain('SUCCESS');
 });
 
+test("promtool check config accepts the compose stack's prometheus.yml (paths moved off /etc/prometheus)", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-prom-'));
+  try {
+    fs.cpSync(dir, tmp, { recursive: true });
+    const config = fs.readFileSync(path.join(dir, 'prometheus.yml'), 'utf8').replaceAll('/etc/prometheus/', `${tmp}/`);
+    fs.writeFileSync(path.join(tmp, 'prometheus.yml'), config);
+    const { stdout } = await run(promtool, ['check', 'config', path.join(tmp, 'prometheus.yml')]);
+    expect(stdout).toContain('is valid prometheus config file syntax');
+    expect(stdout).toContain('SUCCESS: 1 rule files found');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 test('a wrong expectation fails promtool test rules', async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-alerts-'));
   try {
