@@ -90,7 +90,14 @@ export function createApp(opts: AppOptions): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
-  app.use('/codec', codecRouter(opts.codec, { token: opts.token, capability: opts.codecCapability, origins: opts.codecOrigins ?? [] }));
+  app.use(
+    '/codec',
+    codecRouter(
+      opts.codec,
+      { token: opts.token, capability: opts.codecCapability, origins: opts.codecOrigins ?? [] },
+      metrics.routeRecorder,
+    ),
+  );
 
   const v1 = express.Router();
   v1.use(auditMiddleware(audit));
@@ -184,6 +191,8 @@ export function createApp(opts: AppOptions): express.Express {
   v1.use(recoveryRoutes(fleet));
   v1.get('/audit', admin, auditHandler(audit));
   assertRolesDeclared(v1);
+  // Last in /v1: a failed request's route is recorded while the router still knows it is under /v1.
+  v1.use(metrics.routeRecorder);
 
   app.use('/v1', v1);
   app.use((_req, res) => sendProblem(res, 404, 'Not Found', 'no such route'));

@@ -85,7 +85,8 @@ function sameSecret(given: string, expected: string): boolean {
   return crypto.timingSafeEqual(a, b);
 }
 
-export function codecRouter(codec: PayloadCodec, access: CodecAccess): express.Router {
+/** `recordRoute`: error middleware that notes a failed request's route for /metrics while the router still knows it. */
+export function codecRouter(codec: PayloadCodec, access: CodecAccess, recordRoute?: express.ErrorRequestHandler): express.Router {
   const router = express.Router();
   const operations = express.Router();
   operations.use(express.text({ type: () => true, limit: MAX_CODEC_BODY_BYTES }));
@@ -95,6 +96,7 @@ export function codecRouter(codec: PayloadCodec, access: CodecAccess): express.R
   operations.post('/encode', async (req, res) => {
     res.json({ payloads: (await codec.encode(readPayloads(req))).map(toJson) });
   });
+  if (recordRoute) operations.use(recordRoute);
 
   router.all(['/decode', '/encode'], bearerAuth(access.token), operations);
 

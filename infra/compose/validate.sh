@@ -8,7 +8,7 @@
 #    installed when missing; also `docker compose` v2 when that plugin exists).
 # 2. The required secrets really are required: without ETCDFLEET_API_TOKEN,
 #    ETCDFLEET_CODEC_KEY or ETCDFLEET_CODEC_CAPABILITY the config is refused.
-# 3. Every file the stack bind-mounts exists, and the shell scripts parse.
+# 3. Every file the stack bind-mounts exists (the monitoring configs too), and the shell scripts parse.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -75,7 +75,13 @@ for f in Dockerfile .dockerignore \
   infra/compose/temporal/setup-postgres.sh \
   infra/compose/temporal/create-namespace.sh \
   infra/compose/temporal/dynamicconfig.yaml \
-  infra/compose/minio/init.sh; do
+  infra/compose/minio/init.sh \
+  deploy/prometheus/prometheus.yml \
+  deploy/prometheus/alerts.yml \
+  deploy/prometheus/targets/etcd.yml \
+  deploy/grafana/provisioning/datasources/prometheus.yml \
+  deploy/grafana/provisioning/dashboards/etcdfleet.yml \
+  deploy/grafana/dashboards/etcdfleet.json; do
   [ -f "$f" ] || fail "missing $f"
 done
 for f in infra/compose/temporal/setup-postgres.sh infra/compose/temporal/create-namespace.sh infra/compose/minio/init.sh; do

@@ -1,5 +1,6 @@
 // Observed health: a member that dies turns the cluster Degraded with the
-// reason, and /metrics shows it; certificate expiry and raft lag are reported.
+// reason, and /metrics shows it; certificate expiry, raft lag and finished
+// operations are reported.
 import fs from 'node:fs';
 import path from 'node:path';
 import { loopback, startStack, type Stack } from '../support/stack';
@@ -42,4 +43,8 @@ it('reports a dead member as Degraded with the reason, on the API and /metrics',
     new RegExp(`etcdfleet_certificate_expiry_timestamp_seconds\\{cluster="${name}",member="a1",certificate="server"\\} \\d+`),
   );
   expect(text).toMatch(new RegExp(`etcdfleet_member_raft_lag\\{cluster="${name}",member="[^"]+"\\} \\d+`));
+  // The finished provision, counted from the entity's operation records.
+  expect(text).toContain(`etcdfleet_operations_total{cluster="${name}",kind="provision",outcome="Succeeded"} 1`);
+  expect(text).toMatch(/etcdfleet_operation_duration_seconds_count\{kind="provision"\} [1-9]/);
+  expect(text).toContain(`etcdfleet_operation_failures_total{cluster="${name}",kind="backup"} 0`);
 });

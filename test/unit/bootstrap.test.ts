@@ -262,6 +262,7 @@ describe('command line', () => {
   test('targets and flags', () => {
     expect(parseArgs([])).toEqual({ target: 'all', refresh: false, quiet: false });
     expect(parseArgs(['etcd', '--refresh', '--quiet'])).toEqual({ target: 'etcd', refresh: true, quiet: true });
+    expect(parseArgs(['promtool'])).toEqual({ target: 'promtool', refresh: false, quiet: false });
     expect(() => parseArgs(['everything'])).toThrow(UsageError);
     expect(() => parseArgs(['etcd', 'apt'])).toThrow(UsageError);
   });
