@@ -22,6 +22,7 @@ describe('os-release', () => {
     expect(osReleaseProblem('NAME="Plan 9"\nID=plan9\nPRETTY_NAME="Plan 9 from Bell Labs"\n')).toMatch(
       /^unsupported OS Plan 9 from Bell Labs: ID plan9 is not one of debian, ubuntu, rhel/,
     );
+    expect(osReleaseProblem('NAME="Plan 9"\nID=plan9\n')).toMatch(/^unsupported OS Plan 9: ID plan9 is not one of/);
     expect(osReleaseProblem('ID=alpine\n')).toMatch(/^unsupported OS alpine: ID alpine is not one of/);
     expect(osReleaseProblem('ID=gentoo\nID_LIKE=\n')).toMatch(/ID gentoo is not one of/);
     expect(osReleaseProblem('ID=void\nID_LIKE="musl"\n')).toMatch(/ID void \(like musl\) is not one of/);

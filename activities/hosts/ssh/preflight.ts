@@ -59,7 +59,7 @@ export function osReleaseProblem(text: string): string | undefined {
   const ids = [os.ID, ...(os.ID_LIKE ?? '').split(/\s+/)].map((x) => x.toLowerCase()).filter(Boolean);
   if (ids.some((id) => SUPPORTED_OS_IDS.includes(id) || id.startsWith('opensuse'))) return undefined;
   const like = os.ID_LIKE ? ` (like ${os.ID_LIKE})` : '';
-  return `unsupported OS ${os.PRETTY_NAME || os.ID}: ID ${os.ID}${like} is not one of ${SUPPORTED_OS_IDS.join(', ')}`;
+  return `unsupported OS ${os.PRETTY_NAME || os.NAME || os.ID}: ID ${os.ID}${like} is not one of ${SUPPORTED_OS_IDS.join(', ')}`;
 }
 
 /** Why etcd cannot run on a host of this `uname -m`: no release of ours is built for it. */
