@@ -67,6 +67,12 @@ it(
     if (result.code !== 0) throw new Error(`schemathesis found problems (exit ${result.code}):\n${result.output.slice(-12_000)}`);
     expect(result.output).toMatch(/\d+ generated, \d+ passed/);
     expect(result.output).not.toMatch(/ failed/);
+    // The budget is short: every selected operation must still have been tested, through the coverage and fuzzing phases.
+    const selected = /Selected: (\d+)\/\d+/.exec(result.output)?.[1];
+    expect(selected).toBeDefined();
+    expect(/Tested: (\d+)/.exec(result.output)?.[1]).toBe(selected);
+    expect(result.output).toMatch(/✅\s+Coverage/);
+    expect(result.output).toMatch(/✅\s+Fuzzing/);
   },
   (MAX_SECONDS + 300) * 1000,
 );
