@@ -6,18 +6,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import crypto from 'node:crypto';
-import * as tar from 'tar';
 import { anyCachedRelease } from '../../activities/artifacts';
-import { cacheDir } from '../../infra/config';
 import { bootstrappedEtcdVersions } from '../../infra/etcd-releases';
 import { etcdctl, loopback, startStack, type Stack } from '../support/stack';
 import { Workload } from '../support/workload';
+import { brokenReleaseMirror, withCacheDir } from '../support/broken-release';
 
 jest.setTimeout(400_000);
 const ELECTION_MS = 500;
 const MAX_UNAVAILABLE_MS = 3 * ELECTION_MS + 2000;
-const realCache = cacheDir();
 const { default: FROM, latest35: TO } = bootstrappedEtcdVersions();
 
 async function createCluster(stack: Stack, name: string, block: number, extra: Record<string, unknown> = {}) {
@@ -98,40 +95,12 @@ async function membersOnWorkingBinaries(stack: Stack, name: string): Promise<str
 describe('a member that cannot start on the new release', () => {
   let stack: Stack;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-broken-'));
-  const saved = process.env.ETCDFLEET_CACHE_DIR;
 
   beforeAll(async () => {
     // A mirror whose latest-3.5 etcd exits after a second (past the start confirmation: the gate must notice), and a release cache of its own.
-    const mirror = path.join(tmp, 'mirror');
-    fs.mkdirSync(path.join(mirror), { recursive: true });
-    fs.symlinkSync(path.join(realCache, `mirror/${FROM}`), path.join(mirror, FROM));
-    const top = path.join(tmp, `build/etcd-${TO}-linux-amd64`);
-    fs.mkdirSync(top, { recursive: true });
-    fs.writeFileSync(path.join(top, 'etcd'), '#!/bin/sh\necho "this etcd release is broken on purpose" >&2\nsleep 1\nexit 3\n', {
-      mode: 0o755,
-    });
-    // etcdctl and etcdutl from the real release's tarball (not its extracted copy, which only exists once another test fetched it).
-    await tar.x({
-      file: path.join(realCache, `mirror/${TO}/etcd-${TO}-linux-amd64.tar.gz`),
-      cwd: path.join(tmp, 'build'),
-      filter: (p) => /\/etcd(ctl|utl)$/.test(p),
-    });
-    fs.mkdirSync(path.join(mirror, TO));
-    const tarball = path.join(mirror, `${TO}/etcd-${TO}-linux-amd64.tar.gz`);
-    await tar.c({ gzip: true, file: tarball, cwd: path.join(tmp, 'build') }, [`etcd-${TO}-linux-amd64`]);
-    const sha = crypto.createHash('sha256').update(fs.readFileSync(tarball)).digest('hex');
-    fs.writeFileSync(path.join(mirror, `${TO}/SHA256SUMS`), `${sha}  etcd-${TO}-linux-amd64.tar.gz\n`);
-    const cache = path.join(tmp, 'cache');
-    fs.mkdirSync(cache);
-    fs.copyFileSync(path.join(realCache, 'etcd-versions.json'), path.join(cache, 'etcd-versions.json'));
-    process.env.ETCDFLEET_CACHE_DIR = cache;
-    try {
-      stack = await startStack({ label: 'rollback', env: { ETCDFLEET_ARTIFACT_SOURCES: `file://${mirror}` } });
-    } finally {
-      if (saved === undefined) delete process.env.ETCDFLEET_CACHE_DIR;
-      else process.env.ETCDFLEET_CACHE_DIR = saved;
-    }
-    await createCluster(stack, 'rb', 71, { artifactSource: `file://${mirror}` });
+    const broken = await brokenReleaseMirror(tmp, FROM, TO);
+    stack = await withCacheDir(broken.cache, () => startStack({ label: 'rollback', env: { ETCDFLEET_ARTIFACT_SOURCES: broken.source } }));
+    await createCluster(stack, 'rb', 71, { artifactSource: broken.source });
   });
   afterAll(async () => {
     await stack?.stop();

@@ -5,10 +5,10 @@
 // DNS (no initial-cluster), and lists DNS-named peer URLs. Label `dns`,
 // subnet 10.213.4.0/24. Skipped, with the reason, where the machine cannot
 // run the test hosts.
-import { startTestHosts, type TestHost, type TestHosts } from '../../infra/testhosts/hosts';
+import { startTestHosts, type TestHosts } from '../../infra/testhosts/hosts';
 import { testhostsSupport } from '../../infra/testhosts/support';
 import { fastSpec, startStack, type Stack } from '../support/stack';
-import { sshEnv } from '../support/ssh-hosts';
+import { gone, ok, sshEnv } from '../support/ssh-hosts';
 
 const support = testhostsSupport();
 if (!support.ok) console.warn(`test/integration/ssh-dns.test.ts skipped: ${support.reason}`);
@@ -17,12 +17,6 @@ jest.setTimeout(6 * 60_000);
 
 const DOMAIN = 'etcd.test';
 const TLS = '--cacert=/etc/ssl/etcd/ca.pem --cert=/etc/ssl/etcd/admin.pem --key=/etc/ssl/etcd/admin-key.pem';
-
-async function ok(h: TestHost, cmd: string): Promise<string> {
-  const r = await h.exec(cmd);
-  if (r.code !== 0) throw new Error(`${h.name}: ${cmd} exited ${r.code}: ${r.output}`);
-  return r.stdout.trim();
-}
 
 maybe('DNS SRV bootstrap on test hosts', () => {
   let fleet: TestHosts;
@@ -74,11 +68,7 @@ maybe('DNS SRV bootstrap on test hosts', () => {
 
   it('delete with purge removes etcd from the hosts', async () => {
     expect((await stack.api('DELETE', `/v1/clusters/${name}?purge=true`)).status).toBe(202);
-    const deadline = Date.now() + 120_000;
-    while ((await stack.api('GET', `/v1/clusters/${name}`)).status !== 404) {
-      if (Date.now() > deadline) throw new Error('the cluster is not gone after 120 s');
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await gone(stack, name);
     for (const h of fleet.hosts) {
       expect(await ok(h, 'ls -A /var/lib/etcd /etc/etcd /etc/ssl/etcd 2>/dev/null; true')).toBe('');
     }

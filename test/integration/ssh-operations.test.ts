@@ -1,14 +1,21 @@
 // Every operation the service has, on ssh test hosts (infra/testhosts): a
-// 3-member TLS cluster on three hosts, shared by the tests in order: replace
-// a member whose data is gone, a rolling config change, certificate renewal,
+// 3-member TLS cluster on three hosts, shared by the tests in order: an
+// upgrade to a broken release rolled back at its gate, replace a member
+// whose data is gone, a rolling config change, certificate renewal,
 // CA rotation, compaction and defrag, a backup and the restore drill; then a
-// restore into a new cluster on the fourth host and NOSPACE recovery there.
+// restore into a new cluster on the fourth host (a 2 MB quota) and NOSPACE
+// recovery on that copy.
 // A client workload runs through the disruptive ones (0 acknowledged writes
 // lost). Label `sshops`, subnet 10.213.5.0/24. Skipped, with the reason,
 // where the machine cannot run the test hosts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startTestHosts, type TestHost, type TestHosts } from '../../infra/testhosts/hosts';
 import { testhostsSupport } from '../../infra/testhosts/support';
+import { bootstrappedEtcdVersions } from '../../infra/etcd-releases';
 import { fastSpec, startStack, type Stack } from '../support/stack';
+import { brokenReleaseMirror, withCacheDir, type BrokenMirror } from '../support/broken-release';
 import { Workload, type WorkloadReport } from '../support/workload';
 import { ETCDCTL, gone, ok, sshEnv, until, waitOp } from '../support/ssh-hosts';
 
@@ -18,17 +25,21 @@ const maybe = support.ok ? describe : describe.skip;
 jest.setTimeout(10 * 60_000);
 
 const KEYS = 100;
+const { default: FROM, latest35: TO } = bootstrappedEtcdVersions();
 let stack: Stack;
 
 maybe('operations on ssh hosts', () => {
   let fleet: TestHosts;
   const name = 'sshops';
   const three = () => fleet.hosts.slice(0, 3);
+  // Every cluster here takes its releases from a mirror whose TO release is broken (and a release cache of the stack's own).
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-sshops-'));
+  let broken: BrokenMirror;
   const spec = (n: string, hosts: TestHost[], extra: Record<string, unknown> = {}) =>
     fastSpec(
       n,
       hosts.map((h) => h.address),
-      { provider: 'ssh', tls: { useLocalhost: true }, ...extra },
+      { provider: 'ssh', tls: { useLocalhost: true }, artifactSource: broken.source, version: FROM, ...extra },
     );
   const cluster = async () => (await stack.api('GET', `/v1/clusters/${name}`)).body;
   const submit = async (what: string, body: unknown = {}, n = name) => {
@@ -57,22 +68,50 @@ maybe('operations on ssh hosts', () => {
   const dataThere = async (h: TestHost) => expect(await ok(h, `${ETCDCTL} get /app/k${KEYS} --print-value-only`)).toBe(`v${KEYS}`);
 
   beforeAll(async () => {
+    broken = await brokenReleaseMirror(tmp, FROM, TO);
     fleet = await startTestHosts({ count: 4, label: 'sshops', subnet: 5, log: (l) => console.log(l) });
-    stack = await startStack({
-      label: 'sshops',
-      env: sshEnv(fleet),
-    });
+    stack = await withCacheDir(broken.cache, () =>
+      startStack({ label: 'sshops', env: { ...sshEnv(fleet), ETCDFLEET_ARTIFACT_SOURCES: broken.source } }),
+    );
   });
 
   afterAll(async () => {
     await stack?.stop();
     await fleet?.stopAll();
+    fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   it('provisions a 3-member TLS cluster and writes keys', async () => {
     expect((await stack.api('POST', '/v1/clusters', spec(name, three()))).status).toBe(202);
     expect((await stack.waitForPhase(name, ['Running', 'Failed'], 240_000)).phase).toBe('Running');
-    await ok(fleet.hosts[0], `for i in $(seq 1 ${KEYS}); do ${ETCDCTL} put /app/k$i v$i >/dev/null || exit 1; done`);
+    // One transaction of KEYS puts (no compares, no failure branch): one etcdctl instead of KEYS.
+    await ok(
+      fleet.hosts[0],
+      `{ echo; for i in $(seq 1 ${KEYS}); do echo "put /app/k$i v$i"; done; echo; echo; } | ${ETCDCTL} txn >/dev/null`,
+    );
+    await dataThere(fleet.hosts[0]);
+  });
+
+  it('an upgrade to a release whose etcd does not run is rolled back at the gate: the member runs the old release from its unit', async () => {
+    const w = await workload();
+    const r = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: TO });
+    expect(r.status).toBe(202);
+    const op = await waitOp(stack, r.body.operationId);
+    checkReport('rolled-back upgrade', await w.stop());
+    expect(op.status).toBe('Failed');
+    expect(op.error).toContain(`rolled back to ${FROM} and is healthy`);
+    expect(op.error).toMatch(/broken on purpose/);
+    // Only the first member was touched.
+    expect(op.steps.filter((s: any) => s.name.startsWith('Upgrade ') && s.status === 'pending')).toHaveLength(2);
+    console.log(`ssh rollback in ${Date.parse(op.finishedAt) - Date.parse(op.startedAt)} ms: ${op.error}`);
+    const c = await stack.waitForPhase(name, ['Running'], 90_000);
+    expect(c.version).toBe(FROM);
+    for (const h of three()) {
+      expect(await ok(h, 'systemctl is-active etcd')).toBe('active');
+      expect(await ok(h, 'readlink /usr/local/bin/etcd')).toBe(`/opt/etcd/${FROM}/etcd`);
+      expect(await ok(h, 'readlink /proc/$(systemctl show -p MainPID --value etcd)/exe')).toBe(`/opt/etcd/${FROM}/etcd`);
+      expect(await ok(h, `${ETCDCTL} endpoint health`)).toContain('is healthy');
+    }
     await dataThere(fleet.hosts[0]);
   });
 
@@ -167,10 +206,12 @@ maybe('operations on ssh hosts', () => {
     expect(drill.result.keys).toBeGreaterThanOrEqual(KEYS / 2);
   });
 
+  // The restored copy has a tiny quota, so NOSPACE recovery runs on it too (one cluster on the fourth host, not two).
+  const copy = `${name}-copy`;
   it('restores the backup into a new cluster on the fourth host', async () => {
-    const copy = `${name}-copy`;
     const h4 = fleet.hosts[3];
-    const r = await stack.api('POST', `/v1/clusters/${copy}/restore`, { from: name, backup: backupId, spec: spec(copy, [h4]) });
+    const s = spec(copy, [h4], { tunables: { heartbeatInterval: 50, electionTimeout: 500, quotaBackendBytes: 2 * 1024 * 1024 } });
+    const r = await stack.api('POST', `/v1/clusters/${copy}/restore`, { from: name, backup: backupId, spec: s });
     expect(r.status).toBe(202);
     const op = await waitOp(stack, r.body.operationId);
     expect(op.error ?? null).toBeNull();
@@ -178,25 +219,20 @@ maybe('operations on ssh hosts', () => {
     await dataThere(h4);
     expect(await ok(h4, `${ETCDCTL} get /app/marker --print-value-only`)).toBe('x');
     expect(await ok(h4, 'stat -c "%a %U" /var/lib/etcd')).toBe('700 etcd');
-    expect((await stack.api('DELETE', `/v1/clusters/${copy}?purge=true`)).status).toBe(202);
-    await gone(stack, copy);
-    expect(await ok(h4, 'ls -A /var/lib/etcd /etc/etcd /opt/etcd 2>/dev/null; true')).toBe('');
   });
 
-  it('clears NOSPACE under a tiny quota on the fourth host, and writes work again', async () => {
-    const ns = `${name}-ns`;
+  it('clears NOSPACE under the 2 MB quota of the copy, writes work again; a purge delete leaves nothing', async () => {
     const h4 = fleet.hosts[3];
-    const s = spec(ns, [h4], { tunables: { heartbeatInterval: 50, electionTimeout: 500, quotaBackendBytes: 2 * 1024 * 1024 } });
-    expect((await stack.api('POST', '/v1/clusters', s)).status).toBe(202);
-    expect((await stack.waitForPhase(ns, ['Running', 'Failed'], 240_000)).phase).toBe('Running');
     const fill = await h4.exec(
       `v=$(head -c 100000 /dev/zero | tr '\\0' x); for i in $(seq 1 60); do ${ETCDCTL} put /big "$v" >/dev/null 2>/tmp/err || break; done; cat /tmp/err`,
     );
     expect(fill.stdout).toMatch(/space exceeded/);
-    const op = await submit('clear-nospace', {}, ns);
+    const op = await submit('clear-nospace', {}, copy);
     expect(op.result.disarmed.join(',')).toMatch(/NOSPACE/);
     await until('a write to work again', async () => ((await ok(h4, `${ETCDCTL} put /after ok`)) === 'OK' ? true : undefined), 30_000);
-    expect((await stack.api('DELETE', `/v1/clusters/${ns}?purge=true`)).status).toBe(202);
-    await gone(stack, ns);
+    await dataThere(h4);
+    expect((await stack.api('DELETE', `/v1/clusters/${copy}?purge=true`)).status).toBe(202);
+    await gone(stack, copy);
+    expect(await ok(h4, 'ls -A /var/lib/etcd /etc/etcd /opt/etcd 2>/dev/null; true')).toBe('');
   });
 });

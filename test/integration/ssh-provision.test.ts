@@ -17,6 +17,12 @@ const maybe = support.ok ? describe : describe.skip;
 jest.setTimeout(10 * 60_000);
 
 const waitOp = (id: string) => waitOperation(stack, id);
+/** What of an etcd installation is on a host: empty when nothing (an earlier member's kept-aside data does not count). */
+const installed = (h: TestHost) =>
+  ok(
+    h,
+    'for p in /etc/etcd /etc/ssl/etcd /opt/etcd /etc/systemd/system/etcd.service /usr/local/bin/etcd /usr/local/bin/etcdctl; do [ -e $p ] && echo $p; done; ls -A /var/lib/etcd 2>/dev/null; systemctl is-active etcd 2>/dev/null | grep -x active; true',
+  );
 
 let stack: Stack;
 
@@ -225,7 +231,7 @@ maybe('ssh provider on test hosts', () => {
       const op = c.operations.find((o: any) => o.kind === 'provision');
       expect(op.error).toMatch(/host key refused/);
       expect(op.error).toContain(`deploy@${h4.address}:2222`);
-      expect(await ok(h4, 'ls -A /opt /etc/systemd/system | grep -c etcd || true')).toBe('0');
+      expect(await installed(h4)).toBe('');
       // Nothing is touched on a host that cannot prove who it is: the delete fails with the same reason.
       expect((await stack.api('DELETE', '/v1/clusters/sshx?purge=true')).status).toBe(202);
       const del = await until('the delete to fail', async () => {
@@ -235,33 +241,64 @@ maybe('ssh provider on test hosts', () => {
       expect(del.error).toMatch(/host key refused/);
     });
 
-    it('provisions with the host keys from the spec (allowed network), running every step through sudo', async () => {
-      expect((await stack.api('POST', '/v1/clusters', spec(user, three(), altKeys.slice(0, 3)))).status).toBe(202);
-      const c = await stack.waitForPhase(user, ['Running', 'Failed'], 240_000);
-      expect(c.phase).toBe('Running');
+    it('provisions one member through sudo, scales it 1 → 3 → 1 with PATCH, every step through sudo', async () => {
+      const [h1, h2, h3] = three();
+      expect((await stack.api('POST', '/v1/clusters', spec(user, [h1], altKeys.slice(0, 3)))).status).toBe(202);
+      expect((await stack.waitForPhase(user, ['Running', 'Failed'], 240_000)).phase).toBe('Running');
+      const scale = async (hosts: TestHost[], kinds: string[]) => {
+        const desired = { ...(await stack.api('GET', `/v1/clusters/${user}`)).body.spec, members: spec(user, hosts).members };
+        const r = await stack.api('PATCH', `/v1/clusters/${user}`, desired);
+        expect(r.status).toBe(202);
+        expect(r.body.plan.map((s: any) => s.kind)).toEqual(kinds);
+        for (const id of r.body.operations) {
+          const op = await waitOperation(stack, id);
+          expect(op.error ?? null).toBeNull();
+          expect(op.status).toBe('Succeeded');
+        }
+        const c = await stack.waitForPhase(user, ['Running'], 60_000);
+        expect(c.spec.members.map((m: any) => m.address)).toEqual(hosts.map((h) => h.address));
+        expect(c.members.map((m: any) => m.name)).toEqual(desired.members.map((m: any) => m.name));
+      };
+      await scale([h1, h2, h3], ['add-member', 'add-member']);
+      // This cluster listens on the hosts' addresses only: the taskserv etcdctl.sh, not the loopback line.
+      const list = await ok(h1, `/etc/etcd/etcdctl.sh member list`);
+      expect(list.split('\n')).toHaveLength(3);
+      expect(list).not.toMatch(/unstarted|true$/m);
       for (const h of three()) {
         expect(await ok(h, 'systemctl is-active etcd')).toBe('active');
         expect(await ok(h, 'stat -c "%a %U" /var/lib/etcd /etc/ssl/etcd/etcd-key.pem')).toBe('700 etcd\n600 etcd');
+        expect(await ok(h, `/etc/etcd/etcdctl.sh endpoint health`)).toContain('is healthy');
       }
-      expect(await ok(fleet.hosts[0], 'journalctl _COMM=sudo --no-pager -o cat | grep -c "USER=root" || true')).not.toBe('0');
+      await scale([h1], ['remove-member', 'remove-member']);
+      expect((await ok(h1, `/etc/etcd/etcdctl.sh member list`)).split('\n')).toHaveLength(1);
+      for (const h of [h2, h3]) expect(await installed(h)).toBe('');
+      expect(await ok(h1, 'journalctl _COMM=sudo --no-pager -o cat | grep -c "USER=root" || true')).not.toBe('0');
+      expect(await ok(h2, 'journalctl _COMM=sudo --no-pager -o cat | grep -c "USER=root" || true')).not.toBe('0');
       expect((await stack.api('DELETE', `/v1/clusters/${user}?purge=true`)).status).toBe(202);
       await gone();
-      for (const h of three()) expect(await ok(h, 'ls -A /var/lib/etcd /etc/etcd /opt/etcd 2>/dev/null; true')).toBe('');
+      for (const h of three()) expect(await installed(h)).toBe('');
     });
 
-    it('preflight refuses a host with a busy port, naming host and port, before installing anything', async () => {
-      const h2 = fleet.hosts[1];
+    it('preflight refuses a busy port and an unsupported OS, naming host and reason, and installs nothing on any host', async () => {
+      const [, h2, h3] = three();
       await ok(
         h2,
         'systemd-run --unit=busy-2379 /usr/sbin/sshd -D -f /etc/ssh/alt_sshd_config -p 2379 && sleep 0.5 && ss -Htln "sport = :2379" | grep -q .',
       );
-      expect((await stack.api('POST', '/v1/clusters', spec('sshp', three(), altKeys.slice(0, 3)))).status).toBe(202);
-      const c = await stack.waitForPhase('sshp', ['Running', 'Failed'], 120_000);
-      expect(c.phase).toBe('Failed');
-      const op = c.operations.find((o: any) => o.kind === 'provision');
-      expect(op.error).toContain(`sshp-2 (${h2.address}): ports already in use: 2379`);
-      for (const h of three()) expect(await ok(h, 'ls -A /opt /etc/systemd/system | grep -c etcd || true')).toBe('0');
-      await ok(h2, 'systemctl stop busy-2379');
+      await ok(h3, `mv /etc/os-release /etc/os-release.real && printf '%s\\n' 'NAME="Plan 9"' 'ID=plan9' > /etc/os-release`);
+      try {
+        expect((await stack.api('POST', '/v1/clusters', spec('sshp', three(), altKeys.slice(0, 3)))).status).toBe(202);
+        const c = await stack.waitForPhase('sshp', ['Running', 'Failed'], 120_000);
+        expect(c.phase).toBe('Failed');
+        const op = c.operations.find((o: any) => o.kind === 'provision');
+        expect(op.error).toContain(`sshp-2 (${h2.address}): ports already in use: 2379`);
+        expect(op.error).toContain(`sshp-3 (${h3.address}): unsupported OS Plan 9: ID plan9 is not one of debian`);
+        expect(op.error).not.toContain('sshp-1');
+        for (const h of three()) expect(await installed(h)).toBe('');
+      } finally {
+        await ok(h2, 'systemctl stop busy-2379');
+        await ok(h3, 'rm /etc/os-release && mv /etc/os-release.real /etc/os-release');
+      }
       expect((await stack.api('DELETE', '/v1/clusters/sshp?purge=true')).status).toBe(202);
       await until(
         'sshp to be gone',

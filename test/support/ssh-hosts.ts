@@ -19,14 +19,14 @@ export async function ok(h: TestHost, cmd: string): Promise<string> {
   return r.stdout.trim();
 }
 
-/** Polls `fn` every 500 ms until it returns a value (errors count as not yet). */
+/** Polls `fn` every 250 ms until it returns a value (errors count as not yet). */
 export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

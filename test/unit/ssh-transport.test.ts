@@ -1,6 +1,6 @@
 // The ssh provider's pieces that need no host: the OpenSSH arguments, the
 // quoting of remote scripts, host key refusal, the spec's host keys against
-// the operator's allowed networks, preflight findings and the unit file.
+// the operator's allowed networks and the unit file (preflight: ssh-preflight.test.ts).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,7 +8,6 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { SshTransport, isHostKeyFailure, remoteCommand, sshArgs } from '../../activities/hosts/ssh/transport';
 import { allowedHostKeyLines, inNetworks, knownHostsFiles } from '../../activities/hosts/ssh/known-hosts';
-import { preflightProblems } from '../../activities/hosts/ssh/preflight';
 import { renderUnit } from '../../activities/hosts/ssh/layout';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-ssh-'));
@@ -118,23 +117,6 @@ describe('host keys', () => {
     expect(fs.readFileSync(files[1], 'utf8')).toBe('10.213.3.11 ssh-ed25519 AAAA\n');
     expect(knownHostsFiles({ ...cfg, allowedNetworks: [] }, spec)).toEqual(['/etc/fleet/known_hosts']);
     expect(() => knownHostsFiles({ allowedNetworks: [], dir: cfg.dir }, spec)).toThrow(/ETCDFLEET_SSH_KNOWN_HOSTS/);
-  });
-});
-
-describe('preflight findings', () => {
-  const good = 'systemd=yes\narch=x86_64\nnow=1000\nfree=5368709120\nours=0\nbusy=';
-  it('accepts a good host and names every problem of a bad one', () => {
-    expect(preflightProblems(good, 1002)).toEqual([]);
-    const bad = preflightProblems('systemd=no\narch=mips\nnow=1000\nfree=1048576\nours=0\nbusy= 2379 2380', 1100);
-    expect(bad).toEqual([
-      'systemd is not running the host',
-      'unsupported architecture mips (supported: x86_64, aarch64)',
-      "clock is 100s off from the worker's",
-      '1 MiB free for the data dir, need 1024 MiB',
-      'ports already in use: 2379 2380',
-    ]);
-    // Our own etcd.service holding the ports is a retried provisioning, not a conflict.
-    expect(preflightProblems(good.replace('ours=0\nbusy=', 'ours=412\nbusy= 2379'), 1000)).toEqual([]);
   });
 });
 
