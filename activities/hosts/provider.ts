@@ -133,6 +133,12 @@ export interface HostProvider {
   setClusterState(at: MemberAt, state: 'existing'): Promise<{ changed: boolean }>;
   /** Installs a release's binaries; older versions stay for a rollback. */
   installBinaries(input: InstallBinariesInput): Promise<{ changed: boolean; version: string }>;
+  /** installBinaries then prepare as one step (ssh: one copy, two round trips); without it the activity makes both calls. */
+  prepareWithRelease?(
+    input: PrepareMemberHostInput & { release: { version: string; binDir: string } },
+  ): Promise<PrepareMemberHostResult & { binariesChanged: boolean }>;
+  /** Copies and verifies a release on the member's host, links untouched (an upgrade's "Stage release"); optional. */
+  stageRelease?(input: InstallBinariesInput): Promise<{ changed: boolean; version: string }>;
 
   start(ref: MemberRef): Promise<StartMemberResult>;
   stop(ref: MemberRef & { timeoutMs?: number }): Promise<StopMemberResult>;

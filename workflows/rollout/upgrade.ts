@@ -1,8 +1,9 @@
 // Rolling upgrade: the runbook. Path check against the known releases,
 // safety check, both releases fetched (the old one is the rollback), a
-// snapshot kept, then member by member (followers first, leader last after
-// MoveLeader) with a gate after each, and finally the cluster version.
-import { ApplicationFailure } from '@temporalio/workflow';
+// snapshot kept, the new release copied to every member at once (links
+// untouched), then member by member (followers first, leader last after
+// MoveLeader: links, config, restart, gate), and finally the cluster version.
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
 import { clusterTopology, initialCluster } from '../../common/topology';
@@ -13,6 +14,9 @@ import { memberPki } from '../provision';
 import { call, download, restartGate, rollback, rolloutStep, step } from '../activities';
 import { rollMembers, rollOrder, memberStep } from './rolling';
 import { setSearchAttributes } from '../search-attributes';
+
+/** The patch id of the "Stage release" step (new release on every member before the roll). */
+export const STAGE_RELEASE_PATCH = 'upgrade-stage-release';
 
 export interface RollingUpgradeInput {
   spec: ClusterSpec;
@@ -33,11 +37,14 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   setSearchAttributes({ cluster: spec.name, operation: 'upgrade', phase: 'Upgrading' });
   const from = spec.version;
   const target = spec.members.length ? { ...spec, version } : spec;
+  // Histories from before staging replay without it.
+  const staging = patched(STAGE_RELEASE_PATCH);
   const progress = new Progress(`Upgrade ${spec.name}: etcd ${from} → ${version}`, [
     'Check upgrade path',
     'Check cluster is safe to disrupt',
     'Fetch etcd releases',
     'Snapshot before upgrade',
+    ...(staging ? ['Stage release'] : []),
   ]);
 
   await progress.step(
@@ -75,6 +82,26 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     { spec, name: snapshotName },
     (s) => `${s.file} (${s.bytes} bytes)`,
   );
+
+  if (staging) {
+    await progress.step(
+      'Stage release',
+      () =>
+        Promise.all(
+          spec.members.map((m) =>
+            call(download.stageRelease, `${m.name}: copy and verify etcd ${version}, links untouched`, {
+              cluster: spec.name,
+              member: m.name,
+              version,
+              binDir: newRelease.binDir,
+              spec,
+            }),
+          ),
+        ),
+      (r) =>
+        r.every((x) => !x.staged) ? 'nothing to stage for this provider' : `${r.filter((x) => x.changed).length} of ${r.length} copied`,
+    );
+  }
 
   const initial = initialCluster(clusterTopology(spec));
   const prepare = (s: ClusterSpec, binDir: string, ops: typeof rolloutStep) => async (member: string) => {
