@@ -154,6 +154,8 @@ export interface HostProvider {
   putFile(at: MemberAt, localFile: string, hostPath: string, mode: number): Promise<void>;
   /** undefined when the file does not exist. */
   readFile(at: MemberAt, hostPath: string): Promise<Buffer | undefined>;
+  /** Several files at once (ssh: one round trip); without it each is read with readFile. */
+  readFiles?(at: MemberAt, hostPaths: string[]): Promise<(Buffer | undefined)[]>;
   /** Atomic write (parent directories created), skipped when content and mode are already right. Returns whether anything changed. */
   writeFile(at: MemberAt, hostPath: string, content: string | Buffer, mode: number): Promise<boolean>;
   exists(at: MemberAt, hostPath: string): Promise<boolean>;

@@ -20,7 +20,7 @@ import type {
   RemoveMemberHostInput,
   SavedSnapshot,
 } from '../provider';
-import { installSshBinaries, prepareSshHost, putContent, readHostFile } from './install';
+import { installSshBinaries, prepareSshHost, putContent, readHostFile, readHostFiles } from './install';
 import { knownHostsFiles } from './known-hosts';
 import { BIN_DIR, ETCD_USER, SNAPSHOT_ROOT } from './layout';
 import { preflightSshHosts } from './preflight';
@@ -112,6 +112,10 @@ export class SshHostProvider implements HostProvider {
 
   readFile(at: MemberAt, hostPath: string): Promise<Buffer | undefined> {
     return readHostFile(this.tx(at), hostPath);
+  }
+
+  readFiles(at: MemberAt, hostPaths: string[]): Promise<(Buffer | undefined)[]> {
+    return readHostFiles(this.tx(at), hostPaths);
   }
 
   writeFile(at: MemberAt, hostPath: string, content: string | Buffer, mode: number): Promise<boolean> {

@@ -33,18 +33,32 @@ export async function readHostFile(t: SshTransport, file: string): Promise<Buffe
   return r.stdout;
 }
 
-const digests = new Map<string, string>();
+/** Several files in one round trip (undefined for each that does not exist). */
+export async function readHostFiles(t: SshTransport, files: string[]): Promise<(Buffer | undefined)[]> {
+  const script = files
+    .map((f) => `if [ -f ${shQuote(f)} ]; then printf 'file '; base64 -w0 < ${shQuote(f)}; echo; else echo none; fi`)
+    .join('\n');
+  const lines = (await t.ok(script, { timeoutMs: 60_000, what: 'read files' })).split('\n');
+  return files.map((_, i) => (lines[i]?.startsWith('file ') ? Buffer.from(lines[i].slice(5), 'base64') : undefined));
+}
 
-/** SHA-256 of a release binary on the worker (the release cache never changes a file in place). */
-async function sha256Of(file: string): Promise<string> {
+const digests = new Map<string, Promise<string>>();
+
+/** SHA-256 of a release binary on the worker, computed once per file (the release cache never changes a file in place). */
+function sha256Of(file: string): Promise<string> {
   const st = fs.statSync(file);
   const key = `${file}:${st.size}:${st.mtimeMs}`;
-  const have = digests.get(key);
-  if (have) return have;
-  const h = crypto.createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  const d = h.digest('hex');
-  digests.set(key, d);
+  let d = digests.get(key);
+  if (!d) {
+    d = (async () => {
+      const h = crypto.createHash('sha256');
+      for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+      return h.digest('hex');
+    })();
+    // Members prepared at once share one hashing; a failed one is not remembered.
+    digests.set(key, d);
+    d.catch(() => digests.delete(key));
+  }
   return d;
 }
 
