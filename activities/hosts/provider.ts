@@ -135,7 +135,7 @@ export interface HostProvider {
   installBinaries(input: InstallBinariesInput): Promise<{ changed: boolean; version: string }>;
   /** installBinaries then prepare as one step (ssh: one copy, two round trips); without it the activity makes both calls. */
   prepareWithRelease?(
-    input: PrepareMemberHostInput & { release: { version: string; binDir: string } },
+    input: PrepareMemberHostInput & { release: { version: string; binDir: string; staged?: boolean } },
   ): Promise<PrepareMemberHostResult & { binariesChanged: boolean }>;
   /** Copies and verifies a release on the member's host, links untouched (an upgrade's "Stage release"); optional. */
   stageRelease?(input: InstallBinariesInput): Promise<{ changed: boolean; version: string }>;

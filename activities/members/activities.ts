@@ -20,6 +20,8 @@ export interface PrepareMemberInput {
   initialCluster: string;
   clusterState: 'new' | 'existing';
   binDir: string;
+  /** The release was staged on the host (an upgrade's "Stage release"): providers that stage only link it. */
+  staged?: boolean;
 }
 
 /** `initial-cluster: …` in a rendered config, replaced in place (everything else kept byte for byte). */
@@ -75,7 +77,11 @@ export function memberActivities(cfg: Config) {
       const host = hosts(spec);
       const pki = spec.tls.enabled && input.pki ? await loadHostPki(keys, input.pki) : undefined;
       if (host.prepareWithRelease) {
-        const r = await host.prepareWithRelease({ ...input, pki, release: { version: spec.version, binDir: input.binDir } });
+        const r = await host.prepareWithRelease({
+          ...input,
+          pki,
+          release: { version: spec.version, binDir: input.binDir, staged: input.staged },
+        });
         return { changed: r.changed, files: r.files };
       }
       await host.installBinaries({ cluster: spec.name, member, version: spec.version, binDir: input.binDir, spec });

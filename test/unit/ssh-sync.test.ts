@@ -68,3 +68,24 @@ describe('apply script', () => {
     expect(s).not.toContain('sha256sum');
   });
 });
+
+describe('staged release', () => {
+  it('is only linked when the record of its check matches, else the script changes nothing and exits 7', () => {
+    const rel = { version: 'v3.5.35', dir: '/opt/etcd/v3.5.35', binDir: '/b', available: ['etcd', 'etcdctl'], sums: 'aa  etcd\n' };
+    const s = applyScript(
+      {
+        files: [{ path: '/etc/etcd/config.yaml', content: 'x', mode: 0o644, owner: 'root' }],
+        release: { ...rel, send: false, link: true, staged: true },
+      },
+      true,
+    );
+    const check = s.indexOf("cmp -s '/opt/etcd/v3.5.35/.etcdfleet-sha256' -");
+    expect(check).toBeGreaterThan(0);
+    expect(s.indexOf('exit 7')).toBeLessThan(s.indexOf('file 0'));
+    expect(s).not.toContain('sha256sum');
+    // A release copied now records the sums it was checked against.
+    expect(applyScript({ release: { ...rel, send: true, link: false } }, true)).toContain(
+      'cat > .etcdfleet-sha256 && sha256sum -c --quiet .etcdfleet-sha256',
+    );
+  });
+});

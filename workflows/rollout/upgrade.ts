@@ -104,14 +104,15 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   }
 
   const initial = initialCluster(clusterTopology(spec));
-  const prepare = (s: ClusterSpec, binDir: string, ops: typeof rolloutStep) => async (member: string) => {
-    await call(ops.prepareMember, `${member}: etcd ${s.version} binaries and config`, {
+  const prepare = (s: ClusterSpec, binDir: string, ops: typeof rolloutStep, staged?: true) => async (member: string) => {
+    await call(ops.prepareMember, `${member}: etcd ${s.version} ${staged ? 'links' : 'binaries'} and config`, {
       spec: s,
       member,
       pki: pki ? memberPki(pki, member) : (undefined as never),
       initialCluster: initial,
       clusterState: 'existing',
       binDir,
+      ...(staged && { staged }),
     });
   };
   const health = await rollMembers(
@@ -119,7 +120,7 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     progress,
     {
       what: `upgrade to ${version}`,
-      apply: prepare(target, newRelease.binDir, rolloutStep),
+      apply: prepare(target, newRelease.binDir, rolloutStep, staging || undefined),
       revert: prepare(spec, oldRelease.binDir, rollback),
       version,
       previousVersion: from,

@@ -104,13 +104,24 @@ export async function prepareSshHost(
   t: SshTransport,
   input: PrepareMemberHostInput,
   files: MemberFiles,
-  release?: { version: string; binDir: string },
+  release?: { version: string; binDir: string; staged?: boolean },
 ): Promise<PrepareMemberHostResult & { binariesChanged: boolean }> {
   assertPki(input);
   const rel = release ? await releaseOf(release.version, release.binDir) : undefined;
-  const seen = await probe(t, files.configFile, rel);
+  // Staged (copied and checked by "Stage release"): link it, unless its record of the check is not there.
+  if (rel && release?.staged && input.clusterState === 'existing') {
+    const r = await writeMember(t, input, files, undefined, { ...rel, send: false, link: true, staged: true });
+    if (r) return r;
+  }
+  // `existing` asked for needs no look at the config: it is the state that sticks.
+  const seen = input.clusterState === 'existing' && !rel ? undefined : await probe(t, files.configFile, rel);
+  return (await writeMember(t, input, files, seen?.config, rel && { ...rel, send: !seen?.hasRelease, link: true }))!;
+}
+
+/** Renders and applies the member's files (and release); undefined when a staged release was not found staged. */
+async function writeMember(t: SshTransport, input: PrepareMemberHostInput, files: MemberFiles, config: string | undefined, rel?: Release) {
   // Once a member's config says `existing` it never goes back to `new`.
-  const clusterState: ClusterState = seen.config && configClusterState(seen.config) === 'existing' ? 'existing' : input.clusterState;
+  const clusterState: ClusterState = config && configClusterState(config) === 'existing' ? 'existing' : input.clusterState;
   const content = memberHostFileSet(input, { files, etcdctl: `${BIN_DIR}/etcdctl`, clusterState, provider: 'ssh' });
   const hostFiles: HostFile[] = [
     ...content.map((f) => ({ path: f.path, content: f.content, mode: f.mode, owner: f.secret ? ETCD_USER : 'root' })),
@@ -125,8 +136,9 @@ export async function prepareSshHost(
       [files.dataDir, 0o700, ETCD_USER],
     ],
     files: hostFiles,
-    release: rel && { ...rel, send: !seen.hasRelease, link: true },
+    release: rel,
   });
+  if (r.notStaged) return undefined;
   return { changed: r.changed, clusterState, root: '/', files, binariesChanged: r.binaries };
 }
 

@@ -36,7 +36,16 @@ export interface Release {
   send: boolean;
   /** Point /usr/local/bin at the release. */
   link: boolean;
+  /**
+   * Copied and checked on the host before (an upgrade's "Stage release"):
+   * only its record of that check (`.etcdfleet-sha256`, these sums) is
+   * looked at; without it the script exits 7 and nothing is changed.
+   */
+  staged?: boolean;
 }
+
+/** Written into a release dir once `sha256sum -c` passed there: the sums it was checked against. */
+export const VERIFIED_RECORD = '.etcdfleet-sha256';
 
 export interface HostPlan {
   user?: boolean;
@@ -60,6 +69,16 @@ export function applyScript(plan: HostPlan, withArchive: boolean): string {
     `trap 'rm -rf "$s"' EXIT`,
   ];
   if (withArchive) lines.push('tar -x -f - -C "$s" --no-same-owner');
+  const rel = plan.release;
+  if (rel?.staged) {
+    const present = rel.available.map((b) => `[ -f ${shQuote(`${rel.dir}/${b}`)} ]`).join(' && ');
+    lines.push(
+      `if ! { ${present} && cmp -s ${shQuote(`${rel.dir}/${VERIFIED_RECORD}`)} - <<'ETCDFLEET_SUMS'`,
+      rel.sums.trimEnd(),
+      'ETCDFLEET_SUMS',
+      `}; then echo "etcd ${rel.version} is not staged" >&2; exit 7; fi`,
+    );
+  }
   if (plan.user) lines.push(ENSURE_USER);
   (plan.dirs ?? []).forEach(([d, mode, owner], i) => lines.push(`r=$( ( ${makeDirScript(d, mode, owner)} ) ); echo "dir ${i} $r"`));
   (plan.files ?? []).forEach((f, i) => {
@@ -69,14 +88,13 @@ export function applyScript(plan: HostPlan, withArchive: boolean): string {
       lines.push(`systemctl is-enabled -q ${UNIT_NAME} || systemctl enable -q ${UNIT_NAME}`);
     }
   });
-  const rel = plan.release;
   if (rel?.send) {
     const dest = shQuote(rel.dir);
     lines.push(
-      `(cd "$s/bin" && sha256sum -c --quiet) <<'ETCDFLEET_SUMS'`,
+      `(cd "$s/bin" && cat > ${VERIFIED_RECORD} && sha256sum -c --quiet ${VERIFIED_RECORD}) <<'ETCDFLEET_SUMS'`,
       rel.sums.trimEnd(),
       'ETCDFLEET_SUMS',
-      `chmod 755 "$s/bin" ${rel.available.map((b) => `"$s/bin/${b}"`).join(' ')}`,
+      `chmod 755 "$s/bin" ${rel.available.map((b) => `"$s/bin/${b}"`).join(' ')}; chmod 644 "$s/bin/${VERIFIED_RECORD}"`,
       `rm -rf ${dest} && mv -T "$s/bin" ${dest} && echo "bin changed"`,
     );
   }
@@ -95,16 +113,24 @@ export function applyScript(plan: HostPlan, withArchive: boolean): string {
   return lines.join('\n');
 }
 
-/** Applies `plan` in one ssh call; the paths that changed and whether the binaries (copy or links) did. */
-export async function applyToHost(t: SshTransport, plan: HostPlan): Promise<{ changed: string[]; binaries: boolean }> {
+/**
+ * Applies `plan` in one ssh call; the paths that changed and whether the
+ * binaries (copy or links) did, or `notStaged` (nothing changed) when a
+ * staged release was not found as staged.
+ */
+export async function applyToHost(t: SshTransport, plan: HostPlan): Promise<{ changed: string[]; binaries: boolean; notStaged?: boolean }> {
   const entries: TarEntry[] = (plan.files ?? []).map((f, i) => ({ name: `f${i}`, content: f.content }));
   const rel = plan.release;
   if (rel?.send) entries.push(...rel.available.map((b) => ({ name: `bin/${b}`, file: path.join(rel.binDir, b) })));
-  const out = await t.ok(applyScript(plan, entries.length > 0), {
+  const what = rel?.send ? `install etcd ${rel.version}` : 'write the member files';
+  const res = await t.run(applyScript(plan, entries.length > 0), {
     stdin: entries.length ? tarStream(entries) : undefined,
     timeoutMs: rel?.send ? 300_000 : 60_000,
-    what: rel?.send ? `install etcd ${rel.version}` : 'write the member files',
   });
+  if (res.code === 7 && rel?.staged) return { changed: [], binaries: false, notStaged: true };
+  if (res.code !== 0)
+    throw new Error(`${t.target.host}: ${what} exited ${res.code}: ${res.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  const out = res.stdout.toString('utf8');
   const changed: string[] = [];
   let binaries = false;
   for (const line of out.split('\n')) {
