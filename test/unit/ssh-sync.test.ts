@@ -64,7 +64,10 @@ describe('apply script', () => {
   it('stages without touching the links, and writes files from the staging dir with mode and owner', () => {
     expect(applyScript({ release: { ...release, send: true, link: false } }, true)).not.toContain('/usr/local/bin');
     const s = applyScript({ files: [{ path: '/etc/ssl/etcd/etcd-key.pem', content: 'k', mode: 0o600, owner: 'etcd' }] }, true);
-    expect(s).toContain('cat "$s/f0" > "$t"; chmod 600 "$t"; chown etcd:etcd "$t"');
+    expect(s).toContain(`cmp -s "$s/f0" '/etc/ssl/etcd/etcd-key.pem' && [ "$(stat -c %a:%U '/etc/ssl/etcd/etcd-key.pem')" = '600:etcd' ]`);
+    expect(s).toContain(
+      'cp "$s/f0" "$t" && chmod 600 "$t" && chown etcd:etcd "$t" && sync "$t" && mv -f "$t" \'/etc/ssl/etcd/etcd-key.pem\'',
+    );
     expect(s).not.toContain('sha256sum');
   });
 });

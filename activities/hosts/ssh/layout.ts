@@ -38,18 +38,18 @@ WantedBy=multi-user.target
 }
 
 /**
- * A script that writes stdin (or the file the shell word `from` names) to
- * `file` atomically (temp file, sync, rename) with `mode` and `owner`, unless
- * content, mode and owner are already right. Prints `changed` or `same`.
+ * A script that writes stdin to `file` atomically (temp file, sync, rename)
+ * with `mode` and `owner`, unless content, mode and owner are already right.
+ * Prints `changed` or `same`.
  */
-export function writeFileScript(file: string, mode: number, owner: string, from?: string): string {
+export function writeFileScript(file: string, mode: number, owner: string): string {
   const p = shQuote(file);
   const m = mode.toString(8).padStart(3, '0');
   return `set -e
 p=${p}; d=$(dirname "$p"); mkdir -p "$d"
 t="$d/.$(basename "$p").tmp-$$"
 trap 'rm -f "$t"' EXIT
-cat ${from ?? ''} > "$t"; chmod ${m} "$t"; chown ${owner}:${owner} "$t"
+cat > "$t"; chmod ${m} "$t"; chown ${owner}:${owner} "$t"
 if [ -f "$p" ] && [ ! -L "$p" ] && cmp -s "$t" "$p" && [ "$(stat -c %a:%U "$p")" = "$(stat -c %a:%U "$t")" ]; then echo same; exit 0; fi
 sync "$t"; mv -f "$t" "$p"; echo changed`;
 }

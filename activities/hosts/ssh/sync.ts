@@ -9,7 +9,7 @@
 // is removed on exit, whatever happened.
 import path from 'node:path';
 import { shQuote } from '../files';
-import { BIN_DIR, ENSURE_USER, OPT_DIR, UNIT_NAME, makeDirScript, writeFileScript } from './layout';
+import { BIN_DIR, ENSURE_USER, OPT_DIR, UNIT_NAME, makeDirScript } from './layout';
 import { tarStream, type TarEntry } from './tar';
 import type { SshTransport } from './transport';
 
@@ -57,6 +57,24 @@ export interface HostPlan {
 /** The binaries the links cover; a release without one of them leaves no stale link. */
 const LINKED = ['etcd', 'etcdctl', 'etcdutl'];
 
+/**
+ * Puts the staged file `src` (a shell word) at `file` with mode and owner,
+ * atomically (temp file next to it, sync, rename), unless content, mode and
+ * owner are already right; sets `r` to `changed` or `same`. A file that is
+ * the same costs two processes (cmp, stat).
+ */
+export function placeFileScript(src: string, file: string, mode: number, owner: string): string {
+  const p = shQuote(file);
+  const dir = path.posix.dirname(file);
+  const want = shQuote(`${mode.toString(8)}:${owner}`);
+  const m = mode.toString(8).padStart(3, '0');
+  return `if [ -f ${p} ] && [ ! -L ${p} ] && cmp -s ${src} ${p} && [ "$(stat -c %a:%U ${p})" = ${want} ]; then r=same; else
+  mkdir -p ${shQuote(dir)}; t=${shQuote(`${dir}/.${path.posix.basename(file)}.tmp-`)}$$
+  cp ${src} "$t" && chmod ${m} "$t" && chown ${owner}:${owner} "$t" && sync "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }
+  r=changed
+fi`;
+}
+
 /** The script for `plan`; file i of the plan is `$s/f<i>` in the staging dir, binaries are under `$s/bin/`. */
 export function applyScript(plan: HostPlan, withArchive: boolean): string {
   const lines = [
@@ -82,7 +100,7 @@ export function applyScript(plan: HostPlan, withArchive: boolean): string {
   if (plan.user) lines.push(ENSURE_USER);
   (plan.dirs ?? []).forEach(([d, mode, owner], i) => lines.push(`r=$( ( ${makeDirScript(d, mode, owner)} ) ); echo "dir ${i} $r"`));
   (plan.files ?? []).forEach((f, i) => {
-    lines.push(`r=$( ( ${writeFileScript(f.path, f.mode, f.owner, `"$s/f${i}"`)} ) ); echo "file ${i} $r"`);
+    lines.push(placeFileScript(`"$s/f${i}"`, f.path, f.mode, f.owner), `echo "file ${i} $r"`);
     if (f.unit) {
       lines.push(`[ "$r" = same ] || systemctl daemon-reload`);
       lines.push(`systemctl is-enabled -q ${UNIT_NAME} || systemctl enable -q ${UNIT_NAME}`);
