@@ -173,6 +173,8 @@ export class SshTransport {
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
+        // A remote side that stopped reading early leaves the source paused: close it (and the files it reads).
+        if (opts.stdin instanceof Readable && !opts.stdin.readableEnded) opts.stdin.destroy();
         if (timedOut) return reject(new Error(`ssh ${t.host}: no answer within ${timeoutMs} ms`));
         if (code === 255 && isHostKeyFailure(err)) return reject(hostKeyRefused(t, err));
         if (code === 255)
