@@ -14,6 +14,7 @@ import { localMirrorDir, REPO_ROOT } from '../infra/config';
 import { bootstrappedEtcdVersions } from '../infra/etcd-releases';
 import { anyCachedRelease } from '../activities/artifacts';
 import type { TestHosts } from '../infra/testhosts/hosts';
+import { activityTimes } from './lib/activities';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { intEnv, median, secs, workloadLine } from './lib/report';
 import { runBaselineScript, sshOptsEnv, startBenchHosts, wipeHosts } from './lib/sshhosts';
@@ -89,6 +90,7 @@ async function ours(s: BenchStack, f: TestHosts, run: number): Promise<Result> {
     return op.status === 'Succeeded' ? op : undefined;
   });
   const ms = Date.now() - t0;
+  if (process.env.BENCH_DEBUG) say(`  ours #${run + 1} activities: ${await activityTimes(s.client, r.body.workflowId)}`);
   const at = (x?: string) => (x ? Date.parse(x) : NaN);
   say(`  ours #${run + 1} steps: ${done.steps.map((st: any) => `${st.name} ${secs(at(st.finishedAt) - at(st.startedAt))} s`).join('; ')}`);
   return finish(s, f, name, w, ms);

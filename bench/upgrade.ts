@@ -19,6 +19,7 @@ import { bootstrappedEtcdVersions } from '../infra/etcd-releases';
 import { anyCachedRelease } from '../activities/artifacts';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder } from './lib/procs';
+import { activityTimes } from './lib/activities';
 import { benchMode, secs, workloadLine } from './lib/report';
 import { Workload, type WorkloadReport } from '../test/support/workload';
 
@@ -82,28 +83,9 @@ async function ours(s: BenchStack, block: number, run: number): Promise<Result> 
     await sleep(100);
   }
   const ms = Date.now() - t0;
-  if (process.env.BENCH_DEBUG) await activityTimes(s, r.body.workflowId);
+  if (process.env.BENCH_DEBUG) say(`  activities: ${await activityTimes(s.client, r.body.workflowId)}`);
   await sleep(1000);
   return { ms, report: await w.stop() };
-}
-
-/** Activity durations and attempts from the upgrade's history (BENCH_DEBUG=1). */
-async function activityTimes(s: BenchStack, workflowId: string): Promise<void> {
-  const h = await s.client.workflow.getHandle(workflowId).fetchHistory();
-  const sched = new Map<string, { type: string; at: number }>();
-  const rows: string[] = [];
-  for (const e of h.events ?? []) {
-    const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-    if (e.activityTaskScheduledEventAttributes)
-      sched.set(String(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
-    const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
-    if (done) {
-      const sc = sched.get(String(done.scheduledEventId));
-      const started = (h.events ?? []).find((x) => String(x.eventId) === String(done.startedEventId))?.activityTaskStartedEventAttributes;
-      rows.push(`${sc?.type} ${at - (sc?.at ?? at)}ms x${started?.attempt ?? '?'}`);
-    }
-  }
-  say(`  activities: ${rows.join(', ')}`);
 }
 
 async function baseline(s: BenchStack, block: number, run: number): Promise<Result> {

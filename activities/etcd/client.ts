@@ -74,9 +74,10 @@ export async function clientCredentials(hosts: HostProvider, spec: ClusterSpec):
   for (const m of spec.members) {
     const f = hostFiles(spec, m.name);
     const at = { spec, member: m.name };
-    const [rootCertificate, certChain, privateKey] = await Promise.all(
-      [f.caCert, f.clientCert, f.clientKey].map((p) => hosts.readFile(at, p).catch(() => undefined)),
-    );
+    const paths = [f.caCert, f.clientCert, f.clientKey];
+    const [rootCertificate, certChain, privateKey] = hosts.readFiles
+      ? await hosts.readFiles(at, paths).catch(() => [])
+      : await Promise.all(paths.map((p) => hosts.readFile(at, p).catch(() => undefined)));
     if (rootCertificate && certChain && privateKey) return { rootCertificate, certChain, privateKey };
     tried.push(`${m.name}:${f.certsDir}`);
   }

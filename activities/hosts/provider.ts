@@ -133,6 +133,12 @@ export interface HostProvider {
   setClusterState(at: MemberAt, state: 'existing'): Promise<{ changed: boolean }>;
   /** Installs a release's binaries; older versions stay for a rollback. */
   installBinaries(input: InstallBinariesInput): Promise<{ changed: boolean; version: string }>;
+  /** installBinaries then prepare as one step (ssh: one copy, two round trips); without it the activity makes both calls. */
+  prepareWithRelease?(
+    input: PrepareMemberHostInput & { release: { version: string; binDir: string; staged?: boolean } },
+  ): Promise<PrepareMemberHostResult & { binariesChanged: boolean }>;
+  /** Copies and verifies a release on the member's host, links untouched (an upgrade's "Stage release"); optional. */
+  stageRelease?(input: InstallBinariesInput): Promise<{ changed: boolean; version: string }>;
 
   start(ref: MemberRef): Promise<StartMemberResult>;
   stop(ref: MemberRef & { timeoutMs?: number }): Promise<StopMemberResult>;
@@ -148,6 +154,8 @@ export interface HostProvider {
   putFile(at: MemberAt, localFile: string, hostPath: string, mode: number): Promise<void>;
   /** undefined when the file does not exist. */
   readFile(at: MemberAt, hostPath: string): Promise<Buffer | undefined>;
+  /** Several files at once (ssh: one round trip); without it each is read with readFile. */
+  readFiles?(at: MemberAt, hostPaths: string[]): Promise<(Buffer | undefined)[]>;
   /** Atomic write (parent directories created), skipped when content and mode are already right. Returns whether anything changed. */
   writeFile(at: MemberAt, hostPath: string, content: string | Buffer, mode: number): Promise<boolean>;
   exists(at: MemberAt, hostPath: string): Promise<boolean>;

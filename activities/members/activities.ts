@@ -6,7 +6,7 @@ import type { ClusterSpec } from '../../common/spec';
 import { clusterTopology, type MemberFiles } from '../../common/topology';
 import type { Config } from '../../infra/config';
 import { isListed } from '../etcd/membership';
-import { hostFiles, providerFor, type HostProvider, type MemberRef, type RemoveMemberHostInput } from '../hosts';
+import { hostFiles, providerFor, type HostProvider, type InstallBinariesInput, type MemberRef, type RemoveMemberHostInput } from '../hosts';
 import { shQuote } from '../hosts/files';
 import { keyStoreFor, loadHostPki, type MemberHostRefs } from '../pki';
 import { assertPathsAllowed } from '../policy';
@@ -20,6 +20,8 @@ export interface PrepareMemberInput {
   initialCluster: string;
   clusterState: 'new' | 'existing';
   binDir: string;
+  /** The release was staged on the host (an upgrade's "Stage release"): providers that stage only link it. */
+  staged?: boolean;
 }
 
 /** `initial-cluster: …` in a rendered config, replaced in place (everything else kept byte for byte). */
@@ -73,10 +75,25 @@ export function memberActivities(cfg: Config) {
       const { spec, member } = input;
       assertPathsAllowed(spec);
       const host = hosts(spec);
-      await host.installBinaries({ cluster: spec.name, member, version: spec.version, binDir: input.binDir, spec });
       const pki = spec.tls.enabled && input.pki ? await loadHostPki(keys, input.pki) : undefined;
+      if (host.prepareWithRelease) {
+        const r = await host.prepareWithRelease({
+          ...input,
+          pki,
+          release: { version: spec.version, binDir: input.binDir, staged: input.staged },
+        });
+        return { changed: r.changed, files: r.files };
+      }
+      await host.installBinaries({ cluster: spec.name, member, version: spec.version, binDir: input.binDir, spec });
       const r = await host.prepare({ ...input, pki });
       return { changed: r.changed, files: r.files };
+    },
+
+    /** Copies and verifies a release on the member's host ahead of a roll; providers without staging skip it. */
+    async stageRelease(input: InstallBinariesInput): Promise<{ changed: boolean; version: string; staged: boolean }> {
+      const host = hosts(input.spec);
+      if (!host.stageRelease) return { changed: false, version: input.version, staged: false };
+      return { ...(await host.stageRelease(input)), staged: true };
     },
 
     async startMember(ref: MemberRef) {

@@ -1,10 +1,11 @@
 // Rolling upgrade: the runbook. Path check against the known releases,
 // safety check, both releases fetched (the old one is the rollback), a
-// snapshot kept, then member by member (followers first, leader last after
-// MoveLeader) with a gate after each, and finally the cluster version.
+// snapshot kept, the new release copied to every member at once (links
+// untouched), then member by member (followers first, leader last after
+// MoveLeader: links, config, restart, gate), and finally the cluster version.
 // A minor-version rollback (3.6 → latest 3.5) is the same roll after etcd's
 // downgrade flow: validate + enable, every member's storage migrated.
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
 import { clusterTopology, initialCluster } from '../../common/topology';
@@ -16,6 +17,9 @@ import { memberPki } from '../provision';
 import { call, download, restartGate, rollback, rolloutStep, step } from '../activities';
 import { rollMembers, rollOrder, memberStep } from './rolling';
 import { setSearchAttributes } from '../search-attributes';
+
+/** The patch id of the "Stage release" step (new release on every member before the roll). */
+export const STAGE_RELEASE_PATCH = 'upgrade-stage-release';
 
 export interface RollingUpgradeInput {
   spec: ClusterSpec;
@@ -38,11 +42,14 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   const target = spec.members.length ? { ...spec, version } : spec;
   const downgrade = checkUpgradeShape(from, version).downgrade === true;
   const minor = minorOf(version);
+  // Histories from before staging replay without it.
+  const staging = patched(STAGE_RELEASE_PATCH);
   const progress = new Progress(`${downgrade ? 'Downgrade' : 'Upgrade'} ${spec.name}: etcd ${from} → ${version}`, [
     'Check upgrade path',
     'Check cluster is safe to disrupt',
     'Fetch etcd releases',
     'Snapshot before upgrade',
+    ...(staging ? ['Stage release'] : []),
     ...(downgrade ? [`Enable downgrade to ${minor}`, `Storage version ${minor} on every member`] : []),
   ]);
 
@@ -83,6 +90,26 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     (s) => `${s.file} (${s.bytes} bytes)`,
   );
 
+  if (staging) {
+    await progress.step(
+      'Stage release',
+      () =>
+        Promise.all(
+          spec.members.map((m) =>
+            call(download.stageRelease, `${m.name}: copy and verify etcd ${version}, links untouched`, {
+              cluster: spec.name,
+              member: m.name,
+              version,
+              binDir: newRelease.binDir,
+              spec,
+            }),
+          ),
+        ),
+      (r) =>
+        r.every((x) => !x.staged) ? 'nothing to stage for this provider' : `${r.filter((x) => x.changed).length} of ${r.length} copied`,
+    );
+  }
+
   if (downgrade) {
     await step(
       progress,
@@ -103,14 +130,15 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   }
 
   const initial = initialCluster(clusterTopology(spec));
-  const prepare = (s: ClusterSpec, binDir: string, ops: typeof rolloutStep) => async (member: string) => {
-    await call(ops.prepareMember, `${member}: etcd ${s.version} binaries and config`, {
+  const prepare = (s: ClusterSpec, binDir: string, ops: typeof rolloutStep, staged?: true) => async (member: string) => {
+    await call(ops.prepareMember, `${member}: etcd ${s.version} ${staged ? 'links' : 'binaries'} and config`, {
       spec: s,
       member,
       pki: pki ? memberPki(pki, member) : (undefined as never),
       initialCluster: initial,
       clusterState: 'existing',
       binDir,
+      ...(staged && { staged }),
     });
   };
   const health = await rollMembers(
@@ -118,7 +146,7 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     progress,
     {
       what: `${downgrade ? 'downgrade' : 'upgrade'} to ${version}`,
-      apply: prepare(target, newRelease.binDir, rolloutStep),
+      apply: prepare(target, newRelease.binDir, rolloutStep, staging || undefined),
       revert: prepare(spec, oldRelease.binDir, rollback),
       version,
       previousVersion: from,

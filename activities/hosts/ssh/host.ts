@@ -20,12 +20,12 @@ import type {
   RemoveMemberHostInput,
   SavedSnapshot,
 } from '../provider';
-import { installSshBinaries, prepareSshHost, putContent, readHostFile } from './install';
+import { installSshBinaries, prepareSshHost, putContent, readHostFile, readHostFiles } from './install';
 import { knownHostsFiles } from './known-hosts';
 import { BIN_DIR, ETCD_USER, SNAPSHOT_ROOT } from './layout';
 import { preflightSshHosts } from './preflight';
 import { removeSshMember } from './remove';
-import { serviceLogTail, serviceStatus, startService, stopService } from './service';
+import { restartService, serviceLogTail, serviceStatus, startService, stopService } from './service';
 import { SshTransport } from './transport';
 
 export class SshHostProvider implements HostProvider {
@@ -76,15 +76,18 @@ export class SshHostProvider implements HostProvider {
 
   installBinaries: HostProvider['installBinaries'] = (input) =>
     installSshBinaries(this.transport(input.spec, input.member), input.version, input.binDir);
+  /** Binaries, links and member files in one tar stream: two round trips for the whole step. */
+  prepareWithRelease: NonNullable<HostProvider['prepareWithRelease']> = (input) =>
+    prepareSshHost(this.tx(input), input, hostFiles(input.spec, input.member), input.release);
+  stageRelease: NonNullable<HostProvider['stageRelease']> = (input) =>
+    installSshBinaries(this.transport(input.spec, input.member), input.version, input.binDir, { link: false });
   start: HostProvider['start'] = (ref) => startService(this.tx(ref));
   stop: HostProvider['stop'] = (ref) => stopService(this.tx(ref), ref.timeoutMs);
   status: HostProvider['status'] = (ref) => serviceStatus(this.tx(ref));
   logTail: HostProvider['logTail'] = (ref, lines) => serviceLogTail(this.tx(ref), lines);
 
-  async restart(ref: MemberRef) {
-    await this.stop(ref);
-    return this.start(ref);
-  }
+  /** Stop and start in one ssh call. */
+  restart: HostProvider['restart'] = (ref) => restartService(this.tx(ref));
 
   async exec(at: MemberAt, cmd: HostCommand, args: ExecArg[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
     const t = this.tx(at);
@@ -109,6 +112,10 @@ export class SshHostProvider implements HostProvider {
 
   readFile(at: MemberAt, hostPath: string): Promise<Buffer | undefined> {
     return readHostFile(this.tx(at), hostPath);
+  }
+
+  readFiles(at: MemberAt, hostPaths: string[]): Promise<(Buffer | undefined)[]> {
+    return readHostFiles(this.tx(at), hostPaths);
   }
 
   writeFile(at: MemberAt, hostPath: string, content: string | Buffer, mode: number): Promise<boolean> {

@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { shQuote } from '../files';
 
@@ -31,6 +32,9 @@ export interface SshSettings {
   /** The OpenSSH client to run (default `ssh` from PATH). */
   sshCommand?: string;
 }
+
+/** What a call sends on stdin: a string, a buffer or a stream (a file, a tar stream). */
+export type SshInput = Buffer | string | Readable;
 
 export interface SshResult {
   code: number;
@@ -144,7 +148,7 @@ export class SshTransport {
   ) {}
 
   /** Runs a script on the host; rejects only when ssh itself fails (exit 255) or the timer fires. */
-  run(script: string, opts: { stdin?: Buffer | string | fs.ReadStream; timeoutMs?: number } = {}): Promise<SshResult> {
+  run(script: string, opts: { stdin?: SshInput; timeoutMs?: number } = {}): Promise<SshResult> {
     const t = this.target;
     ensureControlDir(controlDirFor(this.settings));
     const args = sshArgs(t, this.settings, remoteCommand(t.user, script));
@@ -169,6 +173,8 @@ export class SshTransport {
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
+        // A remote side that stopped reading early leaves the source paused: close it (and the files it reads).
+        if (opts.stdin instanceof Readable && !opts.stdin.readableEnded) opts.stdin.destroy();
         if (timedOut) return reject(new Error(`ssh ${t.host}: no answer within ${timeoutMs} ms`));
         if (code === 255 && isHostKeyFailure(err)) return reject(hostKeyRefused(t, err));
         if (code === 255)
@@ -177,13 +183,20 @@ export class SshTransport {
       });
       const input = opts.stdin;
       if (input === undefined) child.stdin.end();
-      else if (input instanceof fs.ReadStream) input.pipe(child.stdin);
-      else child.stdin.end(input);
+      else if (input instanceof Readable) {
+        // A source that fails (a file that changed while sent) fails the call instead of sending a short stream.
+        input.once('error', (e) => {
+          clearTimeout(timer);
+          child.kill('SIGKILL');
+          reject(e);
+        });
+        input.pipe(child.stdin);
+      } else child.stdin.end(input);
     });
   }
 
   /** Runs a script and returns its stdout; rejects with the host, the exit code and stderr when it fails. */
-  async ok(script: string, opts: { stdin?: Buffer | string | fs.ReadStream; timeoutMs?: number; what?: string } = {}): Promise<string> {
+  async ok(script: string, opts: { stdin?: SshInput; timeoutMs?: number; what?: string } = {}): Promise<string> {
     const r = await this.run(script, opts);
     if (r.code !== 0) {
       const e = new Error(

@@ -1,0 +1,161 @@
+// One round trip that brings an ssh host to a wanted state: a tar stream
+// (tar.ts) with every file to write and, when the host lacks them, the
+// release binaries, extracted by one script into a private staging dir
+// (0700, under /opt/etcd so binaries are renamed, not copied, into place),
+// which then creates the etcd user and directories, writes each file
+// atomically only where content, mode or owner differ, verifies the release
+// checksums before the release dir appears, swaps the /usr/local/bin links by
+// rename(2), and reloads / enables the unit when it changed. The staging dir
+// is removed on exit, whatever happened.
+import path from 'node:path';
+import { shQuote } from '../files';
+import { BIN_DIR, ENSURE_USER, OPT_DIR, UNIT_NAME, makeDirScript } from './layout';
+import { tarStream, type TarEntry } from './tar';
+import type { SshTransport } from './transport';
+
+export interface HostFile {
+  path: string;
+  content: string | Buffer;
+  mode: number;
+  owner: string;
+  /** The systemd unit: `daemon-reload` when it changed, and enabled. */
+  unit?: boolean;
+}
+
+export interface Release {
+  /** vX.Y.Z */
+  version: string;
+  /** /opt/etcd/vX.Y.Z */
+  dir: string;
+  /** Where the worker holds the binaries. */
+  binDir: string;
+  available: readonly string[];
+  /** `sha256sum -c` input for the binaries. */
+  sums: string;
+  /** Copy the binaries (the host does not hold exactly them). */
+  send: boolean;
+  /** Point /usr/local/bin at the release. */
+  link: boolean;
+  /**
+   * Copied and checked on the host before (an upgrade's "Stage release"):
+   * only its record of that check (`.etcdfleet-sha256`, these sums) is
+   * looked at; without it the script exits 7 and nothing is changed.
+   */
+  staged?: boolean;
+}
+
+/** Written into a release dir once `sha256sum -c` passed there: the sums it was checked against. */
+export const VERIFIED_RECORD = '.etcdfleet-sha256';
+
+export interface HostPlan {
+  user?: boolean;
+  dirs?: [string, number, string][];
+  files?: HostFile[];
+  release?: Release;
+}
+
+/** The binaries the links cover; a release without one of them leaves no stale link. */
+const LINKED = ['etcd', 'etcdctl', 'etcdutl'];
+
+/**
+ * Puts the staged file `src` (a shell word) at `file` with mode and owner,
+ * atomically (temp file next to it, sync, rename), unless content, mode and
+ * owner are already right; sets `r` to `changed` or `same`. A file that is
+ * the same costs two processes (cmp, stat).
+ */
+export function placeFileScript(src: string, file: string, mode: number, owner: string): string {
+  const p = shQuote(file);
+  const dir = path.posix.dirname(file);
+  const want = shQuote(`${mode.toString(8)}:${owner}`);
+  const m = mode.toString(8).padStart(3, '0');
+  return `if [ -f ${p} ] && [ ! -L ${p} ] && cmp -s ${src} ${p} && [ "$(stat -c %a:%U ${p})" = ${want} ]; then r=same; else
+  mkdir -p ${shQuote(dir)}; t=${shQuote(`${dir}/.${path.posix.basename(file)}.tmp-`)}$$
+  cp ${src} "$t" && chmod ${m} "$t" && chown ${owner}:${owner} "$t" && sync "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }
+  r=changed
+fi`;
+}
+
+/** The script for `plan`; file i of the plan is `$s/f<i>` in the staging dir, binaries are under `$s/bin/`. */
+export function applyScript(plan: HostPlan, withArchive: boolean): string {
+  const lines = [
+    'set -e',
+    'umask 077',
+    `mkdir -p ${OPT_DIR} && chmod 755 ${OPT_DIR}`,
+    // Staging dirs of attempts that died long ago (a concurrent attempt's is young).
+    `find ${OPT_DIR} -maxdepth 1 -name '.stage-*' -mmin +30 -exec rm -rf {} + 2>/dev/null || true`,
+    `s=$(mktemp -d ${OPT_DIR}/.stage-XXXXXX)`,
+    `trap 'rm -rf "$s"' EXIT`,
+  ];
+  if (withArchive) lines.push('tar -x -f - -C "$s" --no-same-owner');
+  const rel = plan.release;
+  if (rel?.staged) {
+    const present = rel.available.map((b) => `[ -f ${shQuote(`${rel.dir}/${b}`)} ]`).join(' && ');
+    lines.push(
+      `if ! { ${present} && cmp -s ${shQuote(`${rel.dir}/${VERIFIED_RECORD}`)} - <<'ETCDFLEET_SUMS'`,
+      rel.sums.trimEnd(),
+      'ETCDFLEET_SUMS',
+      `}; then echo "etcd ${rel.version} is not staged" >&2; exit 7; fi`,
+    );
+  }
+  if (plan.user) lines.push(ENSURE_USER);
+  (plan.dirs ?? []).forEach(([d, mode, owner], i) => lines.push(`r=$( ( ${makeDirScript(d, mode, owner)} ) ); echo "dir ${i} $r"`));
+  (plan.files ?? []).forEach((f, i) => {
+    lines.push(placeFileScript(`"$s/f${i}"`, f.path, f.mode, f.owner), `echo "file ${i} $r"`);
+    if (f.unit) {
+      lines.push(`[ "$r" = same ] || systemctl daemon-reload`);
+      lines.push(`systemctl is-enabled -q ${UNIT_NAME} || systemctl enable -q ${UNIT_NAME}`);
+    }
+  });
+  if (rel?.send) {
+    const dest = shQuote(rel.dir);
+    lines.push(
+      `(cd "$s/bin" && cat > ${VERIFIED_RECORD} && sha256sum -c --quiet ${VERIFIED_RECORD}) <<'ETCDFLEET_SUMS'`,
+      rel.sums.trimEnd(),
+      'ETCDFLEET_SUMS',
+      `chmod 755 "$s/bin" ${rel.available.map((b) => `"$s/bin/${b}"`).join(' ')}; chmod 644 "$s/bin/${VERIFIED_RECORD}"`,
+      `rm -rf ${dest} && mv -T "$s/bin" ${dest} && echo "bin changed"`,
+    );
+  }
+  if (rel?.link) {
+    lines.push(`mkdir -p ${BIN_DIR}`);
+    // Links by rename(2): there is never a moment without a binary.
+    for (const b of LINKED) {
+      const target = shQuote(`${rel.dir}/${b}`);
+      lines.push(
+        rel.available.includes(b)
+          ? `[ "$(readlink ${BIN_DIR}/${b})" = ${target} ] || { ln -sfn ${target} ${BIN_DIR}/.${b}.tmp && mv -Tf ${BIN_DIR}/.${b}.tmp ${BIN_DIR}/${b} && echo "link ${b} changed"; }`
+          : `if [ -L ${BIN_DIR}/${b} ]; then rm -f ${BIN_DIR}/${b} && echo "link ${b} changed"; fi`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Applies `plan` in one ssh call; the paths that changed and whether the
+ * binaries (copy or links) did, or `notStaged` (nothing changed) when a
+ * staged release was not found as staged.
+ */
+export async function applyToHost(t: SshTransport, plan: HostPlan): Promise<{ changed: string[]; binaries: boolean; notStaged?: boolean }> {
+  const entries: TarEntry[] = (plan.files ?? []).map((f, i) => ({ name: `f${i}`, content: f.content }));
+  const rel = plan.release;
+  if (rel?.send) entries.push(...rel.available.map((b) => ({ name: `bin/${b}`, file: path.join(rel.binDir, b) })));
+  const what = rel?.send ? `install etcd ${rel.version}` : 'write the member files';
+  const res = await t.run(applyScript(plan, entries.length > 0), {
+    stdin: entries.length ? tarStream(entries) : undefined,
+    timeoutMs: rel?.send ? 300_000 : 60_000,
+  });
+  if (res.code === 7 && rel?.staged) return { changed: [], binaries: false, notStaged: true };
+  if (res.code !== 0)
+    throw new Error(`${t.target.host}: ${what} exited ${res.code}: ${res.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  const out = res.stdout.toString('utf8');
+  const changed: string[] = [];
+  let binaries = false;
+  for (const line of out.split('\n')) {
+    const [kind, i, r] = line.trim().split(' ');
+    if (kind === 'dir' && r === 'changed') changed.push(plan.dirs![Number(i)][0]);
+    if (kind === 'file' && r === 'changed') changed.push(plan.files![Number(i)].path);
+    if (kind === 'bin' || kind === 'link') binaries = true;
+  }
+  return { changed, binaries };
+}

@@ -1,0 +1,94 @@
+// The ssh provider's one-stream install: the tar writer (extracted by the
+// system's tar) and the script that applies a plan on the host.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { text } from 'node:stream/consumers';
+import { tarStream } from '../../activities/hosts/ssh/tar';
+import { applyScript } from '../../activities/hosts/ssh/sync';
+
+describe('tar stream', () => {
+  it('is read by tar: in-memory contents and streamed files, byte for byte', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tar-'));
+    try {
+      const big = path.join(dir, 'big');
+      fs.writeFileSync(big, Buffer.alloc(70_001, 7));
+      const chunks: Buffer[] = [];
+      for await (const c of tarStream([
+        { name: 'f0', content: 'hello\n' },
+        { name: 'f1', content: Buffer.alloc(0) },
+        { name: 'bin/etcd', file: big },
+      ]))
+        chunks.push(c as Buffer);
+      const archive = Buffer.concat(chunks);
+      expect(archive.length % 512).toBe(0);
+      const out = path.join(dir, 'out');
+      fs.mkdirSync(out);
+      const r = spawnSync('tar', ['-x', '-f', '-', '-C', out], { input: archive });
+      expect(r.stderr.toString()).toBe('');
+      expect(r.status).toBe(0);
+      expect(fs.readFileSync(path.join(out, 'f0'), 'utf8')).toBe('hello\n');
+      expect(fs.statSync(path.join(out, 'f1')).size).toBe(0);
+      expect(fs.readFileSync(path.join(out, 'bin/etcd')).equals(fs.readFileSync(big))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses names it cannot write as ustar', async () => {
+    await expect(text(tarStream([{ name: '../x', content: 'x' }]))).rejects.toThrow(/not supported/);
+  });
+});
+
+describe('apply script', () => {
+  const release = {
+    version: 'v3.5.35',
+    dir: '/opt/etcd/v3.5.35',
+    binDir: '/cache/bin',
+    available: ['etcd', 'etcdctl'],
+    sums: 'aa  etcd\nbb  etcdctl\n',
+  };
+
+  it('verifies the checksums before the release dir appears, then swaps links by rename', () => {
+    const s = applyScript({ release: { ...release, send: true, link: true } }, true);
+    const check = s.indexOf('sha256sum -c');
+    expect(check).toBeGreaterThan(s.indexOf('tar -x -f - -C "$s"'));
+    expect(s.indexOf('mv -T "$s/bin" \'/opt/etcd/v3.5.35\'')).toBeGreaterThan(check);
+    expect(s).toContain('mv -Tf /usr/local/bin/.etcd.tmp /usr/local/bin/etcd');
+    // No etcdutl in this release: a stale link goes.
+    expect(s).toContain('rm -f /usr/local/bin/etcdutl');
+    expect(s).toContain(`trap 'rm -rf "$s"' EXIT`);
+  });
+
+  it('stages without touching the links, and writes files from the staging dir with mode and owner', () => {
+    expect(applyScript({ release: { ...release, send: true, link: false } }, true)).not.toContain('/usr/local/bin');
+    const s = applyScript({ files: [{ path: '/etc/ssl/etcd/etcd-key.pem', content: 'k', mode: 0o600, owner: 'etcd' }] }, true);
+    expect(s).toContain(`cmp -s "$s/f0" '/etc/ssl/etcd/etcd-key.pem' && [ "$(stat -c %a:%U '/etc/ssl/etcd/etcd-key.pem')" = '600:etcd' ]`);
+    expect(s).toContain(
+      'cp "$s/f0" "$t" && chmod 600 "$t" && chown etcd:etcd "$t" && sync "$t" && mv -f "$t" \'/etc/ssl/etcd/etcd-key.pem\'',
+    );
+    expect(s).not.toContain('sha256sum');
+  });
+});
+
+describe('staged release', () => {
+  it('is only linked when the record of its check matches, else the script changes nothing and exits 7', () => {
+    const rel = { version: 'v3.5.35', dir: '/opt/etcd/v3.5.35', binDir: '/b', available: ['etcd', 'etcdctl'], sums: 'aa  etcd\n' };
+    const s = applyScript(
+      {
+        files: [{ path: '/etc/etcd/config.yaml', content: 'x', mode: 0o644, owner: 'root' }],
+        release: { ...rel, send: false, link: true, staged: true },
+      },
+      true,
+    );
+    const check = s.indexOf("cmp -s '/opt/etcd/v3.5.35/.etcdfleet-sha256' -");
+    expect(check).toBeGreaterThan(0);
+    expect(s.indexOf('exit 7')).toBeLessThan(s.indexOf('file 0'));
+    expect(s).not.toContain('sha256sum');
+    // A release copied now records the sums it was checked against.
+    expect(applyScript({ release: { ...rel, send: true, link: false } }, true)).toContain(
+      'cat > .etcdfleet-sha256 && sha256sum -c --quiet .etcdfleet-sha256',
+    );
+  });
+});
