@@ -260,7 +260,7 @@ export function openApiDocument(): object {
         parameters: [nameParam, userParam],
         post: {
           summary: 'A client certificate with CN = user from the cluster CA; the key is in this response only',
-          responses: { 201: json('ca, cert, key'), 404: problem, 409: problem, 422: problem },
+          responses: { 201: json('ca, cert, key'), 400: problem, 404: problem, 409: problem, 422: problem },
         },
       },
       '/v1/clusters/{name}/auth': { parameters: [nameParam], put: queued('Enable or disable etcd auth {enabled}', true) },
