@@ -21,6 +21,8 @@ export interface BenchStack {
   config: Config;
   client: Client;
   temporalAddress: string;
+  /** The Temporal dev server's pid (its CPU is part of what a fleet costs). */
+  serverPid: number;
   apiUrl: string;
   api: ApiCall;
   /** Rejects when the worker stops on its own (it should run until stop()). */
@@ -122,6 +124,7 @@ export async function startBenchStack(root: string, log: (line: string) => void)
       config,
       client,
       temporalAddress: server.address,
+      serverPid: server.pid,
       apiUrl,
       api,
       workerFailed,

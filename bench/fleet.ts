@@ -1,0 +1,272 @@
+// `npm run bench:fleet`: many clusters on one worker. For each batch (10, 25
+// and 50 single-member clusters, 10 three-member clusters) every cluster is
+// POSTed at once through the API; the batch's time to all Running is compared
+// with N × the time of one such cluster alone, measured in the same run
+// (goal for N = 25: ≤ 0.25 × the serial time). Reported beside it: the
+// process's peak RSS while the batch ran (worker and API share this process),
+// the Temporal history of each cluster (its entity and its provision
+// operation: events and bytes), and, with the largest batch idle and Running,
+// the CPU its health checks cost this process and the Temporal dev server
+// (goal: < 5 % of one core for 50 clusters). Then every cluster is deleted
+// with purge and the bench checks nothing is left: no etcd process, no host
+// directory, no running workflow but the address registry.
+//
+// Environment: BENCH_BATCHES (e.g. "10x1,25x1,50x1,10x3": N×members),
+// BENCH_IDLE_S (30: the idle CPU window), BENCH_KEEP=1 keeps the work dir.
+// Exits 0 whatever the ratios; non-zero only when something failed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { localMirrorDir } from '../infra/config';
+import { clusterWorkflowId } from '../common/operations';
+import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
+import { etcdPidsUnder, stopEtcdsUnder } from './lib/procs';
+import { intEnv, loadavg, median, secs } from './lib/report';
+
+const VERSION = 'v3.5.10';
+const IDLE_S = intEnv('BENCH_IDLE_S', 30, 5, 600);
+const GOAL_RATIO_25 = 0.25;
+const GOAL_IDLE_CPU = 5;
+const TIMEOUT_MS = 600_000;
+const BATCHES = (process.env.BENCH_BATCHES || '10x1,25x1,50x1,10x3').split(',').map((b) => {
+  const m = /^(\d+)x([13])$/.exec(b.trim());
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 200) throw new Error(`BENCH_BATCHES: "${b}" is not NxM (N 1-200, M 1 or 3)`);
+  return { n: Number(m[1]), members: Number(m[2]) };
+});
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let root: string | undefined;
+let stack: BenchStack | undefined;
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    if (root) await stopEtcdsUnder(root, 3_000).catch((e) => say(`cleanup: ${(e as Error).message}`));
+    await stopBenchStack().catch((e) => say(`cleanup: stopping the stack: ${(e as Error).message}`));
+    if (root) await stopEtcdsUnder(root, 3_000).catch((e) => say(`cleanup: ${(e as Error).message}`));
+    if (root && process.env.BENCH_KEEP !== '1') fs.rmSync(root, { recursive: true, force: true });
+    else if (root) say(`kept ${root}`);
+  })();
+  return cleaning;
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    if (cleaning) process.exit(130);
+    say(`${sig}: stopping members, worker and dev server`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+process.removeAllListeners('warning');
+process.on('warning', (w: Error & { code?: string }) => {
+  if (w.code !== 'DEP0123') process.stderr.write(`${w.name}: ${w.message}\n`);
+});
+
+// ---------------------------------------------------------------- clusters
+
+/** Fresh loopback addresses: 250 per /24 from 127.0.100.0 on, never reused in a run. */
+let nextAddress = 0;
+function addresses(count: number): string[] {
+  return Array.from({ length: count }, () => {
+    const n = nextAddress++;
+    return `127.0.${100 + Math.floor(n / 250)}.${(n % 250) + 1}`;
+  });
+}
+
+let nextName = 0;
+function spec(members: number) {
+  const name = `fleet-${nextName++}`;
+  return {
+    name,
+    version: VERSION,
+    artifactSource: `file://${localMirrorDir()}`,
+    members: addresses(members).map((address, i) => ({ name: `${name}-${i + 1}`, address })),
+  };
+}
+
+interface Created {
+  name: string;
+  operationWorkflowId: string;
+}
+
+async function post(members: number): Promise<Created> {
+  const s = spec(members);
+  const r = await stack!.api('POST', '/v1/clusters', s);
+  if (r.status !== 202) throw new Error(`POST /v1/clusters ${s.name}: ${r.status} ${JSON.stringify(r.body)}`);
+  return { name: s.name, operationWorkflowId: r.body.workflowId };
+}
+
+/** Polls the list endpoint (the fan-out an operator's dashboard does) until every cluster is Running. */
+async function allRunning(names: string[]): Promise<void> {
+  const want = new Set(names);
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    const r = await Promise.race([stack!.api('GET', '/v1/clusters'), stack!.workerFailed]);
+    if (r.status !== 200) throw new Error(`GET /v1/clusters: ${r.status} ${JSON.stringify(r.body)}`);
+    const phases = new Map<string, string>(r.body.clusters.map((c: any) => [c.name, c.phase]));
+    const failed = names.filter((n) => phases.get(n) === 'Failed');
+    if (failed.length) throw new Error(`clusters failed: ${failed.join(', ')}`);
+    if ([...want].every((n) => phases.get(n) === 'Running')) return;
+    if (Date.now() > deadline) throw new Error(`not all Running after ${TIMEOUT_MS} ms`);
+    await sleep(250);
+  }
+}
+
+async function deleteAll(names: string[]): Promise<void> {
+  await Promise.all(
+    names.map(async (name) => {
+      const r = await stack!.api('DELETE', `/v1/clusters/${name}?purge=true`);
+      if (r.status !== 202) throw new Error(`DELETE ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+    }),
+  );
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    const r = await stack!.api('GET', '/v1/clusters');
+    const left = r.body.clusters.filter((c: any) => names.includes(c.name));
+    if (left.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`still there after delete: ${left.map((c: any) => c.name).join(', ')}`);
+    await sleep(250);
+  }
+}
+
+// ---------------------------------------------------------------- measurements
+
+function rssMiB(): number {
+  return process.memoryUsage.rss() / 2 ** 20;
+}
+
+/** CPU seconds (user + system) of a process from /proc. */
+function procCpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+async function historyOf(workflowId: string): Promise<{ events: number; bytes: number }> {
+  const d = await stack!.client.workflow.getHandle(workflowId).describe();
+  return { events: d.historyLength, bytes: Number(d.historySize ?? 0) };
+}
+
+async function timeOne(members: number): Promise<number> {
+  const t0 = performance.now();
+  const c = await post(members);
+  await allRunning([c.name]);
+  const ms = performance.now() - t0;
+  await deleteAll([c.name]);
+  return ms;
+}
+
+interface BatchResult {
+  n: number;
+  members: number;
+  ms: number;
+  single: number;
+  peakRssMiB: number;
+  history: { entityEvents: number; entityBytes: number; opEvents: number; opBytes: number };
+  names: string[];
+}
+
+async function batch(n: number, members: number, single: number, keep: boolean): Promise<BatchResult> {
+  let peak = rssMiB();
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB())), 100);
+  const t0 = performance.now();
+  const created = await Promise.all(Array.from({ length: n }, () => post(members)));
+  await allRunning(created.map((c) => c.name));
+  const ms = performance.now() - t0;
+  clearInterval(sampler);
+  const hs = await Promise.all(
+    created.map(async (c) => ({ entity: await historyOf(clusterWorkflowId(c.name)), op: await historyOf(c.operationWorkflowId) })),
+  );
+  const history = {
+    entityEvents: median(hs.map((h) => h.entity.events)),
+    entityBytes: median(hs.map((h) => h.entity.bytes)),
+    opEvents: median(hs.map((h) => h.op.events)),
+    opBytes: median(hs.map((h) => h.op.bytes)),
+  };
+  const names = created.map((c) => c.name);
+  if (!keep) await deleteAll(names);
+  return { n, members, ms, single, peakRssMiB: peak, history, names };
+}
+
+async function idleCpu(serverPid: number): Promise<{ ours: number; temporal: number }> {
+  await sleep(5_000); // let the batch's last workflow tasks settle
+  const ours0 = process.cpuUsage();
+  const t0 = procCpuSeconds(serverPid);
+  const w0 = performance.now();
+  await sleep(IDLE_S * 1000);
+  const wall = (performance.now() - w0) / 1000;
+  const ours = process.cpuUsage(ours0);
+  return {
+    ours: ((ours.user + ours.system) / 1e6 / wall) * 100,
+    temporal: ((procCpuSeconds(serverPid) - t0) / wall) * 100,
+  };
+}
+
+/** Nothing of the run left: no etcd, no host directory, no running workflow but the address registry. */
+async function leftovers(): Promise<string[]> {
+  const out: string[] = [];
+  const pids = await etcdPidsUnder(root!);
+  if (pids.length) out.push(`etcd pids ${pids.join(', ')}`);
+  const hosts = stack!.config.hostsDir;
+  const dirs = fs.existsSync(hosts) ? fs.readdirSync(hosts) : [];
+  if (dirs.length) out.push(`host dirs ${dirs.join(', ')}`);
+  const running: string[] = [];
+  for await (const wf of stack!.client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+    if (!wf.workflowId.startsWith('etcdfleet/address-registry/')) running.push(wf.workflowId);
+  }
+  if (running.length) out.push(`running workflows ${running.join(', ')}`);
+  return out;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-bench-fleet-'));
+  stack = await startBenchStack(root, say);
+  say(`etcd ${VERSION}, ${os.cpus().length} cores, load ${loadavg()}`);
+
+  const singles = new Map<number, number>();
+  for (const members of new Set(BATCHES.map((b) => b.members))) {
+    await timeOne(members); // warm-up: release cache, first workflow tasks
+    const runs = [await timeOne(members), await timeOne(members), await timeOne(members)];
+    singles.set(members, median(runs));
+    say(`one ${members}-member cluster alone: median ${secs(singles.get(members)!)} s (${runs.map(secs).join(', ')})`);
+  }
+
+  const largest = BATCHES.filter((b) => b.members === 1).reduce((a, b) => (b.n > a.n ? b : a), BATCHES[0]);
+  const results: BatchResult[] = [];
+  for (const b of BATCHES) {
+    const r = await batch(b.n, b.members, singles.get(b.members)!, b === largest);
+    results.push(r);
+    const serial = r.n * r.single;
+    say(
+      `${String(r.n).padStart(3)} × ${r.members}-member: all Running in ${secs(r.ms)} s, ${(r.ms / serial).toFixed(2)} × the serial ${secs(serial)} s` +
+        `${r.n === 25 && r.members === 1 ? ` (goal ≤ ${GOAL_RATIO_25})` : ''}; peak RSS ${Math.round(r.peakRssMiB)} MiB; ` +
+        `history per cluster: entity ${r.history.entityEvents} events / ${Math.round(r.history.entityBytes / 1024)} KiB, ` +
+        `provision ${r.history.opEvents} events / ${Math.round(r.history.opBytes / 1024)} KiB`,
+    );
+    if (b === largest) {
+      const cpu = await idleCpu(stack!.serverPid);
+      say(
+        `${r.n} idle clusters over ${IDLE_S} s: worker+API ${cpu.ours.toFixed(1)} % of one core (goal < ${GOAL_IDLE_CPU} %), ` +
+          `Temporal dev server ${cpu.temporal.toFixed(1)} %`,
+      );
+      await deleteAll(r.names);
+    }
+  }
+  const left = await leftovers();
+  say(
+    left.length ? `LEFT AFTER DELETE: ${left.join('; ')}` : 'after deleting every cluster: nothing left (processes, host dirs, workflows)',
+  );
+  say(`load ${loadavg()}`);
+  if (left.length) process.exitCode = 1;
+}
+
+main()
+  .catch((err) => {
+    say(`bench:fleet failed: ${(err as Error).stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
