@@ -68,6 +68,14 @@ export class FleetService {
     // Routes check with field paths before this; here nothing reaches Temporal unchecked.
     const refusals = checkSpecPolicy(spec, this.policy);
     if (refusals.length) throw new ValidationError(refusals, POLICY_STATUS);
+    // Cluster workflow ids are per Temporal namespace, not per service: a name another etcdfleet service (another
+    // task queue) runs a cluster under would send this request to that service's workers (or to none).
+    const foreign = await this.foreignQueue(spec.name);
+    if (foreign) {
+      throw new HttpProblem(409, 'Conflict', `the name ${spec.name} is taken: ${foreignClusterNote(spec.name, foreign)}`, [
+        { path: 'name', message: `taken by a cluster on task queue ${foreign}` },
+      ]);
+    }
     // Address:port pairs first: a pair another cluster holds is a 409 and no entity is started.
     const accepted = await this.withAddresses(spec.name, clusterPairs(spec), () => this.startCluster(spec));
     // One Temporal Schedule per maintenance kind the spec asks for (backups, compaction, …);
@@ -253,12 +261,29 @@ export class FleetService {
     try {
       const d = await handle.describe();
       if (d.status.name !== 'RUNNING') throw new HttpProblem(404, 'Not Found', `cluster ${name} was deleted`);
+      if (d.taskQueue !== this.taskQueue)
+        throw new HttpProblem(404, 'Not Found', `no cluster named ${name} here: ${foreignClusterNote(name, d.taskQueue)}`);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new HttpProblem(404, 'Not Found', `no cluster named ${name}`);
       throw err;
     }
     return handle;
   }
+
+  /** The task queue of another service's running cluster of this name, if there is one. */
+  private async foreignQueue(name: string): Promise<string | undefined> {
+    try {
+      const d = await this.client.workflow.getHandle(clusterWorkflowId(name)).describe();
+      return d.status.name === 'RUNNING' && d.taskQueue !== this.taskQueue ? d.taskQueue : undefined;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+}
+
+function foreignClusterNote(name: string, taskQueue: string): string {
+  return `a cluster named ${name} is run by the etcdfleet service on task queue ${taskQueue} in the same Temporal namespace (cluster names are unique per namespace)`;
 }
 
 /** The cluster as the API shows it: spec, observed members, files, current operation. */

@@ -1,6 +1,8 @@
 // Without a worker polling, nothing the API reads may hang: queries are
 // answered by workers, so a cluster whose worker is gone shows as Unknown in
-// the list and its own GET is a 503, each within seconds.
+// the list and its own GET is a 503, each within seconds. Another etcdfleet
+// service on the same Temporal namespace (another task queue) sees neither
+// the cluster nor a hang: its GET is a 404 and a POST of the same name a 409.
 import { loopback, startStack, type Stack } from '../support/stack';
 
 jest.setTimeout(120_000);
@@ -35,4 +37,26 @@ it('lists a cluster without a worker as Unknown and answers its GET with a 503, 
 
   await stack.startInProcessWorker();
   expect((await stack.api('DELETE', '/v1/clusters/orphan?purge=true')).status).toBe(202);
+});
+
+it("answers a name another service's cluster holds with a 409 (POST) and a 404 (GET), in seconds", async () => {
+  const [a, b] = loopback(93, 2);
+  expect((await stack.api('POST', '/v1/clusters', { name: 'shared-name', members: [{ name: 's1', address: a }] })).status).toBe(202);
+  const other = await startStack({ label: 'no-worker-other', inProcessWorker: false });
+  try {
+    let t = Date.now();
+    const post = await other.api('POST', '/v1/clusters', { name: 'shared-name', members: [{ name: 's1', address: b }] });
+    expect(Date.now() - t).toBeLessThan(5_000);
+    expect(post.status).toBe(409);
+    expect(post.body.detail).toContain(`task queue ${stack.config.taskQueue}`);
+    expect(post.body.errors).toEqual([expect.objectContaining({ path: 'name' })]);
+    t = Date.now();
+    const get = await other.api('GET', '/v1/clusters/shared-name');
+    expect(Date.now() - t).toBeLessThan(5_000);
+    expect(get.status).toBe(404);
+    expect((await other.api('GET', '/v1/clusters')).body.clusters).toEqual([]);
+  } finally {
+    await other.stop();
+  }
+  expect((await stack.api('DELETE', '/v1/clusters/shared-name?purge=true')).status).toBe(202);
 });

@@ -195,7 +195,7 @@ it('rolls 3.6 back to the latest 3.5 through etcd downgrade flow under a workloa
   const op = await waitOp(r.body.operationId);
   const report = await w.stop();
   console.log(`downgrade to ${V35}: ${Date.now() - t0} ms, workload ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
-  expect(op.status).toBe('Succeeded');
+  expect({ status: op.status, error: op.error }).toEqual({ status: 'Succeeded', error: undefined });
   const names = op.steps.map((s: any) => s.name);
   expect(names).toEqual(
     expect.arrayContaining(['Snapshot before upgrade', 'Enable downgrade to 3.5', 'Storage version 3.5 on every member']),

@@ -108,12 +108,29 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await stopInProcessWorker().catch(() => undefined);
     await new Promise((r) => server.close(() => r(undefined)));
+    // Cluster workflow ids are per namespace: a cluster left running would hold its name for the later files of the run.
+    await terminateWorkflowsOf(client, config.taskQueue).catch(() => undefined);
     await client.connection.close();
     await killMembers(config.hostsDir);
     fs.rmSync(stateDir, { recursive: true, force: true });
   };
 
   return { config, client, api, base, spawnWorker, startInProcessWorker, stopInProcessWorker, waitForPhase, stop };
+}
+
+/** Ends every workflow still running on `taskQueue` and deletes the schedules that start workflows there. */
+async function terminateWorkflowsOf(client: Client, taskQueue: string): Promise<void> {
+  const q = taskQueue.replaceAll("'", "''");
+  for await (const s of client.schedule.list()) {
+    const d = await client.schedule.getHandle(s.scheduleId).describe();
+    if (d.action.type === 'startWorkflow' && d.action.taskQueue === taskQueue) await client.schedule.getHandle(s.scheduleId).delete();
+  }
+  for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running' AND TaskQueue = '${q}'` })) {
+    await client.workflow
+      .getHandle(wf.workflowId, wf.runId)
+      .terminate('the test stack stopped')
+      .catch(() => undefined);
+  }
 }
 
 /** Kills every etcd a test left under a hosts dir (by pidfile). */
