@@ -38,7 +38,7 @@ export async function defragCluster({
   all,
   ignoreAlarms,
 }: DefragInput): Promise<{ members: DefragMemberResult[]; skipped: string[] }> {
-  setSearchAttributes({ cluster: spec.name, operation: 'defrag' });
+  setSearchAttributes({ cluster: spec.name, operation: 'defrag', phase: 'Maintenance' });
   const progress = new Progress(`Defragment ${spec.name}`, ['Measure members']);
   const status = await step(progress, 'Measure members', hostStep.memberDbStatus, 'dbSize and dbSizeInUse of every member', { spec }, (s) =>
     s.members.map((m) => `${m.name}${m.isLeader ? ' (leader)' : ''} ${m.dbSize}/${m.dbSizeInUse}`).join(', '),
