@@ -34,6 +34,14 @@ export function setSearchAttributes(a: ClusterAttributes): void {
   upsertSearchAttributes(pairs);
 }
 
+/**
+ * The operation kind in this workflow's ID (`etcd-cluster/<name>/op/<seq>-<kind>`), else `fallback`:
+ * one workflow serves two kinds (defrag and defrag-check).
+ */
+export function operationKind(fallback: string): string {
+  return /\/op\/\d+-([a-z-]+)$/.exec(workflowInfo().workflowId)?.[1] ?? fallback;
+}
+
 /** An operation's outcome is decided: it no longer holds the cluster in a phase. */
 export function endOperationPhase(): void {
   if (workflowInfo().typedSearchAttributes.get(EtcdPhase) === undefined) return;

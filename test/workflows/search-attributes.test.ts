@@ -7,7 +7,7 @@ import { clusterWorkflowId } from '../../common/operations';
 import { EtcdCluster, EtcdOperation, EtcdPhase, EtcdVersion } from '../../common/searchAttributes';
 import { submitOperationUpdate } from '../../workflows/definitions';
 import { startWorkflowEnv, stubSpec, type WorkflowEnv } from '../support/workflow-env';
-import { stubActivities } from '../support/stub-activities';
+import { stubActivities, stubFailure } from '../support/stub-activities';
 
 jest.setTimeout(120_000);
 
@@ -93,6 +93,28 @@ it('provision, backup and the entity end with true search attributes', async () 
     });
   } finally {
     gate.open();
+  }
+  await w.deleteAndWait(name);
+});
+
+it('a failed operation drops its phase too; the entity names no operation afterwards', async () => {
+  const name = 'wf-sa-failed';
+  const entityId = clusterWorkflowId(name);
+  await w.create(stubSpec(name));
+  await w.until(name, (v) => v.phase === 'Running' && !v.current);
+  stubs.overrides.takeBackup = async () => {
+    throw stubFailure('disk full (stub)');
+  };
+  try {
+    const backup = await w.client.workflow
+      .getHandle(entityId)
+      .executeUpdate(submitOperationUpdate, { args: [{ kind: 'backup', params: {} }] });
+    await w.until(name, (v) => v.operations.some((o) => o.id === backup.operationId && o.status === 'Failed') && !v.current);
+    expect((await w.client.workflow.getHandle(backup.workflowId).describe()).status.name).toBe('FAILED');
+    expect(await attrsUntil(backup.workflowId, { cluster: name, operation: 'backup' })).toEqual({ cluster: name, operation: 'backup' });
+    expect((await attrsUntil(entityId, { cluster: name, phase: 'Running', version: 'v3.5.10' })).operation).toBeUndefined();
+  } finally {
+    delete stubs.overrides.takeBackup;
   }
   await w.deleteAndWait(name);
 });
