@@ -126,7 +126,9 @@ export class FleetService {
       args: [{ name: spec.name }],
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `etcd cluster ${spec.name}`,
-      staticDetails: `${spec.members.length} members, etcd ${spec.version}, provider ${spec.provider}`,
+      // Static (fixed at start): what it was created with. The live state (members, version, phase) is the
+      // workflow's current details, kept current by the entity (workflows/details.ts).
+      staticDetails: `created with ${spec.members.length} members, etcd ${spec.version}, provider ${spec.provider}; live state: Current Details`,
       typedSearchAttributes: [{ key: EtcdCluster, value: spec.name }],
     });
     return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { parseBody, parseClusterSpec, ValidationError } from '../common/parse';
 import { importTaskserv } from '../common/taskserv';
+import { formatChange, type FieldChange } from '../common/plan-changes';
 import type { Api } from './http';
 import { ApiError, CliError, EXIT, renderProblem } from './errors';
 
@@ -101,14 +102,17 @@ export async function apply(api: Api, input: ApplyInput, opts: { dryRun: boolean
 async function patch(api: Api, spec: { name: string }, dryRun: boolean): Promise<ApplyResult> {
   const url = `/v1/clusters/${encodeURIComponent(spec.name)}${dryRun ? '?dryRun=true' : ''}`;
   const res = await api.call('PATCH', url, spec);
-  const plan: { kind: string; reason: string }[] = res.plan ?? [];
+  const plan: { kind: string; reason: string; changes?: FieldChange[] }[] = res.plan ?? [];
   const verb = dryRun ? 'would queue' : 'queued';
   const lines = [
     plan.length
       ? `cluster ${spec.name}: ${verb} ${plan.length} operation${plan.length === 1 ? '' : 's'}`
       : `cluster ${spec.name}: unchanged (nothing to do)`,
   ];
-  plan.forEach((step, i) => lines.push(`  ${i + 1}. ${step.kind}: ${step.reason}${res.operations?.[i] ? ` (${res.operations[i]})` : ''}`));
+  plan.forEach((step, i) => {
+    lines.push(`  ${i + 1}. ${step.kind}: ${step.reason}${res.operations?.[i] ? ` (${res.operations[i]})` : ''}`);
+    for (const c of step.changes ?? []) lines.push(`       ${formatChange(c)}`);
+  });
   for (const w of res.warnings ?? []) lines.push(`  warning: ${w}`);
   return { lines, operations: res.operations ?? [] };
 }

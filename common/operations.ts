@@ -131,9 +131,17 @@ export function parseOperationId(id: string): { cluster: string; seq: number; ki
   return { cluster: m[1], seq: Number(m[2]), kind: m[3] as OperationKind };
 }
 
+/** Step markers: each with its status in words, readable without an emoji font. */
+export const STEP_MARKERS: Record<StepStatus, string> = {
+  pending: '○ pending',
+  running: '▶ running',
+  done: '✔ done',
+  failed: '✖ failed',
+  skipped: '↷ skipped',
+};
+
 /** Markdown step list for the Temporal UI's current details. */
 export function renderSteps(title: string, steps: Step[]): string {
-  const icon: Record<StepStatus, string> = { pending: '⬜', running: '⏳', done: '✅', failed: '❌', skipped: '⏭️' };
-  const lines = steps.map((s) => `- ${icon[s.status]} **${s.name}**${s.detail ? ` — ${s.detail}` : ''}`);
+  const lines = steps.map((s) => `- \`${STEP_MARKERS[s.status]}\` **${s.name}**${s.detail ? ` — ${s.detail}` : ''}`);
   return [`### ${title}`, '', ...lines].join('\n');
 }

@@ -7,11 +7,14 @@ import type { OperationKind } from './operations';
 import type { Issue } from './issues';
 import { ClusterSpec, MAX_MEMBERS, MemberSpec } from './spec';
 import { planAuth, type AuthState } from './auth';
+import { TLS_CA_FIELDS, TLS_LEAF_FIELDS, stepChanges, type FieldChange } from './plan-changes';
 
 export interface PlanStep {
   kind: OperationKind;
   params: Record<string, unknown>;
   reason: string;
+  /** The fields it changes, old → new (planSpecChange; common/plan-changes.ts). */
+  changes?: FieldChange[];
 }
 
 export interface SpecPlan {
@@ -197,8 +200,6 @@ export function planMembers(
 
 // ------------------------------------------------------------ whole-spec plans
 
-const TLS_LEAF_FIELDS = ['leafKey', 'digest', 'certDays', 'subject', 'extraSans'] as const;
-const TLS_CA_FIELDS = ['caKey', 'caDays'] as const;
 const TLS_FIXED_FIELDS = ['enabled', 'useLocalhost', 'caKeyCipher'] as const;
 const FIXED_FIELDS = ['provider', 'ports', 'paths', 'token', 'dns', 'artifactSource'] as const;
 const NOT_PATCHABLE = ['backup', 'maintenance'] as const;
@@ -269,7 +270,8 @@ export function planSpecChange(
   plan.push(...members.steps.map(({ kind, params, reason }) => ({ kind, params, reason })));
   // etcd users and roles last: `auth` given is the desired state, compared with the recorded one (opts.auth).
   if (desired.auth) plan.push(...planAuth(opts.auth, desired.auth));
-  return { plan: refusals.length ? [] : plan, refusals, warnings: members.warnings };
+  const named = plan.map((s) => ({ ...s, changes: stepChanges(s, current, desired, opts.auth) }));
+  return { plan: refusals.length ? [] : named, refusals, warnings: members.warnings };
 }
 
 /**

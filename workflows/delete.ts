@@ -14,7 +14,7 @@ export interface DeleteInput {
 }
 
 export async function deleteCluster({ spec, purge }: DeleteInput): Promise<void> {
-  setSearchAttributes({ cluster: spec.name, operation: 'delete' });
+  setSearchAttributes({ cluster: spec.name, operation: 'delete', phase: 'Deleting' });
   const progress = new Progress(`Delete ${spec.name}${purge ? ' (purge data)' : ''}`, ['Stop members', 'Remove host files']);
   await progress.step('Stop members', () =>
     Promise.all(spec.members.map((m) => call(hostStep.stopMember, `stop ${m.name}`, { cluster: spec.name, member: m.name, spec }))),

@@ -16,7 +16,8 @@ import {
 } from '@temporalio/workflow';
 import { operationId, operationWorkflowId, type ClusterHealthView, type OperationKind, type OperationRecord } from '../common/operations';
 import { durationMs } from '../common/duration';
-import { setSearchAttributes } from './search-attributes';
+import { setEntityOperation, setSearchAttributes } from './search-attributes';
+import { publishClusterDetails } from './details';
 import { nextPhase, type PhaseEvent } from '../common/phase';
 import type { ClusterSpec } from '../common/spec';
 import type { SignedClient } from '../activities/pki';
@@ -67,6 +68,12 @@ export class ClusterEntity {
     private readonly probes: EntityProbes,
   ) {
     this.state = state ?? { name, phase: 'Pending', seq: 0, queue: [], operations: [] };
+    this.publish();
+  }
+
+  /** The live state as the workflow's current details (Temporal UI); set only when it changed. */
+  private publish(): void {
+    publishClusterDetails(this.state);
   }
 
   /** The one place the phase changes (and with it the search attributes). */
@@ -77,6 +84,7 @@ export class ClusterEntity {
     s.phase = next.phase;
     s.reason = next.reason;
     setSearchAttributes({ cluster: this.name, phase: next.phase, version: s.spec?.version ?? null });
+    this.publish();
   }
 
   private get deleting(): boolean {
@@ -100,6 +108,7 @@ export class ClusterEntity {
   private enqueue(kind: OperationKind, params?: Record<string, unknown>): OperationRecord {
     const op = this.newOperation(kind, params);
     this.state.queue.push(op);
+    this.publish();
     return op;
   }
 
@@ -110,6 +119,7 @@ export class ClusterEntity {
     op.finishedAt = new Date().toISOString();
     ops.push(op);
     if (ops.length > KEPT_OPERATIONS) ops.splice(0, ops.length - KEPT_OPERATIONS);
+    this.publish();
   }
 
   /** The newest operation of a kind: queued, running or finished. */
@@ -235,6 +245,7 @@ export class ClusterEntity {
     else {
       await getExternalWorkflowHandle(op.workflowId).signal(action === 'pause' ? pauseSignal : resumeSignal);
       op.status = action === 'pause' ? 'Paused' : 'Running';
+      this.publish();
     }
     return op;
   }
@@ -295,6 +306,7 @@ export class ClusterEntity {
     op.startedAt = new Date().toISOString();
     s.current = op;
     this.transition({ on: 'started', phase: handler.phase, reason: handler.keepsReason ? s.reason : undefined });
+    setEntityOperation(this.name, op.kind);
     try {
       const outcome = await CancellationScope.cancellable(async () => {
         this.currentScope = CancellationScope.current();
@@ -318,6 +330,8 @@ export class ClusterEntity {
     } finally {
       s.current = undefined;
       this.currentScope = undefined;
+      setEntityOperation(this.name, null);
+      this.publish();
     }
     // Members that left (or never joined) free their address:port pairs.
     if (!handler.terminal) await retainClusterAddresses(s);

@@ -3,6 +3,7 @@
 import { ApplicationFailure, condition, setCurrentDetails, setHandler, isCancellation } from '@temporalio/workflow';
 import { renderSteps, type Step } from '../common/operations';
 import { pauseSignal, progressQuery, resumeSignal, type OperationProgress } from './definitions';
+import { endOperationPhase } from './search-attributes';
 
 export class Progress {
   private readonly steps: Step[];
@@ -50,6 +51,7 @@ export class Progress {
       s.detail = describe(err);
       this.status = 'Failed';
       this.error = isCancellation(err) ? 'cancelled' : `${name}: ${describe(err)}`;
+      endOperationPhase();
       throw err;
     } finally {
       s.finishedAt = new Date().toISOString();
@@ -64,6 +66,7 @@ export class Progress {
 
   succeed(): void {
     this.status = 'Succeeded';
+    endOperationPhase();
     this.publish();
   }
 

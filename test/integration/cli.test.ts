@@ -105,6 +105,8 @@ it('apply --dry-run prints the plan of a changed spec and queues nothing', async
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(new RegExp(`^cluster ${name}: would queue 1 operation`, 'm'));
   expect(r.stdout).toMatch(/^ {2}1\. config-change: /m);
+  // Each field the step changes, old → new (issue 13).
+  expect(r.stdout).toMatch(/^ {7}tunables\.electionTimeout: 500 → 600$/m);
   const ops = await cli(['ops', name, '-o', 'json']);
   expect(JSON.parse(ops.stdout).map((o: { id: string }) => o.id)).toEqual([`${name}.1-provision`]);
   // The same spec again is no change at all.

@@ -155,8 +155,8 @@ it('plans 3 → 5 with PATCH ?dryRun=true without changing anything', async () =
   const r = await stack.api('PATCH', `/v1/clusters/${name}?dryRun=true`, desired);
   expect(r.status).toBe(200);
   expect(r.body.plan).toEqual([
-    { kind: 'add-member', params: member(4), reason: expect.any(String) },
-    { kind: 'add-member', params: member(5), reason: expect.any(String) },
+    { kind: 'add-member', params: member(4), reason: expect.any(String), changes: [{ field: 'members[g4]', from: null, to: member(4) }] },
+    { kind: 'add-member', params: member(5), reason: expect.any(String), changes: [{ field: 'members[g5]', from: null, to: member(5) }] },
   ]);
   expect(r.body.warnings).toEqual([expect.stringMatching(/passes through 4 members/)]);
   expect((await cluster()).queuedOperations).toEqual([]);

@@ -15,16 +15,17 @@ const run = promisify(execFile);
 const ELECTION_MS = 500;
 const MAX_UNAVAILABLE_MS = 3 * ELECTION_MS + 2000;
 const name = 'rot';
+const created = {
+  name,
+  version: 'v3.5.10',
+  members: loopback(73, 3).map((address, i) => ({ name: `r${i + 1}`, address })),
+  tunables: { heartbeatInterval: 50, electionTimeout: ELECTION_MS },
+};
 let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack({ label: 'rollout-certs' });
-  const r = await stack.api('POST', '/v1/clusters', {
-    name,
-    version: 'v3.5.10',
-    members: loopback(73, 3).map((address, i) => ({ name: `r${i + 1}`, address })),
-    tunables: { heartbeatInterval: 50, electionTimeout: ELECTION_MS },
-  });
+  const r = await stack.api('POST', '/v1/clusters', created);
   expect(r.status).toBe(202);
   expect((await stack.waitForPhase(name, ['Running', 'Failed'])).phase).toBe('Running');
 });
@@ -80,6 +81,18 @@ it('applies a config change member by member', async () => {
     expect(conf).toMatch(/snapshot-count: 5000/);
     expect(conf).toMatch(/log-level: warn/);
   }
+  // A PATCH built from the spec as created would revert the change: its plan says so, field by field.
+  const revert = await stack.api('PATCH', `/v1/clusters/${name}?dryRun=true`, created);
+  expect(revert.status).toBe(200);
+  expect(revert.body.plan).toEqual([
+    expect.objectContaining({
+      kind: 'config-change',
+      changes: expect.arrayContaining([
+        expect.objectContaining({ field: 'tunables.snapshotCount', from: 5000 }),
+        expect.objectContaining({ field: 'logging.level', from: 'warn' }),
+      ]),
+    }),
+  ]);
 });
 
 it('renews every certificate from the same CA with a rolling restart', async () => {

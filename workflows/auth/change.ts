@@ -33,7 +33,7 @@ export function describeAuthChange(c: AuthChange): string {
 const yesNo = (changed: boolean, yes: string, no: string) => (changed ? yes : no);
 
 export async function authChange({ spec, change }: AuthChangeInput): Promise<{ checked?: string[] }> {
-  setSearchAttributes({ cluster: spec.name, operation: change.kind });
+  setSearchAttributes({ cluster: spec.name, operation: change.kind, phase: 'Running' });
   const title = `${spec.name}: ${describeAuthChange(change)}`;
   switch (change.kind) {
     case 'put-role': {

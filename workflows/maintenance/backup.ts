@@ -22,7 +22,7 @@ export interface BackupResult {
 export const BACKUP_STEPS = ['Stream snapshot, verify with etcdutl, write manifest', 'Apply retention'] as const;
 
 export async function backupCluster({ spec, member }: BackupInput): Promise<BackupResult> {
-  setSearchAttributes({ cluster: spec.name, operation: 'backup' });
+  setSearchAttributes({ cluster: spec.name, operation: 'backup', phase: 'Running' });
   const where = spec.backup?.s3 ? `s3://${spec.backup.s3.bucket}/${spec.backup.s3.prefix}` : (spec.backup?.dir ?? 'the state dir');
   const progress = new Progress(`Backup ${spec.name} to ${where}`, BACKUP_STEPS);
   const manifest = await step(

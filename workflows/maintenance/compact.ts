@@ -14,7 +14,7 @@ export interface CompactInput {
 }
 
 export async function compactCluster({ spec, previousRevision, revision }: CompactInput) {
-  setSearchAttributes({ cluster: spec.name, operation: 'compact' });
+  setSearchAttributes({ cluster: spec.name, operation: 'compact', phase: 'Maintenance' });
   const progress = new Progress(`Compact ${spec.name}`, ['Read current revision', 'Compact']);
   const current = await step(
     progress,

@@ -5,7 +5,7 @@ import type { ClusterSpec } from '../../common/spec';
 import type { MemberDbStatus } from '../../activities/etcd/ops';
 import { Progress } from '../progress';
 import { call, healthGate, hostStep, maintenanceStep, step } from '../activities';
-import { setSearchAttributes } from '../search-attributes';
+import { operationKind, setSearchAttributes } from '../search-attributes';
 
 export interface DefragInput {
   spec: ClusterSpec;
@@ -38,7 +38,7 @@ export async function defragCluster({
   all,
   ignoreAlarms,
 }: DefragInput): Promise<{ members: DefragMemberResult[]; skipped: string[] }> {
-  setSearchAttributes({ cluster: spec.name, operation: 'defrag' });
+  setSearchAttributes({ cluster: spec.name, operation: operationKind('defrag'), phase: 'Maintenance' });
   const progress = new Progress(`Defragment ${spec.name}`, ['Measure members']);
   const status = await step(progress, 'Measure members', hostStep.memberDbStatus, 'dbSize and dbSizeInUse of every member', { spec }, (s) =>
     s.members.map((m) => `${m.name}${m.isLeader ? ' (leader)' : ''} ${m.dbSize}/${m.dbSizeInUse}`).join(', '),

@@ -6,7 +6,7 @@ import { dataTransfer, step } from '../activities';
 import { setSearchAttributes } from '../search-attributes';
 
 export async function restoreDrill({ spec, backup }: { spec: ClusterSpec; backup?: string }) {
-  setSearchAttributes({ cluster: spec.name, operation: 'restore-drill' });
+  setSearchAttributes({ cluster: spec.name, operation: 'restore-drill', phase: 'Running' });
   const progress = new Progress(`Restore drill for ${spec.name}`, ['Restore into a throwaway etcd and count keys']);
   const r = await step(
     progress,

@@ -8,7 +8,7 @@ import { defragCluster } from './defrag';
 import { setSearchAttributes } from '../search-attributes';
 
 export async function clearNospace({ spec }: { spec: ClusterSpec }) {
-  setSearchAttributes({ cluster: spec.name, operation: 'clear-nospace' });
+  setSearchAttributes({ cluster: spec.name, operation: 'clear-nospace', phase: 'Maintenance' });
   const progress = new Progress(`Clear NOSPACE on ${spec.name}`, [
     'Compact to current revision',
     'Defragment every member',

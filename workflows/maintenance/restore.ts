@@ -26,7 +26,7 @@ export const RESTORE_STEPS = [
 ] as const;
 
 export async function restoreCluster({ spec, ref }: RestoreInput) {
-  setSearchAttributes({ cluster: spec.name, operation: 'restore' });
+  setSearchAttributes({ cluster: spec.name, operation: 'restore', phase: 'Restoring' });
   const tag = workflowInfo().workflowId.replace(/[^A-Za-z0-9-]+/g, '-');
   const progress = new Progress(`Restore ${spec.name} from ${ref.cluster}/${ref.id}`, RESTORE_STEPS);
   const staged = await step(

@@ -70,7 +70,7 @@ function stage(spec: ClusterSpec, source: RecoverySource, tag: string): Promise<
 }
 
 export async function recoverQuorum({ spec, reason, auto }: RecoverQuorumInput): Promise<RecoverQuorumResult> {
-  setSearchAttributes({ cluster: spec.name, operation: 'recover-quorum' });
+  setSearchAttributes({ cluster: spec.name, operation: 'recover-quorum', phase: 'QuorumLost' });
   const tag = workflowInfo().workflowId.replace(/[^A-Za-z0-9-]+/g, '-');
   const progress = new Progress(`Recover quorum of ${spec.name}${reason ? ` (${reason})` : ''}`, RECOVER_STEPS);
   let waiting = false;
