@@ -16,27 +16,49 @@ interface PendingIssue {
   keys?: string[];
 }
 
-/** The paths the issues so far blame; an unknown key is blamed at its own path (the rest of its object is fine). */
-function blamedPaths(issues: readonly PendingIssue[]): Segments[] {
-  return issues.flatMap((i) => (i.code === 'unrecognized_keys' ? (i.keys ?? []).map((k) => [...(i.path ?? []), k]) : [i.path ?? []]));
+/** The blamed paths as a tree: `whole` where a path ends (everything below it is blamed too). */
+interface Node {
+  whole?: boolean;
+  children: Map<PropertyKey, Node>;
 }
 
-/** `value` without what `path` names: an object field removed, an array item set to undefined (indices stay). */
-function without(value: unknown, path: Segments): unknown {
-  if (path.length === 0) return undefined;
-  if (!value || typeof value !== 'object') return value;
-  const [head, ...rest] = path;
+/** The tree of the paths the issues so far blame; an unknown key is blamed at its own path (the rest of its object is fine). */
+function blamedTree(issues: readonly PendingIssue[]): Node {
+  const root: Node = { children: new Map() };
+  const add = (path: readonly PropertyKey[]) => {
+    let n = root;
+    for (const seg of path) {
+      if (n.whole) return;
+      let next = n.children.get(seg);
+      if (!next) n.children.set(seg, (next = { children: new Map() }));
+      n = next;
+    }
+    n.whole = true;
+  };
+  for (const i of issues) {
+    if (i.code === 'unrecognized_keys') for (const k of i.keys ?? []) add([...(i.path ?? []), k]);
+    else add(i.path ?? []);
+  }
+  return root;
+}
+
+/** `value` without what the tree blames: an object field removed, an array item set to undefined (indices stay). One pass. */
+function prune(value: unknown, node: Node): unknown {
+  if (node.whole) return undefined;
+  if (node.children.size === 0 || !value || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
-    if (typeof head !== 'number' || head < 0 || head >= value.length) return value;
     const copy = value.slice();
-    copy[head] = rest.length ? without(value[head], rest) : undefined;
+    for (const [seg, child] of node.children) {
+      if (typeof seg === 'number' && seg >= 0 && seg < copy.length) copy[seg] = prune(copy[seg], child);
+    }
     return copy;
   }
-  const obj = value as Record<PropertyKey, unknown>;
-  if (!(head in obj)) return value;
-  const copy: Record<PropertyKey, unknown> = { ...obj };
-  if (rest.length) copy[head] = without(obj[head], rest);
-  else delete copy[head];
+  const copy: Record<PropertyKey, unknown> = { ...(value as Record<PropertyKey, unknown>) };
+  for (const [seg, child] of node.children) {
+    if (!(seg in copy)) continue;
+    if (child.whole) delete copy[seg];
+    else copy[seg] = prune(copy[seg], child);
+  }
   return copy;
 }
 
@@ -44,12 +66,21 @@ function without(value: unknown, path: Segments): unknown {
  * The value as far as it parsed: each blamed field left out, and `blamed` to
  * tell a left-out field from an absent one (an absent port override means the
  * cluster's port; a bad one means nothing is known). Undefined when the value
- * itself is blamed (not an object at all).
+ * itself is blamed (not an object at all). Linear in the issues and the
+ * containers they touch (a body with thousands of unknown keys stays cheap).
  */
 export function salvage(value: unknown, issues: readonly PendingIssue[]): { value: unknown; blamed: Blamed } {
-  const paths = blamedPaths(issues);
-  const blamed: Blamed = (path) => paths.some((p) => p.every((seg, i) => i >= path.length || seg === path[i]));
-  return { value: paths.reduce(without, value), blamed };
+  const tree = blamedTree(issues);
+  const blamed: Blamed = (path) => {
+    let n: Node | undefined = tree;
+    for (const seg of path) {
+      if (n.whole) return true;
+      n = n.children.get(seg);
+      if (!n) return false;
+    }
+    return n.whole === true || n.children.size > 0;
+  };
+  return { value: prune(value, tree), blamed };
 }
 
 /** A superRefine that runs whether or not fields failed, on the salvaged value (`undefined` when nothing is usable). */
