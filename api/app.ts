@@ -15,6 +15,7 @@ import { AuditLog, auditHandler, auditMiddleware } from './audit';
 import { identityContext } from './identity';
 import { logger } from '../infra/logger';
 import { openApiDocument } from './openapi';
+import { docsRouter } from './docs';
 import { createMetrics } from './metrics';
 import { operationEvents } from './events';
 import { membershipRoutes } from './routes/membership';
@@ -90,6 +91,8 @@ export function createApp(opts: AppOptions): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
+  // The same document for people (Swagger UI, served locally); unauthenticated like /openapi.json.
+  app.use('/docs', docsRouter());
   app.use(
     '/codec',
     codecRouter(

@@ -58,7 +58,9 @@ export function toProblem(err: unknown): { status: number; title: string; detail
   }
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const [status, title] = FAILURE_STATUS[err.cause.type ?? ''] ?? [422, 'Unprocessable Operation'];
-    return { status, title, detail: err.cause.message };
+    // A refusal that blames fields carries them as its first detail (workflows/state.ts refuseIssues).
+    const errors = fieldErrors(err.cause.details?.[0]);
+    return { status, title, detail: err.cause.message, ...(errors ? { errors } : {}) };
   }
   if (err instanceof WorkflowNotFoundError) return { status: 404, title: 'Not Found', detail: err.message };
   // gRPC DEADLINE_EXCEEDED / UNAVAILABLE: Temporal or the worker is not there (the client may wrap it, e.g. a query's ServiceError).
@@ -81,4 +83,11 @@ function grpcStatus(err: unknown): { code: number; message: string } | undefined
     if (typeof e.code === 'number') return { code: e.code, message: String(e.message ?? '') };
   }
   return undefined;
+}
+
+/** A refusal's field errors: a non-empty list of {path, message} strings, else undefined. */
+export function fieldErrors(detail: unknown): FieldError[] | undefined {
+  if (!Array.isArray(detail) || detail.length === 0) return undefined;
+  const ok = detail.every((d) => d && typeof d === 'object' && typeof d.path === 'string' && typeof d.message === 'string');
+  return ok ? detail.map((d: FieldError) => ({ path: d.path, message: d.message })) : undefined;
 }

@@ -4,6 +4,7 @@
 // Pure and deterministic: the API, the workflows and the activities import it.
 // Passwords are never part of the recorded state: only whether one was set.
 import { z } from 'zod';
+import { whenever } from './salvage';
 
 /** The etcd user the service's own admin client certificate (CN etcdfleet-admin) maps to. */
 export const SERVICE_USER = 'etcdfleet-admin';
@@ -29,10 +30,13 @@ export const Permission = z
     key: z.string().min(1, 'must not be empty').max(4096).optional(),
     access: z.enum(['read', 'write', 'readwrite'], { error: 'read, write or readwrite' }),
   })
-  .superRefine((p, ctx) => {
-    if ((p.prefix === undefined) === (p.key === undefined))
-      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of prefix or key' });
-  });
+  .superRefine(
+    ...whenever<{ prefix?: string; key?: string }>((p, blamed) =>
+      p && !blamed(['prefix']) && !blamed(['key']) && (p.prefix === undefined) === (p.key === undefined)
+        ? [{ path: [], message: 'give exactly one of prefix or key' }]
+        : [],
+    ),
+  );
 export type Permission = z.output<typeof Permission>;
 
 const Permissions = z.array(Permission).max(256, 'at most 256 permissions').default([]);
@@ -60,10 +64,11 @@ export interface AuthState {
 }
 
 type At = (string | number)[];
-const duplicates = (names: string[], at: 'roles' | 'users', what: string): { path: At; message: string }[] => {
+const duplicates = (names: (string | undefined)[], at: 'roles' | 'users', what: string): { path: At; message: string }[] => {
   const seen = new Map<string, number>();
   const issues: { path: At; message: string }[] = [];
   names.forEach((n, i) => {
+    if (n === undefined) return;
     if (seen.has(n)) issues.push({ path: [at, i, 'name'], message: `duplicate ${what} "${n}" (also ${at}[${seen.get(n)}])` });
     else seen.set(n, i);
   });
@@ -85,36 +90,45 @@ export const AuthSpec = z
     roles: z.array(RoleSpec).max(256).default([]),
     users: z.array(UserSpec).max(1024).default([]),
   })
-  .superRefine((a, ctx) => {
-    const add = (path: At, message: string) => ctx.addIssue({ code: 'custom', path, message });
-    for (const i of [
-      ...duplicates(
-        a.roles.map((r) => r.name),
-        'roles',
-        'role',
-      ),
-      ...duplicates(
-        a.users.map((u) => u.name),
-        'users',
-        'user',
-      ),
-    ])
-      add(i.path, i.message);
-    a.roles.forEach((r, i) => {
-      const why = reservedNameIssue('role', r.name);
-      if (why) add(['roles', i, 'name'], why);
-    });
-    const declared = new Set([ROOT, ...a.roles.map((r) => r.name)]);
-    a.users.forEach((u, i) => {
-      const why = reservedNameIssue('user', u.name);
-      if (why) add(['users', i, 'name'], why);
-      u.roles.forEach((r, j) => {
-        if (!declared.has(r)) add(['users', i, 'roles', j], `role "${r}" is not declared in auth.roles`);
-      });
-    });
-  });
+  // Run on what parsed (common/salvage.ts): a role or user whose own fields failed still counts where its name is known.
+  .superRefine(...whenever<LooseAuth>(authRuleIssues));
 export type AuthSpec = z.output<typeof AuthSpec>;
 
+interface LooseAuth {
+  roles?: ({ name?: string } | undefined)[];
+  users?: ({ name?: string; roles?: (string | undefined)[] } | undefined)[];
+}
+
+function authRuleIssues(a: LooseAuth | undefined): { path: At; message: string }[] {
+  if (!a) return [];
+  const out: { path: At; message: string }[] = [];
+  const roles = (a.roles ?? []).map((r) => r?.name);
+  const users = a.users ?? [];
+  out.push(
+    ...duplicates(roles, 'roles', 'role'),
+    ...duplicates(
+      users.map((u) => u?.name),
+      'users',
+      'user',
+    ),
+  );
+  roles.forEach((name, i) => {
+    const why = name === undefined ? undefined : reservedNameIssue('role', name);
+    if (why) out.push({ path: ['roles', i, 'name'], message: why });
+  });
+  // A role whose name failed its schema may be the one a user names: only a list of known names can refuse a user's role.
+  const rolesKnown = a.roles !== undefined && roles.every((n) => n !== undefined);
+  const declared = new Set([ROOT, ...roles.filter((n) => n !== undefined)]);
+  users.forEach((u, i) => {
+    const why = u?.name === undefined ? undefined : reservedNameIssue('user', u.name);
+    if (why) out.push({ path: ['users', i, 'name'], message: why });
+    u?.roles?.forEach((r, j) => {
+      if (rolesKnown && r !== undefined && !declared.has(r))
+        out.push({ path: ['users', i, 'roles', j], message: `role "${r}" is not declared in auth.roles` });
+    });
+  });
+  return out;
+}
 /** What an auth operation changes; the operation kind names it. */
 export type AuthChange =
   | { kind: 'put-role'; role: RoleSpec }

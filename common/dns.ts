@@ -33,7 +33,8 @@ export function srvPeerHost(m: NamedMember, domain: string): string {
 export function discoveryIssues(spec: {
   provider: string;
   dns?: { discoverySrv?: string; srvName?: string };
-  members: NamedMember[];
+  /** undefined: a member whose name or hostname failed its own schema (nothing to check). */
+  members: (NamedMember | undefined)[];
 }): { path: (string | number)[]; message: string }[] {
   const domain = spec.dns?.discoverySrv;
   if (!domain) {
@@ -49,6 +50,7 @@ export function discoveryIssues(spec: {
   }
   const out: { path: (string | number)[]; message: string }[] = [];
   spec.members.forEach((m, i) => {
+    if (!m) return;
     const host = srvPeerHost(m, domain);
     if (!isHostname(host))
       out.push({

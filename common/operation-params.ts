@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { MAX_TIMEOUT_SECONDS, secondsSchema } from './duration';
 import { zodIssues, type Issue } from './issues';
+import { whenever } from './salvage';
 import type { OperationKind } from './operations';
 import { BackupSpec, LoggingSpec, MemberSpec, Tunables } from './spec';
 import { AuthName, RoleSpec, UserSpec } from './auth';
@@ -18,11 +19,13 @@ const memberName = required('required: the member name');
 const promoteTimeoutSeconds = secondsSchema().optional();
 
 /** etcd refuses an election timeout under 5 heartbeats (the defaults: 1000 and 100 ms). */
-const RolloutTunables = Tunables.superRefine((t, ctx) => {
-  const hb = t.heartbeatInterval ?? 100;
-  if ((t.electionTimeout ?? 1000) < 5 * hb)
-    ctx.addIssue({ code: 'custom', path: ['electionTimeout'], message: `must be at least 5 × heartbeatInterval (${5 * hb} ms)` });
-});
+const RolloutTunables = Tunables.superRefine(
+  ...whenever<{ heartbeatInterval?: number; electionTimeout?: number }>((t, blamed) => {
+    const hb = t?.heartbeatInterval ?? 100;
+    if (!t || blamed(['heartbeatInterval']) || blamed(['electionTimeout']) || (t.electionTimeout ?? 1000) >= 5 * hb) return [];
+    return [{ path: ['electionTimeout'], message: `must be at least 5 × heartbeatInterval (${5 * hb} ms)` }];
+  }),
+);
 
 type BackupSettings = z.output<typeof BackupSpec>;
 

@@ -124,8 +124,10 @@ type PathIssue = { path: (string | number)[]; message: string };
  */
 export function pathLayoutIssues(spec: {
   paths: Required<Dirs>;
-  members: { paths?: Dirs }[];
-  logging: { outputs: string[] };
+  /** undefined: a member whose paths failed their own schema (its effective dirs are unknown). */
+  members: ({ paths?: Dirs } | undefined)[];
+  /** undefined: an output that failed its own schema. */
+  logging: { outputs: (string | undefined)[] };
 }): PathIssue[] {
   const issues = new Map<string, PathIssue>();
   const add = (path: (string | number)[], message: string) => {
@@ -133,6 +135,7 @@ export function pathLayoutIssues(spec: {
     if (!issues.has(key)) issues.set(key, { path, message });
   };
   spec.members.forEach((m, i) => {
+    if (!m) return;
     const where = (f: keyof Dirs) => (m.paths?.[f] !== undefined ? ['members', i, 'paths', f] : ['paths', f]);
     const eff = (f: keyof Dirs) => normalizeAbsPath(m.paths?.[f] ?? spec.paths[f]);
     const data = eff('dataDir');
@@ -151,7 +154,7 @@ export function pathLayoutIssues(spec: {
       }
     }
     spec.logging.outputs.forEach((o, j) => {
-      if (!o.startsWith('/') || logFileProblem(o)) return;
+      if (o === undefined || !o.startsWith('/') || logFileProblem(o)) return;
       const n = normalizeAbsPath(o);
       for (const f of ['dataDir', 'confDir', 'certsDir'] as const) {
         if (isWithin(n, eff(f))) add(['logging', 'outputs', j], `must not be inside the member's ${f} (${eff(f)})`);
@@ -166,7 +169,7 @@ export function pathLayoutIssues(spec: {
  * create or rename member directories: a spec that reached the worker without
  * the API's validation is refused there too.
  */
-export function specPathIssues(spec: Parameters<typeof pathLayoutIssues>[0]): PathIssue[] {
+export function specPathIssues(spec: { paths: Required<Dirs>; members: { paths?: Dirs }[]; logging: { outputs: string[] } }): PathIssue[] {
   const out: PathIssue[] = [];
   const dirs = (p: Dirs | undefined, at: (string | number)[]) => {
     for (const f of ['dataDir', 'confDir', 'certsDir'] as const) {

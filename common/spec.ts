@@ -1,11 +1,13 @@
 // The native cluster spec. Pure and deterministic: imported by the API, the
 // workflows (for types and derived topology) and the activities.
 import { z } from 'zod';
-import { LogFilePath, MemberDirPath, pathLayoutIssues } from './paths';
+import { LogFilePath, MemberDirPath } from './paths';
 import { GO_DURATION_RULE, RETENTION_RULE, durationSchema } from './duration';
 import { DEFAULT_ETCD_VERSION, RELEASE_VERSION_RE, minorOf } from './release-version';
-import { Address, isAddress, isHostname, isLoopbackV4 } from './hostnames';
-import { DnsSpec, discoveryIssues } from './dns';
+import { Address, isAddress, isHostname } from './hostnames';
+import { DnsSpec } from './dns';
+import { specRuleIssues, type LooseSpec } from './spec-rules';
+import { whenever } from './salvage';
 import { AuthSpec } from './auth';
 import { RecoverySpec } from './recovery';
 
@@ -231,114 +233,8 @@ export const ClusterSpec = z
     /** Quorum-loss recovery: grace period and approval (common/recovery.ts). */
     recovery: RecoverySpec.optional(),
   })
-  .superRefine((spec, ctx) => {
-    const names = new Map<string, number>();
-    // Where each address:port is bound, and one issue per offending field (several
-    // ports of one member colliding on a duplicated address is one mistake, not three).
-    const binds = new Map<string, { member: number; kind: string }>();
-    const clashes = new Map<string, { path: (string | number)[]; what: string[] }>();
-    spec.members.forEach((m, i) => {
-      if (names.has(m.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['members', i, 'name'],
-          message: `duplicate member name "${m.name}" (also members[${names.get(m.name)}])`,
-        });
-      } else names.set(m.name, i);
-      const p = memberPorts(spec, m);
-      for (const [kind, port] of Object.entries(p)) {
-        // The local provider runs every member on one machine, so what matters is the bind address.
-        const host = spec.provider === 'local' ? (m.listenAddress ?? m.address) : m.address;
-        const key = `${host}:${port}`;
-        const prev = binds.get(key);
-        if (!prev) {
-          binds.set(key, { member: i, kind });
-          continue;
-        }
-        const portField = `${kind}Port` as 'clientPort' | 'peerPort' | 'metricsPort';
-        // Blame the field the user wrote: the member's port override, else the cluster-wide
-        // port when one member's own ports collide, else the member's (duplicated) address.
-        const path =
-          m[portField] !== undefined
-            ? ['members', i, portField]
-            : prev.member === i
-              ? ['ports', kind]
-              : ['members', i, m.listenAddress !== undefined && spec.provider === 'local' ? 'listenAddress' : 'address'];
-        const other = prev.member === i ? `its ${prev.kind} port` : `members[${prev.member}] ${prev.kind} port`;
-        const pathKey = path.join('.');
-        const c = clashes.get(pathKey) ?? { path, what: [] };
-        c.what.push(`${kind} ${key} (also ${other})`);
-        clashes.set(pathKey, c);
-      }
-      if (spec.provider === 'local') {
-        for (const field of ['address', 'listenAddress'] as const) {
-          const a = m[field];
-          // Malformed addresses (and an advertised 0.0.0.0) already have their own issue.
-          if (a !== undefined && isAddress(a) && !(field === 'address' && a === '0.0.0.0') && !isLoopbackV4(a)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['members', i, field],
-              message: `the local provider runs members on loopback: use an address in 127.0.0.0/8, not "${a}"`,
-            });
-          }
-        }
-      }
-    });
-    for (const c of clashes.values()) {
-      ctx.addIssue({ code: 'custom', path: c.path, message: `address:port used twice: ${c.what.join('; ')}` });
-    }
-    if (spec.provider === 'local' && spec.tls.useLocalhost) {
-      // useLocalhost adds a 127.0.0.1:<client port> listener to every member, all on this one machine.
-      const seen = new Map<number, string>();
-      spec.members.forEach((m, i) => {
-        const port = memberPorts(spec, m).client;
-        const listen = m.listenAddress ?? m.address;
-        if (listen === '127.0.0.1' || listen === '0.0.0.0') return;
-        const other = seen.get(port);
-        if (other !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['members', i, 'clientPort'],
-            message: `with useLocalhost every local member also listens on 127.0.0.1:${port}, already taken by ${other}: give members distinct client ports`,
-          });
-        } else seen.set(port, m.name);
-      });
-    }
-    if (spec.provider !== 'ssh' && spec.ssh) {
-      ctx.addIssue({ code: 'custom', path: ['ssh'], message: 'ssh settings apply to provider "ssh" only' });
-    }
-    if (spec.provider === 'ssh') {
-      // One etcd.service and one /etc/etcd per machine: one member per host.
-      const hosts = new Map<string, number>();
-      spec.members.forEach((m, i) => {
-        const prev = hosts.get(m.address);
-        if (prev === undefined) hosts.set(m.address, i);
-        else
-          ctx.addIssue({
-            code: 'custom',
-            path: ['members', i, 'address'],
-            message: `the ssh provider runs one member per host: ${m.address} is also members[${prev}]`,
-          });
-      });
-    }
-    // etcd's own defaults: heartbeat 100 ms, election 1000 ms. A raised heartbeat alone can break the rule too.
-    const { heartbeatInterval: hb, electionTimeout: et } = spec.tunables;
-    if (et !== undefined && et < 5 * (hb ?? 100)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['tunables', 'electionTimeout'],
-        message: `must be at least 5 × heartbeatInterval (${5 * (hb ?? 100)} ms)`,
-      });
-    } else if (et === undefined && hb !== undefined && 1000 < 5 * hb) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['tunables', 'heartbeatInterval'],
-        message: `with the default electionTimeout (1000 ms) this must be at most 200 ms; set electionTimeout to at least ${5 * hb} ms`,
-      });
-    }
-    for (const issue of pathLayoutIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
-    for (const issue of discoveryIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
-  });
+  // Cross-field rules (common/spec-rules.ts), run on what parsed even when fields failed: one answer lists both.
+  .superRefine(...whenever<LooseSpec>(specRuleIssues));
 
 /** What the user sends (defaults optional). */
 export type ClusterSpecInput = z.input<typeof ClusterSpec>;

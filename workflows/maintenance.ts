@@ -1,8 +1,8 @@
 // Maintenance operations (backup, restore, compaction, defragmentation, NOSPACE recovery).
 // Each runs one child runbook; the entity keeps what they learn under
 // `extensions.backups` (catalogue, last drill) and `extensions.maintenance`.
-import { ApplicationFailure, executeChild } from '@temporalio/workflow';
-import { withParams, type OperationHandlers, type ClusterState } from './state';
+import { executeChild } from '@temporalio/workflow';
+import { refuseIssues, withParams, type OperationHandlers, type ClusterState } from './state';
 import { backupCluster } from './maintenance/backup';
 import { restoreCluster } from './maintenance/restore';
 import { restoreDrill } from './maintenance/drill';
@@ -10,8 +10,6 @@ import { compactCluster } from './maintenance/compact';
 import { defragCluster } from './maintenance/defrag';
 import { clearNospace } from './maintenance/nospace';
 import { call, observe } from './activities';
-
-const refuse = (message: string) => ApplicationFailure.create({ type: 'Refused', message, nonRetryable: true });
 
 export interface BackupsExtension {
   location?: string;
@@ -67,7 +65,12 @@ export const maintenanceOperations: OperationHandlers = {
         healthy = false;
       }
       if (healthy)
-        throw refuse(`cluster ${state.name} is healthy; an in-place restore replaces all of its data: pass "force": true to do it anyway`);
+        throw refuseIssues([
+          {
+            path: 'force',
+            message: `cluster ${state.name} is healthy; an in-place restore replaces all of its data: pass "force": true to do it anyway`,
+          },
+        ]);
     },
     async run({ state, spec, op, params }) {
       const from = params.from ?? state.name;

@@ -6,7 +6,7 @@
 import { executeChild } from '@temporalio/workflow';
 import { canonicalJson } from '../common/fingerprint';
 import { planMembers, specWithAddedMember, specWithReplacedMember, specWithoutMember } from '../common/plan';
-import { formatPath } from '../common/issues';
+import { formatPath, type Issue } from '../common/issues';
 import type { OperationParams } from '../common/operation-params';
 import { ClusterSpec, type MemberSpec } from '../common/spec';
 import { call, observe } from './activities';
@@ -34,6 +34,22 @@ function quorumWithout(summary: (member: string) => string) {
   };
 }
 
+/**
+ * Plan issues (`member.address`, from common/plan.ts) at the request's own
+ * fields. An add's body is the member itself. A replace changes only the
+ * address (the URL names the member), so whatever the new spec breaks, that
+ * address is at fault (a clash is blamed on the later of two members, which
+ * may be another one).
+ */
+function asRequest(kind: 'add-member' | 'replace-member', issues: Issue[]): Issue[] {
+  return issues.map((i) => {
+    if (kind === 'replace-member') return { ...i, path: 'address' };
+    const m = /^member(?:\.(.+))?$/.exec(i.path);
+    if (!m) return i.path === 'members' ? { ...i, path: '' } : i;
+    return { ...i, path: m[1] ?? '' };
+  });
+}
+
 const seconds = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
 
 function checkAdd(spec: ClusterSpec, params: OperationParams<'add-member'>) {
@@ -43,7 +59,7 @@ function checkAdd(spec: ClusterSpec, params: OperationParams<'add-member'>) {
   if (!r.ok) {
     const existing = spec.members.find((m) => m.name === member.name);
     if (existing && isSameMember(existing, member)) return { already: existing, promoteTimeoutMs };
-    throw refuseIssues(r.issues);
+    throw refuseIssues(asRequest('add-member', r.issues));
   }
   return { next: r.value.spec, member: r.value.member, promoteTimeoutMs };
 }
@@ -53,7 +69,8 @@ function isSameMember(a: MemberSpec, b: MemberSpec): boolean {
 }
 
 function checkRemove(spec: ClusterSpec, { member }: OperationParams<'remove-member'>) {
-  if (!spec.members.some((m) => m.name === member)) throw refuse(`cluster ${spec.name} has no member ${member}`, 'NotFound');
+  if (!spec.members.some((m) => m.name === member))
+    throw refuseIssues([{ path: 'member', message: `cluster ${spec.name} has no member ${member}` }], 'NotFound');
   const r = specWithoutMember(spec, member);
   if (!r.ok) throw refuseIssues(r.issues);
   return { member, next: r.value.spec };
@@ -61,9 +78,9 @@ function checkRemove(spec: ClusterSpec, { member }: OperationParams<'remove-memb
 
 function checkReplace(spec: ClusterSpec, { member, address, promoteTimeoutSeconds }: OperationParams<'replace-member'>) {
   const old = spec.members.find((m) => m.name === member);
-  if (!old) throw refuse(`cluster ${spec.name} has no member ${member}`, 'NotFound');
+  if (!old) throw refuseIssues([{ path: 'member', message: `cluster ${spec.name} has no member ${member}` }], 'NotFound');
   const r = specWithReplacedMember(spec, member, { ...old, ...(address ? { address } : {}) });
-  if (!r.ok) throw refuseIssues(r.issues);
+  if (!r.ok) throw refuseIssues(asRequest('replace-member', r.issues));
   return { member, next: r.value.spec, promoteTimeoutMs: seconds(promoteTimeoutSeconds) };
 }
 

@@ -13,7 +13,7 @@ import { executeChild, patched } from '@temporalio/workflow';
 import { minorOf } from '../common/release-version';
 import { checkUpgradePath, checkUpgradeShape, normalizeRelease } from '../common/upgrade-path';
 import { call, lookup } from './activities';
-import { refusalGate, refuse, withParams, type ClusterState, type OperationHandlers } from './state';
+import { refusalGate, refuse, refuseIssues, withParams, type ClusterState, type OperationHandlers } from './state';
 import { rollingUpgrade } from './rollout/upgrade';
 import { rollingConfigChange } from './rollout/config';
 import { rotateCa, rotateCertificates } from './rollout/certificates';
@@ -36,7 +36,7 @@ export const rolloutOperations: OperationHandlers = {
     validate(state, params) {
       requireRunning(state, 'an upgrade');
       const v = checkUpgradeShape(versionAfterQueue(state), params.version);
-      if (!v.allowed) throw refuse(v.reason!);
+      if (!v.allowed) throw refuseIssues([{ path: 'version', message: v.reason! }]);
       if (state.spec!.members.length < 3)
         throw refuse(
           `a rolling upgrade needs at least 3 voting members to keep quorum (cluster ${state.name} has ${state.spec!.members.length})`,
@@ -46,7 +46,7 @@ export const rolloutOperations: OperationHandlers = {
       const available = await lookup.availableEtcdVersions.executeWithOptions({ summary: 'known etcd releases' }, []);
       const from = versionAfterQueue(state);
       const v = checkUpgradePath(from, params.version, available);
-      if (!v.allowed) throw refuse(v.reason!);
+      if (!v.allowed) throw refuseIssues([{ path: 'version', message: v.reason! }]);
       // 3.5 → 3.6: etcd's v2 store check on every member (3.6 has no v2 store). Not in histories recorded before it.
       if (minorOf(from) === '3.5' && minorOf(normalizeRelease(params.version)) === '3.6' && patched('upgrade-v2store-check'))
         await refusalGate(() => call(lookup.checkV2Store, 'precheck: etcdutl check v2store on every member', { spec: state.spec! }));

@@ -4,7 +4,7 @@ import express from 'express';
 import { ValidationError } from '../../common/parse';
 import { checkBackupPolicy, parseAllowedClusterSpec, POLICY_STATUS } from '../../common/policy';
 import type { FleetService } from '../service';
-import { bodyObject, operationParams } from '../body';
+import { allChecks, bodyObject, nameMatchesUrl, operationParams, under } from '../body';
 import type { OperationKind } from '../../common/operations';
 import { HttpProblem } from '../problems';
 import { SCHEDULE_KINDS, schedulesFromSpec, type ScheduleKind } from '../schedules';
@@ -49,7 +49,12 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
   r.post('/clusters/:name/restore', requireRole('admin'), async (req, res) => {
     const body = bodyObject(req);
     const target = name(req);
-    const params = operationParams('restore', { backup: body.backup ?? 'latest', from: body.from ?? target, force: body.force });
+    // Params, the new cluster's spec and its name are checked together: one answer names every bad field.
+    const [params, parsed] = allChecks(
+      () => operationParams('restore', { backup: body.backup ?? 'latest', from: body.from ?? target, force: body.force }),
+      () => (body.spec === undefined ? undefined : under('spec', () => parseAllowedClusterSpec(body.spec, fleet.policy))),
+      () => nameMatchesUrl(body.spec, target, 'spec.name'),
+    );
     const { from = target } = params;
     if (from !== target) {
       const source = await fleet.view(from);
@@ -63,11 +68,7 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
       params.sourceBackup = source.spec?.backup;
     }
     let created: unknown;
-    if (body.spec !== undefined) {
-      const { spec } = parseAllowedClusterSpec(body.spec, fleet.policy);
-      if (spec.name !== target) throw new HttpProblem(400, 'Invalid Request', `spec.name ${spec.name} does not match the URL (${target})`);
-      created = await fleet.createCluster(spec);
-    }
+    if (parsed) created = await fleet.createCluster(parsed.spec);
     const accepted = await fleet.submit(target, 'restore', params);
     res.status(202).json({ name: target, ...accepted, ...(created ? { provision: created } : {}) });
   });

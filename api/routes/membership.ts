@@ -5,9 +5,9 @@
 //   PATCH  /clusters/{name}[?dryRun=true]              plan (and queue) the operations for a changed spec
 import express, { type Request, type Response } from 'express';
 import type { OperationAccepted } from '../../workflows/definitions';
-import { parseBody, parseClusterSpec, ValidationError } from '../../common/parse';
+import { parseBody, parseClusterSpec } from '../../common/parse';
 import { checkPlanSteps, planSpecChange } from '../../common/plan';
-import { bodyObject, bodyText, operationParams } from '../body';
+import { allChecks, bodyObject, bodyText, nameMatchesUrl, operationParams } from '../body';
 import { HttpProblem } from '../problems';
 import type { FleetService } from '../service';
 import { requireRole } from '../access';
@@ -52,10 +52,11 @@ export function membershipRoutes(fleet: FleetService): express.Router {
 
   r.patch('/clusters/:name', requireRole('operator'), async (req: Request, res: Response) => {
     const name = String(req.params.name);
-    const { spec: desired, warnings: specWarnings } = parseClusterSpec(parseBody(bodyText(req), req.get('content-type')));
-    if (desired.name !== name) {
-      throw new ValidationError([{ path: 'name', message: `must be ${name} (the cluster in the URL); a cluster cannot be renamed` }]);
-    }
+    const raw = parseBody(bodyText(req), req.get('content-type'));
+    const [{ spec: desired, warnings: specWarnings }] = allChecks(
+      () => parseClusterSpec(raw),
+      () => nameMatchesUrl(raw, name, 'name', '; a cluster cannot be renamed'),
+    );
     const view = await fleet.view(name);
     if (!view.spec) throw new HttpProblem(404, 'Not Found', `cluster ${name} has no spec yet`);
     const unhealthy = (view.health?.members ?? []).filter((m) => !m.healthy).map((m) => m.name);

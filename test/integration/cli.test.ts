@@ -134,7 +134,7 @@ it('a refused apply exits 3 and prints each field path on its own line', async (
 it('an upgrade the API refuses exits 3 with the reason; an operation that fails exits 1 with its reason', async () => {
   const refused = await cli(['upgrade', name, 'v3.5.9999', '--wait']);
   expect(refused.code).toBe(3);
-  expect(refused.stderr).toMatch(/refused \(422 Unprocessable Operation\): .*not an available etcd release/);
+  expect(refused.stderr).toMatch(/refused \(422 Unprocessable Operation\): 1 field\n {2}version: .*not an available etcd release/);
   const failed = await cli(['restore', name, '--backup', 'nosuch', '--force', '--wait']);
   expect(failed.code).toBe(1);
   expect(failed.stdout).toMatch(/\[failed\] Fetch and verify backup/);

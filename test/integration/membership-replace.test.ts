@@ -68,11 +68,14 @@ it('answers 400 with field paths for an invalid member body, 422 for a clash, 40
 
   const dup = await stack.api('POST', `/v1/clusters/${name}/members`, { name: 'r2', address: '127.0.61.9' });
   expect(dup.status).toBe(422);
-  expect(dup.body.detail).toMatch(/member\.name: duplicate member name "r2"/);
+  expect(dup.body.detail).toMatch(/name: duplicate member name "r2"/);
+  // The field of the request that is at fault: the add body is the member itself.
+  expect(dup.body.errors).toEqual([{ path: 'name', message: expect.stringMatching(/duplicate member name "r2"/) }]);
 
   const remote = await stack.api('POST', `/v1/clusters/${name}/members`, { name: 'r9', address: '10.0.0.9' });
   expect(remote.status).toBe(422);
-  expect(remote.body.detail).toMatch(/member\.address: .*loopback/);
+  expect(remote.body.detail).toMatch(/address: .*loopback/);
+  expect(remote.body.errors.map((e: any) => e.path)).toEqual(['address']);
 
   expect((await stack.api('DELETE', `/v1/clusters/${name}/members/nobody`)).status).toBe(404);
   expect((await stack.api('POST', `/v1/clusters/${name}/members/nobody/replace`)).status).toBe(404);

@@ -88,6 +88,7 @@ it('refuses skipping the latest patch, a skipped minor and a downgrade with 422,
   const unknown = await stack.api('POST', `/v1/clusters/${name}/upgrade`, { version: `v3.5.${Number(V35.split('.')[2]) + 1}` });
   expect(unknown.status).toBe(422);
   expect(unknown.body.detail).toMatch(/not an available etcd release/);
+  expect(unknown.body.errors).toEqual([{ path: 'version', message: expect.stringMatching(/not an available etcd release/) }]);
   const after = (await stack.api('GET', `/v1/clusters/${name}`)).body;
   expect(after.version).toBe(FROM);
   expect(after.operations.length).toBe(before.operations.length);

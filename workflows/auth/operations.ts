@@ -3,7 +3,14 @@
 // password is dropped from the operation record once the child has it).
 import { ApplicationFailure, executeChild } from '@temporalio/workflow';
 import { applyAuthChange, EMPTY_AUTH, redactParams, reservedNameIssue, ROOT, type AuthChange, type AuthState } from '../../common/auth';
-import { withParams, type ClusterState, type OperationContext, type OperationHandlers, type OperationOutcome } from '../state';
+import {
+  refuseIssues,
+  withParams,
+  type ClusterState,
+  type OperationContext,
+  type OperationHandlers,
+  type OperationOutcome,
+} from '../state';
 import { authChange, describeAuthChange } from './change';
 
 const refuse = (message: string) => ApplicationFailure.create({ type: 'Refused', message, nonRetryable: true });
@@ -12,7 +19,7 @@ export const authOf = (s: Readonly<ClusterState>): AuthState => (s.extensions?.a
 
 function notReserved(kind: 'role' | 'user', name: string): void {
   const why = reservedNameIssue(kind, name);
-  if (why) throw refuse(`name: ${why}`);
+  if (why) throw refuseIssues([{ path: 'name', message: why }]);
 }
 
 /** Roles a user may get now: recorded ones, root, and roles a running or queued put-role creates first. */
@@ -53,8 +60,10 @@ export const authOperations: OperationHandlers = {
     validate(s, p) {
       notReserved('user', p.name);
       const known = knownRoles(s);
-      const unknown = p.roles.filter((r) => !known.has(r));
-      if (unknown.length) throw refuse(`roles: no role ${unknown.join(', ')} on cluster ${s.name} (PUT the role first)`);
+      const missing = p.roles.flatMap((r, j) =>
+        known.has(r) ? [] : [{ path: `roles[${j}]`, message: `no role ${r} on cluster ${s.name} (PUT the role first)` }],
+      );
+      if (missing.length) throw refuseIssues(missing);
     },
     run: (ctx) => runChange(ctx, { kind: 'put-user', user: ctx.params }),
   }),
