@@ -1,15 +1,17 @@
 // Maintenance operations (backup, restore, compaction, defragmentation, NOSPACE recovery).
 // Each runs one child runbook; the entity keeps what they learn under
 // `extensions.backups` (catalogue, last drill) and `extensions.maintenance`.
-import { ApplicationFailure, executeChild } from '@temporalio/workflow';
-import { withParams, type OperationHandlers, type ClusterState } from './state';
+import { ApplicationFailure, executeChild, patched } from '@temporalio/workflow';
+import { refusalGate, withParams, type OperationHandlers, type ClusterState } from './state';
 import { backupCluster } from './maintenance/backup';
 import { restoreCluster } from './maintenance/restore';
 import { restoreDrill } from './maintenance/drill';
 import { compactCluster } from './maintenance/compact';
 import { defragCluster } from './maintenance/defrag';
 import { clearNospace } from './maintenance/nospace';
-import { call, observe } from './activities';
+import { call, lookup, observe } from './activities';
+import { CONTINUOUS_BACKUP_PATCH, ensureRecorder } from './backup/continuous';
+import type { RestorePoint } from '../activities/backup/continuous-chain';
 
 const refuse = (message: string) => ApplicationFailure.create({ type: 'Refused', message, nonRetryable: true });
 
@@ -32,6 +34,9 @@ const backupsOf = (s: Readonly<ClusterState>): BackupsExtension => (s.extensions
 const maintOf = (s: Readonly<ClusterState>): MaintenanceExtension => (s.extensions?.maintenance as MaintenanceExtension | undefined) ?? {};
 const now = () => new Date().toISOString();
 
+const pointOf = (p: { toRevision?: number; toTime?: string }): RestorePoint | undefined =>
+  p.toRevision !== undefined ? { revision: p.toRevision } : p.toTime !== undefined ? { time: p.toTime } : undefined;
+
 export const maintenanceOperations: OperationHandlers = {
   backup: withParams('backup', {
     phase: 'Running',
@@ -42,6 +47,8 @@ export const maintenanceOperations: OperationHandlers = {
         staticSummary: `Backup ${spec.name}${params.scheduled ? ' (scheduled)' : ''}`,
       });
       const latest = r.remaining.find((b) => b.id === r.manifest.id);
+      // Continuous backups record the changes after this backup (a recorder that runs already carries on).
+      const recorder = spec.backup?.continuous && patched(CONTINUOUS_BACKUP_PATCH) ? await ensureRecorder(spec.name) : undefined;
       const backups: BackupsExtension = {
         ...backupsOf(state),
         location: r.location,
@@ -50,7 +57,7 @@ export const maintenanceOperations: OperationHandlers = {
         lastBackupAt: r.manifest.createdAt,
         lastDeleted: r.deleted,
       };
-      return { extensions: { backups }, result: { backup: r.manifest, deleted: r.deleted } };
+      return { extensions: { backups }, result: { backup: r.manifest, deleted: r.deleted, ...(recorder ? { recorder } : {}) } };
     },
   }),
 
@@ -59,6 +66,15 @@ export const maintenanceOperations: OperationHandlers = {
     // In place replaces every member's data: meant for a cluster that lost
     // quorum. A healthy cluster needs an explicit `force: true`.
     async precheck(state, p) {
+      // A point no recorded chain reaches is refused now, with the hole or the end of the record named.
+      const point = pointOf(p);
+      if (point) {
+        const from = p.from ?? state.name;
+        const settings = from === state.name ? state.spec?.backup : p.sourceBackup;
+        await refusalGate(() =>
+          call(lookup.planPointInTime, `plan the restore of ${from}`, { ref: { cluster: from, settings, id: p.backup }, point }),
+        );
+      }
       if (p.force === true || state.phase === 'Pending' || state.phase === 'Provisioning' || !state.spec) return;
       let healthy = false;
       try {
@@ -74,10 +90,13 @@ export const maintenanceOperations: OperationHandlers = {
       const settings = from === state.name ? spec.backup : params.sourceBackup;
       const r = await executeChild(restoreCluster, {
         workflowId: op.workflowId,
-        args: [{ spec, ref: { cluster: from, settings, id: params.backup } }],
+        args: [{ spec, ref: { cluster: from, settings, id: params.backup }, point: pointOf(params) }],
         staticSummary: `Restore ${spec.name} from ${from}/${params.backup}`,
       });
-      return { health: r.health, result: { backup: r.backup, revision: r.revision, totalKey: r.totalKey, keptAside: r.keptAside } };
+      return {
+        health: r.health,
+        result: { backup: r.backup, revision: r.revision, totalKey: r.totalKey, keptAside: r.keptAside, replayed: r.replayed },
+      };
     },
   }),
 

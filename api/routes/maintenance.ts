@@ -45,11 +45,18 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
    * Into a new cluster: `{backup, from: <source cluster>, spec: <new cluster spec>}`:
    * the new cluster is provisioned, then restored from the source's backup
    * (the entity queue runs the restore right after provisioning).
+   * Point in time (continuous backups): `toRevision: R` or `toTime: <RFC 3339>` as well.
    */
   r.post('/clusters/:name/restore', requireRole('admin'), async (req, res) => {
     const body = bodyObject(req);
     const target = name(req);
-    const params = operationParams('restore', { backup: body.backup ?? 'latest', from: body.from ?? target, force: body.force });
+    const params = operationParams('restore', {
+      backup: body.backup ?? 'latest',
+      from: body.from ?? target,
+      force: body.force,
+      toRevision: body.toRevision,
+      toTime: body.toTime,
+    });
     const { from = target } = params;
     if (from !== target) {
       const source = await fleet.view(from);
