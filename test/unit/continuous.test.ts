@@ -60,7 +60,7 @@ describe('chunk encoding', () => {
       encryption: { key, id: keyId(key) },
     });
     const out: Buffer[] = [];
-    await pipeline(Readable.from([body]), new Decrypt(key), async function* (src) {
+    await pipeline(Readable.from([body]), new Decrypt(key), async (src: AsyncIterable<Buffer>) => {
       for await (const b of src) out.push(b as Buffer);
     });
     expect(Buffer.concat(out).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b])); // gzip
