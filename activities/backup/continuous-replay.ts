@@ -1,8 +1,10 @@
-// Replaying recorded changes into a restored etcd through its API, in
-// revision order: puts (without their leases) and deletes, batched into
-// transactions of distinct keys. Replaying a prefix again (a retried
-// activity) converges on the same state: every op overwrites or removes a
-// whole key, and the last op on a key decides its value.
+// Replaying recorded changes into a restored etcd through its API: puts
+// (without their leases) and deletes, chunk by chunk in revision order, each
+// chunk reduced to the last change per key and written in transactions of
+// distinct keys. Only the end state is visible (the cluster is Running only
+// after the replay), and replaying a prefix again (a retried activity)
+// converges on the same state: every op overwrites or removes a whole key, and
+// the last op on a key decides its value.
 import type { Etcd3 } from 'etcd3';
 import type { ChangeEvent } from './continuous-format';
 
@@ -40,35 +42,73 @@ export function inWindow(events: ChangeEvent[], w: ReplayWindow): { take: Change
   return { take, end: false };
 }
 
+/** Transactions in flight at once: their keys are distinct, so their order does not matter. */
+const IN_FLIGHT = 4;
+
+/**
+ * Collects a chunk's changes keeping only the last one per key, then (flush)
+ * writes them in transactions of distinct keys, a few at a time. Chunks are
+ * flushed one after another, so a key's changes still land in revision order.
+ */
 export class Replayer {
-  private ops: ChangeEvent[] = [];
-  private keys = new Set<string>();
-  private bytes = 0;
-  readonly result: ReplayResult;
+  private last = new Map<string, ChangeEvent>();
+  private pending = 0;
+  private endRevision?: number;
+  private endTime?: number;
+  readonly result: ReplayResult & { writes: number };
 
   constructor(
     private readonly client: Etcd3,
     baseRevision: number,
   ) {
-    this.result = { applied: 0, revision: baseRevision, reachedEnd: false };
+    this.result = { applied: 0, writes: 0, revision: baseRevision, reachedEnd: false };
   }
 
   async add(events: ChangeEvent[]): Promise<void> {
     for (const e of events) {
-      const size = e.k.length + (e.v?.length ?? 0);
-      if (this.keys.has(e.k) || this.ops.length >= TXN_OPS || this.bytes + size > TXN_BYTES) await this.flush();
-      this.ops.push(e);
-      this.keys.add(e.k);
-      this.bytes += size;
+      this.last.delete(e.k); // re-inserted at the end: the map keeps revision order
+      this.last.set(e.k, e);
+    }
+    this.pending += events.length;
+    if (events.length) {
+      const end = events[events.length - 1];
+      this.endRevision = end.r;
+      this.endTime = end.t;
     }
   }
 
   async flush(): Promise<void> {
-    if (!this.ops.length) return;
-    const ops = this.ops;
-    this.ops = [];
-    this.keys = new Set();
-    this.bytes = 0;
+    const ops = [...this.last.values()];
+    this.last = new Map();
+    const batches: ChangeEvent[][] = [];
+    let batch: ChangeEvent[] = [];
+    let bytes = 0;
+    for (const e of ops) {
+      const size = e.k.length + (e.v?.length ?? 0);
+      if (batch.length >= TXN_OPS || (batch.length && bytes + size > TXN_BYTES)) {
+        batches.push(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(e);
+      bytes += size;
+    }
+    if (batch.length) batches.push(batch);
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length) await this.txn(batches[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, worker));
+    this.result.applied += this.pending;
+    this.result.writes += ops.length;
+    this.pending = 0;
+    if (this.endRevision !== undefined) {
+      this.result.revision = this.endRevision;
+      this.result.at = new Date(this.endTime!).toISOString();
+    }
+  }
+
+  private async txn(ops: ChangeEvent[]): Promise<void> {
     await this.client.kv.txn({
       compare: [],
       success: ops.map((e) =>
@@ -78,9 +118,5 @@ export class Replayer {
       ),
       failure: [],
     } as never);
-    const last = ops[ops.length - 1];
-    this.result.applied += ops.length;
-    this.result.revision = last.r;
-    this.result.at = new Date(last.t).toISOString();
   }
 }

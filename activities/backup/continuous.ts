@@ -99,6 +99,7 @@ export async function replayPlan(client: Etcd3, target: BackupTarget, plan: Poin
     }
     const { take, end } = inWindow(events, window);
     await r.add(take);
+    await r.flush();
     beat(r.result.revision);
     if (end) {
       r.result.reachedEnd = true;
