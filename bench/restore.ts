@@ -99,10 +99,12 @@ async function restoreInto(bin: string, root: string, snapshot: string, bump: bo
   );
   try {
     await answering(c);
+    const t1 = Date.now();
     await after?.(c);
     const ms = Date.now() - t0;
+    const afterMs = Date.now() - t1;
     const keys = Number((await c.kv.range({ key: Buffer.from('\0'), range_end: Buffer.from('\0'), count_only: true } as never)).count);
-    return { ms, keys };
+    return { ms, keys, afterMs };
   } finally {
     c.close();
     await stop(procs);
@@ -123,6 +125,8 @@ async function main(): Promise<void> {
   const c = newEtcdClient(endpoint, undefined, { timeoutMs: 30_000 });
   try {
     await answering(c);
+    // A leftover etcd on the address would answer instead of ours (and keep its data).
+    if (source.exitCode !== null) throw new Error(`the source etcd exited (${source.exitCode}): is another one running on ${SRC}?`);
     log(`filling the source with ${DB_MIB} MiB of random values…`);
     const value = 64 * 1024;
     const n = Math.ceil((DB_MIB * MIB) / value);
@@ -203,7 +207,7 @@ async function main(): Promise<void> {
       const b = await restoreInto(bin, root, plainFile, false);
       base.push(b.ms);
       log(
-        `run ${r + 1}: ours ${secs(dl + o2.ms)} s (download ${secs(dl)} s, ${replayed} changes replayed); etcdutl restore + start ${secs(b.ms)} s`,
+        `run ${r + 1}: ours ${secs(dl + o2.ms)} s (download and decrypt ${secs(dl)} s, restore and start ${secs(o2.ms - o2.afterMs)} s, ${replayed} changes replayed in ${secs(o2.afterMs)} s); etcdutl restore + start ${secs(b.ms)} s`,
       );
     }
     const ratio = median(ours) / median(base);

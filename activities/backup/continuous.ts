@@ -201,6 +201,9 @@ export function continuousActivities(cfg: Config) {
         if (e instanceof WatchFailed && e.compacted && start <= newest) return record(newest + 1);
         throw e;
       });
+      // Cancelled (a worker shutting down, or the workflow cancelled): fail the attempt, never end
+      // the recorder; a retry on another worker resumes after what was written.
+      if (r.stopped === 'cancelled') throw new Error(`recorder of ${cluster} interrupted at revision ${r.revision}`);
       return { stop: r.stopped, revision: r.revision, chunks: r.chunks, events: r.events };
     },
 
