@@ -1,7 +1,7 @@
 // Replaying recorded changes into a restored etcd through its API: puts
 // (without their leases) and deletes, chunk by chunk in revision order, each
-// chunk reduced to the last change per key and written in transactions of
-// distinct keys. Only the end state is visible (the cluster is Running only
+// run of chunks (up to REPLAY_HOLD_BYTES) reduced to the last change per key
+// and written in transactions of distinct keys. Only the end state is visible (the cluster is Running only
 // after the replay), and replaying a prefix again (a retried activity)
 // converges on the same state: every op overwrites or removes a whole key, and
 // the last op on a key decides its value.
@@ -11,6 +11,8 @@ import type { ChangeEvent } from './continuous-format';
 /** etcd's default --max-txn-ops is 128; request size is limited to 1.5 MiB. */
 const TXN_OPS = 128;
 const TXN_BYTES = 1024 * 1024;
+/** Changes held for reduction before they are written (base64 bytes of keys and values). */
+export const REPLAY_HOLD_BYTES = 64 * 1024 * 1024;
 
 export interface ReplayWindow {
   /** Changes after this revision (the restored backup's) … */
@@ -43,16 +45,18 @@ export function inWindow(events: ChangeEvent[], w: ReplayWindow): { take: Change
 }
 
 /** Transactions in flight at once: their keys are distinct, so their order does not matter. */
-const IN_FLIGHT = 4;
+const IN_FLIGHT = 8;
 
 /**
- * Collects a chunk's changes keeping only the last one per key, then (flush)
- * writes them in transactions of distinct keys, a few at a time. Chunks are
- * flushed one after another, so a key's changes still land in revision order.
+ * Collects changes keeping only the last one per key, then (flush) writes
+ * them in transactions of distinct keys, a few at a time. Flushes run one
+ * after another, so a key's changes still land in revision order.
  */
 export class Replayer {
   private last = new Map<string, ChangeEvent>();
   private pending = 0;
+  /** Key and value bytes held (the caller flushes above a bound). */
+  held = 0;
   private endRevision?: number;
   private endTime?: number;
   readonly result: ReplayResult & { writes: number };
@@ -66,8 +70,11 @@ export class Replayer {
 
   async add(events: ChangeEvent[]): Promise<void> {
     for (const e of events) {
+      const before = this.last.get(e.k);
+      if (before) this.held -= before.k.length + (before.v?.length ?? 0);
       this.last.delete(e.k); // re-inserted at the end: the map keeps revision order
       this.last.set(e.k, e);
+      this.held += e.k.length + (e.v?.length ?? 0);
     }
     this.pending += events.length;
     if (events.length) {
@@ -80,6 +87,7 @@ export class Replayer {
   async flush(): Promise<void> {
     const ops = [...this.last.values()];
     this.last = new Map();
+    this.held = 0;
     const batches: ChangeEvent[][] = [];
     let batch: ChangeEvent[] = [];
     let bytes = 0;

@@ -16,7 +16,7 @@ import { readManifests } from './backup';
 import { ChainError, planPointInTime, type PointInTimePlan, type RestorePoint } from './continuous-chain';
 import { changeKeys, decodeChunk, parseChunkManifest, type ChangesHead, type ChunkManifest } from './continuous-format';
 import { recordChanges, WatchFailed } from './continuous-recorder';
-import { inWindow, Replayer, type ReplayResult } from './continuous-replay';
+import { inWindow, Replayer, REPLAY_HOLD_BYTES, type ReplayResult } from './continuous-replay';
 import { backupKey } from './key';
 import { IntegrityError } from './stream';
 import { openTarget, type BackupSettings, type BackupTarget } from './target';
@@ -99,7 +99,7 @@ export async function replayPlan(client: Etcd3, target: BackupTarget, plan: Poin
     }
     const { take, end } = inWindow(events, window);
     await r.add(take);
-    await r.flush();
+    if (r.held > REPLAY_HOLD_BYTES) await r.flush();
     beat(r.result.revision);
     if (end) {
       r.result.reachedEnd = true;
