@@ -5,6 +5,7 @@
 import type { Config } from '../infra/config';
 import { artifactActivities } from './artifacts/activities';
 import { backupActivities } from './backup/activities';
+import { continuousActivities } from './backup/continuous';
 import { etcdActivities } from './etcd/activities';
 import { authActivities } from './etcd/auth-activities';
 import { downgradeActivities } from './etcd/downgrade';
@@ -23,6 +24,7 @@ export function createActivities(cfg: Config) {
     ...etcdGateActivities(cfg),
     ...downgradeActivities(cfg),
     ...backupActivities(cfg),
+    ...continuousActivities(cfg),
     ...maintenanceActivities(cfg),
     ...authActivities(cfg),
     ...recoveryActivities(cfg),

@@ -56,6 +56,12 @@ export function fleetMetrics(registry: client.Registry) {
   const backupAt = gauge('etcdfleet_backup_last_verified_timestamp_seconds', 'Creation time of the newest verified backup', ['cluster']);
   const backupBytes = gauge('etcdfleet_backup_last_size_bytes', 'Stored size of the newest verified backup', ['cluster']);
   const backupInterval = gauge('etcdfleet_backup_interval_seconds', 'Interval of scheduled backups (only when enabled)', ['cluster']);
+  const drillRto = gauge('etcdfleet_restore_drill_rto_seconds', 'Last restore drill: download to last replayed change (RTO)', ['cluster']);
+  const drillRpo = gauge(
+    'etcdfleet_restore_drill_rpo_seconds',
+    'Last restore drill: age of the newest recorded change (continuous) or of the backup when it began (RPO)',
+    ['cluster'],
+  );
   const backupAtByCluster = new Map<string, number>();
   new client.Gauge({
     name: 'etcdfleet_backup_last_verified_age_seconds',
@@ -88,7 +94,7 @@ export function fleetMetrics(registry: client.Registry) {
     registers: [registry],
   });
   const snapshotGauges = [phase, healthy, alarms, alarm, memberHealthy, memberLeader, raftLag, dbSize, dbInUse, certExpiry];
-  const moreGauges = [running, queued, backupAt, backupBytes, backupInterval];
+  const moreGauges = [running, queued, backupAt, backupBytes, backupInterval, drillRto, drillRpo];
   /** Finished operation ids counted so far, per cluster (only those the entity still keeps). */
   let counted = new Map<string, Set<string>>();
 
@@ -142,6 +148,9 @@ export function fleetMetrics(registry: client.Registry) {
       backupBytes.set({ cluster: v.name }, backup.bytes);
       backupAtByCluster.set(v.name, backup.createdAt);
     }
+    const drill = (v.extensions?.backups as BackupsExtension | undefined)?.lastDrill as { rtoMs?: number; rpoMs?: number } | undefined;
+    if (typeof drill?.rtoMs === 'number') drillRto.set({ cluster: v.name }, drill.rtoMs / 1000);
+    if (typeof drill?.rpoMs === 'number') drillRpo.set({ cluster: v.name }, drill.rpoMs / 1000);
     const interval = v.spec?.backup?.enabled ? durationMs(v.spec.backup.interval) : undefined;
     if (interval !== undefined) backupInterval.set({ cluster: v.name }, interval / 1000);
   }

@@ -221,7 +221,10 @@ export function openApiDocument(): object {
         '/v1/clusters/{name}/restore': {
           parameters: [nameParam],
           post: {
-            ...queued('Restore in place {backup, force?} or into a new cluster {from, backup, spec}', true),
+            ...queued(
+              'Restore in place {backup, force?} or into a new cluster {from, backup, spec}; to a point in time with toRevision or toTime',
+              true,
+            ),
             responses: { 202: accepted, 400: problem(), 403: problem(), 404: problem(), 409: problem(), 422: problem() },
           },
         },

@@ -52,14 +52,23 @@ export const OPERATION_PARAMS = {
   /** Seconds between the CA rotation's phases, for clients to pick up the new trust bundle. */
   'rotate-ca': z.object({ phaseGraceSeconds: secondsSchema(MAX_TIMEOUT_SECONDS, { allowZero: true }).optional() }),
   backup: z.object({ member: z.string({ error: 'a member name' }).min(1, 'a member name').optional(), scheduled }),
-  restore: z.object({
-    backup: required('the id of a backup (or "latest") is required'),
-    from: z.string({ error: 'the name of the cluster that took the backup' }).optional(),
-    /** In place on a healthy cluster. */
-    force: z.boolean().optional(),
-    /** Set by the API (never by a client): the source cluster's backup settings when restoring from another cluster. */
-    sourceBackup: z.custom<BackupSettings>((v) => v === undefined || (typeof v === 'object' && v !== null)).optional(),
-  }),
+  restore: z
+    .object({
+      backup: required('the id of a backup (or "latest") is required'),
+      from: z.string({ error: 'the name of the cluster that took the backup' }).optional(),
+      /** In place on a healthy cluster. */
+      force: z.boolean().optional(),
+      /** Point in time (continuous backups): replay recorded changes up to this revision … */
+      toRevision: z.number({ error: 'a positive revision' }).int().min(1, 'a positive revision').optional(),
+      /** … or up to this time (RFC 3339 with a zone). */
+      toTime: z.iso.datetime({ offset: true, error: 'an RFC 3339 time, e.g. 2026-01-02T03:04:05Z' }).optional(),
+      /** Set by the API (never by a client): the source cluster's backup settings when restoring from another cluster. */
+      sourceBackup: z.custom<BackupSettings>((v) => v === undefined || (typeof v === 'object' && v !== null)).optional(),
+    })
+    .refine((p) => p.toRevision === undefined || p.toTime === undefined, {
+      message: 'give toRevision or toTime, not both',
+      path: ['toTime'],
+    }),
   'restore-drill': z.object({ backup: z.string().min(1).optional(), scheduled }),
   compact: z.object({ revision: z.number({ error: 'a positive revision' }).int().min(1, 'a positive revision').optional(), scheduled }),
   defrag: z.object({ all: z.boolean().optional(), scheduled }),

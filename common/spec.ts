@@ -183,6 +183,11 @@ export const BackupSpec = z.strictObject({
     .optional(),
   /** AES-256-GCM client-side encryption with the service's backup key (ETCDFLEET_BACKUP_KEY). */
   encryption: z.boolean().default(false),
+  /**
+   * Continuous backups: after each full backup, every change is recorded (an etcd watch, written as
+   * chunks every few seconds) for point-in-time restores (`toRevision`/`toTime`).
+   */
+  continuous: z.boolean().optional(),
   /** Restore drill: restore the latest backup into a throwaway etcd on the worker's machine this often. */
   drillInterval: Duration.optional(),
 });

@@ -1,15 +1,17 @@
 // Maintenance operations (backup, restore, compaction, defragmentation, NOSPACE recovery).
 // Each runs one child runbook; the entity keeps what they learn under
 // `extensions.backups` (catalogue, last drill) and `extensions.maintenance`.
-import { executeChild } from '@temporalio/workflow';
-import { refuseIssues, withParams, type OperationHandlers, type ClusterState } from './state';
+import { executeChild, patched } from '@temporalio/workflow';
+import { refusalGate, refuseIssues, withParams, type OperationHandlers, type ClusterState } from './state';
 import { backupCluster } from './maintenance/backup';
 import { restoreCluster } from './maintenance/restore';
 import { restoreDrill } from './maintenance/drill';
 import { compactCluster } from './maintenance/compact';
 import { defragCluster } from './maintenance/defrag';
 import { clearNospace } from './maintenance/nospace';
-import { call, observe } from './activities';
+import { call, lookup, observe } from './activities';
+import { CONTINUOUS_BACKUP_PATCH, ensureRecorder } from './backup/continuous';
+import type { RestorePoint } from '../activities/backup/continuous-chain';
 
 export interface BackupsExtension {
   location?: string;
@@ -30,6 +32,9 @@ const backupsOf = (s: Readonly<ClusterState>): BackupsExtension => (s.extensions
 const maintOf = (s: Readonly<ClusterState>): MaintenanceExtension => (s.extensions?.maintenance as MaintenanceExtension | undefined) ?? {};
 const now = () => new Date().toISOString();
 
+const pointOf = (p: { toRevision?: number; toTime?: string }): RestorePoint | undefined =>
+  p.toRevision !== undefined ? { revision: p.toRevision } : p.toTime !== undefined ? { time: p.toTime } : undefined;
+
 export const maintenanceOperations: OperationHandlers = {
   backup: withParams('backup', {
     phase: 'Running',
@@ -40,6 +45,8 @@ export const maintenanceOperations: OperationHandlers = {
         staticSummary: `Backup ${spec.name}${params.scheduled ? ' (scheduled)' : ''}`,
       });
       const latest = r.remaining.find((b) => b.id === r.manifest.id);
+      // Continuous backups record the changes after this backup (a recorder that runs already carries on).
+      const recorder = spec.backup?.continuous && patched(CONTINUOUS_BACKUP_PATCH) ? await ensureRecorder(spec.name) : undefined;
       const backups: BackupsExtension = {
         ...backupsOf(state),
         location: r.location,
@@ -48,7 +55,7 @@ export const maintenanceOperations: OperationHandlers = {
         lastBackupAt: r.manifest.createdAt,
         lastDeleted: r.deleted,
       };
-      return { extensions: { backups }, result: { backup: r.manifest, deleted: r.deleted } };
+      return { extensions: { backups }, result: { backup: r.manifest, deleted: r.deleted, ...(recorder ? { recorder } : {}) } };
     },
   }),
 
@@ -57,6 +64,15 @@ export const maintenanceOperations: OperationHandlers = {
     // In place replaces every member's data: meant for a cluster that lost
     // quorum. A healthy cluster needs an explicit `force: true`.
     async precheck(state, p) {
+      // A point no recorded chain reaches is refused now, with the hole or the end of the record named.
+      const point = pointOf(p);
+      if (point) {
+        const from = p.from ?? state.name;
+        const settings = from === state.name ? state.spec?.backup : p.sourceBackup;
+        await refusalGate(() =>
+          call(lookup.planPointInTime, `plan the restore of ${from}`, { ref: { cluster: from, settings, id: p.backup }, point }),
+        );
+      }
       if (p.force === true || state.phase === 'Pending' || state.phase === 'Provisioning' || !state.spec) return;
       let healthy = false;
       try {
@@ -77,10 +93,13 @@ export const maintenanceOperations: OperationHandlers = {
       const settings = from === state.name ? spec.backup : params.sourceBackup;
       const r = await executeChild(restoreCluster, {
         workflowId: op.workflowId,
-        args: [{ spec, ref: { cluster: from, settings, id: params.backup } }],
+        args: [{ spec, ref: { cluster: from, settings, id: params.backup }, point: pointOf(params) }],
         staticSummary: `Restore ${spec.name} from ${from}/${params.backup}`,
       });
-      return { health: r.health, result: { backup: r.backup, revision: r.revision, totalKey: r.totalKey, keptAside: r.keptAside } };
+      return {
+        health: r.health,
+        result: { backup: r.backup, revision: r.revision, totalKey: r.totalKey, keptAside: r.keptAside, replayed: r.replayed },
+      };
     },
   }),
 

@@ -11,6 +11,7 @@ export { scaleCluster } from './membership/scale';
 export { backupCluster } from './maintenance/backup';
 export { restoreCluster } from './maintenance/restore';
 export { restoreDrill } from './maintenance/drill';
+export { continuousBackup } from './backup/continuous';
 export { compactCluster } from './maintenance/compact';
 export { defragCluster } from './maintenance/defrag';
 export { clearNospace } from './maintenance/nospace';

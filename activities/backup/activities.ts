@@ -25,6 +25,7 @@ import {
   writeManifest,
   type BackupManifest,
 } from './backup';
+import { loadPlan, replayPlan } from './continuous';
 import { backupKey } from './key';
 import { drill, restoreMemberDataDir } from './restore';
 import { IntegrityError } from './stream';
@@ -214,20 +215,45 @@ export function backupActivities(cfg: Config) {
       return restoreMemberDataDir(hosts(spec), { spec, member, snapshot, tag });
     },
 
-    /** Restores a backup into a throwaway etcd on 127.0.0.1 and counts its keys. */
-    async restoreDrill({ ref, version, source }: { ref: BackupRef; version: string; source?: string }) {
-      const m = await findManifest(ref);
+    /**
+     * Restores a backup into a throwaway etcd on 127.0.0.1 and counts its keys. With `replayChain`
+     * (continuous backups) the recorded changes after it are replayed too. RTO: download to last
+     * change applied; RPO: how old the newest recorded change (else the backup) was when the drill began.
+     */
+    async restoreDrill({ ref, version, source, replayChain }: { ref: BackupRef; version: string; source?: string; replayChain?: boolean }) {
+      const began = Date.now();
       const target = openTarget(ref.settings);
+      const plan = replayChain ? await loadPlan(target, prefixOf(ref.settings), ref.cluster, ref.id, { tip: true }) : undefined;
+      const m = await findManifest(plan ? { ...ref, id: plan.backup } : ref);
+      const key = m.encryption || plan?.chunks.some((c) => c.encryption) ? backupKey(cfg).key : undefined;
       return heartbeating(() =>
         withTempDir(async (dir) => {
           const file = path.join(dir, 'snapshot.db');
-          await integrity(fetchToFile(target, m, file, m.encryption ? backupKey(cfg).key : undefined));
-          const r = await drill({ snapshot: file, binDir: await binDirFor(version, source), workDir: dir });
+          await integrity(fetchToFile(target, m, file, m.encryption ? key : undefined));
+          const r = await drill({
+            snapshot: file,
+            binDir: await binDirFor(version, source),
+            workDir: dir,
+            replay: plan && ((client) => replayPlan(client, target, plan, key)),
+          });
+          const recordedAt = Date.parse(plan?.recordedUntil ?? m.createdAt);
           return {
             backup: m.id,
             expectedRevision: m.verified?.revision,
             boltKeys: m.verified?.totalKey,
             ...r,
+            ...(plan
+              ? {
+                  chain: {
+                    chunks: plan.chunks.length,
+                    recordedRevision: plan.recordedRevision,
+                    recordedUntil: plan.recordedUntil,
+                    gap: plan.gap,
+                  },
+                }
+              : {}),
+            rtoMs: Date.now() - began,
+            rpoMs: Math.max(0, began - recordedAt),
             at: new Date().toISOString(),
           };
         }),

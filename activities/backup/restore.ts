@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../../common/spec';
 import { clusterToken, clusterTopology, initialCluster } from '../../common/topology';
 import { hostFiles, type HostProvider } from '../hosts';
+import type { Etcd3 } from 'etcd3';
 import { newEtcdClient } from '../etcd/client';
 import { drillTls } from './drill-tls';
 
@@ -101,11 +102,13 @@ export async function freePort(): Promise<number> {
  * with free ports (clients over TLS with a throwaway CA, so a backup taken with
  * etcd auth on is read as etcdfleet-admin), count the keys, stop it. Measures the restore time.
  */
-export async function drill(input: {
+export async function drill<R = never>(input: {
   snapshot: string;
   binDir: string;
   workDir: string;
-}): Promise<{ keys: number; revision: number; restoreMs: number; startMs: number }> {
+  /** Runs once the etcd answers (the change chain of continuous backups), before the keys are counted. */
+  replay?: (client: Etcd3) => Promise<R>;
+}): Promise<{ keys: number; revision: number; restoreMs: number; startMs: number; replayMs?: number; replayed?: R }> {
   const dataDir = path.join(input.workDir, 'data');
   const [client, peer] = [await freePort(), await freePort()];
   const t0 = Date.now();
@@ -151,15 +154,26 @@ export async function drill(input: {
     const c = newEtcdClient(`https://127.0.0.1:${client}`, tls.credentials, { timeoutMs: 2_000 });
     try {
       const deadline = Date.now() + 60_000;
+      const count = async () => {
+        const r = await c.kv.range({ key: Buffer.from('\0'), range_end: Buffer.from('\0'), count_only: true } as never);
+        return { keys: Number(r.count), revision: Number(r.header.revision) };
+      };
+      let at: { keys: number; revision: number };
       for (;;) {
         try {
-          const r = await c.kv.range({ key: Buffer.from('\0'), range_end: Buffer.from('\0'), count_only: true } as never);
-          return { keys: Number(r.count), revision: Number(r.header.revision), restoreMs, startMs: Date.now() - t0 - restoreMs };
+          at = await count();
+          break;
         } catch (e) {
           if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`drill etcd did not answer: ${(e as Error).message}`);
           await new Promise((r) => setTimeout(r, 200));
         }
       }
+      const startMs = Date.now() - t0 - restoreMs;
+      if (!input.replay) return { ...at, restoreMs, startMs };
+      // Point-in-time drill: the snapshot's own revision is what is checked; keys are counted after the replay.
+      const t1 = Date.now();
+      const replayed = await input.replay(c);
+      return { ...(await count()), revision: at.revision, restoreMs, startMs, replayMs: Date.now() - t1, replayed };
     } finally {
       c.close();
     }

@@ -48,8 +48,11 @@ type Policy = NonNullable<FaultHandling['global']>;
 
 // etcd3's policies come from cockatiel; the pool only ever calls
 // `execute(fn)`. These two stand in for "no retry, no breaker" and "try the
-// next endpoint on a connection-level failure".
-const noRetry = { execute: <T>(fn: () => Promise<T>) => fn() } as unknown as Policy;
+// next endpoint on a connection-level failure". `execute` always returns a
+// promise, like cockatiel's: the pool's markFailed hands it a function that
+// throws and catches the rejection; a synchronous throw would escape from a
+// watch stream's error handler and crash the process.
+const noRetry = { execute: async <T>(fn: () => Promise<T>) => fn() } as unknown as Policy;
 function nextHostOnFailure(attempts: number): Policy {
   return {
     async execute<T>(fn: () => Promise<T>): Promise<T> {

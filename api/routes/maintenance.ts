@@ -45,13 +45,21 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
    * Into a new cluster: `{backup, from: <source cluster>, spec: <new cluster spec>}`:
    * the new cluster is provisioned, then restored from the source's backup
    * (the entity queue runs the restore right after provisioning).
+   * Point in time (continuous backups): `toRevision: R` or `toTime: <RFC 3339>` as well.
    */
   r.post('/clusters/:name/restore', requireRole('admin'), async (req, res) => {
     const body = bodyObject(req);
     const target = name(req);
     // Params, the new cluster's spec and its name are checked together: one answer names every bad field.
     const [params, parsed] = allChecks(
-      () => operationParams('restore', { backup: body.backup ?? 'latest', from: body.from ?? target, force: body.force }),
+      () =>
+        operationParams('restore', {
+          backup: body.backup ?? 'latest',
+          from: body.from ?? target,
+          force: body.force,
+          toRevision: body.toRevision,
+          toTime: body.toTime,
+        }),
       () => (body.spec === undefined ? undefined : under('spec', () => parseAllowedClusterSpec(body.spec, fleet.policy))),
       () => nameMatchesUrl(body.spec, target, 'spec.name'),
     );
