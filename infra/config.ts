@@ -48,6 +48,11 @@ export interface Config {
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
+  /**
+   * ETCDFLEET_WORKER_MACHINE (default: the hostname): names this worker's machine. Every worker also
+   * polls `<taskQueue>@<machine>` (machineQueue), where a local-provider cluster's operations run.
+   */
+  machine: string;
   apiHost: string;
   apiPort: number;
   /** What specs may reach (artifact sources, S3 endpoints and credentials, backup root): see specPolicy. */
@@ -103,9 +108,15 @@ export function loadConfig(env = process.env): Config {
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT ?? 7233}`,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.ETCDFLEET_TASK_QUEUE ?? 'etcdfleet',
+    machine: env.ETCDFLEET_WORKER_MACHINE || os.hostname(),
     apiHost: env.HOST ?? '127.0.0.1',
     apiPort: Number(env.PORT ?? 8080),
   };
+}
+
+/** The task queue of this worker's machine: local-provider members live there, so their operations run there. */
+export function machineQueue(config: Pick<Config, 'taskQueue' | 'machine'>): string {
+  return `${config.taskQueue}@${config.machine}`;
 }
 
 /** Shortest secret (token, passphrase, capability) the service starts with. */

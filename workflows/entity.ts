@@ -37,6 +37,7 @@ import { releaseClusterAddresses, retainClusterAddresses } from './addresses';
 import type { ClusterState, OperationHandler } from './state';
 import { QUORUM_LOSS_PATCH, nextObservationMs, watchQuorum } from './recovery/detect';
 import { quorumLossReason } from '../common/recovery';
+import { clusterQueue, placeOperation, recordMemberQueues } from './placement';
 
 const KEPT_OPERATIONS = 50;
 const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
@@ -45,12 +46,14 @@ const refuse = (type: 'Conflict' | 'NotFound' | 'Refused', message: string) =>
 
 /** The activities the entity itself calls (the workflow hands them in). */
 export interface EntityProbes {
-  clusterHealth(spec: ClusterSpec): Promise<ClusterHealthView>;
+  /** `taskQueue`: the cluster's machine queue (workflows/placement.ts), or undefined for the entity's own. */
+  clusterHealth(spec: ClusterSpec, taskQueue?: string): Promise<ClusterHealthView>;
   signClient(
     spec: ClusterSpec,
     pki: NonNullable<ClusterState['pki']>,
     csr: string,
     commonName?: string,
+    taskQueue?: string,
   ): Promise<Pick<SignedClient, 'cert'>>;
 }
 
@@ -251,7 +254,7 @@ export class ClusterEntity {
   async signClient({ csr, commonName }: ClientCsrRequest): Promise<SignedClient> {
     const { spec, pki } = this.state;
     if (!spec || !pki) throw refuse('Conflict', `cluster ${this.name} has no certificates yet`);
-    const { cert } = await this.probes.signClient(spec, pki, csr, commonName);
+    const { cert } = await this.probes.signClient(spec, pki, csr, commonName, clusterQueue(this.state));
     return { ca: pki.ca.cert, cert };
   }
 
@@ -298,9 +301,11 @@ export class ClusterEntity {
     try {
       const outcome = await CancellationScope.cancellable(async () => {
         this.currentScope = CancellationScope.current();
-        return handler.run({ state: s, spec: s.spec!, op, params: op.params ?? {} });
+        const taskQueue = await placeOperation(s, handler);
+        return handler.run({ state: s, spec: s.spec!, op, params: op.params ?? {}, taskQueue });
       });
       if (outcome.spec) s.spec = outcome.spec;
+      recordMemberQueues(s);
       if (outcome.pki) s.pki = outcome.pki;
       if (outcome.health) s.health = outcome.health;
       // An operation that ends with quorum (a recovery) ends the quorum-loss episode.
@@ -325,7 +330,7 @@ export class ClusterEntity {
 
   private async observeHealth(lastError?: string): Promise<void> {
     try {
-      const health = await this.probes.clusterHealth(this.state.spec!);
+      const health = await this.probes.clusterHealth(this.state.spec!, clusterQueue(this.state));
       this.state.health = health;
       if (this.quorumLost(health, lastError)) return;
       this.transition({ on: 'observed', health, now: Date.now(), lastError });

@@ -35,9 +35,10 @@ const now = () => new Date().toISOString();
 export const maintenanceOperations: OperationHandlers = {
   backup: withParams('backup', {
     phase: 'Running',
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const r = await executeChild(backupCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, member: params.member }],
         staticSummary: `Backup ${spec.name}${params.scheduled ? ' (scheduled)' : ''}`,
       });
@@ -69,11 +70,12 @@ export const maintenanceOperations: OperationHandlers = {
       if (healthy)
         throw refuse(`cluster ${state.name} is healthy; an in-place restore replaces all of its data: pass "force": true to do it anyway`);
     },
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const from = params.from ?? state.name;
       const settings = from === state.name ? spec.backup : params.sourceBackup;
       const r = await executeChild(restoreCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, ref: { cluster: from, settings, id: params.backup } }],
         staticSummary: `Restore ${spec.name} from ${from}/${params.backup}`,
       });
@@ -83,9 +85,10 @@ export const maintenanceOperations: OperationHandlers = {
 
   'restore-drill': withParams('restore-drill', {
     phase: 'Running',
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const r = await executeChild(restoreDrill, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, backup: params.backup }],
         staticSummary: `Restore drill for ${spec.name}`,
       });
@@ -95,10 +98,11 @@ export const maintenanceOperations: OperationHandlers = {
 
   compact: withParams('compact', {
     phase: 'Maintenance',
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const m = maintOf(state);
       const r = await executeChild(compactCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, previousRevision: m.observedRevision, revision: params.revision }],
         staticSummary: `Compact ${spec.name}`,
       });
@@ -113,9 +117,10 @@ export const maintenanceOperations: OperationHandlers = {
 
   defrag: withParams('defrag', {
     phase: 'Maintenance',
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const r = await executeChild(defragCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, all: params.all !== false }],
         staticSummary: `Defragment ${spec.name}`,
       });
@@ -125,9 +130,10 @@ export const maintenanceOperations: OperationHandlers = {
 
   'defrag-check': withParams('defrag-check', {
     phase: 'Maintenance',
-    async run({ state, spec, op }) {
+    async run({ state, spec, op, taskQueue }) {
       const r = await executeChild(defragCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, all: false }],
         staticSummary: `Defrag check for ${spec.name}`,
       });
@@ -137,9 +143,10 @@ export const maintenanceOperations: OperationHandlers = {
 
   'clear-nospace': withParams('clear-nospace', {
     phase: 'Maintenance',
-    async run({ state, spec, op }) {
+    async run({ state, spec, op, taskQueue }) {
       const r = await executeChild(clearNospace, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec }],
         staticSummary: `Clear NOSPACE on ${spec.name}`,
       });

@@ -96,11 +96,12 @@ const addMemberOp = withParams('add-member', {
       call(observe.checkSafeToDisrupt, 'precheck: every voter healthy before adding a member', { spec: specOf(state), check: {} }),
     );
   },
-  async run({ state, spec, op, params }) {
+  async run({ state, spec, op, params, taskQueue }) {
     const c = checkAdd(spec, params);
     if (c.already) return { result: { member: c.already.name, skipped: 'already a member with this definition' } };
     const r = await executeChild(addMember, {
       workflowId: op.workflowId,
+      taskQueue,
       args: [{ spec, next: c.next!, member: c.member!.name, pki: state.pki, promoteTimeoutMs: c.promoteTimeoutMs }],
       staticSummary: `Add ${c.member!.name} (${c.member!.address}) to ${spec.name}`,
     });
@@ -114,10 +115,11 @@ const removeMemberOp = withParams('remove-member', {
     checkRemove(specOf(state), params);
   },
   precheck: quorumWithout((member) => `precheck: quorum survives removing ${member}`),
-  async run({ state, spec, op, params }) {
+  async run({ state, spec, op, params, taskQueue }) {
     const { member } = checkRemove(spec, params);
     const r = await executeChild(removeMember, {
       workflowId: op.workflowId,
+      taskQueue,
       args: [{ spec, member, pki: state.pki }],
       staticSummary: `Remove ${member} from ${spec.name}`,
     });
@@ -131,10 +133,11 @@ const replaceMemberOp = withParams('replace-member', {
     checkReplace(specOf(state), params);
   },
   precheck: quorumWithout((member) => `precheck: the others keep quorum while ${member} is replaced`),
-  async run({ state, spec, op, params }) {
+  async run({ state, spec, op, params, taskQueue }) {
     const c = checkReplace(spec, params);
     const r = await executeChild(replaceMember, {
       workflowId: op.workflowId,
+      taskQueue,
       args: [{ spec, next: c.next, member: c.member, pki: state.pki, promoteTimeoutMs: c.promoteTimeoutMs }],
       staticSummary: `Replace ${c.member} in ${spec.name} (fresh data, new certificates)`,
     });
@@ -156,10 +159,11 @@ const scaleOp = withParams('scale', {
       call(observe.checkSafeToDisrupt, 'precheck: voters healthy (members being removed excepted)', { spec, check: { ignore: leaving } }),
     );
   },
-  async run({ state, spec, op, params }) {
+  async run({ state, spec, op, params, taskQueue }) {
     const { desired } = checkScale(spec, params);
     const r = await executeChild(scaleCluster, {
       workflowId: op.workflowId,
+      taskQueue,
       args: [{ spec, desired, pki: state.pki }],
       staticSummary: `Scale ${spec.name}: ${spec.members.length} → ${desired.members.length} members`,
     });

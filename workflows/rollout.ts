@@ -51,10 +51,11 @@ export const rolloutOperations: OperationHandlers = {
       if (minorOf(from) === '3.5' && minorOf(normalizeRelease(params.version)) === '3.6' && patched('upgrade-v2store-check'))
         await refusalGate(() => call(lookup.checkV2Store, 'precheck: etcdutl check v2store on every member', { spec: state.spec! }));
     },
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const version = normalizeRelease(params.version);
       const r = await executeChild(rollingUpgrade, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, pki: state.pki, version, snapshotName: `pre-upgrade-${op.seq}` }],
         staticSummary: `Upgrade ${spec.name}: etcd ${spec.version} → ${version}`,
       });
@@ -68,9 +69,10 @@ export const rolloutOperations: OperationHandlers = {
       requireRunning(state, 'a config change');
       if (state.spec!.members.length < 3) throw refuse(`a rolling config change needs at least 3 voting members to keep quorum`);
     },
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const r = await executeChild(rollingConfigChange, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, pki: state.pki, tunables: params.tunables, logging: params.logging }],
         staticSummary: `Config change on ${spec.name}`,
       });
@@ -85,9 +87,10 @@ export const rolloutOperations: OperationHandlers = {
       if (!state.spec!.tls.enabled || !state.pki) throw refuse(`cluster ${state.name} does not use TLS`);
       if (state.spec!.members.length < 3) throw refuse('a rolling certificate rotation needs at least 3 voting members to keep quorum');
     },
-    async run({ state, spec, op }) {
+    async run({ state, spec, op, taskQueue }) {
       const r = await executeChild(rotateCertificates, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, pki: state.pki! }],
         staticSummary: `Renew certificates of ${spec.name}`,
       });
@@ -102,9 +105,10 @@ export const rolloutOperations: OperationHandlers = {
       if (!state.spec!.tls.enabled || !state.pki) throw refuse(`cluster ${state.name} does not use TLS`);
       if (state.spec!.members.length < 3) throw refuse('a rolling CA rotation needs at least 3 voting members to keep quorum');
     },
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const r = await executeChild(rotateCa, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, pki: state.pki!, phaseGraceSeconds: params.phaseGraceSeconds ?? 0 }],
         staticSummary: `Rotate the CA of ${spec.name}`,
       });

@@ -1,6 +1,7 @@
 // Stub activities for the workflow tests and the replay recordings: what each
 // real activity returns, shaped enough for the workflows, with a call log and
 // per-activity overrides (a failure, a gate that holds the step).
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterPki } from '../../activities/pki';
 import type { ClusterSpec } from '../../common/spec';
@@ -39,6 +40,8 @@ export function stubActivities() {
   const next = (cluster: string) => issued.set(cluster, (issued.get(cluster) ?? 0) + 1).get(cluster)!;
   const defaults: Record<string, (input: any) => Promise<unknown>> = {
     preflight: async () => ({}),
+    // The machine queue is the queue the stub runs on: one worker polls everything.
+    workerMachine: async () => ({ machine: 'stub', taskQueue: Context.current().info.taskQueue }),
     fetchRelease: async ({ version }) => ({ version, sha256: 'ab'.repeat(32), binDir: `/stub/etcd-${version}` }),
     // Reuses the CA it is given; leaves for members that have none yet.
     issueCertificates: async ({ spec, existing }) =>

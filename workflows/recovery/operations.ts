@@ -22,10 +22,11 @@ export const recoveryOperations: OperationHandlers = {
       const h = await call(observe.clusterHealth, 'recover-quorum: is quorum lost?', { spec: state.spec! }).catch(() => undefined);
       if (h && !quorumLossReason(h)) throw refuse('Refused', `cluster ${state.name} has quorum (leader ${h.leader}): nothing to recover`);
     },
-    async run({ spec, op, params }) {
+    async run({ spec, op, params, taskQueue }) {
       const auto = params.auto ?? recoverySettings(spec).auto;
       const { health, ...result } = await executeChild(recoverQuorum, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, reason: params.reason, auto }],
         staticSummary: `Recover quorum of ${spec.name}${auto ? ' (auto)' : ' (waits for approval)'}`,
       });
