@@ -281,6 +281,11 @@ export class ClusterEntity {
           await condition(allHandlersFinished);
           return 'deleted';
         }
+        // A busy entity (operations back to back) starts anew between two of them, its queue carried over.
+        if (continueBusy()) {
+          await condition(allHandlersFinished);
+          return 'continue-as-new';
+        }
         continue;
       }
       if (s.phase === 'Running' || s.phase === 'Degraded' || s.phase === 'QuorumLost') await this.observeHealth();
@@ -358,5 +363,12 @@ export class ClusterEntity {
     return true;
   }
 }
+
+/**
+ * History should start anew while operations are queued. Before this check a busy entity continued-as-new
+ * only once idle; histories recorded then replay without the marker (patched is asked only when suggested).
+ */
+export const BUSY_CONTINUE_AS_NEW_PATCH = 'continue-as-new-when-busy';
+const continueBusy = () => workflowInfo().continueAsNewSuggested && patched(BUSY_CONTINUE_AS_NEW_PATCH);
 
 const accepted = (op: OperationRecord, created = true): OperationAccepted => ({ operationId: op.id, workflowId: op.workflowId, created });

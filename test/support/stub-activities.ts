@@ -38,6 +38,7 @@ export function stubActivities() {
   /** Certificates issued per cluster: the n-th CA of cluster c is `CERT ca c #n`. */
   const issued = new Map<string, number>();
   const next = (cluster: string) => issued.set(cluster, (issued.get(cluster) ?? 0) + 1).get(cluster)!;
+  let revision = 0;
   const defaults: Record<string, (input: any) => Promise<unknown>> = {
     preflight: async () => ({}),
     // The machine queue is the queue the stub runs on: one worker polls everything.
@@ -68,6 +69,9 @@ export function stubActivities() {
     }),
     promoteLearner: async () => ({ promoted: true }),
     writeMemberList: async () => ({ changed: true }),
+    // maintenance: each reading is ten revisions on
+    currentRevision: async () => (revision += 10),
+    compactKeyspace: async () => ({ compacted: true }),
     // rollouts
     availableEtcdVersions: async () => ['v3.5.10', 'v3.5.35', 'v3.6.16'],
     snapshotCluster: async ({ name }) => ({ file: `/stub/${name}.db`, bytes: 2048 }),

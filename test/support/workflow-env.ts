@@ -32,7 +32,14 @@ export interface WorkflowEnv {
 const noop = () => undefined;
 const quietLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop } as any;
 
-export async function startWorkflowEnv(activities: object, label: string): Promise<WorkflowEnv> {
+export interface WorkflowEnvOptions {
+  /** History length after which the server suggests continue-as-new (default SUGGEST_CONTINUE_AS_NEW_AFTER). */
+  suggestContinueAsNewAfter?: number;
+  /** History length at which the server terminates a workflow (Temporal's default: 51,200 events). */
+  historyCountLimit?: number;
+}
+
+export async function startWorkflowEnv(activities: object, label: string, opts: WorkflowEnvOptions = {}): Promise<WorkflowEnv> {
   try {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
@@ -41,7 +48,11 @@ export async function startWorkflowEnv(activities: object, label: string): Promi
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: await ensureTemporalCli() },
-      extraArgs: ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER}`],
+      extraArgs: [
+        '--dynamic-config-value',
+        `limit.historyCount.suggestContinueAsNew=${opts.suggestContinueAsNewAfter ?? SUGGEST_CONTINUE_AS_NEW_AFTER}`,
+        ...(opts.historyCountLimit ? ['--dynamic-config-value', `limit.historyCount.error=${opts.historyCountLimit}`] : []),
+      ],
     },
     client: { dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH } },
   });
