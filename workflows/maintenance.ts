@@ -10,6 +10,7 @@ import { compactCluster } from './maintenance/compact';
 import { defragCluster } from './maintenance/defrag';
 import { clearNospace } from './maintenance/nospace';
 import { call, observe } from './activities';
+import { clusterQueue } from './placement';
 
 const refuse = (message: string) => ApplicationFailure.create({ type: 'Refused', message, nonRetryable: true });
 
@@ -63,7 +64,9 @@ export const maintenanceOperations: OperationHandlers = {
       if (p.force === true || state.phase === 'Pending' || state.phase === 'Provisioning' || !state.spec) return;
       let healthy = false;
       try {
-        healthy = (await call(observe.clusterHealth, 'in-place restore: is the cluster still healthy?', { spec: state.spec })).healthy;
+        healthy = (
+          await call(observe.clusterHealth, 'in-place restore: is the cluster still healthy?', { spec: state.spec }, clusterQueue(state))
+        ).healthy;
       } catch {
         healthy = false;
       }

@@ -10,6 +10,7 @@ import { formatPath } from '../common/issues';
 import type { OperationParams } from '../common/operation-params';
 import { ClusterSpec, type MemberSpec } from '../common/spec';
 import { call, observe } from './activities';
+import { clusterQueue } from './placement';
 import { addMember, type MembershipResult } from './membership/add';
 import { removeMember } from './membership/remove';
 import { replaceMember } from './membership/replace';
@@ -30,7 +31,7 @@ function idle(state: Readonly<ClusterState>): boolean {
 function quorumWithout(summary: (member: string) => string) {
   return async (state: Readonly<ClusterState>, { member }: { member: string }): Promise<void> => {
     if (!idle(state)) return;
-    await refusalGate(() => call(observe.checkSafeToRemove, summary(member), { spec: specOf(state), member }));
+    await refusalGate(() => call(observe.checkSafeToRemove, summary(member), { spec: specOf(state), member }, clusterQueue(state)));
   };
 }
 
@@ -93,7 +94,12 @@ const addMemberOp = withParams('add-member', {
   async precheck(state) {
     if (!idle(state)) return;
     await refusalGate(() =>
-      call(observe.checkSafeToDisrupt, 'precheck: every voter healthy before adding a member', { spec: specOf(state), check: {} }),
+      call(
+        observe.checkSafeToDisrupt,
+        'precheck: every voter healthy before adding a member',
+        { spec: specOf(state), check: {} },
+        clusterQueue(state),
+      ),
     );
   },
   async run({ state, spec, op, params, taskQueue }) {
@@ -156,7 +162,12 @@ const scaleOp = withParams('scale', {
     const { desired } = checkScale(spec, params);
     const leaving = spec.members.filter((m) => !desired.members.some((d) => d.name === m.name)).map((m) => m.name);
     await refusalGate(() =>
-      call(observe.checkSafeToDisrupt, 'precheck: voters healthy (members being removed excepted)', { spec, check: { ignore: leaving } }),
+      call(
+        observe.checkSafeToDisrupt,
+        'precheck: voters healthy (members being removed excepted)',
+        { spec, check: { ignore: leaving } },
+        clusterQueue(state),
+      ),
     );
   },
   async run({ state, spec, op, params, taskQueue }) {

@@ -13,6 +13,7 @@ import { executeChild, patched } from '@temporalio/workflow';
 import { minorOf } from '../common/release-version';
 import { checkUpgradePath, checkUpgradeShape, normalizeRelease } from '../common/upgrade-path';
 import { call, lookup } from './activities';
+import { clusterQueue } from './placement';
 import { refusalGate, refuse, withParams, type ClusterState, type OperationHandlers } from './state';
 import { rollingUpgrade } from './rollout/upgrade';
 import { rollingConfigChange } from './rollout/config';
@@ -49,7 +50,9 @@ export const rolloutOperations: OperationHandlers = {
       if (!v.allowed) throw refuse(v.reason!);
       // 3.5 → 3.6: etcd's v2 store check on every member (3.6 has no v2 store). Not in histories recorded before it.
       if (minorOf(from) === '3.5' && minorOf(normalizeRelease(params.version)) === '3.6' && patched('upgrade-v2store-check'))
-        await refusalGate(() => call(lookup.checkV2Store, 'precheck: etcdutl check v2store on every member', { spec: state.spec! }));
+        await refusalGate(() =>
+          call(lookup.checkV2Store, 'precheck: etcdutl check v2store on every member', { spec: state.spec! }, clusterQueue(state)),
+        );
     },
     async run({ state, spec, op, params, taskQueue }) {
       const version = normalizeRelease(params.version);
