@@ -163,11 +163,17 @@ function readOrCreate(dir: string, p: string, generate: () => string): string {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     fs.mkdirSync(dir, { recursive: true });
+    // Written aside and linked into place: a process starting at the same time (several workers
+    // sharing a state dir) sees no file or the whole one, never an empty one.
+    const tmp = `${p}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    fs.writeFileSync(tmp, generate() + '\n', { mode: 0o600, flag: 'wx' });
     try {
-      fs.writeFileSync(p, generate() + '\n', { mode: 0o600, flag: 'wx' });
+      fs.linkSync(tmp, p);
     } catch (err2) {
       // Another process created it first: use theirs.
       if ((err2 as NodeJS.ErrnoException).code !== 'EEXIST') throw err2;
+    } finally {
+      fs.rmSync(tmp, { force: true });
     }
     return fs.readFileSync(p, 'utf8').trim();
   }

@@ -31,6 +31,9 @@ function health(spec: ClusterSpec) {
   };
 }
 
+/** The test worker's machine queue (workflow-env.ts polls it): what the stub `workerMachine` answers. */
+export const stubMachineQueue = (taskQueue: string) => `${taskQueue.replace(/@.*$/, '')}@stub`;
+
 export function stubActivities() {
   const calls: StubCall[] = [];
   /** Replaces an activity's behaviour (for the next calls) by name. */
@@ -41,8 +44,8 @@ export function stubActivities() {
   let revision = 0;
   const defaults: Record<string, (input: any) => Promise<unknown>> = {
     preflight: async () => ({}),
-    // The machine queue is the queue the stub runs on: one worker polls everything.
-    workerMachine: async () => ({ machine: 'stub', taskQueue: Context.current().info.taskQueue }),
+    // The test worker polls `<queue>@stub` too (workflow-env.ts).
+    workerMachine: async () => ({ machine: 'stub', taskQueue: stubMachineQueue(Context.current().info.taskQueue) }),
     fetchRelease: async ({ version }) => ({ version, sha256: 'ab'.repeat(32), binDir: `/stub/etcd-${version}` }),
     // Reuses the CA it is given; leaves for members that have none yet.
     issueCertificates: async ({ spec, existing }) =>

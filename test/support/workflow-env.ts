@@ -11,6 +11,7 @@ import { ClusterSpec } from '../../common/spec';
 import { ensureTemporalCli } from '../../infra/temporal-cli';
 import { FAILURE_CONVERTER_PATH, ensureSearchAttributes } from '../../worker/temporal';
 import { WORKFLOWS_PATH } from '../../worker/worker';
+import { stubMachineQueue } from './stub-activities';
 import { clusterWorkflow } from '../../workflows/cluster';
 import { clusterQuery, createClusterUpdate, deleteClusterUpdate, type ClusterView } from '../../workflows/definitions';
 
@@ -63,17 +64,22 @@ export async function startWorkflowEnv(activities: object, label: string, opts: 
     logger: quietLogger,
   });
   const taskQueue = `test-${label}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { code },
-    dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
-    activities,
-  });
-  const running = worker.run();
+  // As in production, the worker also polls its machine's queue (the stub workerMachine names it).
+  const workers = await Promise.all(
+    [taskQueue, stubMachineQueue(taskQueue)].map((q) =>
+      Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: q,
+        workflowBundle: { code },
+        dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
+        activities,
+      }),
+    ),
+  );
+  const running = Promise.all(workers.map((wk) => wk.run()));
   const client = env.client;
   const stop = async () => {
-    worker.shutdown();
+    for (const wk of workers) wk.shutdown();
     await running;
     await env.teardown();
   };
