@@ -13,6 +13,7 @@ import { etcdGateActivities } from './etcd/gates';
 import { maintenanceActivities } from './maintenance/activities';
 import { memberActivities } from './members/activities';
 import { pkiActivities } from './pki/activities';
+import { placementActivities } from './placement';
 import { recoveryActivities } from './recovery/activities';
 
 export function createActivities(cfg: Config) {
@@ -28,6 +29,7 @@ export function createActivities(cfg: Config) {
     ...maintenanceActivities(cfg),
     ...authActivities(cfg),
     ...recoveryActivities(cfg),
+    ...placementActivities(cfg),
   };
 }
 

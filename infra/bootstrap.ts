@@ -33,8 +33,11 @@ export {
   type EtcdVersions,
 } from './etcd-releases';
 
-/** `all` is what `npm start` needs; `test` adds the S3-compatible server the backup tests run against. */
-export const TARGETS = ['all', 'test', 'temporal', 'etcd', 'apt', 's3', 'fuzz', 'promtool'] as const;
+/**
+ * `all` is what `npm start` needs; `worker` what `npm run worker` needs (no Temporal CLI: it joins an
+ * existing Temporal); `test` adds the S3-compatible server the backup tests run against.
+ */
+export const TARGETS = ['all', 'worker', 'test', 'temporal', 'etcd', 'apt', 's3', 'fuzz', 'promtool'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface BootstrapArgs {
@@ -43,7 +46,7 @@ export interface BootstrapArgs {
   quiet: boolean;
 }
 
-export const USAGE = 'usage: tsx infra/bootstrap.ts [all|test|temporal|etcd|apt|s3|fuzz|promtool] [--refresh] [--quiet]';
+export const USAGE = 'usage: tsx infra/bootstrap.ts [all|worker|test|temporal|etcd|apt|s3|fuzz|promtool] [--refresh] [--quiet]';
 
 export function parseArgs(argv: readonly string[]): BootstrapArgs {
   const args: BootstrapArgs = { target: 'all', refresh: false, quiet: false };
@@ -76,7 +79,10 @@ export interface BootstrapResult {
 export async function bootstrap(args: BootstrapArgs, log = (line: string) => process.stderr.write(line + '\n')): Promise<BootstrapResult> {
   const started = Date.now();
   const wants = (t: Target) =>
-    args.target === t || args.target === 'test' || (args.target === 'all' && t !== 's3' && t !== 'fuzz' && t !== 'promtool');
+    args.target === t ||
+    args.target === 'test' ||
+    (args.target === 'all' && t !== 's3' && t !== 'fuzz' && t !== 'promtool') ||
+    (args.target === 'worker' && (t === 'apt' || t === 'etcd'));
   const result: BootstrapResult = { mirrorVersions: [], mirrorUrl: mirrorUrl(), seconds: 0 };
 
   if (wants('apt')) await ensureDebianPackages({ log });

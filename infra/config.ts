@@ -48,6 +48,11 @@ export interface Config {
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
+  /**
+   * ETCDFLEET_WORKER_MACHINE (default: the hostname): names this worker's machine. Every worker also
+   * polls `<taskQueue>@<machine>` (machineQueue), where a local-provider cluster's operations run.
+   */
+  machine: string;
   apiHost: string;
   apiPort: number;
   /** What specs may reach (artifact sources, S3 endpoints and credentials, backup root): see specPolicy. */
@@ -103,9 +108,15 @@ export function loadConfig(env = process.env): Config {
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT ?? 7233}`,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.ETCDFLEET_TASK_QUEUE ?? 'etcdfleet',
+    machine: env.ETCDFLEET_WORKER_MACHINE || os.hostname(),
     apiHost: env.HOST ?? '127.0.0.1',
     apiPort: Number(env.PORT ?? 8080),
   };
+}
+
+/** The task queue of this worker's machine: local-provider members live there, so their operations run there. */
+export function machineQueue(config: Pick<Config, 'taskQueue' | 'machine'>): string {
+  return `${config.taskQueue}@${config.machine}`;
 }
 
 /** Shortest secret (token, passphrase, capability) the service starts with. */
@@ -152,11 +163,17 @@ function readOrCreate(dir: string, p: string, generate: () => string): string {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     fs.mkdirSync(dir, { recursive: true });
+    // Written aside and linked into place: a process starting at the same time (several workers
+    // sharing a state dir) sees no file or the whole one, never an empty one.
+    const tmp = `${p}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    fs.writeFileSync(tmp, generate() + '\n', { mode: 0o600, flag: 'wx' });
     try {
-      fs.writeFileSync(p, generate() + '\n', { mode: 0o600, flag: 'wx' });
+      fs.linkSync(tmp, p);
     } catch (err2) {
       // Another process created it first: use theirs.
       if ((err2 as NodeJS.ErrnoException).code !== 'EEXIST') throw err2;
+    } finally {
+      fs.rmSync(tmp, { force: true });
     }
     return fs.readFileSync(p, 'utf8').trim();
   }

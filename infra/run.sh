@@ -1,5 +1,5 @@
 #!/bin/sh
-# Entry point behind `npm start`, `npm test`, `npm run bootstrap` and the
+# Entry point behind `npm start`, `npm run worker`, `npm test`, `npm run bootstrap` and the
 # benchmarks: installs what is missing (npm packages, the Temporal CLI, etcd
 # releases), then runs the command. Every step is cached, so a second run is fast.
 set -eu
@@ -27,6 +27,16 @@ case "$cmd" in
     "$bin/tsc" -p tsconfig.build.json
     exec node --enable-source-maps dist/infra/start.js "$@"
     ;;
+  worker)
+    # A worker only: no API, no Temporal dev server. It joins the Temporal at
+    # TEMPORAL_ADDRESS (default 127.0.0.1:7233, e.g. an `npm start` on this
+    # machine) and needs the same codec key, state (key store, secrets) and
+    # configuration as the other workers and the API.
+    "$bin/tsx" infra/bootstrap.ts worker
+    echo "==> building (tsc -p tsconfig.build.json)"
+    "$bin/tsc" -p tsconfig.build.json
+    exec node --enable-source-maps dist/worker/main.js "$@"
+    ;;
   test)
     "$bin/tsx" infra/bootstrap.ts test
     echo "==> type-checking"
@@ -43,7 +53,7 @@ case "$cmd" in
     exec "$bin/tsx" "$@"
     ;;
   *)
-    echo "usage: infra/run.sh start|test|bootstrap|bench <file>" >&2
+    echo "usage: infra/run.sh start|worker|test|bootstrap|bench <file>" >&2
     exit 2
     ;;
 esac

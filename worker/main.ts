@@ -1,4 +1,5 @@
-// Standalone worker process (docker-compose, or beside an existing Temporal).
+// Standalone worker process (`npm run worker`, docker-compose, or beside an existing Temporal):
+// any number of them share one Temporal, each polling the shared task queue and its machine's.
 import type { Connection } from '@temporalio/client';
 import { loadConfig } from '../infra/config';
 import { connectWorkerConnection, connectClient, ensureSearchAttributes } from './temporal';
@@ -14,7 +15,7 @@ async function main() {
   // A prebuilt bundle (tests) skips bundling the workflow code at start.
   const bundlePath = process.env.ETCDFLEET_WORKFLOW_BUNDLE;
   const worker = await createWorker(config, await connectWorkerConnection(config), bundlePath ? { codePath: bundlePath } : undefined);
-  logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker started');
+  logger.info({ taskQueues: worker.taskQueues, temporal: config.temporalAddress }, 'worker started');
   await worker.run();
   await client.connection.close();
 }

@@ -66,9 +66,9 @@ export interface OneInputActivity<I, R> {
   executeWithOptions(options: ActivityOptions, args: [I]): Promise<R>;
 }
 
-/** One activity call with its summary (shown in the event history and the UI). */
-export function call<I, R>(activity: OneInputActivity<I, R>, summary: string, input: I): Promise<R> {
-  return activity.executeWithOptions({ summary }, [input]);
+/** One activity call with its summary (shown in the event history and the UI), on `taskQueue` when given. */
+export function call<I, R>(activity: OneInputActivity<I, R>, summary: string, input: I, taskQueue?: string): Promise<R> {
+  return activity.executeWithOptions(taskQueue ? { summary, taskQueue } : { summary }, [input]);
 }
 
 /** A runbook step that is one activity call: `step(progress, 'Start member', hostStep.startMember, 'start m1', input)`. */

@@ -27,16 +27,16 @@ export interface ClusterWorkflowInput {
 }
 
 const probes: EntityProbes = {
-  clusterHealth: (spec) => call(observe.clusterHealth, 'health check', { spec }),
-  signClient: (spec, pki, csr, commonName) =>
+  clusterHealth: (spec, taskQueue) => call(observe.clusterHealth, 'health check', { spec }, taskQueue),
+  signClient: (spec, pki, csr, commonName, taskQueue) =>
     commonName === undefined
-      ? call(hostStep.signClientCertificate, 'sign an admin client certificate request', { spec, ca: pki.ca, csr })
-      : call(hostStep.signClientCertificate, `sign a client certificate request for etcd user ${commonName}`, {
-          spec,
-          ca: pki.ca,
-          csr,
-          commonName,
-        }),
+      ? call(hostStep.signClientCertificate, 'sign an admin client certificate request', { spec, ca: pki.ca, csr }, taskQueue)
+      : call(
+          hostStep.signClientCertificate,
+          `sign a client certificate request for etcd user ${commonName}`,
+          { spec, ca: pki.ca, csr, commonName },
+          taskQueue,
+        ),
 };
 
 export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Promise<void> {

@@ -38,6 +38,7 @@ import { releaseClusterAddresses, retainClusterAddresses } from './addresses';
 import type { ClusterState, OperationHandler } from './state';
 import { QUORUM_LOSS_PATCH, nextObservationMs, watchQuorum } from './recovery/detect';
 import { quorumLossReason } from '../common/recovery';
+import { clusterQueue, placeOperation, recordMemberQueues } from './placement';
 
 const KEPT_OPERATIONS = 50;
 const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
@@ -46,12 +47,14 @@ const refuse = (type: 'Conflict' | 'NotFound' | 'Refused', message: string) =>
 
 /** The activities the entity itself calls (the workflow hands them in). */
 export interface EntityProbes {
-  clusterHealth(spec: ClusterSpec): Promise<ClusterHealthView>;
+  /** `taskQueue`: the cluster's machine queue (workflows/placement.ts), or undefined for the entity's own. */
+  clusterHealth(spec: ClusterSpec, taskQueue?: string): Promise<ClusterHealthView>;
   signClient(
     spec: ClusterSpec,
     pki: NonNullable<ClusterState['pki']>,
     csr: string,
     commonName?: string,
+    taskQueue?: string,
   ): Promise<Pick<SignedClient, 'cert'>>;
 }
 
@@ -262,7 +265,7 @@ export class ClusterEntity {
   async signClient({ csr, commonName }: ClientCsrRequest): Promise<SignedClient> {
     const { spec, pki } = this.state;
     if (!spec || !pki) throw refuse('Conflict', `cluster ${this.name} has no certificates yet`);
-    const { cert } = await this.probes.signClient(spec, pki, csr, commonName);
+    const { cert } = await this.probes.signClient(spec, pki, csr, commonName, clusterQueue(this.state));
     return { ca: pki.ca.cert, cert };
   }
 
@@ -289,6 +292,11 @@ export class ClusterEntity {
           await condition(allHandlersFinished);
           return 'deleted';
         }
+        // A busy entity (operations back to back) starts anew between two of them, its queue carried over.
+        if (continueBusy()) {
+          await condition(allHandlersFinished);
+          return 'continue-as-new';
+        }
         continue;
       }
       if (s.phase === 'Running' || s.phase === 'Degraded' || s.phase === 'QuorumLost') await this.observeHealth();
@@ -310,9 +318,11 @@ export class ClusterEntity {
     try {
       const outcome = await CancellationScope.cancellable(async () => {
         this.currentScope = CancellationScope.current();
-        return handler.run({ state: s, spec: s.spec!, op, params: op.params ?? {} });
+        const taskQueue = await placeOperation(s, handler);
+        return handler.run({ state: s, spec: s.spec!, op, params: op.params ?? {}, taskQueue });
       });
       if (outcome.spec) s.spec = outcome.spec;
+      recordMemberQueues(s);
       if (outcome.pki) s.pki = outcome.pki;
       if (outcome.health) s.health = outcome.health;
       // An operation that ends with quorum (a recovery) ends the quorum-loss episode.
@@ -339,7 +349,7 @@ export class ClusterEntity {
 
   private async observeHealth(lastError?: string): Promise<void> {
     try {
-      const health = await this.probes.clusterHealth(this.state.spec!);
+      const health = await this.probes.clusterHealth(this.state.spec!, clusterQueue(this.state));
       this.state.health = health;
       if (this.quorumLost(health, lastError)) return;
       this.transition({ on: 'observed', health, now: Date.now(), lastError });
@@ -367,5 +377,12 @@ export class ClusterEntity {
     return true;
   }
 }
+
+/**
+ * History should start anew while operations are queued. Before this check a busy entity continued-as-new
+ * only once idle; histories recorded then replay without the marker (patched is asked only when suggested).
+ */
+export const BUSY_CONTINUE_AS_NEW_PATCH = 'continue-as-new-when-busy';
+const continueBusy = () => workflowInfo().continueAsNewSuggested && patched(BUSY_CONTINUE_AS_NEW_PATCH);
 
 const accepted = (op: OperationRecord, created = true): OperationAccepted => ({ operationId: op.id, workflowId: op.workflowId, created });

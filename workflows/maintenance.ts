@@ -12,6 +12,7 @@ import { clearNospace } from './maintenance/nospace';
 import { call, lookup, observe } from './activities';
 import { CONTINUOUS_BACKUP_PATCH, ensureRecorder } from './backup/continuous';
 import type { RestorePoint } from '../activities/backup/continuous-chain';
+import { clusterQueue } from './placement';
 
 export interface BackupsExtension {
   location?: string;
@@ -38,9 +39,10 @@ const pointOf = (p: { toRevision?: number; toTime?: string }): RestorePoint | un
 export const maintenanceOperations: OperationHandlers = {
   backup: withParams('backup', {
     phase: 'Running',
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const r = await executeChild(backupCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, member: params.member }],
         staticSummary: `Backup ${spec.name}${params.scheduled ? ' (scheduled)' : ''}`,
       });
@@ -76,7 +78,9 @@ export const maintenanceOperations: OperationHandlers = {
       if (p.force === true || state.phase === 'Pending' || state.phase === 'Provisioning' || !state.spec) return;
       let healthy = false;
       try {
-        healthy = (await call(observe.clusterHealth, 'in-place restore: is the cluster still healthy?', { spec: state.spec })).healthy;
+        healthy = (
+          await call(observe.clusterHealth, 'in-place restore: is the cluster still healthy?', { spec: state.spec }, clusterQueue(state))
+        ).healthy;
       } catch {
         healthy = false;
       }
@@ -88,11 +92,12 @@ export const maintenanceOperations: OperationHandlers = {
           },
         ]);
     },
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const from = params.from ?? state.name;
       const settings = from === state.name ? spec.backup : params.sourceBackup;
       const r = await executeChild(restoreCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, ref: { cluster: from, settings, id: params.backup }, point: pointOf(params) }],
         staticSummary: `Restore ${spec.name} from ${from}/${params.backup}`,
       });
@@ -105,9 +110,10 @@ export const maintenanceOperations: OperationHandlers = {
 
   'restore-drill': withParams('restore-drill', {
     phase: 'Running',
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const r = await executeChild(restoreDrill, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, backup: params.backup }],
         staticSummary: `Restore drill for ${spec.name}`,
       });
@@ -117,10 +123,11 @@ export const maintenanceOperations: OperationHandlers = {
 
   compact: withParams('compact', {
     phase: 'Maintenance',
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const m = maintOf(state);
       const r = await executeChild(compactCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, previousRevision: m.observedRevision, revision: params.revision }],
         staticSummary: `Compact ${spec.name}`,
       });
@@ -135,9 +142,10 @@ export const maintenanceOperations: OperationHandlers = {
 
   defrag: withParams('defrag', {
     phase: 'Maintenance',
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const r = await executeChild(defragCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, all: params.all !== false }],
         staticSummary: `Defragment ${spec.name}`,
       });
@@ -147,9 +155,10 @@ export const maintenanceOperations: OperationHandlers = {
 
   'defrag-check': withParams('defrag-check', {
     phase: 'Maintenance',
-    async run({ state, spec, op }) {
+    async run({ state, spec, op, taskQueue }) {
       const r = await executeChild(defragCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, all: false }],
         staticSummary: `Defrag check for ${spec.name}`,
       });
@@ -159,9 +168,10 @@ export const maintenanceOperations: OperationHandlers = {
 
   'clear-nospace': withParams('clear-nospace', {
     phase: 'Maintenance',
-    async run({ state, spec, op }) {
+    async run({ state, spec, op, taskQueue }) {
       const r = await executeChild(clearNospace, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec }],
         staticSummary: `Clear NOSPACE on ${spec.name}`,
       });

@@ -10,6 +10,7 @@ import { formatPath, type Issue } from '../common/issues';
 import type { OperationParams } from '../common/operation-params';
 import { ClusterSpec, type MemberSpec } from '../common/spec';
 import { call, observe } from './activities';
+import { clusterQueue } from './placement';
 import { addMember, type MembershipResult } from './membership/add';
 import { removeMember } from './membership/remove';
 import { replaceMember } from './membership/replace';
@@ -30,7 +31,7 @@ function idle(state: Readonly<ClusterState>): boolean {
 function quorumWithout(summary: (member: string) => string) {
   return async (state: Readonly<ClusterState>, { member }: { member: string }): Promise<void> => {
     if (!idle(state)) return;
-    await refusalGate(() => call(observe.checkSafeToRemove, summary(member), { spec: specOf(state), member }));
+    await refusalGate(() => call(observe.checkSafeToRemove, summary(member), { spec: specOf(state), member }, clusterQueue(state)));
   };
 }
 
@@ -110,14 +111,20 @@ const addMemberOp = withParams('add-member', {
   async precheck(state) {
     if (!idle(state)) return;
     await refusalGate(() =>
-      call(observe.checkSafeToDisrupt, 'precheck: every voter healthy before adding a member', { spec: specOf(state), check: {} }),
+      call(
+        observe.checkSafeToDisrupt,
+        'precheck: every voter healthy before adding a member',
+        { spec: specOf(state), check: {} },
+        clusterQueue(state),
+      ),
     );
   },
-  async run({ state, spec, op, params }) {
+  async run({ state, spec, op, params, taskQueue }) {
     const c = checkAdd(spec, params);
     if (c.already) return { result: { member: c.already.name, skipped: 'already a member with this definition' } };
     const r = await executeChild(addMember, {
       workflowId: op.workflowId,
+      taskQueue,
       args: [{ spec, next: c.next!, member: c.member!.name, pki: state.pki, promoteTimeoutMs: c.promoteTimeoutMs }],
       staticSummary: `Add ${c.member!.name} (${c.member!.address}) to ${spec.name}`,
     });
@@ -131,10 +138,11 @@ const removeMemberOp = withParams('remove-member', {
     checkRemove(specOf(state), params);
   },
   precheck: quorumWithout((member) => `precheck: quorum survives removing ${member}`),
-  async run({ state, spec, op, params }) {
+  async run({ state, spec, op, params, taskQueue }) {
     const { member } = checkRemove(spec, params);
     const r = await executeChild(removeMember, {
       workflowId: op.workflowId,
+      taskQueue,
       args: [{ spec, member, pki: state.pki }],
       staticSummary: `Remove ${member} from ${spec.name}`,
     });
@@ -148,10 +156,11 @@ const replaceMemberOp = withParams('replace-member', {
     checkReplace(specOf(state), params);
   },
   precheck: quorumWithout((member) => `precheck: the others keep quorum while ${member} is replaced`),
-  async run({ state, spec, op, params }) {
+  async run({ state, spec, op, params, taskQueue }) {
     const c = checkReplace(spec, params);
     const r = await executeChild(replaceMember, {
       workflowId: op.workflowId,
+      taskQueue,
       args: [{ spec, next: c.next, member: c.member, pki: state.pki, promoteTimeoutMs: c.promoteTimeoutMs }],
       staticSummary: `Replace ${c.member} in ${spec.name} (fresh data, new certificates)`,
     });
@@ -170,13 +179,19 @@ const scaleOp = withParams('scale', {
     const { desired } = checkScale(spec, params);
     const leaving = spec.members.filter((m) => !desired.members.some((d) => d.name === m.name)).map((m) => m.name);
     await refusalGate(() =>
-      call(observe.checkSafeToDisrupt, 'precheck: voters healthy (members being removed excepted)', { spec, check: { ignore: leaving } }),
+      call(
+        observe.checkSafeToDisrupt,
+        'precheck: voters healthy (members being removed excepted)',
+        { spec, check: { ignore: leaving } },
+        clusterQueue(state),
+      ),
     );
   },
-  async run({ state, spec, op, params }) {
+  async run({ state, spec, op, params, taskQueue }) {
     const { desired } = checkScale(spec, params);
     const r = await executeChild(scaleCluster, {
       workflowId: op.workflowId,
+      taskQueue,
       args: [{ spec, desired, pki: state.pki }],
       staticSummary: `Scale ${spec.name}: ${spec.members.length} → ${desired.members.length} members`,
     });

@@ -14,10 +14,12 @@ const lifecycle: OperationHandlers = {
   provision: withParams('provision', {
     phase: 'Provisioning',
     internal: true,
+    places: true,
     failurePhase: 'Failed',
-    async run({ state, spec, op }) {
+    async run({ state, spec, op, taskQueue }) {
       const r = await executeChild(provisionCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, pki: state.pki }],
         staticSummary: `Provision ${spec.name}: ${spec.members.length} × etcd ${spec.version}`,
       });
@@ -29,9 +31,10 @@ const lifecycle: OperationHandlers = {
     internal: true,
     failurePhase: 'Failed',
     terminal: true,
-    async run({ spec, op, params }) {
+    async run({ spec, op, params, taskQueue }) {
       await executeChild(deleteCluster, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, purge: params.purge }],
         staticSummary: `Delete ${spec.name}${params.purge ? ' (purge data)' : ''}`,
       });

@@ -13,6 +13,7 @@ import { executeChild, patched } from '@temporalio/workflow';
 import { minorOf } from '../common/release-version';
 import { checkUpgradePath, checkUpgradeShape, normalizeRelease } from '../common/upgrade-path';
 import { call, lookup } from './activities';
+import { clusterQueue } from './placement';
 import { refusalGate, refuse, refuseIssues, withParams, type ClusterState, type OperationHandlers } from './state';
 import { rollingUpgrade } from './rollout/upgrade';
 import { rollingConfigChange } from './rollout/config';
@@ -49,12 +50,15 @@ export const rolloutOperations: OperationHandlers = {
       if (!v.allowed) throw refuseIssues([{ path: 'version', message: v.reason! }]);
       // 3.5 → 3.6: etcd's v2 store check on every member (3.6 has no v2 store). Not in histories recorded before it.
       if (minorOf(from) === '3.5' && minorOf(normalizeRelease(params.version)) === '3.6' && patched('upgrade-v2store-check'))
-        await refusalGate(() => call(lookup.checkV2Store, 'precheck: etcdutl check v2store on every member', { spec: state.spec! }));
+        await refusalGate(() =>
+          call(lookup.checkV2Store, 'precheck: etcdutl check v2store on every member', { spec: state.spec! }, clusterQueue(state)),
+        );
     },
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const version = normalizeRelease(params.version);
       const r = await executeChild(rollingUpgrade, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, pki: state.pki, version, snapshotName: `pre-upgrade-${op.seq}` }],
         staticSummary: `Upgrade ${spec.name}: etcd ${spec.version} → ${version}`,
       });
@@ -68,9 +72,10 @@ export const rolloutOperations: OperationHandlers = {
       requireRunning(state, 'a config change');
       if (state.spec!.members.length < 3) throw refuse(`a rolling config change needs at least 3 voting members to keep quorum`);
     },
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const r = await executeChild(rollingConfigChange, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, pki: state.pki, tunables: params.tunables, logging: params.logging }],
         staticSummary: `Config change on ${spec.name}`,
       });
@@ -85,9 +90,10 @@ export const rolloutOperations: OperationHandlers = {
       if (!state.spec!.tls.enabled || !state.pki) throw refuse(`cluster ${state.name} does not use TLS`);
       if (state.spec!.members.length < 3) throw refuse('a rolling certificate rotation needs at least 3 voting members to keep quorum');
     },
-    async run({ state, spec, op }) {
+    async run({ state, spec, op, taskQueue }) {
       const r = await executeChild(rotateCertificates, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, pki: state.pki! }],
         staticSummary: `Renew certificates of ${spec.name}`,
       });
@@ -102,9 +108,10 @@ export const rolloutOperations: OperationHandlers = {
       if (!state.spec!.tls.enabled || !state.pki) throw refuse(`cluster ${state.name} does not use TLS`);
       if (state.spec!.members.length < 3) throw refuse('a rolling CA rotation needs at least 3 voting members to keep quorum');
     },
-    async run({ state, spec, op, params }) {
+    async run({ state, spec, op, params, taskQueue }) {
       const r = await executeChild(rotateCa, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, pki: state.pki!, phaseGraceSeconds: params.phaseGraceSeconds ?? 0 }],
         staticSummary: `Rotate the CA of ${spec.name}`,
       });

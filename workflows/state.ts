@@ -28,6 +28,11 @@ export interface ClusterState {
   files?: Record<string, MemberFiles>;
   /** Free-form state owned by operation kinds (e.g. the backup catalogue), keyed by concern. */
   extensions?: Record<string, unknown>;
+  /**
+   * Task queue of the worker machine each member lives on (local provider: `<taskQueue>@<machine>`,
+   * workflows/placement.ts); absent for ssh clusters and for clusters created before machine queues.
+   */
+  memberQueues?: Record<string, string>;
   /** The current quorum-loss episode (workflows/recovery/detect.ts): since when, and the recovery queued for it. */
   quorumLoss?: { since: string; recovery?: string };
 }
@@ -50,6 +55,8 @@ export interface OperationContext<P = Record<string, unknown>> {
   spec: ClusterSpec;
   op: OperationRecord;
   params: P;
+  /** Task queue for the operation's child workflow (workflows/placement.ts); undefined: the entity's own. */
+  taskQueue?: string;
 }
 
 /** `P`: the params as the entity stores them (`Record`) or as the kind's schema parses them (see `withParams`). */
@@ -82,6 +89,8 @@ export interface OperationHandler<P = Record<string, unknown>> {
    * and it cannot be paused or cancelled once it runs.
    */
   terminal?: boolean;
+  /** Chooses the worker machine of a local cluster that has none yet (its first provisioning). */
+  places?: boolean;
   /** The cluster's reason stays while it runs (recover-quorum: why quorum was lost). */
   keepsReason?: boolean;
   /** Runs the operation (normally one child workflow with ID op.workflowId). */

@@ -1,6 +1,7 @@
 // Member host activities: a member's files and process on its host, through
 // the spec's host provider. Each checks the host first, so a retry or a
 // replay after a worker crash never moves a data dir that is still in use.
+import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../../common/spec';
 import { clusterTopology, type MemberFiles } from '../../common/topology';
@@ -9,7 +10,7 @@ import { isListed } from '../etcd/membership';
 import { hostFiles, providerFor, type HostProvider, type InstallBinariesInput, type MemberRef, type RemoveMemberHostInput } from '../hosts';
 import { shQuote } from '../hosts/files';
 import { keyStoreFor, loadHostPki, type MemberHostRefs } from '../pki';
-import { assertPathsAllowed } from '../policy';
+import { allowedRelease, assertPathsAllowed } from '../policy';
 import { checkMemberPorts } from './preflight';
 
 export interface PrepareMemberInput {
@@ -57,6 +58,10 @@ export function memberActivities(cfg: Config) {
     return aside;
   };
 
+  /** The release in `binDir`, or fetched (and checked) here when fetchRelease ran on another worker's machine. */
+  const releaseHere = async (binDir: string, version: string, source?: string): Promise<string> =>
+    fs.existsSync(binDir) ? binDir : (await allowedRelease(cfg, version, source)).binDir;
+
   const readText = async (at: MemberAt, file: string) =>
     (
       await hosts(at.spec)
@@ -76,15 +81,16 @@ export function memberActivities(cfg: Config) {
       assertPathsAllowed(spec);
       const host = hosts(spec);
       const pki = spec.tls.enabled && input.pki ? await loadHostPki(keys, input.pki) : undefined;
+      const binDir = await releaseHere(input.binDir, spec.version, spec.artifactSource);
       if (host.prepareWithRelease) {
         const r = await host.prepareWithRelease({
           ...input,
           pki,
-          release: { version: spec.version, binDir: input.binDir, staged: input.staged },
+          release: { version: spec.version, binDir, staged: input.staged },
         });
         return { changed: r.changed, files: r.files };
       }
-      await host.installBinaries({ cluster: spec.name, member, version: spec.version, binDir: input.binDir, spec });
+      await host.installBinaries({ cluster: spec.name, member, version: spec.version, binDir, spec });
       const r = await host.prepare({ ...input, pki });
       return { changed: r.changed, files: r.files };
     },
@@ -93,7 +99,8 @@ export function memberActivities(cfg: Config) {
     async stageRelease(input: InstallBinariesInput): Promise<{ changed: boolean; version: string; staged: boolean }> {
       const host = hosts(input.spec);
       if (!host.stageRelease) return { changed: false, version: input.version, staged: false };
-      return { ...(await host.stageRelease(input)), staged: true };
+      const binDir = await releaseHere(input.binDir, input.version, input.spec?.artifactSource);
+      return { ...(await host.stageRelease({ ...input, binDir })), staged: true };
     },
 
     async startMember(ref: MemberRef) {

@@ -8,12 +8,12 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../infra/config';
 import { startDevServer, type DevServer } from '../../infra/temporal-server';
 import { ensureTemporalCli } from '../../infra/temporal-cli';
 import { FAILURE_CONVERTER_PATH, codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../../worker/temporal';
-import { createWorker, WORKFLOWS_PATH } from '../../worker/worker';
+import { createWorker, WORKFLOWS_PATH, type EtcdfleetWorker } from '../../worker/worker';
 import { createApp } from '../../api/app';
 import { apiClient, type ApiCall } from '../../test/support/api-client';
 
@@ -92,7 +92,7 @@ export async function startBenchStack(root: string, log: (line: string) => void)
 
     const workerConnection: NativeConnection = await connectWorkerConnection(config);
     undo.push(() => workerConnection.close());
-    const worker: Worker = await createWorker(config, workerConnection, { code });
+    const worker: EtcdfleetWorker = await createWorker(config, workerConnection, { code });
     const workerRun = worker.run();
     let stopping = false;
     const workerFailed = new Promise<never>((_, reject) => {

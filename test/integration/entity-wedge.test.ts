@@ -18,6 +18,10 @@ const calls: string[] = [];
 /** What each stub does; tests set the provision behaviour. */
 let fetchRelease: () => Promise<unknown> = async () => ({});
 const stubs = {
+  // One worker, one queue: the local clusters' machine queue is this one.
+  async workerMachine() {
+    return { machine: 'stub', taskQueue };
+  },
   async preflight() {
     calls.push('preflight');
     return {};

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { keyStoreFor } from '../../activities/pki';
-import { caPassphrase } from '../../infra/config';
+import { caPassphrase, machineQueue } from '../../infra/config';
 import { codecFor } from '../../worker/temporal';
 import { loopback, startStack, type Stack, fastSpec } from '../support/stack';
 import { keyFingerprints, scanHistories } from '../support/key-material';
@@ -176,7 +176,12 @@ it('delete with purge removes the cluster keys from the key store', async () => 
 
 it('no workflow history of the run holds any private key, raw or decoded', async () => {
   const seen = new Map<string, { workflowId: string; runId: string }>();
-  const queries = [`TaskQueue = '${stack.config.taskQueue}'`, `EtcdCluster = '${src}'`, `EtcdCluster = '${copy}'`];
+  const queries = [
+    `TaskQueue = '${stack.config.taskQueue}'`,
+    `TaskQueue = '${machineQueue(stack.config)}'`,
+    `EtcdCluster = '${src}'`,
+    `EtcdCluster = '${copy}'`,
+  ];
   for (const query of queries) {
     for await (const wf of stack.client.workflow.list({ query }))
       seen.set(`${wf.workflowId}/${wf.runId}`, { workflowId: wf.workflowId, runId: wf.runId });

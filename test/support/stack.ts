@@ -9,10 +9,9 @@ import { promisify } from 'node:util';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { loadConfig, type Config, REPO_ROOT } from '../../infra/config';
 import { codecFor, connectClient, connectWorkerConnection, ensureSearchAttributes } from '../../worker/temporal';
-import { createWorker } from '../../worker/worker';
+import { createWorker, type EtcdfleetWorker } from '../../worker/worker';
 import { createApp } from '../../api/app';
 import { apiClient, waitForPhase as waitForPhaseOf, type ApiCall } from './api-client';
 import { statIsAlive } from '../../activities/hosts/proc';
@@ -58,13 +57,14 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
   const client = await connectClient(config);
   await ensureSearchAttributes(client.connection as Connection, config.namespace);
 
-  let worker: Worker | undefined;
+  let worker: EtcdfleetWorker | undefined;
   let workerRun: Promise<void> | undefined;
   const children: ChildProcess[] = [];
 
   const startInProcessWorker = async () => {
-    worker = await createWorker(config, await connectWorkerConnection(config), { codePath: bundle });
-    workerRun = worker.run();
+    const w = await createWorker(config, await connectWorkerConnection(config), { codePath: bundle });
+    worker = w;
+    workerRun = w.run();
   };
   const stopInProcessWorker = async () => {
     if (!worker) return;

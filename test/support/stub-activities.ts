@@ -1,6 +1,7 @@
 // Stub activities for the workflow tests and the replay recordings: what each
 // real activity returns, shaped enough for the workflows, with a call log and
 // per-activity overrides (a failure, a gate that holds the step).
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterPki } from '../../activities/pki';
 import type { ClusterSpec } from '../../common/spec';
@@ -30,6 +31,9 @@ function health(spec: ClusterSpec) {
   };
 }
 
+/** The test worker's machine queue (workflow-env.ts polls it): what the stub `workerMachine` answers. */
+export const stubMachineQueue = (taskQueue: string) => `${taskQueue.replace(/@.*$/, '')}@stub`;
+
 export function stubActivities() {
   const calls: StubCall[] = [];
   /** Replaces an activity's behaviour (for the next calls) by name. */
@@ -37,8 +41,11 @@ export function stubActivities() {
   /** Certificates issued per cluster: the n-th CA of cluster c is `CERT ca c #n`. */
   const issued = new Map<string, number>();
   const next = (cluster: string) => issued.set(cluster, (issued.get(cluster) ?? 0) + 1).get(cluster)!;
+  let revision = 0;
   const defaults: Record<string, (input: any) => Promise<unknown>> = {
     preflight: async () => ({}),
+    // The test worker polls `<queue>@stub` too (workflow-env.ts).
+    workerMachine: async () => ({ machine: 'stub', taskQueue: stubMachineQueue(Context.current().info.taskQueue) }),
     fetchRelease: async ({ version }) => ({ version, sha256: 'ab'.repeat(32), binDir: `/stub/etcd-${version}` }),
     // Reuses the CA it is given; leaves for members that have none yet.
     issueCertificates: async ({ spec, existing }) =>
@@ -65,6 +72,9 @@ export function stubActivities() {
     }),
     promoteLearner: async () => ({ promoted: true }),
     writeMemberList: async () => ({ changed: true }),
+    // maintenance: each reading is ten revisions on
+    currentRevision: async () => (revision += 10),
+    compactKeyspace: async () => ({ compacted: true }),
     // rollouts
     availableEtcdVersions: async () => ['v3.5.10', 'v3.5.35', 'v3.6.16'],
     snapshotCluster: async ({ name }) => ({ file: `/stub/${name}.db`, bytes: 2048 }),

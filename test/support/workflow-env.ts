@@ -11,6 +11,7 @@ import { ClusterSpec } from '../../common/spec';
 import { ensureTemporalCli } from '../../infra/temporal-cli';
 import { FAILURE_CONVERTER_PATH, ensureSearchAttributes } from '../../worker/temporal';
 import { WORKFLOWS_PATH } from '../../worker/worker';
+import { stubMachineQueue } from './stub-activities';
 import { clusterWorkflow } from '../../workflows/cluster';
 import { clusterQuery, createClusterUpdate, deleteClusterUpdate, type ClusterView } from '../../workflows/definitions';
 
@@ -32,7 +33,14 @@ export interface WorkflowEnv {
 const noop = () => undefined;
 const quietLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop } as any;
 
-export async function startWorkflowEnv(activities: object, label: string): Promise<WorkflowEnv> {
+export interface WorkflowEnvOptions {
+  /** History length after which the server suggests continue-as-new (default SUGGEST_CONTINUE_AS_NEW_AFTER). */
+  suggestContinueAsNewAfter?: number;
+  /** History length at which the server terminates a workflow (Temporal's default: 51,200 events). */
+  historyCountLimit?: number;
+}
+
+export async function startWorkflowEnv(activities: object, label: string, opts: WorkflowEnvOptions = {}): Promise<WorkflowEnv> {
   try {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
@@ -41,7 +49,11 @@ export async function startWorkflowEnv(activities: object, label: string): Promi
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: await ensureTemporalCli() },
-      extraArgs: ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER}`],
+      extraArgs: [
+        '--dynamic-config-value',
+        `limit.historyCount.suggestContinueAsNew=${opts.suggestContinueAsNewAfter ?? SUGGEST_CONTINUE_AS_NEW_AFTER}`,
+        ...(opts.historyCountLimit ? ['--dynamic-config-value', `limit.historyCount.error=${opts.historyCountLimit}`] : []),
+      ],
     },
     client: { dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH } },
   });
@@ -52,17 +64,22 @@ export async function startWorkflowEnv(activities: object, label: string): Promi
     logger: quietLogger,
   });
   const taskQueue = `test-${label}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { code },
-    dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
-    activities,
-  });
-  const running = worker.run();
+  // As in production, the worker also polls its machine's queue (the stub workerMachine names it).
+  const workers = await Promise.all(
+    [taskQueue, stubMachineQueue(taskQueue)].map((q) =>
+      Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: q,
+        workflowBundle: { code },
+        dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
+        activities,
+      }),
+    ),
+  );
+  const running = Promise.all(workers.map((wk) => wk.run()));
   const client = env.client;
   const stop = async () => {
-    worker.shutdown();
+    for (const wk of workers) wk.shutdown();
     await running;
     await env.teardown();
   };

@@ -11,7 +11,7 @@ import {
   submitOperationUpdate,
 } from '../../workflows/definitions';
 import { startWorkflowEnv, stubSpec, type WorkflowEnv } from '../support/workflow-env';
-import { stubActivities, stubFailure } from '../support/stub-activities';
+import { stubActivities, stubFailure, stubMachineQueue } from '../support/stub-activities';
 
 jest.setTimeout(120_000);
 
@@ -169,5 +169,38 @@ it('a refused scheduled submission is recorded as a failed operation', async () 
     error: expect.stringMatching(/^refused: backup: the id of a backup/),
   });
   expect(v.phase).toBe('Running');
+  await w.deleteAndWait(name);
+});
+
+it("a local cluster's operations and health checks run on its members' machine queue", async () => {
+  const name = 'wf-machine-queue';
+  const machine = stubMachineQueue(w.taskQueue);
+  const provision = await w.create(stubSpec(name, { maintenance: { healthCheckInterval: '1s' } }));
+  await w.until(name, (v) => v.phase === 'Running');
+  const backup = await entity(name).executeUpdate(submitOperationUpdate, { args: [{ kind: 'backup', params: {} }] });
+  await w.until(name, (v) => v.operations.some((o) => o.id === backup.operationId && o.status === 'Succeeded'));
+  // The entity stays on the shared queue; each operation's child runs on the machine's.
+  expect((await entity(name).describe()).taskQueue).toBe(w.taskQueue);
+  for (const op of [provision, backup]) expect((await w.client.workflow.getHandle(op.workflowId).describe()).taskQueue).toBe(machine);
+  // The machine is chosen once (on the shared queue); the entity's health checks (every run's) go to it.
+  const scheduled = async () => {
+    const all: { type?: string | null; queue?: string | null }[] = [];
+    for await (const run of w.client.workflow.list({ query: `WorkflowId = '${clusterWorkflowId(name)}'` })) {
+      for (const e of (await w.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? []) {
+        const a = e.activityTaskScheduledEventAttributes;
+        if (a) all.push({ type: a.activityType?.name, queue: a.taskQueue?.name });
+      }
+    }
+    return all;
+  };
+  let seen = await scheduled();
+  for (let i = 0; i < 40 && !seen.some((a) => a.type === 'clusterHealth'); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    seen = await scheduled();
+  }
+  expect(seen.filter((a) => a.type === 'workerMachine')).toEqual([{ type: 'workerMachine', queue: w.taskQueue }]);
+  const health = seen.filter((a) => a.type === 'clusterHealth');
+  expect(health.length).toBeGreaterThan(0);
+  expect(health.every((a) => a.queue === machine)).toBe(true);
   await w.deleteAndWait(name);
 });

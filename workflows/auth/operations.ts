@@ -30,10 +30,11 @@ function knownRoles(s: Readonly<ClusterState>): Set<string> {
 }
 
 async function runChange(ctx: OperationContext<unknown>, change: AuthChange): Promise<OperationOutcome> {
-  const { state, spec, op } = ctx;
+  const { state, spec, op, taskQueue } = ctx;
   try {
     const r = await executeChild(authChange, {
       workflowId: op.workflowId,
+      taskQueue,
       args: [{ spec, change }],
       staticSummary: `${spec.name}: ${describeAuthChange(change)}`,
     });

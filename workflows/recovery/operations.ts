@@ -4,6 +4,7 @@
 import { ApplicationFailure, executeChild } from '@temporalio/workflow';
 import { quorumLossReason, recoverySettings } from '../../common/recovery';
 import { call, observe } from '../activities';
+import { clusterQueue } from '../placement';
 import { withParams, type OperationHandlers } from '../state';
 import { recoverQuorum } from './recover';
 
@@ -19,13 +20,16 @@ export const recoveryOperations: OperationHandlers = {
     },
     // Submitted by hand: only when quorum is lost now (the entity queues its own without this check).
     async precheck(state) {
-      const h = await call(observe.clusterHealth, 'recover-quorum: is quorum lost?', { spec: state.spec! }).catch(() => undefined);
+      const h = await call(observe.clusterHealth, 'recover-quorum: is quorum lost?', { spec: state.spec! }, clusterQueue(state)).catch(
+        () => undefined,
+      );
       if (h && !quorumLossReason(h)) throw refuse('Refused', `cluster ${state.name} has quorum (leader ${h.leader}): nothing to recover`);
     },
-    async run({ spec, op, params }) {
+    async run({ spec, op, params, taskQueue }) {
       const auto = params.auto ?? recoverySettings(spec).auto;
       const { health, ...result } = await executeChild(recoverQuorum, {
         workflowId: op.workflowId,
+        taskQueue,
         args: [{ spec, reason: params.reason, auto }],
         staticSummary: `Recover quorum of ${spec.name}${auto ? ' (auto)' : ' (waits for approval)'}`,
       });

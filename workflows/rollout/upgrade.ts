@@ -111,10 +111,12 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   }
 
   if (downgrade) {
+    // etcd lowers the cluster version on its leader's version monitor (every 4 s): the step polls for
+    // about a minute (restartGate), not rolloutStep's three attempts in ~3 s, which a tick can miss.
     await step(
       progress,
       `Enable downgrade to ${minor}`,
-      rolloutStep.enableDowngrade,
+      restartGate.enableDowngrade,
       `etcdctl downgrade validate ${minor} && etcdctl downgrade enable ${minor}`,
       { spec, target: version },
       (r) => `cluster version ${r.clusterVersion}${r.enabled ? '' : ' (already enabled)'}`,
