@@ -4,13 +4,15 @@
 //
 // Every call has a short deadline and the client's own retry/circuit-breaker
 // policies are replaced: an activity must fail fast and let Temporal retry,
-// never hang in a library retry loop. Every client is closed before return.
+// never hang in a library retry loop. Every client is closed before return,
+// except the health checks' (kept alive between checks: health-pool.ts).
 import { ApplicationFailure } from '@temporalio/common';
 import { Etcd3, IOptions, isRecoverableError, EtcdPermissionDeniedError, IMember, IStatusResponse } from 'etcd3';
 import { ClusterSpec } from '../../common/spec';
 import type { MemberHealth } from '../../common/operations';
 import { MemberTopology, clusterTopology } from '../../common/topology';
 import { hostFiles, type HostProvider } from '../hosts';
+import { poolKey, withPooledClient } from './health-pool';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 3_000;
 
@@ -151,15 +153,19 @@ async function listMembers(
 ): Promise<{ members: IMember[]; alarms: { memberID: string; alarm: string }[] }> {
   const errors: string[] = [];
   for (const ep of endpoints) {
-    const c = newEtcdClient(ep, creds, { timeoutMs });
     try {
-      const { members } = await c.cluster.memberList({ linearizable: false });
-      const { alarms } = await c.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' });
-      return { members, alarms: alarms.map((a) => ({ memberID: a.memberID, alarm: String(a.alarm) })) };
+      return await withPooledClient(
+        poolKey(ep, creds, timeoutMs),
+        () => newEtcdClient(ep, creds, { timeoutMs }),
+        async (c) => {
+          const { members } = await c.cluster.memberList({ linearizable: false });
+          const { alarms } = await c.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' });
+          return { members, alarms: alarms.map((a) => ({ memberID: a.memberID, alarm: String(a.alarm) })) };
+        },
+        () => true,
+      );
     } catch (e) {
       errors.push(`${ep}: ${errText(e)}`);
-    } finally {
-      c.close();
     }
   }
   throw new Error(`no endpoint answered member list: ${errors.join('; ')}`);
@@ -179,8 +185,16 @@ async function checkEndpoint(
   learner: boolean,
   timeoutMs: number,
 ): Promise<EndpointCheck> {
-  const c = newEtcdClient(endpoint, creds, { timeoutMs });
-  try {
+  return withPooledClient(
+    poolKey(endpoint, creds, timeoutMs),
+    () => newEtcdClient(endpoint, creds, { timeoutMs }),
+    (c) => checkWith(c, learner),
+    (r) => r.healthy,
+  );
+}
+
+async function checkWith(c: Etcd3, learner: boolean): Promise<EndpointCheck> {
+  {
     let status: IStatusResponse | undefined;
     let statusError: string | undefined;
     try {
@@ -205,8 +219,6 @@ async function checkEndpoint(
     const errs = status?.errors ?? [];
     if (errs.length > 0) return { status, healthy: false, tookMs, error: errs.join('; ') };
     return { status, healthy: true, tookMs };
-  } finally {
-    c.close();
   }
 }
 
