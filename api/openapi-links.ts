@@ -3,7 +3,9 @@
 // (from the answer) reaches every route under /v1/clusters/{name}; its first
 // member's name (from the request) the {member} routes; an operation's id
 // every /v1/operations/{id} route; a user or role put by name the other routes
-// of that user or role.
+// of that user or role. What exists already is reachable too: the cluster list
+// links to the first cluster's routes, a cluster to its first member's and its
+// latest operation's.
 type Operation = { operationId: string; responses: Record<string, any> };
 type Paths = Record<string, Record<string, any>>;
 
@@ -64,6 +66,17 @@ export function addLinks(paths: Paths): Paths {
     }
     if (method === 'post' && path === '/v1/clusters/{name}/members') {
       add('202', linksTo(paths, { name: '$response.body#/name', member: '$response.body#/member' }, '/v1/clusters/{name}/members/', op));
+    }
+    // What already exists: the first listed cluster reaches its routes; a cluster's first
+    // member and its latest operation reach theirs.
+    if (method === 'get' && path === '/v1/clusters')
+      add('200', linksTo(paths, { name: '$response.body#/clusters/0/name', ...SCHEDULE_CONSTANTS }, '/v1/clusters/{name}', op));
+    if (method === 'get' && path === '/v1/clusters/{name}') {
+      add(
+        '200',
+        linksTo(paths, { name: '$request.path.name', member: '$response.body#/members/0/name' }, '/v1/clusters/{name}/members/', op),
+      );
+      add('200', linksTo(paths, { id: '$response.body#/operations/0/id' }, '/v1/operations/', op));
     }
     const named = /^\/v1\/clusters\/\{name\}\/(users|roles)\/\{(user|role)\}$/.exec(path);
     if (method === 'put' && named) {

@@ -237,8 +237,10 @@ export class FleetService {
   }
 
   /** A query on an operation's child workflow (e.g. a CA rotation's trust bundle). */
-  async queryOperation<T>(id: string, query: QueryDefinition<T>): Promise<T> {
+  /** A query only operations of `kind` answer: 404 for another kind, 409 before it started. */
+  async queryOperation<T>(id: string, kind: OperationKind, query: QueryDefinition<T>): Promise<T> {
     const op = await this.operation(id);
+    if (op.kind !== kind) throw new HttpProblem(404, 'Not Found', `operation ${id} is a ${op.kind} operation, not ${kind}`);
     if (op.status === 'Queued') throw new HttpProblem(409, 'Conflict', `operation ${id} has not started yet`);
     return this.client.workflow.getHandle(op.workflowId).query(query);
   }

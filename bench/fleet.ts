@@ -12,9 +12,12 @@
 // directory, no running workflow but the address registry.
 //
 // Environment: BENCH_BATCHES (e.g. "10x1,25x1,50x1,10x3": N×members),
-// BENCH_IDLE_S (30: the idle CPU window), BENCH_KEEP=1 keeps the work dir.
+// BENCH_IDLE_S (30: the idle CPU window), BENCH_KEEP=1 keeps the work dir,
+// BENCH_CPU_PROFILE=<file.cpuprofile> writes this process's CPU profile of the
+// idle window (open it in Chrome DevTools).
 // Exits 0 whatever the ratios; non-zero only when something failed.
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { localMirrorDir } from '../infra/config';
@@ -35,7 +38,7 @@ const BATCHES = (process.env.BENCH_BATCHES || '10x1,25x1,50x1,10x3').split(',').
 });
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let root: string | undefined;
 let stack: BenchStack | undefined;
@@ -195,13 +198,28 @@ async function idleCpu(serverPid: number): Promise<{ ours: number; temporal: num
   const ours0 = process.cpuUsage();
   const t0 = procCpuSeconds(serverPid);
   const w0 = performance.now();
-  await sleep(IDLE_S * 1000);
+  const profile = await profileFor(process.env.BENCH_CPU_PROFILE, () => sleep(IDLE_S * 1000));
   const wall = (performance.now() - w0) / 1000;
   const ours = process.cpuUsage(ours0);
+  if (profile) say(`CPU profile of the idle window: ${profile}`);
   return {
     ours: ((ours.user + ours.system) / 1e6 / wall) * 100,
     temporal: ((procCpuSeconds(serverPid) - t0) / wall) * 100,
   };
+}
+
+/** Runs `work` under the V8 profiler when `file` is set and writes the profile there. */
+async function profileFor(file: string | undefined, work: () => Promise<void>): Promise<string | undefined> {
+  if (!file) return void (await work());
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  await work();
+  const { profile } = await session.post('Profiler.stop');
+  session.disconnect();
+  fs.writeFileSync(file, JSON.stringify(profile));
+  return path.resolve(file);
 }
 
 /** Nothing of the run left: no etcd, no host directory, no running workflow but the address registry. */

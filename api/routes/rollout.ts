@@ -18,9 +18,9 @@ export function rolloutRoutes(fleet: FleetService): express.Router {
   // The admin key pair is made here and only its CSR goes to the rotation, which signs it with the new CA.
   r.get('/operations/:id/ca-rotation', requireRole('admin'), async (req, res) => {
     const id = String(req.params.id);
-    const view = await fleet.queryOperation(id, caRotationQuery);
+    const view = await fleet.queryOperation(id, 'rotate-ca', caRotationQuery);
     if (!view.newCa) return void res.json(view);
-    const op = await fleet.operation(id);
+    const op = await fleet.operation(id); // now: the rotation may have ended since the query
     // After the rotation the entity holds the new CA: it signs from then on.
     const signer =
       op.status === 'Running' || op.status === 'Paused'
