@@ -147,6 +147,26 @@ function procCpuSeconds(pid: number): number {
   return ticks / 100;
 }
 
+/** CPU seconds so far: this process (worker + API), its reaped children (openssl, tar, …), the Temporal dev server. */
+function cpuNow(serverPid: number): { ours: number; children: number; temporal: number } {
+  const own = process.cpuUsage();
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { ours: (own.user + own.system) / 1e6, children: (Number(f[13]) + Number(f[14])) / 100, temporal: procCpuSeconds(serverPid) };
+}
+
+/** CPU seconds the etcd processes under the bench root have used (all started by this batch). */
+async function etcdCpuSeconds(): Promise<number> {
+  const pids = await etcdPidsUnder(root!);
+  return pids.reduce((sum, pid) => {
+    try {
+      return sum + procCpuSeconds(pid);
+    } catch {
+      return sum; // gone meanwhile
+    }
+  }, 0);
+}
+
 async function historyOf(workflowId: string): Promise<{ events: number; bytes: number }> {
   const d = await stack!.client.workflow.getHandle(workflowId).describe();
   return { events: d.historyLength, bytes: Number(d.historySize ?? 0) };
@@ -167,6 +187,8 @@ interface BatchResult {
   ms: number;
   single: number;
   peakRssMiB: number;
+  /** CPU seconds per cluster spent while the batch ran, by whom. */
+  cpuPerCluster: { ours: number; children: number; temporal: number; etcd: number };
   history: { entityEvents: number; entityBytes: number; opEvents: number; opBytes: number };
   names: string[];
 }
@@ -174,11 +196,19 @@ interface BatchResult {
 async function batch(n: number, members: number, single: number, keep: boolean): Promise<BatchResult> {
   let peak = rssMiB();
   const sampler = setInterval(() => (peak = Math.max(peak, rssMiB())), 100);
+  const cpu0 = cpuNow(stack!.serverPid);
   const t0 = performance.now();
   const created = await Promise.all(Array.from({ length: n }, () => post(members)));
   await allRunning(created.map((c) => c.name));
   const ms = performance.now() - t0;
   clearInterval(sampler);
+  const cpu1 = cpuNow(stack!.serverPid);
+  const cpuPerCluster = {
+    ours: (cpu1.ours - cpu0.ours) / n,
+    children: (cpu1.children - cpu0.children) / n,
+    temporal: (cpu1.temporal - cpu0.temporal) / n,
+    etcd: (await etcdCpuSeconds()) / n,
+  };
   const hs = await Promise.all(
     created.map(async (c) => ({ entity: await historyOf(clusterWorkflowId(c.name)), op: await historyOf(c.operationWorkflowId) })),
   );
@@ -190,36 +220,41 @@ async function batch(n: number, members: number, single: number, keep: boolean):
   };
   const names = created.map((c) => c.name);
   if (!keep) await deleteAll(names);
-  return { n, members, ms, single, peakRssMiB: peak, history, names };
+  return { n, members, ms, single, peakRssMiB: peak, cpuPerCluster, history, names };
 }
 
-async function idleCpu(serverPid: number): Promise<{ ours: number; temporal: number }> {
+async function idleCpu(serverPid: number, profile = true): Promise<{ ours: number; temporal: number }> {
   await sleep(5_000); // let the batch's last workflow tasks settle
-  const ours0 = process.cpuUsage();
-  const t0 = procCpuSeconds(serverPid);
-  const w0 = performance.now();
-  const profile = await profileFor(process.env.BENCH_CPU_PROFILE, () => sleep(IDLE_S * 1000));
-  const wall = (performance.now() - w0) / 1000;
-  const ours = process.cpuUsage(ours0);
-  if (profile) say(`CPU profile of the idle window: ${profile}`);
-  return {
-    ours: ((ours.user + ours.system) / 1e6 / wall) * 100,
-    temporal: ((procCpuSeconds(serverPid) - t0) / wall) * 100,
+  const window = async () => {
+    const ours0 = process.cpuUsage();
+    const t0 = procCpuSeconds(serverPid);
+    const w0 = performance.now();
+    await sleep(IDLE_S * 1000);
+    const wall = (performance.now() - w0) / 1000;
+    const ours = process.cpuUsage(ours0);
+    return {
+      ours: ((ours.user + ours.system) / 1e6 / wall) * 100,
+      temporal: ((procCpuSeconds(serverPid) - t0) / wall) * 100,
+    };
   };
+  const file = profile ? process.env.BENCH_CPU_PROFILE : undefined;
+  const cpu = await profiled(file, window);
+  if (file) say(`CPU profile of the idle window: ${path.resolve(file)}`);
+  return cpu;
 }
 
-/** Runs `work` under the V8 profiler when `file` is set and writes the profile there. */
-async function profileFor(file: string | undefined, work: () => Promise<void>): Promise<string | undefined> {
-  if (!file) return void (await work());
+/** Runs `work` under the V8 profiler when `file` is set and writes the profile there (after `work`'s own measurements). */
+async function profiled<T>(file: string | undefined, work: () => Promise<T>): Promise<T> {
+  if (!file) return work();
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
-  await work();
+  const result = await work();
   const { profile } = await session.post('Profiler.stop');
   session.disconnect();
   fs.writeFileSync(file, JSON.stringify(profile));
-  return path.resolve(file);
+  return result;
 }
 
 /** Nothing of the run left: no etcd, no host directory, no running workflow but the address registry. */
@@ -245,6 +280,12 @@ async function main(): Promise<void> {
   stack = await startBenchStack(root, say);
   say(`etcd ${VERSION}, ${os.cpus().length} cores, load ${loadavg()}`);
 
+  // What the worker and the API cost with no cluster at all (pollers, timers): the floor under the health checks.
+  const floor = await idleCpu(stack.serverPid, false);
+  say(
+    `no clusters, idle over ${IDLE_S} s: worker+API ${floor.ours.toFixed(1)} % of one core, Temporal dev server ${floor.temporal.toFixed(1)} %`,
+  );
+
   const singles = new Map<number, number>();
   for (const members of new Set(BATCHES.map((b) => b.members))) {
     await timeOne(members); // warm-up: release cache, first workflow tasks
@@ -264,6 +305,12 @@ async function main(): Promise<void> {
         `${r.n === 25 && r.members === 1 ? ` (goal ≤ ${GOAL_RATIO_25})` : ''}; peak RSS ${Math.round(r.peakRssMiB)} MiB; ` +
         `history per cluster: entity ${r.history.entityEvents} events / ${Math.round(r.history.entityBytes / 1024)} KiB, ` +
         `provision ${r.history.opEvents} events / ${Math.round(r.history.opBytes / 1024)} KiB`,
+    );
+    const c = r.cpuPerCluster;
+    say(
+      `      CPU per cluster while the batch ran: worker+API ${c.ours.toFixed(2)} s, its child processes ${c.children.toFixed(2)} s, ` +
+        `Temporal ${c.temporal.toFixed(2)} s, etcd ${c.etcd.toFixed(2)} s (${os.cpus().length} cores × ${secs(r.ms)} s = ` +
+        `${((os.cpus().length * r.ms) / 1000 / r.n).toFixed(2)} s available per cluster)`,
     );
     if (b === largest) {
       const cpu = await idleCpu(stack!.serverPid);
