@@ -49,7 +49,7 @@ describe('preflight findings', () => {
     .split('\n')
     .map((l) => `os.${l}`)
     .join('\n');
-  const good = `systemd=yes\nkernel=Linux\narch=x86_64\n${os}\nnow=1000\nfree=5368709120\nours=0\nbusy=`;
+  const good = `systemd=yes\nkernel=Linux\nmissing=\narch=x86_64\n${os}\nnow=1000\nfree=5368709120\nours=0\nbusy=`;
   it('accepts a good host and names every problem of a bad one', () => {
     expect(preflightProblems(good, 1002)).toEqual([]);
     const bad = preflightProblems(
@@ -68,6 +68,9 @@ describe('preflight findings', () => {
       'unsupported OS: kernel FreeBSD, etcd hosts run Linux',
     ]);
     expect(preflightProblems(good.replace(os, ''), 1000)).toEqual([expect.stringMatching(/no \/etc\/os-release/)]);
+    expect(preflightProblems(good.replace('missing=', 'missing= tar base64'), 1000)).toEqual([
+      expect.stringMatching(/^missing commands: tar, base64 \(the service runs tar, base64, sha256sum/),
+    ]);
     // Our own etcd.service holding the ports is a retried provisioning, not a conflict.
     expect(preflightProblems(good.replace('ours=0\nbusy=', 'ours=412\nbusy= 2379'), 1000)).toEqual([]);
   });

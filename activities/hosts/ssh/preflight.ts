@@ -10,7 +10,7 @@ import { memberPorts } from '../../../common/spec';
 import { RELEASE_OS_ARCH } from '../../artifacts';
 import { shQuote } from '../files';
 import { hostFiles } from '../members';
-import { UNIT_NAME } from './layout';
+import { ETCD_USER, UNIT_NAME } from './layout';
 import type { SshTransport } from './transport';
 
 /** Free space the data dir's filesystem needs (the backend quota is 2 GiB by default; this is the floor to start). */
@@ -72,10 +72,19 @@ export function archProblem(machine: string): string | undefined {
     : `unsupported architecture ${machine || 'unknown'}: no etcd release for it (the worker's releases are ${RELEASE_OS_ARCH})`;
 }
 
+/**
+ * Commands the service runs on a host besides coreutils: the release and files arrive as one tar
+ * stream, small files base64-encoded, releases are checked with sha256sum, ports with ss.
+ */
+export const REQUIRED_COMMANDS = ['tar', 'base64', 'sha256sum', 'ss', 'awk', 'sed', 'systemctl'];
+
 export function preflightScript(ports: number[], dataDir: string): string {
   const checks = ports.map((p) => `ss -Htln "sport = :${p}" | grep -q . && busy="$busy ${p}"`).join('\n');
   return `[ -d /run/systemd/system ] && echo systemd=yes || echo systemd=no
 echo kernel=$(uname -s)
+missing=""; for c in ${REQUIRED_COMMANDS.join(' ')}; do command -v "$c" >/dev/null 2>&1 || missing="$missing $c"; done
+id -u ${ETCD_USER} >/dev/null 2>&1 || command -v useradd >/dev/null 2>&1 || missing="$missing useradd"
+echo missing=$missing
 echo arch=$(uname -m)
 for f in /etc/os-release /usr/lib/os-release; do [ -r "$f" ] && { sed -n 's/^[A-Z0-9_]*=/os.&/p' "$f"; break; }; done
 echo now=$(date +%s)
@@ -98,6 +107,10 @@ export function preflightProblems(out: string, nowS: number): string[] {
   const problems: string[] = [];
   if (kv.systemd !== 'yes') problems.push('systemd is not running the host');
   if (kv.kernel && kv.kernel !== 'Linux') problems.push(`unsupported OS: kernel ${kv.kernel}, etcd hosts run Linux`);
+  if (kv.missing)
+    problems.push(
+      `missing commands: ${kv.missing.split(/\s+/).join(', ')} (the service runs ${REQUIRED_COMMANDS.join(', ')} and useradd on each host)`,
+    );
   const osRelease = Object.entries(kv)
     .filter(([k]) => k.startsWith('os.'))
     .map(([k, v]) => `${k.slice(3)}=${v}`)
