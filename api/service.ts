@@ -36,6 +36,7 @@ import { checkSpecPolicy, POLICY_STATUS, type SpecPolicy } from '../common/polic
 import { ValidationError } from '../common/parse';
 import { schedulesFor, type MaintenanceSchedules } from './schedules';
 import { redactOp, redactView } from './routes/auth-view';
+import { ViewCache } from './view-cache';
 
 /** Operations that can bring new address:port pairs into a cluster. */
 const ADDRESS_KINDS = new Set<OperationKind>(['add-member', 'replace-member', 'scale']);
@@ -45,9 +46,13 @@ const QUERY_DEADLINE_MS = 5_000;
 
 /** How long a request waits for the worker to accept an update before answering 503. */
 const UPDATE_DEADLINE_MS = 30_000;
+/** How old a cluster's view in a list (or a /metrics scrape) may be. */
+const LIST_VIEW_MAX_AGE_MS = 1_000;
 
 export class FleetService {
   readonly schedules: MaintenanceSchedules;
+  /** What the list endpoint and /metrics read (api/view-cache.ts). */
+  private readonly listedViews = new ViewCache<ClusterView>(LIST_VIEW_MAX_AGE_MS);
 
   constructor(
     private readonly baseClient: Client,
@@ -78,6 +83,7 @@ export class FleetService {
     }
     // Address:port pairs first: a pair another cluster holds is a 409 and no entity is started.
     const accepted = await this.withAddresses(spec.name, clusterPairs(spec), () => this.startCluster(spec));
+    this.listedViews.drop(spec.name);
     // One Temporal Schedule per maintenance kind the spec asks for (backups, compaction, …);
     // a repeated POST leaves schedules changed since through PUT alone. The cluster
     // is queued either way: a schedule that could not be made is a warning, fixable with PUT.
@@ -144,6 +150,7 @@ export class FleetService {
     const accepted = await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
       this.client.workflow.getHandle(clusterWorkflowId(name)).executeUpdate(deleteClusterUpdate, { args: [{ purge }] }),
     );
+    this.listedViews.drop(name);
     await this.schedules.removeAll(name);
     return accepted;
   }
@@ -151,10 +158,13 @@ export class FleetService {
   /** Queues an operation on the cluster; its handler's validator answers 4xx without queueing. */
   async submit(name: string, kind: OperationKind, params: Record<string, unknown> = {}): Promise<OperationAccepted> {
     const handle = await this.runningHandle(name);
-    const queue = () =>
-      this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+    const queue = async () => {
+      const accepted = await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
         handle.executeUpdate(submitOperationUpdate, { args: [{ kind, params }] }),
       );
+      this.listedViews.drop(name);
+      return accepted;
+    };
     if (!ADDRESS_KINDS.has(kind)) return queue();
     // New members' address:port pairs are claimed before the operation is queued (409 when taken).
     const spec = (await handle.query(clusterQuery)).spec;
@@ -165,11 +175,11 @@ export class FleetService {
     const parsed = parseOperationId(id);
     if (!parsed) throw new HttpProblem(404, 'Not Found', `no operation ${id}`);
     const handle = await this.runningHandle(parsed.cluster);
-    return redactOp(
-      await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-        handle.executeUpdate(controlOperationUpdate, { args: [{ operationId: id, action }] }),
-      ),
+    const op = await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+      handle.executeUpdate(controlOperationUpdate, { args: [{ operationId: id, action }] }),
     );
+    this.listedViews.drop(parsed.cluster);
+    return redactOp(op);
   }
 
   /**
@@ -183,25 +193,35 @@ export class FleetService {
     for await (const wf of this.client.workflow.list({ query })) {
       names.push(wf.workflowId.slice(CLUSTER_WORKFLOW_PREFIX.length));
     }
+    this.listedViews.retain(new Set(names));
     const views = await Promise.all(
       names.sort().map((name) =>
-        this.view(name).catch((err: Error): ClusterView | undefined =>
-          err instanceof HttpProblem && err.status === 404
-            ? undefined // deleted since it was listed
-            : ({
-                name,
-                phase: 'Unknown',
-                reason: `the cluster's workflow did not answer (${err.message}); is a worker polling task queue ${this.taskQueue}?`,
-              } as ClusterView),
-        ),
+        // Listed just now as running on this task queue: no describe before the query.
+        this.listedViews
+          .get(name, () => this.queryView(name))
+          .catch((err: Error): ClusterView | undefined =>
+            err instanceof WorkflowNotFoundError
+              ? undefined // deleted and gone since it was listed
+              : ({
+                  name,
+                  phase: 'Unknown',
+                  reason: `the cluster's workflow did not answer (${err.message}); is a worker polling task queue ${this.taskQueue}?`,
+                } as ClusterView),
+          ),
       ),
     );
-    return views.filter((v): v is ClusterView => v !== undefined);
+    // A cluster deleted since it was listed answers from its closed workflow.
+    return views.filter((v): v is ClusterView => v !== undefined && v.phase !== 'Deleted');
   }
 
   /** The entity's view; 404 for unknown or deleted clusters. Bounded: a cluster without a worker answers nothing. */
   async view(name: string): Promise<ClusterView> {
-    const handle = await this.runningHandle(name);
+    await this.runningHandle(name);
+    return this.queryView(name);
+  }
+
+  private async queryView(name: string): Promise<ClusterView> {
+    const handle = this.client.workflow.getHandle(clusterWorkflowId(name));
     return redactView(await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(clusterQuery)));
   }
 

@@ -14,7 +14,8 @@
 // Environment: BENCH_BATCHES (e.g. "10x1,25x1,50x1,10x3": N×members),
 // BENCH_IDLE_S (30: the idle CPU window), BENCH_KEEP=1 keeps the work dir,
 // BENCH_CPU_PROFILE=<file.cpuprofile> writes this process's CPU profile of the
-// idle window (open it in Chrome DevTools).
+// idle window, and of the list calls beside it (-list.cpuprofile; open them in
+// Chrome DevTools).
 // Exits 0 whatever the ratios; non-zero only when something failed.
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -243,6 +244,25 @@ async function idleCpu(serverPid: number, profile = true): Promise<{ ours: numbe
   return cpu;
 }
 
+const LIST_CALLS = 20;
+
+/** The list endpoint's fan-out: wall time and CPU (this process, Temporal) per call with `n` clusters. */
+async function listCost(serverPid: number, n: number): Promise<{ ms: number; ours: number; temporal: number }> {
+  const c0 = cpuNow(serverPid);
+  const t0 = performance.now();
+  for (let i = 0; i < LIST_CALLS; i++) {
+    const r = await stack!.api('GET', '/v1/clusters');
+    if (r.status !== 200 || r.body.clusters.length < n)
+      throw new Error(`GET /v1/clusters: ${r.status}, ${r.body.clusters?.length} clusters`);
+  }
+  const c1 = cpuNow(serverPid);
+  return {
+    ms: (performance.now() - t0) / LIST_CALLS,
+    ours: ((c1.ours - c0.ours) * 1000) / LIST_CALLS,
+    temporal: ((c1.temporal - c0.temporal) * 1000) / LIST_CALLS,
+  };
+}
+
 /** Runs `work` under the V8 profiler when `file` is set and writes the profile there (after `work`'s own measurements). */
 async function profiled<T>(file: string | undefined, work: () => Promise<T>): Promise<T> {
   if (!file) return work();
@@ -317,6 +337,12 @@ async function main(): Promise<void> {
       say(
         `${r.n} idle clusters over ${IDLE_S} s: worker+API ${cpu.ours.toFixed(1)} % of one core (goal < ${GOAL_IDLE_CPU} %), ` +
           `Temporal dev server ${cpu.temporal.toFixed(1)} %`,
+      );
+      const listProfile = process.env.BENCH_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, '-list.cpuprofile');
+      const list = await profiled(listProfile, () => listCost(stack!.serverPid, r.n));
+      say(
+        `GET /v1/clusters with ${r.n} clusters (${LIST_CALLS} calls, one at a time): ${list.ms.toFixed(0)} ms each; CPU per call ` +
+          `worker+API ${list.ours.toFixed(1)} ms, Temporal ${list.temporal.toFixed(1)} ms`,
       );
       await deleteAll(r.names);
     }
