@@ -12,10 +12,11 @@
 // directory, no running workflow but the address registry.
 //
 // Environment: BENCH_BATCHES (e.g. "10x1,25x1,50x1,10x3": N×members),
+// BENCH_KEYS=ecdsa (ECDSA P-256 keys instead of the default RSA 2048),
 // BENCH_IDLE_S (30: the idle CPU window), BENCH_KEEP=1 keeps the work dir,
-// BENCH_CPU_PROFILE=<file.cpuprofile> writes this process's CPU profile of the
-// idle window, and of the list calls beside it (-list.cpuprofile; open them in
-// Chrome DevTools).
+// BENCH_CPU_PROFILE=<file.cpuprofile> writes this process's CPU profiles of
+// each batch, the idle window and the list calls (<file>-batch-NxM, -idle,
+// -list .cpuprofile; open them in Chrome DevTools).
 // Exits 0 whatever the ratios; non-zero only when something failed.
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -78,6 +79,10 @@ function addresses(count: number): string[] {
   });
 }
 
+/** BENCH_KEYS=ecdsa: every key ECDSA P-256 instead of the default RSA 2048 (how much of a batch is key generation). */
+const ECDSA = { algorithm: 'ecdsa', curve: 'P-256' };
+const TLS = process.env.BENCH_KEYS === 'ecdsa' ? { tls: { caKey: ECDSA, leafKey: ECDSA } } : {};
+
 let nextName = 0;
 function spec(members: number) {
   const name = `fleet-${nextName++}`;
@@ -86,6 +91,7 @@ function spec(members: number) {
     version: VERSION,
     artifactSource: `file://${localMirrorDir()}`,
     members: addresses(members).map((address, i) => ({ name: `${name}-${i + 1}`, address })),
+    ...TLS,
   };
 }
 
@@ -199,8 +205,11 @@ async function batch(n: number, members: number, single: number, keep: boolean):
   const sampler = setInterval(() => (peak = Math.max(peak, rssMiB())), 100);
   const cpu0 = cpuNow(stack!.serverPid);
   const t0 = performance.now();
-  const created = await Promise.all(Array.from({ length: n }, () => post(members)));
-  await allRunning(created.map((c) => c.name));
+  const created = await profiled(profileFile(`batch-${n}x${members}`), async () => {
+    const posted = await Promise.all(Array.from({ length: n }, () => post(members)));
+    await allRunning(posted.map((c) => c.name));
+    return posted;
+  });
   const ms = performance.now() - t0;
   clearInterval(sampler);
   const cpu1 = cpuNow(stack!.serverPid);
@@ -238,10 +247,7 @@ async function idleCpu(serverPid: number, profile = true): Promise<{ ours: numbe
       temporal: ((procCpuSeconds(serverPid) - t0) / wall) * 100,
     };
   };
-  const file = profile ? process.env.BENCH_CPU_PROFILE : undefined;
-  const cpu = await profiled(file, window);
-  if (file) say(`CPU profile of the idle window: ${path.resolve(file)}`);
-  return cpu;
+  return profiled(profile ? profileFile('idle') : undefined, window);
 }
 
 const LIST_CALLS = 20;
@@ -263,6 +269,11 @@ async function listCost(serverPid: number, n: number): Promise<{ ms: number; our
   };
 }
 
+/** With BENCH_CPU_PROFILE=<path>.cpuprofile: <path>-<what>.cpuprofile. */
+function profileFile(what: string): string | undefined {
+  return process.env.BENCH_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, `-${what}.cpuprofile`);
+}
+
 /** Runs `work` under the V8 profiler when `file` is set and writes the profile there (after `work`'s own measurements). */
 async function profiled<T>(file: string | undefined, work: () => Promise<T>): Promise<T> {
   if (!file) return work();
@@ -274,6 +285,7 @@ async function profiled<T>(file: string | undefined, work: () => Promise<T>): Pr
   const { profile } = await session.post('Profiler.stop');
   session.disconnect();
   fs.writeFileSync(file, JSON.stringify(profile));
+  say(`CPU profile: ${path.resolve(file)}`);
   return result;
 }
 
@@ -298,7 +310,7 @@ async function leftovers(): Promise<string[]> {
 async function main(): Promise<void> {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-bench-fleet-'));
   stack = await startBenchStack(root, say);
-  say(`etcd ${VERSION}, ${os.cpus().length} cores, load ${loadavg()}`);
+  say(`etcd ${VERSION}, ${TLS.tls ? 'ECDSA P-256' : 'RSA 2048'} keys, ${os.cpus().length} cores, load ${loadavg()}`);
 
   // What the worker and the API cost with no cluster at all (pollers, timers): the floor under the health checks.
   const floor = await idleCpu(stack.serverPid, false);
@@ -338,8 +350,7 @@ async function main(): Promise<void> {
         `${r.n} idle clusters over ${IDLE_S} s: worker+API ${cpu.ours.toFixed(1)} % of one core (goal < ${GOAL_IDLE_CPU} %), ` +
           `Temporal dev server ${cpu.temporal.toFixed(1)} %`,
       );
-      const listProfile = process.env.BENCH_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, '-list.cpuprofile');
-      const list = await profiled(listProfile, () => listCost(stack!.serverPid, r.n));
+      const list = await profiled(profileFile('list'), () => listCost(stack!.serverPid, r.n));
       say(
         `GET /v1/clusters with ${r.n} clusters (${LIST_CALLS} calls, one at a time): ${list.ms.toFixed(0)} ms each; CPU per call ` +
           `worker+API ${list.ours.toFixed(1)} ms, Temporal ${list.temporal.toFixed(1)} ms`,

@@ -79,8 +79,14 @@ export async function findEtcdProcesses(root: string, hint?: number): Promise<Pr
   }
   // In parallel: a sequential walk costs about a millisecond per process, twice per restart.
   const pids = (await fsp.readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number);
-  const procs = await Promise.all(pids.map(readProc));
+  const procs = await Promise.all(pids.map(etcdCandidate));
   return procs.filter((p): p is ProcInfo => !!p && isEtcdOf(p, root));
+}
+
+/** One read for most processes: only a command line with a config file is looked at closer. */
+async function etcdCandidate(pid: number): Promise<ProcInfo | undefined> {
+  const cmdline = await fsp.readFile(`/proc/${pid}/cmdline`).catch(() => undefined);
+  return cmdline?.includes('config-file') ? readProc(pid) : undefined;
 }
 
 export function sleep(ms: number): Promise<void> {
