@@ -168,7 +168,7 @@ describe('continuous backups and point-in-time restore', () => {
     expect(metrics).toMatch(new RegExp(`etcdfleet_restore_drill_rto_seconds\\{cluster="${src}"\\} [0-9.]+`));
   });
 
-  it('a chunk missing from the target: a restore across it is a 422 naming the missing revisions, nothing queued', async () => {
+  it('a chunk missing from the target: a restore across it is a 422 naming the missing revisions, nothing queued or created', async () => {
     // A few more chunks (one per flush), so the lost one has recorded changes after it.
     for (let i = 0; i < 3; i++) {
       await e.put(`/app/gap-${i}`).value('x').exec();
@@ -191,6 +191,15 @@ describe('continuous backups and point-in-time restore', () => {
     const r = await stack.api('POST', `/v1/clusters/${src}/restore`, { toRevision: lost.toRevision, force: true });
     expect(r.status).toBe(422);
     expect(r.body.detail).toContain(`changes of revisions ${lost.fromRevision}–${lost.toRevision} are missing`);
+    // Into a new cluster: refused before the new cluster is created.
+    const fresh = await stack.api('POST', `/v1/clusters/pitr-gap/restore`, {
+      from: src,
+      toRevision: lost.toRevision,
+      spec: fastSpec('pitr-gap', loopback(153, 1)),
+    });
+    expect(fresh.status).toBe(422);
+    expect(fresh.body.detail).toContain(`changes of revisions ${lost.fromRevision}–${lost.toRevision} are missing`);
+    expect((await stack.api('GET', '/v1/clusters/pitr-gap')).status).toBe(404);
     const after = await stack.api('GET', `/v1/clusters/${src}`);
     expect(after.body.phase).toBe('Running');
     expect(after.body.operations.map((o: any) => o.id)).toEqual(before.body.operations.map((o: any) => o.id));
