@@ -222,7 +222,7 @@ export function openApiDocument(): object {
           parameters: [nameParam],
           post: {
             ...queued(
-              'Restore in place {backup, force?} or into a new cluster {from, backup, spec}; to a point in time with toRevision or toTime',
+              'Restore in place {backup, force?} or into a new cluster {from, backup, spec}; to a point in time with toRevision or toTime (a point the recorded changes do not reach, or a hole in them, is a 422 before anything is queued or created)',
               true,
             ),
             responses: { 202: accepted, 400: problem(), 403: problem(), 404: problem(), 409: problem(), 422: problem() },

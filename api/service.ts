@@ -24,6 +24,8 @@ import {
   submitOperationUpdate,
   type ControlOperationRequest,
   deleteClusterUpdate,
+  planRestoreUpdate,
+  type PlanRestoreRequest,
   progressQuery,
   signClientCertificateUpdate,
   type ClusterView,
@@ -169,6 +171,12 @@ export class FleetService {
     // New members' address:port pairs are claimed before the operation is queued (409 when taken).
     const spec = (await handle.query(clusterQuery)).spec;
     return spec ? this.withAddresses(name, operationPairs(spec, kind, params), queue) : queue();
+  }
+
+  /** Plans a point-in-time restore from `name`'s backups without queueing anything (422 naming a hole). */
+  async planRestore(name: string, req: PlanRestoreRequest) {
+    const handle = await this.runningHandle(name);
+    return this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => handle.executeUpdate(planRestoreUpdate, { args: [req] }));
   }
 
   async control(id: string, action: ControlOperationRequest['action']): Promise<OperationRecord> {

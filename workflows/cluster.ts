@@ -10,13 +10,15 @@ import {
   createClusterUpdate,
   deleteClusterUpdate,
   pkiIssuedSignal,
+  planRestoreUpdate,
   signClientCertificateUpdate,
   submitOperationSignal,
   submitOperationUpdate,
 } from './definitions';
 import { call, hostStep, observe } from './activities';
 import { ClusterEntity, type EntityProbes } from './entity';
-import type { ClusterState } from './state';
+import { refuse, type ClusterState } from './state';
+import { planSourceRestore } from './maintenance';
 
 export type { ClusterState } from './state';
 
@@ -49,6 +51,11 @@ export async function clusterWorkflow({ name, state }: ClusterWorkflowInput): Pr
   setHandler(deleteClusterUpdate, (req) => e.delete(req), { validator: (_req) => e.validateDelete() });
   setHandler(submitOperationUpdate, (req) => e.submit(req), { validator: (req) => e.validateSubmission(req) });
   setHandler(submitOperationSignal, (req) => e.submitOrRecord(req));
+  setHandler(planRestoreUpdate, (req) => planSourceRestore(e.state, req), {
+    validator: (_req) => {
+      if (!e.state.spec) throw refuse(`cluster ${name} not found`, 'NotFound');
+    },
+  });
   setHandler(controlOperationUpdate, (req) => e.control(req), { validator: (req) => e.validateControl(req) });
 
   if ((await e.loop()) === 'continue-as-new') await continueAsNew<typeof clusterWorkflow>({ name, state: e.state });

@@ -57,6 +57,24 @@ export interface ControlOperationRequest {
   operationId: string;
   action: 'pause' | 'resume' | 'cancel';
 }
+/** A point-in-time restore's point, asked of the source cluster (common/operation-params.ts restore). */
+export interface PlanRestoreRequest {
+  backup: string;
+  toRevision?: number;
+  toTime?: string;
+}
+export interface PlanRestoreAnswer {
+  backup: string;
+  baseRevision: number;
+  chunks: number;
+  recordedRevision: number;
+}
+/**
+ * Plans a point-in-time restore from this cluster's backups and recorded
+ * changes without queueing anything: a restore into a new cluster asks it
+ * before the new cluster is created. A hole or a point past the record is a Refused (422).
+ */
+export const planRestoreUpdate = defineUpdate<PlanRestoreAnswer, [PlanRestoreRequest]>('planRestore');
 /** Queue any operation kind; validated by its handler (4xx without queueing). */
 export const submitOperationUpdate = defineUpdate<OperationAccepted, [SubmitOperationRequest]>('submitOperation');
 /** Pause/resume at the next step boundary, or cancel (queued: dropped; running: cancelled). */

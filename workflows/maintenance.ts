@@ -13,6 +13,7 @@ import { call, lookup, observe } from './activities';
 import { CONTINUOUS_BACKUP_PATCH, ensureRecorder } from './backup/continuous';
 import type { RestorePoint } from '../activities/backup/continuous-chain';
 import { clusterQueue } from './placement';
+import type { PlanRestoreAnswer, PlanRestoreRequest } from './definitions';
 
 export interface BackupsExtension {
   location?: string;
@@ -35,6 +36,20 @@ const now = () => new Date().toISOString();
 
 const pointOf = (p: { toRevision?: number; toTime?: string }): RestorePoint | undefined =>
   p.toRevision !== undefined ? { revision: p.toRevision } : p.toTime !== undefined ? { time: p.toTime } : undefined;
+
+/** The source side of a restore into a new cluster (planRestoreUpdate): the plan of `req`'s point, or its refusal. */
+export async function planSourceRestore(state: Readonly<ClusterState>, req: PlanRestoreRequest): Promise<PlanRestoreAnswer> {
+  const point = pointOf(req) ?? { tip: true };
+  let answer!: PlanRestoreAnswer;
+  await refusalGate(async () => {
+    const plan = await call(lookup.planPointInTime, `plan a restore of ${state.name}`, {
+      ref: { cluster: state.name, settings: state.spec?.backup, id: req.backup },
+      point,
+    });
+    answer = { backup: plan.backup, baseRevision: plan.baseRevision, chunks: plan.chunks.length, recordedRevision: plan.recordedRevision };
+  });
+  return answer;
+}
 
 export const maintenanceOperations: OperationHandlers = {
   backup: withParams('backup', {

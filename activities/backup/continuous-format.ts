@@ -3,6 +3,7 @@
 // format as full backups (magic, IV, ciphertext, tag; stream.ts), next to a
 // manifest naming its revision and time range and the SHA-256 of the object.
 import crypto from 'node:crypto';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { ENC_MAGIC, IntegrityError } from './stream';
 import { keyId, type EncryptionKey } from './backup';
@@ -129,8 +130,8 @@ export function encodeChunk(input: {
   };
 }
 
-/** Checks the stored bytes against the manifest, decrypts and parses; any mismatch is an IntegrityError. */
-export function decodeChunk(body: Buffer, m: ChunkManifest, key?: Buffer): ChangeEvent[] {
+/** Checks the stored bytes against the manifest and decrypts: the gzip bytes. Any mismatch is an IntegrityError. */
+function openChunk(body: Buffer, m: ChunkManifest, key?: Buffer): Buffer {
   const sha = crypto.createHash('sha256').update(body).digest('hex');
   if (sha !== m.sha256 || body.length !== m.storedBytes)
     throw new IntegrityError(
@@ -139,7 +140,10 @@ export function decodeChunk(body: Buffer, m: ChunkManifest, key?: Buffer): Chang
   if (m.encryption && !key) throw new IntegrityError(`change chunk ${m.object} is encrypted and no backup key is configured`);
   if (m.encryption && key && keyId(key) !== m.encryption.keyId)
     throw new IntegrityError(`change chunk ${m.object} was encrypted with key ${m.encryption.keyId}, the configured key is ${keyId(key)}`);
-  const plain = zlib.gunzipSync(m.encryption ? open(body, key!) : body);
+  return m.encryption ? open(body, key!) : body;
+}
+
+function parseEvents(plain: Buffer, m: ChunkManifest): ChangeEvent[] {
   const events = plain
     .toString('utf8')
     .split('\n')
@@ -147,6 +151,18 @@ export function decodeChunk(body: Buffer, m: ChunkManifest, key?: Buffer): Chang
     .map((l) => JSON.parse(l) as ChangeEvent);
   if (events.length !== m.events) throw new IntegrityError(`change chunk ${m.object}: ${events.length} changes, manifest says ${m.events}`);
   return events;
+}
+
+/** Checks the stored bytes against the manifest, decrypts and parses; any mismatch is an IntegrityError. */
+export function decodeChunk(body: Buffer, m: ChunkManifest, key?: Buffer): ChangeEvent[] {
+  return parseEvents(zlib.gunzipSync(openChunk(body, m, key)), m);
+}
+
+const gunzip = promisify(zlib.gunzip);
+
+/** decodeChunk with the decompression on libuv's thread pool (the replay decodes ahead of its writes). */
+export async function decodeChunkAsync(body: Buffer, m: ChunkManifest, key?: Buffer): Promise<ChangeEvent[]> {
+  return parseEvents(await gunzip(openChunk(body, m, key)), m);
 }
 
 /** Parses a stored chunk manifest or head; undefined for anything else. */

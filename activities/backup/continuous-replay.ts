@@ -84,10 +84,18 @@ export class Replayer {
     }
   }
 
+  /**
+   * Writes what was added since the last flush. What it writes is taken when
+   * it is called: changes added while it runs belong to the next flush, which
+   * must start only after this one ended (a key's changes land in order).
+   */
   async flush(): Promise<void> {
     const ops = [...this.last.values()];
+    const applied = this.pending;
+    const end = this.endRevision === undefined ? undefined : { revision: this.endRevision, time: this.endTime! };
     this.last = new Map();
     this.held = 0;
+    this.pending = 0;
     const batches: ChangeEvent[][] = [];
     let batch: ChangeEvent[] = [];
     let bytes = 0;
@@ -107,12 +115,11 @@ export class Replayer {
       while (next < batches.length) await this.txn(batches[next++]);
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, worker));
-    this.result.applied += this.pending;
+    this.result.applied += applied;
     this.result.writes += ops.length;
-    this.pending = 0;
-    if (this.endRevision !== undefined) {
-      this.result.revision = this.endRevision;
-      this.result.at = new Date(this.endTime!).toISOString();
+    if (end) {
+      this.result.revision = end.revision;
+      this.result.at = new Date(end.time).toISOString();
     }
   }
 

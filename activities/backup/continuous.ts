@@ -14,7 +14,14 @@ import { providerFor } from '../hosts';
 import { assertBackupAllowed } from '../policy';
 import { readManifests } from './backup';
 import { ChainError, planPointInTime, type PointInTimePlan, type RestorePoint } from './continuous-chain';
-import { changeKeys, decodeChunk, parseChunkManifest, type ChangesHead, type ChunkManifest } from './continuous-format';
+import {
+  changeKeys,
+  decodeChunkAsync,
+  parseChunkManifest,
+  type ChangeEvent,
+  type ChangesHead,
+  type ChunkManifest,
+} from './continuous-format';
 import { recordChanges, WatchFailed } from './continuous-recorder';
 import { inWindow, Replayer, REPLAY_HOLD_BYTES, type ReplayResult } from './continuous-replay';
 import { backupKey } from './key';
@@ -78,7 +85,25 @@ export async function loadPlan(target: BackupTarget, prefix: string, cluster: st
   }
 }
 
-/** Applies a plan's chunks in order through `client`; integrity failures are final (`BackupCorrupt`). */
+/** Chunks fetched and decoded ahead of the one being applied. */
+const LOOKAHEAD = 4;
+
+async function fetchChunk(target: BackupTarget, c: PointInTimePlan['chunks'][number], key?: Buffer): Promise<ChangeEvent[]> {
+  const parts: Buffer[] = [];
+  for await (const b of await target.get(c.object)) parts.push(b as Buffer);
+  try {
+    return await decodeChunkAsync(Buffer.concat(parts), c as ChunkManifest, key);
+  } catch (e) {
+    if (e instanceof IntegrityError) throw ApplicationFailure.create({ type: 'BackupCorrupt', message: e.message, nonRetryable: true });
+    throw e;
+  }
+}
+
+/**
+ * Applies a plan's chunks in order through `client`; integrity failures are
+ * final (`BackupCorrupt`). The next chunks are fetched and decoded while one
+ * is applied, and a flush of held changes writes while later chunks are read.
+ */
 export async function replayPlan(client: Etcd3, target: BackupTarget, plan: PointInTimePlan, key?: Buffer): Promise<ReplayResult> {
   const r = new Replayer(client, plan.baseRevision);
   const window = {
@@ -86,26 +111,34 @@ export async function replayPlan(client: Etcd3, target: BackupTarget, plan: Poin
     untilRevision: plan.untilRevision,
     untilTime: plan.untilTime ? Date.parse(plan.untilTime) : undefined,
   };
-  for (const c of plan.chunks) {
-    const stream = await target.get(c.object);
-    const parts: Buffer[] = [];
-    for await (const b of stream) parts.push(b as Buffer);
-    let events;
-    try {
-      events = decodeChunk(Buffer.concat(parts), { ...c, object: c.object } as ChunkManifest, key);
-    } catch (e) {
-      if (e instanceof IntegrityError) throw ApplicationFailure.create({ type: 'BackupCorrupt', message: e.message, nonRetryable: true });
-      throw e;
+  const ahead: Promise<ChangeEvent[]>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (ahead.length < LOOKAHEAD && next < plan.chunks.length) {
+      const p = fetchChunk(target, plan.chunks[next++], key);
+      p.catch(() => undefined); // awaited in order below; one left behind at the window's end must not be unhandled
+      ahead.push(p);
     }
+  };
+  let writing: Promise<void> = Promise.resolve();
+  fill();
+  while (ahead.length) {
+    const events = await ahead.shift()!;
+    fill();
     const { take, end } = inWindow(events, window);
     await r.add(take);
-    if (r.held > REPLAY_HOLD_BYTES) await r.flush();
+    if (r.held > REPLAY_HOLD_BYTES) {
+      await writing;
+      writing = r.flush();
+      writing.catch(() => undefined);
+    }
     beat(r.result.revision);
     if (end) {
       r.result.reachedEnd = true;
       break;
     }
   }
+  await writing;
   await r.flush();
   return r.result;
 }

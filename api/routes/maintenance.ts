@@ -74,6 +74,9 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
           POLICY_STATUS,
         );
       params.sourceBackup = source.spec?.backup;
+      // Into a new cluster to a point in time: a chain that does not reach it is refused before the cluster is created.
+      if (parsed && (params.toRevision !== undefined || params.toTime !== undefined))
+        await fleet.planRestore(from, { backup: params.backup, toRevision: params.toRevision, toTime: params.toTime });
     }
     let created: unknown;
     if (parsed) created = await fleet.createCluster(parsed.spec);

@@ -1,7 +1,7 @@
 // Commands that queue an operation: members, upgrade, backup, restore,
 // compact, defrag; and `backups` (the catalogue). Each has --wait.
 import fs from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBody } from '../../common/parse';
 import { finishQueued, type Ctx, type CtxFactory } from '../context';
 import { CliError, EXIT } from '../errors';
@@ -14,6 +14,21 @@ const port = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CliError(`not a port: ${v}`, EXIT.usage);
   return n;
+};
+
+/** --to-revision: a positive integer revision. */
+export const revisionArg = (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('a positive revision number');
+  return n;
+};
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+/** --to-time: an RFC 3339 time with its offset, passed on as given. */
+export const timeArg = (v: string) => {
+  if (!RFC3339.test(v) || Number.isNaN(Date.parse(v)))
+    throw new InvalidArgumentError('an RFC 3339 time with its offset, e.g. 2026-12-03T09:30:00Z');
+  return v;
 };
 
 /** A YAML/JSON file as an object (members add -f, restore --spec). */
@@ -134,8 +149,18 @@ export function operationCommands(program: Command, ctxOf: CtxFactory, run: Run)
     .option('--from <cluster>', 'restore a backup of another cluster (with --spec: into a new cluster)')
     .option('--spec <file>', 'spec of the new cluster to provision and restore into')
     .option('--force', 'restore even when the backup does not look like this cluster')
+    .addOption(
+      new Option('--to-revision <revision>', 'point in time: replay recorded changes up to this revision (continuous backups)')
+        .argParser(revisionArg)
+        .conflicts('toTime'),
+    )
+    .addOption(
+      new Option('--to-time <time>', 'point in time: replay recorded changes up to this RFC 3339 time (continuous backups)').argParser(
+        timeArg,
+      ),
+    )
     .addOption(waitOption())
-    .description('restore a backup in place, or into a new cluster (--from and --spec)')
+    .description('restore a backup in place, or into a new cluster (--from and --spec); to a point in time with --to-revision or --to-time')
     .action((cluster: string, o, cmd) =>
       run(async () => {
         const ctx = ctxOf(cmd);
@@ -143,6 +168,8 @@ export function operationCommands(program: Command, ctxOf: CtxFactory, run: Run)
         if (o.from) body.from = o.from;
         if (o.force) body.force = true;
         if (o.spec) body.spec = readObjectFile(o.spec);
+        if (o.toRevision !== undefined) body.toRevision = o.toRevision;
+        if (o.toTime !== undefined) body.toTime = o.toTime;
         const r = await ctx.api.call('POST', `/v1/clusters/${enc(cluster)}/restore`, body);
         const ids = [...(r.provision?.operationId ? [r.provision.operationId] : []), r.operationId];
         return finishQueued(ctx, ids, Boolean(o.wait));

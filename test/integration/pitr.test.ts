@@ -2,9 +2,11 @@
 // (encrypted chunks in the directory target), then restores into new
 // clusters to a revision and to a time: exactly the keys and values the source
 // had then, deletes included. A point past the record is refused (422); the
-// drill replays the chain and reports RTO and RPO on /metrics; deleting the
-// cluster stops its recorder.
+// drill replays the chain and reports RTO and RPO on /metrics; a chain with a
+// chunk missing from the target is refused (422 naming the missing revisions)
+// and nothing is queued; deleting the cluster stops its recorder.
 import fs from 'node:fs';
+import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { loopback, startStack, type Stack, fastSpec } from '../support/stack';
 
@@ -164,6 +166,43 @@ describe('continuous backups and point-in-time restore', () => {
     const metrics = (await stack.api('GET', '/metrics')).body as string;
     expect(metrics).toMatch(new RegExp(`etcdfleet_restore_drill_rpo_seconds\\{cluster="${src}"\\} [0-9.]+`));
     expect(metrics).toMatch(new RegExp(`etcdfleet_restore_drill_rto_seconds\\{cluster="${src}"\\} [0-9.]+`));
+  });
+
+  it('a chunk missing from the target: a restore across it is a 422 naming the missing revisions, nothing queued or created', async () => {
+    // A few more chunks (one per flush), so the lost one has recorded changes after it.
+    for (let i = 0; i < 3; i++) {
+      await e.put(`/app/gap-${i}`).value('x').exec();
+      await sleep(1_500);
+    }
+    await sleep(2_000);
+    // The directory target (the default backup root): <root>/<cluster>/changes/<from>-<to>.json + the chunk object.
+    const dir = path.join(stack.config.policy.backupRoot, src, 'changes');
+    const chunks = fs
+      .readdirSync(dir)
+      .filter((f) => /^\d{20}-\d{20}\.json$/.test(f))
+      .sort()
+      .map((f) => ({ file: f, ...JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) }));
+    // Not the last one: the chain goes on after the hole.
+    const lost = chunks[chunks.length - 2];
+    expect(lost.toRevision).toBeLessThan(chunks[chunks.length - 1].fromRevision);
+    fs.rmSync(path.join(dir, lost.file));
+    fs.rmSync(path.join(stack.config.policy.backupRoot, lost.object));
+    const before = await stack.api('GET', `/v1/clusters/${src}`);
+    const r = await stack.api('POST', `/v1/clusters/${src}/restore`, { toRevision: lost.toRevision, force: true });
+    expect(r.status).toBe(422);
+    expect(r.body.detail).toContain(`changes of revisions ${lost.fromRevision}–${lost.toRevision} are missing`);
+    // Into a new cluster: refused before the new cluster is created.
+    const fresh = await stack.api('POST', `/v1/clusters/pitr-gap/restore`, {
+      from: src,
+      toRevision: lost.toRevision,
+      spec: fastSpec('pitr-gap', loopback(153, 1)),
+    });
+    expect(fresh.status).toBe(422);
+    expect(fresh.body.detail).toContain(`changes of revisions ${lost.fromRevision}–${lost.toRevision} are missing`);
+    expect((await stack.api('GET', '/v1/clusters/pitr-gap')).status).toBe(404);
+    const after = await stack.api('GET', `/v1/clusters/${src}`);
+    expect(after.body.phase).toBe('Running');
+    expect(after.body.operations.map((o: any) => o.id)).toEqual(before.body.operations.map((o: any) => o.id));
   });
 
   it('deleting the cluster stops its recorder', async () => {

@@ -54,6 +54,14 @@ describe('commands send the request the API expects', () => {
       ['restore', 'demo', '--backup', 'b1', '--force'],
       { method: 'POST', url: '/v1/clusters/demo/restore', body: { backup: 'b1', force: true } },
     ],
+    [
+      ['restore', 'demo', '--from', 'src', '--to-revision', '1234'],
+      { method: 'POST', url: '/v1/clusters/demo/restore', body: { backup: 'latest', from: 'src', toRevision: 1234 } },
+    ],
+    [
+      ['restore', 'demo', '--to-time', '2026-12-03T09:30:00.5+01:00', '--force'],
+      { method: 'POST', url: '/v1/clusters/demo/restore', body: { backup: 'latest', force: true, toTime: '2026-12-03T09:30:00.5+01:00' } },
+    ],
     [['delete', 'cluster', 'demo', '--purge'], { method: 'DELETE', url: '/v1/clusters/demo?purge=true' }],
   ])('%j', async (args, expected) => {
     const r = await run(args);
@@ -83,6 +91,25 @@ describe('exit statuses', () => {
     const missing = await run(['upgrade', 'demo']);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/missing required argument 'version'/);
+  });
+
+  it('restore takes --to-revision or --to-time, not both, and checks them before any request', async () => {
+    const both = await run(['restore', 'demo', '--to-revision', '5', '--to-time', '2026-12-03T09:30:00Z']);
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/option '--to-revision <revision>' cannot be used with option '--to-time <time>'/);
+    expect(both.sent).toEqual([]);
+    for (const [flag, value, why] of [
+      ['--to-revision', '0', /a positive revision number/],
+      ['--to-revision', '12x', /a positive revision number/],
+      ['--to-time', '2026-12-03 09:30', /an RFC 3339 time with its offset/],
+      ['--to-time', '2026-12-03T09:30:00', /an RFC 3339 time with its offset/],
+      ['--to-time', '2026-13-45T09:30:00Z', /an RFC 3339 time with its offset/],
+    ] as const) {
+      const r = await run(['restore', 'demo', flag, value]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(why);
+      expect(r.sent).toEqual([]);
+    }
   });
 
   it('a refusal is 3 with the field paths one per line', async () => {
