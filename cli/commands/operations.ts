@@ -12,7 +12,8 @@ type Run = (fn: () => Promise<number | void>) => Promise<void>;
 
 const port = (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CliError(`not a port: ${v}`, EXIT.usage);
+  // InvalidArgumentError: commander's own usage error (exit 2, no stack trace), as for every option value.
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError('a port number from 1 to 65535');
   return n;
 };
 

@@ -93,6 +93,16 @@ describe('exit statuses', () => {
     expect(missing.err).toMatch(/missing required argument 'version'/);
   });
 
+  it('a bad port is a usage error, before any request', async () => {
+    for (const value of ['0', '70000', '23x', '-1']) {
+      const r = await run(['members', 'add', 'demo', 'demo-4', '--address', '127.0.0.4', '--client-port', value]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/a port number from 1 to 65535/);
+      expect(r.err).not.toMatch(/\n\s+at /);
+      expect(r.sent).toEqual([]);
+    }
+  });
+
   it('restore takes --to-revision or --to-time, not both, and checks them before any request', async () => {
     const both = await run(['restore', 'demo', '--to-revision', '5', '--to-time', '2026-12-03T09:30:00Z']);
     expect(both.code).toBe(2);
