@@ -86,7 +86,7 @@ export async function streamBackup(opts: {
   const started = Date.now();
   const id = opts.id ?? newBackupId(opts.now);
   const keys = backupKeys(opts.prefix, opts.cluster, id, !!opts.encryption);
-  const enc = new BackupEncoder({ key: opts.encryption?.key, bufferBytes: opts.target.bufferBytes });
+  const enc = new BackupEncoder({ key: opts.encryption?.key });
   const piped = pipeline(opts.source.stream, enc);
   // Wait for both sides to settle, so a failed upload has cleaned up its partial object before we return.
   const [a, b] = await Promise.allSettled([piped, opts.target.put(keys.object, enc)]);

@@ -22,8 +22,6 @@ export interface BackupTarget {
   get(key: string): Promise<Readable>;
   putText(key: string, text: string): Promise<void>;
   getText(key: string): Promise<string | undefined>;
-  /** How far the snapshot may run ahead of this target (BackupEncoder's buffer); its default when unset. */
-  readonly bufferBytes?: number;
   /** Keys under `prefix`. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
@@ -31,11 +29,12 @@ export interface BackupTarget {
 
 /**
  * Multipart upload (S3PartWriter): part size and parts uploading at once. Its
- * pool of (queue + 1) part buffers plus one part in BackupEncoder's buffer is
- * the memory of a backup to S3: 4 × 8 MiB = 32 MiB with the defaults.
+ * pool of (queue + 1) part buffers plus BackupEncoder's 1 MiB buffer is the
+ * memory of a backup to S3: 5 × 5 MiB + 1 MiB = 26 MiB with the defaults.
+ * Four parts in flight keep the server busy; 5 MiB is S3's smallest part.
  */
-export const S3_PART_BYTES = Number(process.env.ETCDFLEET_S3_PART_BYTES ?? 8 * 1024 * 1024);
-export const S3_QUEUE_SIZE = Number(process.env.ETCDFLEET_S3_QUEUE ?? 2);
+export const S3_PART_BYTES = Number(process.env.ETCDFLEET_S3_PART_BYTES ?? 5 * 1024 * 1024);
+export const S3_QUEUE_SIZE = Number(process.env.ETCDFLEET_S3_QUEUE ?? 4);
 
 export function openTarget(settings: BackupSettings | undefined, defaultDir: string, env = process.env): BackupTarget {
   if (settings?.s3) return new S3Target(settings.s3, env);
@@ -93,8 +92,6 @@ export class DirTarget implements BackupTarget {
 
 export class S3Target implements BackupTarget {
   readonly describe: string;
-  /** One part: the snapshot keeps streaming while every upload slot is busy. */
-  readonly bufferBytes = S3_PART_BYTES;
   private readonly client: S3Client;
   private readonly bucket: string;
   constructor(s3: NonNullable<BackupSettings['s3']>, env = process.env) {
