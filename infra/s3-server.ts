@@ -84,9 +84,13 @@ async function freePortBlock(): Promise<number> {
   throw new Error('no free port block for SeaweedFS');
 }
 
-/** Starts SeaweedFS with an S3 gateway on 127.0.0.1; `stop()` kills it and removes its data. */
+/**
+ * Starts SeaweedFS with an S3 gateway on 127.0.0.1; `stop()` kills it and removes its data.
+ * Volumes of 256 MiB, `maxVolumes` (8) of them: deleted objects are not reclaimed
+ * while it runs, so a benchmark uploading many large objects asks for more.
+ */
 export async function startS3Server(
-  opts: { bin?: string; dir?: string; accessKeyId?: string; secretAccessKey?: string } = {},
+  opts: { bin?: string; dir?: string; accessKeyId?: string; secretAccessKey?: string; maxVolumes?: number } = {},
 ): Promise<S3Server> {
   const bin = opts.bin ?? (await ensureS3Server());
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'etcdfleet-s3-'));
@@ -126,7 +130,7 @@ export async function startS3Server(
       `-s3.config=${s3config}`,
       '-s3.port.iceberg=0',
       '-s3.port.lance=0',
-      '-volume.max=8',
+      `-volume.max=${opts.maxVolumes ?? 8}`,
       '-master.volumeSizeLimitMB=256',
     ],
     { stdio: ['ignore', log, log] },

@@ -6,10 +6,11 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { Decrypt, Encrypt, EtcdTrailerCheck, HashCounter, IntegrityError } from './stream';
+import { BackupEncoder } from './encode';
+import { Decrypt, EtcdTrailerCheck, HashCounter, IntegrityError } from './stream';
 import type { BackupTarget } from './target';
 
 const run = promisify(execFile);
@@ -69,8 +70,8 @@ export function newBackupId(now = new Date()): string {
 }
 
 /**
- * Streams the snapshot into the target: etcd's trailer checked on the way,
- * optional encryption, SHA-256 of the stored bytes. The manifest is written
+ * Streams the snapshot into the target through one BackupEncoder: etcd's
+ * trailer checked on the way, optional encryption, SHA-256 of the stored bytes. The manifest is written
  * only after the object is complete; nothing is left behind on failure.
  */
 export async function streamBackup(opts: {
@@ -85,15 +86,10 @@ export async function streamBackup(opts: {
   const started = Date.now();
   const id = opts.id ?? newBackupId(opts.now);
   const keys = backupKeys(opts.prefix, opts.cluster, id, !!opts.encryption);
-  const check = new EtcdTrailerCheck();
-  const stored = new HashCounter();
-  const body = new PassThrough();
-  const stages: NodeJS.ReadWriteStream[] = [check];
-  if (opts.encryption) stages.push(new Encrypt(opts.encryption.key));
-  stages.push(stored);
-  const piped = pipeline(opts.source.stream, ...(stages as [NodeJS.ReadWriteStream]), body);
+  const enc = new BackupEncoder({ key: opts.encryption?.key });
+  const piped = pipeline(opts.source.stream, enc);
   // Wait for both sides to settle, so a failed upload has cleaned up its partial object before we return.
-  const [a, b] = await Promise.allSettled([piped, opts.target.put(keys.object, body)]);
+  const [a, b] = await Promise.allSettled([piped, opts.target.put(keys.object, enc)]);
   const failed = a.status === 'rejected' ? a.reason : b.status === 'rejected' ? b.reason : undefined;
   if (failed) {
     await opts.target.delete(keys.object).catch(() => undefined);
@@ -107,10 +103,10 @@ export async function streamBackup(opts: {
     revision: opts.source.revision,
     etcdVersion: opts.source.etcdVersion,
     object: keys.object,
-    snapshotBytes: check.bytes,
-    storedBytes: stored.bytes,
-    etcdSha256: check.trailer!,
-    sha256: stored.sha256!,
+    snapshotBytes: enc.snapshotBytes,
+    storedBytes: enc.storedBytes,
+    etcdSha256: enc.trailer!,
+    sha256: enc.sha256!,
     createdAt: (opts.now ?? new Date()).toISOString(),
     encryption: opts.encryption ? { algorithm: 'AES-256-GCM', keyId: opts.encryption.id } : null,
     durationMs: Date.now() - started,

@@ -1,8 +1,8 @@
 // Streaming building blocks for backups: nothing here ever holds a whole
-// snapshot in memory. Each transform keeps at most a small tail (32 bytes for
-// etcd's trailer, 16 for the GCM tag) back from the data passing through.
+// snapshot in memory. A transform that must find a trailer (32 bytes for
+// etcd's SHA-256, 16 for the GCM tag) holds back one chunk at most.
 import crypto from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
 
 /** Bytes of etcd's trailing SHA-256 (a v3 snapshot ends with sha256 of everything before it). */
 export const ETCD_TRAILER_BYTES = 32;
@@ -18,35 +18,33 @@ export class IntegrityError extends Error {
   }
 }
 
-/** Passes bytes through and hashes everything except the last `tail` bytes, which it keeps aside. */
-abstract class TailKeeping extends Transform {
-  private held = Buffer.alloc(0);
-  constructor(private readonly tail: number) {
-    super();
+/**
+ * Passes bytes through except the last `tail` bytes, which reach `finish`. It
+ * holds back the latest chunk whole (no copies, no tiny pieces downstream):
+ * when the next one arrives, the held chunk goes to `body` in one piece.
+ */
+export abstract class TailKeeping extends Transform {
+  private held: Buffer = Buffer.alloc(0);
+  constructor(
+    private readonly tail: number,
+    opts?: TransformOptions,
+  ) {
+    super(opts);
   }
-  protected abstract body(chunk: Buffer): Buffer | undefined;
-  protected abstract finish(tail: Buffer): Buffer | undefined;
+  protected abstract body(chunk: Buffer): Buffer | Buffer[] | undefined;
+  protected abstract finish(tail: Buffer): Buffer | Buffer[] | undefined;
+  private emit_(out: Buffer | Buffer[] | undefined): void {
+    for (const b of Array.isArray(out) ? out : [out]) if (b && b.length) this.push(b);
+  }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
-      // No copies of the (large) chunks: release what was held plus the
-      // chunk minus its last `tail` bytes, keep those few bytes aside.
-      if (this.held.length + chunk.length <= this.tail) {
-        this.held = Buffer.concat([this.held, chunk]);
-        return cb();
-      }
-      let release: Buffer[];
       if (chunk.length >= this.tail) {
-        release = [this.held, chunk.subarray(0, chunk.length - this.tail)];
-        this.held = Buffer.from(chunk.subarray(chunk.length - this.tail));
-      } else {
-        const all = Buffer.concat([this.held, chunk]);
-        release = [all.subarray(0, all.length - this.tail)];
-        this.held = Buffer.from(all.subarray(all.length - this.tail));
-      }
-      for (const b of release) {
-        if (!b.length) continue;
-        const out = this.body(b);
-        if (out && out.length) this.push(out);
+        // The trailer lies within the new chunk or later: everything held is content.
+        const release = this.held;
+        this.held = chunk;
+        if (release.length) this.emit_(this.body(release));
+      } else if (chunk.length) {
+        this.held = Buffer.concat([this.held, chunk]);
       }
       cb();
     } catch (e) {
@@ -55,14 +53,27 @@ abstract class TailKeeping extends Transform {
   }
   override _flush(cb: TransformCallback): void {
     try {
-      if (this.held.length < this.tail)
-        throw new IntegrityError(`stream ended after ${this.held.length} bytes, shorter than its ${this.tail}-byte trailer`);
-      const out = this.finish(this.held);
-      cb(null, out && out.length ? out : undefined);
+      const held = this.held;
+      if (held.length < this.tail)
+        throw new IntegrityError(`stream ended after ${held.length} bytes, shorter than its ${this.tail}-byte trailer`);
+      this.held = Buffer.alloc(0);
+      if (held.length > this.tail) this.emit_(this.body(held.subarray(0, held.length - this.tail)));
+      this.emit_(this.finish(held.subarray(held.length - this.tail)));
+      cb();
     } catch (e) {
       cb(e as Error);
     }
   }
+}
+
+/** etcd's trailer (hex) when it equals the SHA-256 of the content before it; else an IntegrityError. */
+export function checkTrailer(contentSha256: Buffer, tail: Buffer): string {
+  if (!contentSha256.equals(tail)) {
+    throw new IntegrityError(
+      `snapshot integrity check failed: trailing sha256 ${tail.toString('hex')} does not match the content (${contentSha256.toString('hex')}); truncated or altered`,
+    );
+  }
+  return tail.toString('hex');
 }
 
 /**
@@ -83,13 +94,7 @@ export class EtcdTrailerCheck extends TailKeeping {
   }
   protected finish(tail: Buffer) {
     this.bytes += tail.length;
-    const want = this.h.digest();
-    if (!want.equals(tail)) {
-      throw new IntegrityError(
-        `snapshot integrity check failed: trailing sha256 ${tail.toString('hex')} does not match the content (${want.toString('hex')}); truncated or altered`,
-      );
-    }
-    this.trailer = tail.toString('hex');
+    this.trailer = checkTrailer(this.h.digest(), tail);
     return tail;
   }
 }
@@ -110,13 +115,15 @@ export class HashCounter extends Transform {
   }
 }
 
-/** AES-256-GCM, streaming: header (magic + IV), ciphertext, tag at the end. */
-export class Encrypt extends Transform {
+/**
+ * AES-256-GCM, streaming: header (magic + IV), ciphertext, tag at the end.
+ * Not a stream itself: BackupEncoder calls it for each chunk it passes on.
+ */
+export class Encrypt {
   private readonly cipher: crypto.CipherGCM;
   private started = false;
   private readonly iv = crypto.randomBytes(IV_BYTES);
   constructor(key: Buffer) {
-    super();
     if (key.length !== 32) throw new Error('the backup key must be 32 bytes');
     this.cipher = crypto.createCipheriv('aes-256-gcm', key, this.iv);
     this.cipher.setAAD(ENC_MAGIC);
@@ -126,11 +133,11 @@ export class Encrypt extends Transform {
     this.started = true;
     return [ENC_MAGIC, this.iv];
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    cb(null, Buffer.concat([...this.header(), this.cipher.update(chunk)]));
+  update(chunk: Buffer): Buffer[] {
+    return [...this.header(), this.cipher.update(chunk)];
   }
-  override _flush(cb: TransformCallback): void {
-    cb(null, Buffer.concat([...this.header(), this.cipher.final(), this.cipher.getAuthTag()]));
+  final(): Buffer[] {
+    return [...this.header(), this.cipher.final(), this.cipher.getAuthTag()];
   }
 }
 
