@@ -7,9 +7,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { DurableFileWriter, syncDir } from './file-sink';
-import { S3PartWriter } from './s3-writer';
 import type { ClusterSpec } from '../../common/spec';
 
 export type BackupSettings = NonNullable<ClusterSpec['backup']>;
@@ -28,10 +28,12 @@ export interface BackupTarget {
 }
 
 /**
- * Multipart upload (S3PartWriter): part size and parts uploading at once. Its
- * pool of (queue + 1) part buffers plus BackupEncoder's 1 MiB buffer is the
- * memory of a backup to S3: 5 × 5 MiB + 1 MiB = 26 MiB with the defaults.
- * Four parts in flight keep the server busy; 5 MiB is S3's smallest part.
+ * Multipart upload (lib-storage's Upload): part size and parts uploading at
+ * once. Each part in flight and the one being filled are held in memory, so
+ * the memory of a backup to S3 is about (queue + 1) × part size plus the
+ * encoder's 1 MiB buffer: 5 × 5 MiB + 1 MiB = 26 MiB with the defaults (the
+ * garbage of each part's copy comes on top until it is collected). Four parts
+ * in flight keep the server busy; 5 MiB is S3's smallest part.
  */
 export const S3_PART_BYTES = Number(process.env.ETCDFLEET_S3_PART_BYTES ?? 5 * 1024 * 1024);
 export const S3_QUEUE_SIZE = Number(process.env.ETCDFLEET_S3_QUEUE ?? 4);
@@ -112,14 +114,27 @@ export class S3Target implements BackupTarget {
     this.describe = `s3://${s3.bucket}/`;
   }
   async put(key: string, body: Readable): Promise<void> {
-    // A failing source stream destroys the writer, which aborts the multipart
-    // upload: a short object is never completed.
-    const writer = new S3PartWriter(this.client, this.bucket, key, S3_PART_BYTES, S3_QUEUE_SIZE);
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body },
+      partSize: S3_PART_BYTES,
+      queueSize: S3_QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    // A failing source stream must abort the multipart upload, never complete a short object.
+    let failure: unknown;
+    body.once('error', (e) => {
+      failure = e;
+      void upload.abort().catch(() => undefined);
+    });
     try {
-      await pipeline(body, writer);
+      await upload.done();
     } catch (e) {
-      await writer.settled();
-      throw e;
+      throw failure ?? e;
+    }
+    if (failure) {
+      await this.delete(key).catch(() => undefined);
+      throw failure;
     }
   }
   async get(key: string): Promise<Readable> {

@@ -1,17 +1,14 @@
 // The backup path's streaming pieces on their own: BackupEncoder (one hash
 // unencrypted, trailer check, encryption), the chunk-holding TailKeeping with
-// odd chunk sizes, the durable file writer and the S3 multipart writer against
-// a fake client.
+// odd chunk sizes, and the durable file writer.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { BackupEncoder } from '../../activities/backup/encode';
 import { DurableFileWriter } from '../../activities/backup/file-sink';
-import { S3PartWriter } from '../../activities/backup/s3-writer';
 import { Decrypt, EtcdTrailerCheck, IntegrityError } from '../../activities/backup/stream';
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
@@ -96,68 +93,3 @@ describe('DurableFileWriter', () => {
 });
 
 /** A fake S3 client: records commands, stores parts (copied, as a server would). */
-function fakeS3(opts: { failPart?: number } = {}) {
-  const calls: string[] = [];
-  const parts = new Map<number, Buffer>();
-  let object: Buffer | undefined;
-  const client = {
-    async send(cmd: { constructor: { name: string }; input: Record<string, unknown> }) {
-      const name = cmd.constructor.name.replace('Command', '');
-      calls.push(name);
-      await new Promise((r) => setTimeout(r, 1));
-      if (name === 'CreateMultipartUpload') return { UploadId: 'u1' };
-      if (name === 'UploadPart') {
-        const n = cmd.input.PartNumber as number;
-        if (n === opts.failPart) throw new Error('part failed');
-        parts.set(n, Buffer.from(cmd.input.Body as Buffer));
-        return { ETag: `e${n}` };
-      }
-      if (name === 'CompleteMultipartUpload') {
-        const list = (cmd.input.MultipartUpload as { Parts: { PartNumber: number; ETag: string }[] }).Parts;
-        expect(list.map((p) => p.ETag)).toEqual(list.map((p) => `e${p.PartNumber}`));
-        object = Buffer.concat(list.map((p) => parts.get(p.PartNumber)!));
-      }
-      if (name === 'PutObject') object = Buffer.from(cmd.input.Body as Buffer);
-      return {};
-    },
-  };
-  return { client: client as unknown as S3Client, calls, get: () => object };
-}
-
-describe('S3PartWriter', () => {
-  it('uploads parts of the configured size from a reused pool and completes in order', async () => {
-    const s3 = fakeS3();
-    const data = crypto.randomBytes(1_000_003);
-    await pipeline(pieces(data, [32 * 1024, 1, 5000]), new S3PartWriter(s3.client, 'b', 'k', 100_000, 2));
-    expect(s3.get()!.equals(data)).toBe(true);
-    expect(s3.calls.filter((c) => c === 'UploadPart')).toHaveLength(11);
-    expect(s3.calls.at(-1)).toBe('CompleteMultipartUpload');
-  });
-  it('puts an object smaller than one part in one request', async () => {
-    const s3 = fakeS3();
-    const data = crypto.randomBytes(5000);
-    await pipeline(pieces(data, [700]), new S3PartWriter(s3.client, 'b', 'k', 100_000, 2));
-    expect(s3.calls).toEqual(['PutObject']);
-    expect(s3.get()!.equals(data)).toBe(true);
-  });
-  it('aborts the upload when a part fails, and when the source fails', async () => {
-    const s3 = fakeS3({ failPart: 3 });
-    const w = new S3PartWriter(s3.client, 'b', 'k', 100_000, 2);
-    await expect(pipeline(pieces(crypto.randomBytes(600_000), [4096]), w)).rejects.toThrow('part failed');
-    await w.settled();
-    expect(s3.calls).toContain('AbortMultipartUpload');
-    expect(s3.calls).not.toContain('CompleteMultipartUpload');
-    const s3b = fakeS3();
-    const src = Readable.from(
-      (async function* () {
-        yield crypto.randomBytes(250_000);
-        throw new Error('snapshot broke');
-      })(),
-    );
-    const wb = new S3PartWriter(s3b.client, 'b', 'k', 100_000, 2);
-    await expect(pipeline(src, wb)).rejects.toThrow('snapshot broke');
-    await wb.settled();
-    expect(s3b.calls).toContain('AbortMultipartUpload');
-    expect(s3b.calls).not.toContain('CompleteMultipartUpload');
-  });
-});
