@@ -1,5 +1,5 @@
 // Provision a new cluster: the runbook, one idempotent activity per step.
-import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, patched, workflowInfo } from '@temporalio/workflow';
 import type { ClusterSpec } from '../common/spec';
 import type { ClusterHealthView } from '../common/operations';
 import { clusterTopology, initialCluster, type MemberFiles } from '../common/topology';
@@ -31,26 +31,52 @@ export const PROVISION_STEPS = [
   'Mark cluster existing',
 ] as const;
 
+/**
+ * Histories recorded before it ran host validation, the release fetch and certificate issuance
+ * one after the other, started all members at once and checked the write before marking members
+ * existing. With it, the first three run at once, the member whose peer URL sorts first starts
+ * before the others, and the write check and the marking run at once.
+ */
+export const FAST_PROVISION_PATCH = 'provision-fast-path';
+
 export async function provisionCluster({ spec, pki: existing }: ProvisionInput): Promise<ProvisionResult> {
   setSearchAttributes({ cluster: spec.name, operation: 'provision', phase: 'Provisioning', version: spec.version });
   const n = spec.members.length;
   const members = clusterTopology(spec);
   const progress = new Progress(`Provision ${spec.name}: ${n} × etcd ${spec.version}`, PROVISION_STEPS);
+  const concurrent = patched(FAST_PROVISION_PATCH);
 
-  await step(progress, 'Validate hosts', hostStep.preflight, `check ${n} member addresses and ports are free`, { spec });
-
-  const release = await fetchReleaseStep(progress, spec);
-
-  const pki = await step(
-    progress,
-    'Issue certificates',
-    download.issueCertificates,
-    `CA, ${n} server + ${n} peer certificates, admin client (${spec.tls.leafKey.algorithm})`,
-    { spec, existing },
-    () => (existing ? 'reused existing CA' : 'new CA'),
-  );
+  const validate = () => step(progress, 'Validate hosts', hostStep.preflight, `check ${n} member addresses and ports are free`, { spec });
+  const fetch = () => fetchReleaseStep(progress, spec);
+  const issue = () =>
+    step(
+      progress,
+      'Issue certificates',
+      download.issueCertificates,
+      `CA, ${n} server + ${n} peer certificates, admin client (${spec.tls.leafKey.algorithm})`,
+      { spec, existing },
+      () => (existing ? 'reused existing CA' : 'new CA'),
+    );
   const parent = workflowInfo().parent;
-  if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(pkiIssuedSignal, pki);
+  const reportPki = async (issued: ClusterPki) => {
+    if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(pkiIssuedSignal, issued);
+  };
+
+  let release: Awaited<ReturnType<typeof fetch>>;
+  let pki: ClusterPki;
+  if (concurrent) {
+    // All three settle before a failure is raised: certificates issued alongside a failed check are still reported.
+    const [checked, fetched, issued] = await Promise.allSettled([validate(), fetch(), issue()]);
+    if (issued.status === 'fulfilled') await reportPki(issued.value);
+    for (const r of [checked, fetched, issued]) if (r.status === 'rejected') throw r.reason;
+    release = (fetched as PromiseFulfilledResult<typeof release>).value;
+    pki = (issued as PromiseFulfilledResult<ClusterPki>).value;
+  } else {
+    await validate();
+    release = await fetch();
+    pki = await issue();
+    await reportPki(pki);
+  }
 
   const initial = initialCluster(members);
   const prepared = await progress.step('Prepare hosts', () =>
@@ -68,20 +94,38 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
     ),
   );
 
-  await progress.step('Start members', () =>
-    Promise.all(
+  await progress.step('Start members', async () => {
+    if (concurrent && members.length > 1) {
+      // The member whose peer URL sorts first starts alone until it serves its peer port: every other
+      // member asks it first in etcd's bootstrap check and is answered at once, instead of waiting out
+      // the check's 1 s timeout on a peer that is itself still bootstrapping. One activity: no
+      // workflow task between the first start and the others.
+      const first = [...members].sort((a, b) => (a.peerURL < b.peerURL ? -1 : a.peerURL > b.peerURL ? 1 : 0))[0];
+      const summary = `start ${first.name} (${first.clientURL}) until it serves peers, then ${n - 1} more`;
+      return call(hostStep.startNewMembers, summary, { spec, first: first.name, awaitPeerMs: FIRST_PEER_WAIT_MS });
+    }
+    return Promise.all(
       members.map((m) => call(hostStep.startMember, `start ${m.name} (${m.clientURL})`, { cluster: spec.name, member: m.name, spec })),
-    ),
-  );
+    );
+  });
 
-  const health = await waitHealthyAndVerify(progress, spec, `/etcdfleet/provisioned/${workflowInfo().workflowId}`);
-
+  const markerKey = `/etcdfleet/provisioned/${workflowInfo().workflowId}`;
   // From now on a member with a wiped data dir can never bootstrap a second cluster.
-  await progress.step('Mark cluster existing', () =>
-    Promise.all(
-      spec.members.map((m) => call(hostStep.markMemberExisting, `${m.name}: initial-cluster-state existing`, { spec, member: m.name })),
-    ),
-  );
+  const mark = () =>
+    progress.step('Mark cluster existing', () =>
+      Promise.all(
+        spec.members.map((m) => call(hostStep.markMemberExisting, `${m.name}: initial-cluster-state existing`, { spec, member: m.name })),
+      ),
+    );
+  let health: ClusterHealthView;
+  if (concurrent) {
+    // Every member has bootstrapped once all are healthy: the write check and the marking need not wait for each other.
+    health = await waitHealthy(progress, spec, HEALTH_POLL_MS);
+    await settleAll([verifyWriteRead(progress, spec, markerKey), mark()]);
+  } else {
+    health = await waitHealthyAndVerify(progress, spec, markerKey);
+    await mark();
+  }
 
   progress.succeed();
   const files = Object.fromEntries(spec.members.map((m, i) => [m.name, prepared[i].files]));
@@ -94,17 +138,37 @@ export function memberPki(pki: ClusterPki, member: string) {
   return { ca: pki.ca.cert, server: m.server, peer: m.peer, admin: pki.admin };
 }
 
-/** The last steps once every member runs: quorum and health, then a marker key written and read back. */
-export async function waitHealthyAndVerify(progress: Progress, spec: ClusterSpec, markerKey: string): Promise<ClusterHealthView> {
+/** How long the first member may take to serve its peer port before the others start anyway. */
+const FIRST_PEER_WAIT_MS = 3_000;
+
+/** How long one attempt of provisioning's health gate keeps polling (every 100 ms) before the retry policy's back-off. */
+const HEALTH_POLL_MS = 5_000;
+
+/** Waits for every promise, then raises the first failure. */
+async function settleAll(ps: Promise<unknown>[]): Promise<void> {
+  for (const r of await Promise.allSettled(ps)) if (r.status === 'rejected') throw r.reason;
+}
+
+/** Quorum and health of all members; `pollMs`: an attempt polls that long before it fails. */
+function waitHealthy(progress: Progress, spec: ClusterSpec, pollMs?: number): Promise<ClusterHealthView> {
   const n = spec.members.length;
-  const health = await step(
+  return step(
     progress,
     'Wait for quorum and health',
     healthGate.checkHealthy,
     `all ${n} members healthy, one leader, no alarms`,
-    { spec, expectMembers: n },
+    pollMs === undefined ? { spec, expectMembers: n } : { spec, expectMembers: n, pollMs },
     (h) => `leader ${h.leader}`,
   );
-  await step(progress, 'Verify write and read', hostStep.verifyWriteRead, `put and get ${markerKey}`, { spec, key: markerKey });
+}
+
+function verifyWriteRead(progress: Progress, spec: ClusterSpec, markerKey: string) {
+  return step(progress, 'Verify write and read', hostStep.verifyWriteRead, `put and get ${markerKey}`, { spec, key: markerKey });
+}
+
+/** The last steps once every member runs: quorum and health, then a marker key written and read back. */
+export async function waitHealthyAndVerify(progress: Progress, spec: ClusterSpec, markerKey: string): Promise<ClusterHealthView> {
+  const health = await waitHealthy(progress, spec);
+  await verifyWriteRead(progress, spec, markerKey);
   return health;
 }

@@ -239,10 +239,29 @@ async function binaryHashesOf(file: string, version: string): Promise<Map<string
   return out;
 }
 
+/**
+ * Hashes this process computed, by file identity and change times: a cached release is hashed
+ * again only when a file was replaced or written since (any write moves ctime, which a user
+ * cannot set back), not on every use.
+ */
+const hashedFiles = new Map<string, string>();
+const MAX_HASHED_FILES = 256;
+
 async function sha256File(file: string): Promise<string> {
+  const st = await fsp.stat(file);
+  const id = `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  const known = hashedFiles.get(id);
+  if (known) return known;
   const h = crypto.createHash('sha256');
   await pipeline(fs.createReadStream(file), h);
-  return h.digest('hex');
+  const hex = h.digest('hex');
+  // Computed from content read after the stat: a write in between moves ctime past the key, so a stale key is never reused.
+  const after = await fsp.stat(file);
+  if (after.ctimeMs === st.ctimeMs && after.ino === st.ino) {
+    if (hashedFiles.size >= MAX_HASHED_FILES) hashedFiles.delete(hashedFiles.keys().next().value!);
+    hashedFiles.set(id, hex);
+  }
+  return hex;
 }
 
 /** The expected hash for `fileName` in a SHA256SUMS text (`<hex>  <file>` or `<hex> *<file>`). */

@@ -19,6 +19,10 @@ export interface MemberGateInput {
   version?: string;
 }
 
+const MAX_HEALTH_POLL_MS = 10_000;
+const HEALTH_POLL_INTERVAL_MS = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 function refused(message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type: 'Refused', message, nonRetryable: true, details: details ? [details] : undefined });
 }
@@ -43,13 +47,26 @@ export function etcdGateActivities(cfg: Config) {
     },
 
     /** Health gate: throws (and so is retried) until every expected member is a healthy voter with one leader and no alarms. */
-    async checkHealthy({ spec, expectMembers }: { spec: ClusterSpec; expectMembers: number }): Promise<ClusterHealthView> {
-      const view = toView(await clusterHealth(hosts(spec), spec));
-      const voters = view.members.filter((m) => !m.isLearner);
-      if (!view.healthy || voters.length !== expectMembers) {
-        throw ApplicationFailure.retryable(`not healthy yet: ${summarizeHealth(view, expectMembers)}`, 'NotHealthy');
+    /** `pollMs` (at most 10 s): checks again every 100 ms for that long before failing, so a cluster about to be healthy skips the retry back-off. */
+    async checkHealthy({
+      spec,
+      expectMembers,
+      pollMs,
+    }: {
+      spec: ClusterSpec;
+      expectMembers: number;
+      pollMs?: number;
+    }): Promise<ClusterHealthView> {
+      const until = Date.now() + Math.min(Math.max(pollMs ?? 0, 0), MAX_HEALTH_POLL_MS);
+      for (;;) {
+        const view = toView(await clusterHealth(hosts(spec), spec));
+        const voters = view.members.filter((m) => !m.isLearner);
+        if (view.healthy && voters.length === expectMembers) return view;
+        if (Date.now() >= until) {
+          throw ApplicationFailure.retryable(`not healthy yet: ${summarizeHealth(view, expectMembers)}`, 'NotHealthy');
+        }
+        await sleep(HEALTH_POLL_INTERVAL_MS);
       }
-      return view;
     },
 
     async verifyWriteRead({ spec, key }: { spec: ClusterSpec; key: string }): Promise<{ key: string }> {

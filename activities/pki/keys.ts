@@ -2,6 +2,7 @@
 // several keys generate in parallel on libuv's thread pool), PKCS#8 export,
 // and loading a stored CA key, optionally encrypted.
 import { createPrivateKey, KeyObject, webcrypto } from 'node:crypto';
+import os from 'node:os';
 import type { TlsSpec } from '../../common/spec';
 import { pkiError } from './errors';
 
@@ -33,6 +34,27 @@ export interface GeneratedKey {
   pem: string;
 }
 
+/**
+ * Key generations at once. They run on libuv's thread pool (4 threads), which also serves file
+ * reads: with every thread busy generating RSA keys, the activities running beside them (a host
+ * check, the release hash) wait seconds for a file. More of them than cores gains nothing.
+ */
+const KEYGEN_SLOTS = Math.max(2, Math.min(os.availableParallelism(), 4) - 1);
+let keygensRunning = 0;
+const keygenQueue: (() => void)[] = [];
+
+async function keygenSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (keygensRunning >= KEYGEN_SLOTS) await new Promise<void>((r) => keygenQueue.push(r));
+  else keygensRunning++;
+  try {
+    return await fn();
+  } finally {
+    const next = keygenQueue.shift();
+    if (next) next();
+    else keygensRunning--;
+  }
+}
+
 export async function generateKey(params: KeyParams, digest: Digest): Promise<GeneratedKey> {
   const algorithm =
     params.algorithm === 'rsa'
@@ -43,7 +65,7 @@ export async function generateKey(params: KeyParams, digest: Digest): Promise<Ge
           hash: WEBCRYPTO_HASH[digest],
         }
       : { name: 'ECDSA', namedCurve: params.curve };
-  const pair = (await subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const pair = (await keygenSlot(() => subtle.generateKey(algorithm, true, ['sign', 'verify']))) as webcrypto.CryptoKeyPair;
   const pem = KeyObject.from(pair.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string;
   return { publicKey: pair.publicKey, privateKey: pair.privateKey, pem };
 }

@@ -52,6 +52,10 @@ export function stubActivities() {
       existing ? { ...existing, members: { ...pkiFor(spec, 0).members, ...existing.members } } : pkiFor(spec, next(spec.name)),
     prepareMember: async ({ member }) => ({ changed: [], files: { config: `/stub/${member}/etcd.yaml` } }),
     startMember: async () => ({ pid: 4242, alreadyRunning: false }),
+    startNewMembers: async ({ spec }) => ({
+      started: Object.fromEntries(spec.members.map((m: { name: string }) => [m.name, { pid: 4242, alreadyRunning: false }])),
+      firstServing: true,
+    }),
     restartMember: async () => ({ pid: 4243 }),
     checkHealthy: async ({ spec }) => health(spec),
     clusterHealth: async ({ spec }) => health(spec),
