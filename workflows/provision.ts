@@ -4,7 +4,7 @@ import type { ClusterSpec } from '../common/spec';
 import type { ClusterHealthView } from '../common/operations';
 import { clusterTopology, initialCluster, type MemberFiles } from '../common/topology';
 import type { ClusterPki } from '../activities/pki';
-import { Progress } from './progress';
+import { Progress, settled } from './progress';
 import { pkiIssuedSignal } from './definitions';
 import { call, download, fetchReleaseStep, healthGate, hostStep, step } from './activities';
 import { setSearchAttributes } from './search-attributes';
@@ -65,12 +65,10 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
   let release: Awaited<ReturnType<typeof fetch>>;
   let pki: ClusterPki;
   if (concurrent) {
-    // All three settle before a failure is raised: certificates issued alongside a failed check are still reported.
-    const [checked, fetched, issued] = await Promise.allSettled([validate(), fetch(), issue()]);
-    if (issued.status === 'fulfilled') await reportPki(issued.value);
-    for (const r of [checked, fetched, issued]) if (r.status === 'rejected') throw r.reason;
-    release = (fetched as PromiseFulfilledResult<typeof release>).value;
-    pki = (issued as PromiseFulfilledResult<ClusterPki>).value;
+    const issuing = issue();
+    // Certificates issued alongside a failed check are still reported (a retry reuses their CA).
+    const reported = issuing.then(reportPki, () => undefined);
+    [, release, pki] = await settled([validate(), fetch(), issuing, reported] as const);
   } else {
     await validate();
     release = await fetch();
@@ -121,7 +119,7 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
   if (concurrent) {
     // Every member has bootstrapped once all are healthy: the write check and the marking need not wait for each other.
     health = await waitHealthy(progress, spec, HEALTH_POLL_MS);
-    await settleAll([verifyWriteRead(progress, spec, markerKey), mark()]);
+    await settled([verifyWriteRead(progress, spec, markerKey), mark()]);
   } else {
     health = await waitHealthyAndVerify(progress, spec, markerKey);
     await mark();
@@ -143,11 +141,6 @@ const FIRST_PEER_WAIT_MS = 3_000;
 
 /** How long one attempt of provisioning's health gate keeps polling (every 100 ms) before the retry policy's back-off. */
 const HEALTH_POLL_MS = 5_000;
-
-/** Waits for every promise, then raises the first failure. */
-async function settleAll(ps: Promise<unknown>[]): Promise<void> {
-  for (const r of await Promise.allSettled(ps)) if (r.status === 'rejected') throw r.reason;
-}
 
 /** Quorum and health of all members; `pollMs`: an attempt polls that long before it fails. */
 function waitHealthy(progress: Progress, spec: ClusterSpec, pollMs?: number): Promise<ClusterHealthView> {

@@ -17,6 +17,8 @@ export interface MemberGateInput {
   member: string;
   /** Server version the member must report (vX.Y.Z). */
   version?: string;
+  /** Keep checking (every 100 ms) this long inside one attempt before failing it. */
+  pollMs?: number;
 }
 
 const MAX_HEALTH_POLL_MS = 10_000;
@@ -27,15 +29,20 @@ function refused(message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type: 'Refused', message, nonRetryable: true, details: details ? [details] : undefined });
 }
 
+/** Throws a non-retryable `Refused` failure when the step would risk quorum or the cluster is unhealthy. */
+export async function checkSafeToDisrupt(host: HostProvider, spec: ClusterSpec, check: DisruptionCheck): Promise<ClusterHealthView> {
+  const h = await clusterHealth(host, spec);
+  const risks = disruptionRisks(h, check);
+  if (risks.length) throw refused(`refused: ${risks.join('; ')}`, h);
+  return toView(h);
+}
+
 export function etcdGateActivities(cfg: Config) {
   const hosts = (spec?: Pick<ClusterSpec, 'provider'>): HostProvider => providerFor(spec, cfg);
   return {
     /** Throws a non-retryable `Refused` failure when the step would risk quorum or the cluster is unhealthy. */
     async checkSafeToDisrupt({ spec, check }: { spec: ClusterSpec; check: DisruptionCheck }): Promise<ClusterHealthView> {
-      const h = await clusterHealth(hosts(spec), spec);
-      const risks = disruptionRisks(h, check);
-      if (risks.length) throw refused(`refused: ${risks.join('; ')}`, h);
-      return toView(h);
+      return checkSafeToDisrupt(hosts(spec), spec, check);
     },
 
     /** Safety gate before a removal: throws a non-retryable `Refused` failure with the reasons. */
@@ -87,34 +94,24 @@ export function etcdGateActivities(cfg: Config) {
      * The gate after a member restarts: its process runs, it is a healthy
      * voter reporting `version`, its applied raft index has reached the
      * leader's index as seen before, and the whole cluster is healthy.
-     * Throws (retryable) until then; the workflow's retry policy is the poll loop.
+     * Throws (retryable) until then; the workflow's retry policy is the poll
+     * loop, after `pollMs` (at most 10 s) of checks every 100 ms inside the attempt.
      */
-    async memberGate({ spec, member, version }: MemberGateInput): Promise<ClusterHealthView> {
+    async memberGate({ spec, member, version, pollMs }: MemberGateInput): Promise<ClusterHealthView> {
       const host = hosts(spec);
-      const proc = await host.status({ cluster: spec.name, member, spec });
-      if (!proc.running) {
-        const tail = await host.logTail({ cluster: spec.name, member, spec }, 5).catch(() => '');
-        // Nothing restarts a crashed member by itself: fail now, so the rollback starts at once.
-        throw ApplicationFailure.nonRetryable(`${member}: etcd is not running; last log lines: ${tail}`, 'MemberNotRunning');
+      const until = Date.now() + Math.min(Math.max(pollMs ?? 0, 0), MAX_HEALTH_POLL_MS);
+      for (;;) {
+        const proc = await host.status({ cluster: spec.name, member, spec });
+        if (!proc.running) {
+          const tail = await host.logTail({ cluster: spec.name, member, spec }, 5).catch(() => '');
+          // Nothing restarts a crashed member by itself: fail now, so the rollback starts at once.
+          throw ApplicationFailure.nonRetryable(`${member}: etcd is not running; last log lines: ${tail}`, 'MemberNotRunning');
+        }
+        const { problems, view } = await memberGateOnce(host, spec, member, version);
+        if (!problems.length) return view;
+        if (Date.now() >= until) throw ApplicationFailure.retryable(problems.join('; '), 'GateNotPassed');
+        await sleep(HEALTH_POLL_INTERVAL_MS);
       }
-      const first = await clusterHealth(host, spec);
-      const leaderIndex = first.members.find((m) => m.isLeader)?.raftIndex;
-      const second = await clusterHealth(host, spec);
-      const m = second.members.find((x) => x.name === member);
-      const problems: string[] = [];
-      if (!m) problems.push(`${member} is not listed by the cluster`);
-      else {
-        if (!m.healthy) problems.push(`${member} unhealthy${m.error ? ` (${m.error})` : ''}`);
-        if (m.isLearner) problems.push(`${member} is a learner`);
-        const want = version?.replace(/^v/, '');
-        if (want && m.version !== want) problems.push(`${member} reports version ${m.version ?? 'unknown'}, want ${want}`);
-        const applied = m.raftAppliedIndex ?? m.raftIndex;
-        if (leaderIndex === undefined || applied === undefined) problems.push('raft index unknown');
-        else if (applied < leaderIndex) problems.push(`${member} raft applied index ${applied} behind the leader's ${leaderIndex}`);
-      }
-      if (!second.healthy) problems.push(`cluster unhealthy: ${describeHealth(second)}`);
-      if (problems.length) throw ApplicationFailure.retryable(problems.join('; '), 'GateNotPassed');
-      return toView(second);
     },
 
     /** Throws (retryable) until every member's /version reports cluster version `minor` (e.g. 3.6). */
@@ -155,4 +152,30 @@ async function certificateExpiry(hosts: HostProvider, spec: ClusterSpec): Promis
     }
   }
   return out;
+}
+
+/** One reading of the member gate: what keeps `member` from passing (none: it passes). */
+async function memberGateOnce(
+  host: HostProvider,
+  spec: ClusterSpec,
+  member: string,
+  version: string | undefined,
+): Promise<{ problems: string[]; view: ClusterHealthView }> {
+  const first = await clusterHealth(host, spec);
+  const leaderIndex = first.members.find((m) => m.isLeader)?.raftIndex;
+  const second = await clusterHealth(host, spec);
+  const m = second.members.find((x) => x.name === member);
+  const problems: string[] = [];
+  if (!m) problems.push(`${member} is not listed by the cluster`);
+  else {
+    if (!m.healthy) problems.push(`${member} unhealthy${m.error ? ` (${m.error})` : ''}`);
+    if (m.isLearner) problems.push(`${member} is a learner`);
+    const want = version?.replace(/^v/, '');
+    if (want && m.version !== want) problems.push(`${member} reports version ${m.version ?? 'unknown'}, want ${want}`);
+    const applied = m.raftAppliedIndex ?? m.raftIndex;
+    if (leaderIndex === undefined || applied === undefined) problems.push('raft index unknown');
+    else if (applied < leaderIndex) problems.push(`${member} raft applied index ${applied} behind the leader's ${leaderIndex}`);
+  }
+  if (!second.healthy) problems.push(`cluster unhealthy: ${describeHealth(second)}`);
+  return { problems, view: toView(second) };
 }

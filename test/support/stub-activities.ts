@@ -83,6 +83,7 @@ export function stubActivities() {
     availableEtcdVersions: async () => ['v3.5.10', 'v3.5.35', 'v3.6.16'],
     snapshotCluster: async ({ name }) => ({ file: `/stub/${name}.db`, bytes: 2048 }),
     transferLeadership: async () => ({ moved: false }),
+    prepareRestart: async () => ({ moved: false }),
     memberGate: async ({ spec }) => health(spec),
     checkClusterVersion: async ({ spec, minor }) =>
       spec.members.map((m: { name: string }) => ({ member: m.name, etcdserver: `${minor}.0`, etcdcluster: `${minor}.0` })),
