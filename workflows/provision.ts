@@ -33,9 +33,9 @@ export const PROVISION_STEPS = [
 
 /**
  * Histories recorded before it ran host validation, the release fetch and certificate issuance
- * one after the other, started all members at once and checked the write before marking members
- * existing. With it, the first three run at once, the member whose peer URL sorts first starts
- * before the others, and the write check and the marking run at once.
+ * one after the other, started all members at once, and ran the health gate, the write check and the marking of
+ * members existing as activities of their own. With it, the first three run at once, one activity
+ * starts the member whose peer URL sorts first before the others, and one does the last three.
  */
 export const FAST_PROVISION_PATCH = 'provision-fast-path';
 
@@ -117,9 +117,27 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
     );
   let health: ClusterHealthView;
   if (concurrent) {
-    // Every member has bootstrapped once all are healthy: the write check and the marking need not wait for each other.
-    health = await waitHealthy(progress, spec, HEALTH_POLL_MS);
-    await settled([verifyWriteRead(progress, spec, markerKey), mark()]);
+    // One activity for the three last steps: no workflow task between them. Every member has
+    // bootstrapped once all are healthy, so the marking follows the write check at once.
+    const done = await step(
+      progress,
+      'Wait for quorum and health',
+      healthGate.confirmBootstrap,
+      `all ${n} members healthy, one leader, no alarms; put and get ${markerKey}; initial-cluster-state existing`,
+      { spec, pollMs: HEALTH_POLL_MS, markerKey },
+      (r) => `leader ${r.health.leader}`,
+    );
+    await progress.step(
+      'Verify write and read',
+      async () => done,
+      () => `put and get ${done.key} (with the health gate)`,
+    );
+    await progress.step(
+      'Mark cluster existing',
+      async () => done,
+      () => `${done.marked} members (with the health gate)`,
+    );
+    health = done.health;
   } else {
     health = await waitHealthyAndVerify(progress, spec, markerKey);
     await mark();
@@ -139,29 +157,20 @@ export function memberPki(pki: ClusterPki, member: string) {
 /** How long the first member may take to serve its peer port before the others start anyway. */
 const FIRST_PEER_WAIT_MS = 3_000;
 
-/** How long one attempt of provisioning's health gate keeps polling (every 100 ms) before the retry policy's back-off. */
+/** How long one attempt of provisioning's last gate keeps polling health (every 100 ms) before the retry policy's back-off. */
 const HEALTH_POLL_MS = 5_000;
 
-/** Quorum and health of all members; `pollMs`: an attempt polls that long before it fails. */
-function waitHealthy(progress: Progress, spec: ClusterSpec, pollMs?: number): Promise<ClusterHealthView> {
+/** The last steps once every member runs: quorum and health, then a marker key written and read back. */
+export async function waitHealthyAndVerify(progress: Progress, spec: ClusterSpec, markerKey: string): Promise<ClusterHealthView> {
   const n = spec.members.length;
-  return step(
+  const health = await step(
     progress,
     'Wait for quorum and health',
     healthGate.checkHealthy,
     `all ${n} members healthy, one leader, no alarms`,
-    pollMs === undefined ? { spec, expectMembers: n } : { spec, expectMembers: n, pollMs },
+    { spec, expectMembers: n },
     (h) => `leader ${h.leader}`,
   );
-}
-
-function verifyWriteRead(progress: Progress, spec: ClusterSpec, markerKey: string) {
-  return step(progress, 'Verify write and read', hostStep.verifyWriteRead, `put and get ${markerKey}`, { spec, key: markerKey });
-}
-
-/** The last steps once every member runs: quorum and health, then a marker key written and read back. */
-export async function waitHealthyAndVerify(progress: Progress, spec: ClusterSpec, markerKey: string): Promise<ClusterHealthView> {
-  const health = await waitHealthy(progress, spec);
-  await verifyWriteRead(progress, spec, markerKey);
+  await step(progress, 'Verify write and read', hostStep.verifyWriteRead, `put and get ${markerKey}`, { spec, key: markerKey });
   return health;
 }

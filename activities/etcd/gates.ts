@@ -37,6 +37,34 @@ export async function checkSafeToDisrupt(host: HostProvider, spec: ClusterSpec, 
   return toView(h);
 }
 
+export interface HealthGateInput {
+  spec: ClusterSpec;
+  expectMembers: number;
+  pollMs?: number;
+}
+
+/** What the checkHealthy activity does (documented there). */
+export async function waitHealthy(host: HostProvider, { spec, expectMembers, pollMs }: HealthGateInput): Promise<ClusterHealthView> {
+  const until = Date.now() + Math.min(Math.max(pollMs ?? 0, 0), MAX_HEALTH_POLL_MS);
+  for (;;) {
+    const view = toView(await clusterHealth(host, spec));
+    const voters = view.members.filter((m) => !m.isLearner);
+    if (view.healthy && voters.length === expectMembers) return view;
+    if (Date.now() >= until) {
+      throw ApplicationFailure.retryable(`not healthy yet: ${summarizeHealth(view, expectMembers)}`, 'NotHealthy');
+    }
+    await sleep(HEALTH_POLL_INTERVAL_MS);
+  }
+}
+
+/** A marker key written and read back (throws, retryably, on a mismatch). */
+export async function verifyWriteRead(host: HostProvider, spec: ClusterSpec, key: string): Promise<{ key: string }> {
+  const value = new Date().toISOString();
+  const read = await putAndGet(host, spec, key, value);
+  if (read !== value) throw ApplicationFailure.retryable(`wrote ${value} to ${key} but read back ${read}`, 'ReadMismatch');
+  return { key };
+}
+
 export function etcdGateActivities(cfg: Config) {
   const hosts = (spec?: Pick<ClusterSpec, 'provider'>): HostProvider => providerFor(spec, cfg);
   return {
@@ -53,34 +81,16 @@ export function etcdGateActivities(cfg: Config) {
       return toView(h);
     },
 
-    /** Health gate: throws (and so is retried) until every expected member is a healthy voter with one leader and no alarms. */
-    /** `pollMs` (at most 10 s): checks again every 100 ms for that long before failing, so a cluster about to be healthy skips the retry back-off. */
-    async checkHealthy({
-      spec,
-      expectMembers,
-      pollMs,
-    }: {
-      spec: ClusterSpec;
-      expectMembers: number;
-      pollMs?: number;
-    }): Promise<ClusterHealthView> {
-      const until = Date.now() + Math.min(Math.max(pollMs ?? 0, 0), MAX_HEALTH_POLL_MS);
-      for (;;) {
-        const view = toView(await clusterHealth(hosts(spec), spec));
-        const voters = view.members.filter((m) => !m.isLearner);
-        if (view.healthy && voters.length === expectMembers) return view;
-        if (Date.now() >= until) {
-          throw ApplicationFailure.retryable(`not healthy yet: ${summarizeHealth(view, expectMembers)}`, 'NotHealthy');
-        }
-        await sleep(HEALTH_POLL_INTERVAL_MS);
-      }
+    /**
+     * Health gate: throws (and so is retried) until every expected member is a healthy voter with one leader and no alarms.
+     * `pollMs` (at most 10 s): checks again every 100 ms for that long before failing, so a cluster about to be healthy skips the retry back-off.
+     */
+    async checkHealthy({ spec, expectMembers, pollMs }: HealthGateInput): Promise<ClusterHealthView> {
+      return waitHealthy(hosts(spec), { spec, expectMembers, pollMs });
     },
 
     async verifyWriteRead({ spec, key }: { spec: ClusterSpec; key: string }): Promise<{ key: string }> {
-      const value = new Date().toISOString();
-      const read = await putAndGet(hosts(spec), spec, key, value);
-      if (read !== value) throw ApplicationFailure.retryable(`wrote ${value} to ${key} but read back ${read}`, 'ReadMismatch');
-      return { key };
+      return verifyWriteRead(hosts(spec), spec, key);
     },
 
     /** Health as the entity observes it: members, leader, alarms, raft lag, db sizes and certificate expiry. */

@@ -14,9 +14,7 @@ import {
   type InstallBinariesInput,
   type MemberRef,
   type RemoveMemberHostInput,
-  type StartMemberResult,
 } from '../hosts';
-import { awaitPeerServing } from '../etcd/peer-probe';
 import { shQuote } from '../hosts/files';
 import { keyStoreFor, loadHostPki, type MemberHostRefs } from '../pki';
 import { allowedRelease, assertPathsAllowed } from '../policy';
@@ -114,27 +112,6 @@ export function memberActivities(cfg: Config) {
 
     async startMember(ref: MemberRef) {
       return hosts(ref.spec).start(ref);
-    },
-
-    /**
-     * A new cluster's members: `first` alone until it answers on its peer port (at most
-     * `awaitPeerMs`), then the others at once (see etcd/peer-probe.ts). Idempotent, like each start.
-     */
-    async startNewMembers({
-      spec,
-      first,
-      awaitPeerMs,
-    }: {
-      spec: ClusterSpec;
-      first: string;
-      awaitPeerMs: number;
-    }): Promise<{ started: Record<string, StartMemberResult>; firstServing: boolean }> {
-      const host = hosts(spec);
-      const start = async (member: string) => [member, await host.start({ cluster: spec.name, member, spec })] as const;
-      const head = await start(first);
-      const firstServing = await awaitPeerServing(host, spec, first, Math.min(Math.max(awaitPeerMs, 0), 10_000));
-      const rest = await Promise.all(spec.members.filter((m) => m.name !== first).map((m) => start(m.name)));
-      return { started: Object.fromEntries([head, ...rest]), firstServing };
     },
 
     async stopMember(ref: MemberRef) {

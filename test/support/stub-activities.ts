@@ -58,6 +58,7 @@ export function stubActivities() {
     }),
     restartMember: async () => ({ pid: 4243 }),
     checkHealthy: async ({ spec }) => health(spec),
+    confirmBootstrap: async ({ spec, markerKey }) => ({ health: health(spec), key: markerKey, marked: spec.members.length }),
     clusterHealth: async ({ spec }) => health(spec),
     verifyWriteRead: async () => ({}),
     markMemberExisting: async () => ({}),
