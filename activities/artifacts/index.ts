@@ -240,24 +240,25 @@ async function binaryHashesOf(file: string, version: string): Promise<Map<string
 }
 
 /**
- * Hashes this process computed, by file identity and change times: a cached release is hashed
- * again only when a file was replaced or written since (any write moves ctime, which a user
- * cannot set back), not on every use.
+ * Hashes this process computed, by file identity, size and modification time: a cached release
+ * is hashed again when a file was replaced or written since (not on every use, which cost
+ * ~0.5 s of CPU per release and call). Not ctime: the member trees hard-link the cache, and
+ * every link and unlink moves it. A new worker process hashes everything on first use.
  */
 const hashedFiles = new Map<string, string>();
 const MAX_HASHED_FILES = 256;
 
+const fileIdentity = (file: string, st: fs.Stats) => `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+
 async function sha256File(file: string): Promise<string> {
-  const st = await fsp.stat(file);
-  const id = `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  const id = fileIdentity(file, await fsp.stat(file));
   const known = hashedFiles.get(id);
   if (known) return known;
   const h = crypto.createHash('sha256');
   await pipeline(fs.createReadStream(file), h);
   const hex = h.digest('hex');
-  // Computed from content read after the stat: a write in between moves ctime past the key, so a stale key is never reused.
-  const after = await fsp.stat(file);
-  if (after.ctimeMs === st.ctimeMs && after.ino === st.ino) {
+  // Kept only when nothing changed while it was read.
+  if (fileIdentity(file, await fsp.stat(file)) === id) {
     if (hashedFiles.size >= MAX_HASHED_FILES) hashedFiles.delete(hashedFiles.keys().next().value!);
     hashedFiles.set(id, hex);
   }

@@ -20,7 +20,7 @@ import { setSearchAttributes } from '../search-attributes';
 
 /** The patch id of the "Stage release" step (new release on every member before the roll). */
 export const STAGE_RELEASE_PATCH = 'upgrade-stage-release';
-/** Histories recorded before the safety check ran beside the release fetch, and the snapshot beside the staging. */
+/** Histories recorded before the safety check and snapshot ran beside the release fetch and staging. */
 export const CONCURRENT_PREAMBLE_PATCH = 'upgrade-concurrent-preamble';
 
 export interface RollingUpgradeInput {
@@ -118,12 +118,17 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   let newRelease: typeof oldRelease;
   let snapshot: Awaited<ReturnType<typeof snapshotStep>>;
   if (staging && patched(CONCURRENT_PREAMBLE_PATCH)) {
-    // The safety check and both releases at once, then the snapshot and the staging at once: none needs another's result.
-    const [checked, fetched] = await settled([safety(), fetch()]);
-    ({ order, leader } = checked);
-    progress.add(...order.map((m) => memberStep(verb, m, leader)), 'Verify cluster version');
-    [oldRelease, newRelease] = fetched;
-    [snapshot] = await settled([snapshotStep(), stage(newRelease.binDir)]);
+    // Two chains at once: the safety check then the snapshot, and both releases then the staging.
+    const checked = safety();
+    const snapshotted = checked.then((o) => {
+      progress.add(...o.order.map((m) => memberStep(verb, m, o.leader)), 'Verify cluster version');
+      return snapshotStep();
+    });
+    const fetched = fetch();
+    const staged = fetched.then((r) => stage(r[1].binDir));
+    let releases: Awaited<typeof fetched>;
+    [{ order, leader }, releases, snapshot] = await settled([checked, fetched, snapshotted, staged] as const);
+    [oldRelease, newRelease] = releases;
   } else {
     ({ order, leader } = await safety());
     progress.add(...order.map((m) => memberStep(verb, m, leader)), 'Verify cluster version');
