@@ -2,6 +2,7 @@
 // in common/quorum.ts), the health gates after one (throw, and so are retried,
 // until the cluster is where the step wants it), and the entity's observation.
 import { X509Certificate } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CertificateExpiry, ClusterHealthView } from '../../common/operations';
 import { disruptionRisks, removalRisks, type DisruptionCheck } from '../../common/quorum';
@@ -22,6 +23,21 @@ export interface MemberGateInput {
 }
 
 const MAX_HEALTH_POLL_MS = 10_000;
+
+/**
+ * Until when a gate keeps checking inside this attempt: `pollMs` (at most 10 s) on the first
+ * attempt only. Later attempts check once, so the retry policy still bounds how long a gate
+ * waits before it fails (and a roll starts its rollback).
+ */
+function pollUntil(pollMs: number | undefined): number {
+  let attempt = 1;
+  try {
+    attempt = Context.current().info.attempt;
+  } catch {
+    /* outside an activity: as a first attempt */
+  }
+  return Date.now() + (attempt > 1 ? 0 : Math.min(Math.max(pollMs ?? 0, 0), MAX_HEALTH_POLL_MS));
+}
 const HEALTH_POLL_INTERVAL_MS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,7 +61,7 @@ export interface HealthGateInput {
 
 /** What the checkHealthy activity does (documented there). */
 export async function waitHealthy(host: HostProvider, { spec, expectMembers, pollMs }: HealthGateInput): Promise<ClusterHealthView> {
-  const until = Date.now() + Math.min(Math.max(pollMs ?? 0, 0), MAX_HEALTH_POLL_MS);
+  const until = pollUntil(pollMs);
   for (;;) {
     const view = toView(await clusterHealth(host, spec));
     const voters = view.members.filter((m) => !m.isLearner);
@@ -83,7 +99,7 @@ export function etcdGateActivities(cfg: Config) {
 
     /**
      * Health gate: throws (and so is retried) until every expected member is a healthy voter with one leader and no alarms.
-     * `pollMs` (at most 10 s): checks again every 100 ms for that long before failing, so a cluster about to be healthy skips the retry back-off.
+     * `pollMs` (first attempt, at most 10 s): checks again every 100 ms for that long before failing, so a cluster about to be healthy skips the retry back-off.
      */
     async checkHealthy({ spec, expectMembers, pollMs }: HealthGateInput): Promise<ClusterHealthView> {
       return waitHealthy(hosts(spec), { spec, expectMembers, pollMs });
@@ -105,11 +121,11 @@ export function etcdGateActivities(cfg: Config) {
      * voter reporting `version`, its applied raft index has reached the
      * leader's index as seen before, and the whole cluster is healthy.
      * Throws (retryable) until then; the workflow's retry policy is the poll
-     * loop, after `pollMs` (at most 10 s) of checks every 100 ms inside the attempt.
+     * loop, after `pollMs` (first attempt, at most 10 s) of checks every 100 ms.
      */
     async memberGate({ spec, member, version, pollMs }: MemberGateInput): Promise<ClusterHealthView> {
       const host = hosts(spec);
-      const until = Date.now() + Math.min(Math.max(pollMs ?? 0, 0), MAX_HEALTH_POLL_MS);
+      const until = pollUntil(pollMs);
       for (;;) {
         const proc = await host.status({ cluster: spec.name, member, spec });
         if (!proc.running) {
