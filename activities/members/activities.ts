@@ -7,14 +7,7 @@ import type { ClusterSpec } from '../../common/spec';
 import { clusterTopology, type MemberFiles } from '../../common/topology';
 import type { Config } from '../../infra/config';
 import { isListed } from '../etcd/membership';
-import {
-  hostFiles,
-  providerFor,
-  type HostProvider,
-  type InstallBinariesInput,
-  type MemberRef,
-  type RemoveMemberHostInput,
-} from '../hosts';
+import { hostFiles, providerFor, type HostProvider, type InstallBinariesInput, type MemberRef, type RemoveMemberHostInput } from '../hosts';
 import { shQuote } from '../hosts/files';
 import { keyStoreFor, loadHostPki, type MemberHostRefs } from '../pki';
 import { allowedRelease, assertPathsAllowed } from '../policy';
