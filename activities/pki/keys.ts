@@ -2,7 +2,6 @@
 // several keys generate in parallel on libuv's thread pool), PKCS#8 export,
 // and loading a stored CA key, optionally encrypted.
 import { createPrivateKey, KeyObject, webcrypto } from 'node:crypto';
-import os from 'node:os';
 import type { TlsSpec } from '../../common/spec';
 import { pkiError } from './errors';
 
@@ -35,11 +34,12 @@ export interface GeneratedKey {
 }
 
 /**
- * Key generations at once. They run on libuv's thread pool (4 threads), which also serves file
- * reads: with every thread busy generating RSA keys, the activities running beside them (a host
- * check, the release hash) wait seconds for a file. More of them than cores gains nothing.
+ * Key generations at once: libuv's thread pool (UV_THREADPOOL_SIZE, default 4) less one. They
+ * run on that pool, which also serves file reads: with every thread busy generating RSA keys,
+ * the activities running beside them (a host check, the release hash) would wait seconds for a
+ * file. Fewer than that would lose CPU share to other processes on a busy machine.
  */
-const KEYGEN_SLOTS = Math.max(2, Math.min(os.availableParallelism(), 4) - 1);
+const KEYGEN_SLOTS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
 let keygensRunning = 0;
 const keygenQueue: (() => void)[] = [];
 
