@@ -12,6 +12,7 @@ import { downgradeActivities } from './etcd/downgrade';
 import { etcdGateActivities } from './etcd/gates';
 import { maintenanceActivities } from './maintenance/activities';
 import { memberActivities } from './members/activities';
+import { bootstrapActivities } from './members/bootstrap';
 import { pkiActivities } from './pki/activities';
 import { placementActivities } from './placement';
 import { recoveryActivities } from './recovery/activities';
@@ -21,6 +22,7 @@ export function createActivities(cfg: Config) {
     ...artifactActivities(cfg),
     ...pkiActivities(cfg),
     ...memberActivities(cfg),
+    ...bootstrapActivities(cfg),
     ...etcdActivities(cfg),
     ...etcdGateActivities(cfg),
     ...downgradeActivities(cfg),

@@ -26,7 +26,7 @@ import { Workload, type WorkloadReport } from '../test/support/workload';
 const { default: FROM, latest35: TO } = bootstrappedEtcdVersions();
 const HEARTBEAT_MS = 100;
 const ELECTION_MS = 1000;
-const GOAL_RATIO = 1.5;
+const GOAL_RATIO = 0.8;
 const RUNS = Math.max(1, Math.min(5, Number(process.env.BENCH_RUNS ?? 3) || 3));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

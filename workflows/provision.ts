@@ -1,10 +1,10 @@
 // Provision a new cluster: the runbook, one idempotent activity per step.
-import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, patched, workflowInfo } from '@temporalio/workflow';
 import type { ClusterSpec } from '../common/spec';
 import type { ClusterHealthView } from '../common/operations';
 import { clusterTopology, initialCluster, type MemberFiles } from '../common/topology';
 import type { ClusterPki } from '../activities/pki';
-import { Progress } from './progress';
+import { Progress, settled } from './progress';
 import { pkiIssuedSignal } from './definitions';
 import { call, download, fetchReleaseStep, healthGate, hostStep, step } from './activities';
 import { setSearchAttributes } from './search-attributes';
@@ -31,26 +31,50 @@ export const PROVISION_STEPS = [
   'Mark cluster existing',
 ] as const;
 
+/**
+ * Histories recorded before it ran host validation, the release fetch and certificate issuance
+ * one after the other, started all members at once, and ran the health gate, the write check and the marking of
+ * members existing as activities of their own. With it, the first three run at once, one activity
+ * starts the member whose peer URL sorts first before the others, and one does the last three.
+ */
+export const FAST_PROVISION_PATCH = 'provision-fast-path';
+
 export async function provisionCluster({ spec, pki: existing }: ProvisionInput): Promise<ProvisionResult> {
   setSearchAttributes({ cluster: spec.name, operation: 'provision', phase: 'Provisioning', version: spec.version });
   const n = spec.members.length;
   const members = clusterTopology(spec);
   const progress = new Progress(`Provision ${spec.name}: ${n} × etcd ${spec.version}`, PROVISION_STEPS);
+  const concurrent = patched(FAST_PROVISION_PATCH);
 
-  await step(progress, 'Validate hosts', hostStep.preflight, `check ${n} member addresses and ports are free`, { spec });
-
-  const release = await fetchReleaseStep(progress, spec);
-
-  const pki = await step(
-    progress,
-    'Issue certificates',
-    download.issueCertificates,
-    `CA, ${n} server + ${n} peer certificates, admin client (${spec.tls.leafKey.algorithm})`,
-    { spec, existing },
-    () => (existing ? 'reused existing CA' : 'new CA'),
-  );
+  const validate = () => step(progress, 'Validate hosts', hostStep.preflight, `check ${n} member addresses and ports are free`, { spec });
+  const fetch = () => fetchReleaseStep(progress, spec);
+  const issue = () =>
+    step(
+      progress,
+      'Issue certificates',
+      download.issueCertificates,
+      `CA, ${n} server + ${n} peer certificates, admin client (${spec.tls.leafKey.algorithm})`,
+      { spec, existing },
+      () => (existing ? 'reused existing CA' : 'new CA'),
+    );
   const parent = workflowInfo().parent;
-  if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(pkiIssuedSignal, pki);
+  const reportPki = async (issued: ClusterPki) => {
+    if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(pkiIssuedSignal, issued);
+  };
+
+  let release: Awaited<ReturnType<typeof fetch>>;
+  let pki: ClusterPki;
+  if (concurrent) {
+    const issuing = issue();
+    // Certificates issued alongside a failed check are still reported (a retry reuses their CA).
+    const reported = issuing.then(reportPki, () => undefined);
+    [, release, pki] = await settled([validate(), fetch(), issuing, reported] as const);
+  } else {
+    await validate();
+    release = await fetch();
+    pki = await issue();
+    await reportPki(pki);
+  }
 
   const initial = initialCluster(members);
   const prepared = await progress.step('Prepare hosts', () =>
@@ -68,20 +92,56 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
     ),
   );
 
-  await progress.step('Start members', () =>
-    Promise.all(
+  await progress.step('Start members', async () => {
+    if (concurrent && members.length > 1) {
+      // The member whose peer URL sorts first starts alone until it serves its peer port: every other
+      // member asks it first in etcd's bootstrap check and is answered at once, instead of waiting out
+      // the check's 1 s timeout on a peer that is itself still bootstrapping. One activity: no
+      // workflow task between the first start and the others.
+      const first = [...members].sort((a, b) => (a.peerURL < b.peerURL ? -1 : a.peerURL > b.peerURL ? 1 : 0))[0];
+      const summary = `start ${first.name} (${first.clientURL}) until it serves peers, then ${n - 1} more`;
+      return call(hostStep.startNewMembers, summary, { spec, first: first.name, awaitPeerMs: FIRST_PEER_WAIT_MS });
+    }
+    return Promise.all(
       members.map((m) => call(hostStep.startMember, `start ${m.name} (${m.clientURL})`, { cluster: spec.name, member: m.name, spec })),
-    ),
-  );
+    );
+  });
 
-  const health = await waitHealthyAndVerify(progress, spec, `/etcdfleet/provisioned/${workflowInfo().workflowId}`);
-
+  const markerKey = `/etcdfleet/provisioned/${workflowInfo().workflowId}`;
   // From now on a member with a wiped data dir can never bootstrap a second cluster.
-  await progress.step('Mark cluster existing', () =>
-    Promise.all(
-      spec.members.map((m) => call(hostStep.markMemberExisting, `${m.name}: initial-cluster-state existing`, { spec, member: m.name })),
-    ),
-  );
+  const mark = () =>
+    progress.step('Mark cluster existing', () =>
+      Promise.all(
+        spec.members.map((m) => call(hostStep.markMemberExisting, `${m.name}: initial-cluster-state existing`, { spec, member: m.name })),
+      ),
+    );
+  let health: ClusterHealthView;
+  if (concurrent) {
+    // One activity for the three last steps: no workflow task between them. Every member has
+    // bootstrapped once all are healthy, so the marking follows the write check at once.
+    const done = await step(
+      progress,
+      'Wait for quorum and health',
+      healthGate.confirmBootstrap,
+      `all ${n} members healthy, one leader, no alarms; put and get ${markerKey}; initial-cluster-state existing`,
+      { spec, pollMs: HEALTH_POLL_MS, markerKey },
+      (r) => `leader ${r.health.leader}`,
+    );
+    await progress.step(
+      'Verify write and read',
+      async () => done,
+      () => `put and get ${done.key} (with the health gate)`,
+    );
+    await progress.step(
+      'Mark cluster existing',
+      async () => done,
+      () => `${done.marked} members (with the health gate)`,
+    );
+    health = done.health;
+  } else {
+    health = await waitHealthyAndVerify(progress, spec, markerKey);
+    await mark();
+  }
 
   progress.succeed();
   const files = Object.fromEntries(spec.members.map((m, i) => [m.name, prepared[i].files]));
@@ -93,6 +153,12 @@ export function memberPki(pki: ClusterPki, member: string) {
   const m = pki.members[member];
   return { ca: pki.ca.cert, server: m.server, peer: m.peer, admin: pki.admin };
 }
+
+/** How long the first member may take to serve its peer port before the others start anyway. */
+const FIRST_PEER_WAIT_MS = 3_000;
+
+/** How long one attempt of provisioning's last gate keeps polling health (every 100 ms) before the retry policy's back-off. */
+const HEALTH_POLL_MS = 5_000;
 
 /** The last steps once every member runs: quorum and health, then a marker key written and read back. */
 export async function waitHealthyAndVerify(progress: Progress, spec: ClusterSpec, markerKey: string): Promise<ClusterHealthView> {

@@ -1,4 +1,5 @@
-// Release activities: etcd binaries from an allowed source, verified on every call.
+// Release activities: etcd binaries from an allowed source, verified on every call
+// (a file unchanged since this worker hashed it is not read again).
 import type { Config } from '../../infra/config';
 import { resolveEtcdVersions } from '../../infra/etcd-releases';
 import { allowedRelease } from '../policy';

@@ -239,10 +239,30 @@ async function binaryHashesOf(file: string, version: string): Promise<Map<string
   return out;
 }
 
+/**
+ * Hashes this process computed, by file identity, size and modification time: a cached release
+ * is hashed again when a file was replaced or written since (not on every use, which cost
+ * ~0.5 s of CPU per release and call). Not ctime: the member trees hard-link the cache, and
+ * every link and unlink moves it. A new worker process hashes everything on first use.
+ */
+const hashedFiles = new Map<string, string>();
+const MAX_HASHED_FILES = 256;
+
+const fileIdentity = (file: string, st: fs.Stats) => `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+
 async function sha256File(file: string): Promise<string> {
+  const id = fileIdentity(file, await fsp.stat(file));
+  const known = hashedFiles.get(id);
+  if (known) return known;
   const h = crypto.createHash('sha256');
   await pipeline(fs.createReadStream(file), h);
-  return h.digest('hex');
+  const hex = h.digest('hex');
+  // Kept only when nothing changed while it was read.
+  if (fileIdentity(file, await fsp.stat(file)) === id) {
+    if (hashedFiles.size >= MAX_HASHED_FILES) hashedFiles.delete(hashedFiles.keys().next().value!);
+    hashedFiles.set(id, hex);
+  }
+  return hex;
 }
 
 /** The expected hash for `fileName` in a SHA256SUMS text (`<hex>  <file>` or `<hex> *<file>`). */

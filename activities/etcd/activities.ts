@@ -6,6 +6,7 @@ import type { ClusterSpec } from '../../common/spec';
 import type { Config } from '../../infra/config';
 import { providerFor, type HostProvider } from '../hosts';
 import { clusterHealth } from './client';
+import { checkSafeToDisrupt } from './gates';
 import { addLearner, moveLeader, promoteLearner, removeMember } from './membership';
 
 export function etcdActivities(cfg: Config) {
@@ -32,29 +33,19 @@ export function etcdActivities(cfg: Config) {
      * when `from` leads; a no-op otherwise. Verified: throws (retryably) until
      * the leader changed.
      */
-    async transferLeadership({
-      spec,
-      from,
-      to,
-    }: {
-      spec: ClusterSpec;
-      from: string;
-      to?: string;
-    }): Promise<{ moved: boolean; leader: string }> {
+    async transferLeadership({ spec, from, to }: LeadershipMove): Promise<{ moved: boolean; leader: string }> {
+      return transferLeadership(hosts(spec), spec, from, to);
+    },
+
+    /**
+     * Before one member of a roll restarts, in one activity: the safety check (throws a
+     * non-retryable `Refused` failure when quorum would not survive it), then the leadership
+     * transfer away from it.
+     */
+    async prepareRestart({ spec, from, to }: LeadershipMove): Promise<{ moved: boolean; leader: string }> {
       const host = hosts(spec);
-      const h = await clusterHealth(host, spec);
-      if (!h.leader) throw ApplicationFailure.retryable('no leader right now', 'NoLeader');
-      if (h.leader !== from) return { moved: false, leader: h.leader };
-      const target = to || h.members.find((m) => m.name !== from && !m.isLearner && m.healthy)?.name;
-      if (!target) throw ApplicationFailure.nonRetryable(`no healthy voter to move leadership to from ${from}`, 'NoLeaderTarget');
-      await moveLeader(host, spec, { to: target });
-      const after = await clusterHealth(host, spec);
-      if (after.leader !== target)
-        throw ApplicationFailure.retryable(
-          `leadership did not move to ${target} yet (leader: ${after.leader ?? 'none'})`,
-          'LeaderNotMoved',
-        );
-      return { moved: true, leader: target };
+      await checkSafeToDisrupt(host, spec, { down: [from] });
+      return transferLeadership(host, spec, from, to);
     },
 
     /**
@@ -66,4 +57,29 @@ export function etcdActivities(cfg: Config) {
       return hosts(spec).saveSnapshot(spec, name);
     },
   };
+}
+
+interface LeadershipMove {
+  spec: ClusterSpec;
+  from: string;
+  to?: string;
+}
+
+/** What the transferLeadership activity does (documented there). */
+async function transferLeadership(
+  host: HostProvider,
+  spec: ClusterSpec,
+  from: string,
+  to?: string,
+): Promise<{ moved: boolean; leader: string }> {
+  const h = await clusterHealth(host, spec);
+  if (!h.leader) throw ApplicationFailure.retryable('no leader right now', 'NoLeader');
+  if (h.leader !== from) return { moved: false, leader: h.leader };
+  const target = to || h.members.find((m) => m.name !== from && !m.isLearner && m.healthy)?.name;
+  if (!target) throw ApplicationFailure.nonRetryable(`no healthy voter to move leadership to from ${from}`, 'NoLeaderTarget');
+  await moveLeader(host, spec, { to: target });
+  const after = await clusterHealth(host, spec);
+  if (after.leader !== target)
+    throw ApplicationFailure.retryable(`leadership did not move to ${target} yet (leader: ${after.leader ?? 'none'})`, 'LeaderNotMoved');
+  return { moved: true, leader: target };
 }

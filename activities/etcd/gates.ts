@@ -2,6 +2,7 @@
 // in common/quorum.ts), the health gates after one (throw, and so are retried,
 // until the cluster is where the step wants it), and the entity's observation.
 import { X509Certificate } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CertificateExpiry, ClusterHealthView } from '../../common/operations';
 import { disruptionRisks, removalRisks, type DisruptionCheck } from '../../common/quorum';
@@ -17,10 +18,67 @@ export interface MemberGateInput {
   member: string;
   /** Server version the member must report (vX.Y.Z). */
   version?: string;
+  /** Keep checking (every 100 ms) this long inside one attempt before failing it. */
+  pollMs?: number;
 }
+
+const MAX_HEALTH_POLL_MS = 10_000;
+
+/**
+ * Until when a gate keeps checking inside this attempt: `pollMs` (at most 10 s) on the first
+ * attempt only. Later attempts check once, so the retry policy still bounds how long a gate
+ * waits before it fails (and a roll starts its rollback).
+ */
+function pollUntil(pollMs: number | undefined): number {
+  let attempt = 1;
+  try {
+    attempt = Context.current().info.attempt;
+  } catch {
+    /* outside an activity: as a first attempt */
+  }
+  return Date.now() + (attempt > 1 ? 0 : Math.min(Math.max(pollMs ?? 0, 0), MAX_HEALTH_POLL_MS));
+}
+const HEALTH_POLL_INTERVAL_MS = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function refused(message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type: 'Refused', message, nonRetryable: true, details: details ? [details] : undefined });
+}
+
+/** Throws a non-retryable `Refused` failure when the step would risk quorum or the cluster is unhealthy. */
+export async function checkSafeToDisrupt(host: HostProvider, spec: ClusterSpec, check: DisruptionCheck): Promise<ClusterHealthView> {
+  const h = await clusterHealth(host, spec);
+  const risks = disruptionRisks(h, check);
+  if (risks.length) throw refused(`refused: ${risks.join('; ')}`, h);
+  return toView(h);
+}
+
+export interface HealthGateInput {
+  spec: ClusterSpec;
+  expectMembers: number;
+  pollMs?: number;
+}
+
+/** What the checkHealthy activity does (documented there). */
+export async function waitHealthy(host: HostProvider, { spec, expectMembers, pollMs }: HealthGateInput): Promise<ClusterHealthView> {
+  const until = pollUntil(pollMs);
+  for (;;) {
+    const view = toView(await clusterHealth(host, spec));
+    const voters = view.members.filter((m) => !m.isLearner);
+    if (view.healthy && voters.length === expectMembers) return view;
+    if (Date.now() >= until) {
+      throw ApplicationFailure.retryable(`not healthy yet: ${summarizeHealth(view, expectMembers)}`, 'NotHealthy');
+    }
+    await sleep(HEALTH_POLL_INTERVAL_MS);
+  }
+}
+
+/** A marker key written and read back (throws, retryably, on a mismatch). */
+export async function verifyWriteRead(host: HostProvider, spec: ClusterSpec, key: string): Promise<{ key: string }> {
+  const value = new Date().toISOString();
+  const read = await putAndGet(host, spec, key, value);
+  if (read !== value) throw ApplicationFailure.retryable(`wrote ${value} to ${key} but read back ${read}`, 'ReadMismatch');
+  return { key };
 }
 
 export function etcdGateActivities(cfg: Config) {
@@ -28,10 +86,7 @@ export function etcdGateActivities(cfg: Config) {
   return {
     /** Throws a non-retryable `Refused` failure when the step would risk quorum or the cluster is unhealthy. */
     async checkSafeToDisrupt({ spec, check }: { spec: ClusterSpec; check: DisruptionCheck }): Promise<ClusterHealthView> {
-      const h = await clusterHealth(hosts(spec), spec);
-      const risks = disruptionRisks(h, check);
-      if (risks.length) throw refused(`refused: ${risks.join('; ')}`, h);
-      return toView(h);
+      return checkSafeToDisrupt(hosts(spec), spec, check);
     },
 
     /** Safety gate before a removal: throws a non-retryable `Refused` failure with the reasons. */
@@ -42,21 +97,16 @@ export function etcdGateActivities(cfg: Config) {
       return toView(h);
     },
 
-    /** Health gate: throws (and so is retried) until every expected member is a healthy voter with one leader and no alarms. */
-    async checkHealthy({ spec, expectMembers }: { spec: ClusterSpec; expectMembers: number }): Promise<ClusterHealthView> {
-      const view = toView(await clusterHealth(hosts(spec), spec));
-      const voters = view.members.filter((m) => !m.isLearner);
-      if (!view.healthy || voters.length !== expectMembers) {
-        throw ApplicationFailure.retryable(`not healthy yet: ${summarizeHealth(view, expectMembers)}`, 'NotHealthy');
-      }
-      return view;
+    /**
+     * Health gate: throws (and so is retried) until every expected member is a healthy voter with one leader and no alarms.
+     * `pollMs` (first attempt, at most 10 s): checks again every 100 ms for that long before failing, so a cluster about to be healthy skips the retry back-off.
+     */
+    async checkHealthy({ spec, expectMembers, pollMs }: HealthGateInput): Promise<ClusterHealthView> {
+      return waitHealthy(hosts(spec), { spec, expectMembers, pollMs });
     },
 
     async verifyWriteRead({ spec, key }: { spec: ClusterSpec; key: string }): Promise<{ key: string }> {
-      const value = new Date().toISOString();
-      const read = await putAndGet(hosts(spec), spec, key, value);
-      if (read !== value) throw ApplicationFailure.retryable(`wrote ${value} to ${key} but read back ${read}`, 'ReadMismatch');
-      return { key };
+      return verifyWriteRead(hosts(spec), spec, key);
     },
 
     /** Health as the entity observes it: members, leader, alarms, raft lag, db sizes and certificate expiry. */
@@ -70,34 +120,24 @@ export function etcdGateActivities(cfg: Config) {
      * The gate after a member restarts: its process runs, it is a healthy
      * voter reporting `version`, its applied raft index has reached the
      * leader's index as seen before, and the whole cluster is healthy.
-     * Throws (retryable) until then; the workflow's retry policy is the poll loop.
+     * Throws (retryable) until then; the workflow's retry policy is the poll
+     * loop, after `pollMs` (first attempt, at most 10 s) of checks every 100 ms.
      */
-    async memberGate({ spec, member, version }: MemberGateInput): Promise<ClusterHealthView> {
+    async memberGate({ spec, member, version, pollMs }: MemberGateInput): Promise<ClusterHealthView> {
       const host = hosts(spec);
-      const proc = await host.status({ cluster: spec.name, member, spec });
-      if (!proc.running) {
-        const tail = await host.logTail({ cluster: spec.name, member, spec }, 5).catch(() => '');
-        // Nothing restarts a crashed member by itself: fail now, so the rollback starts at once.
-        throw ApplicationFailure.nonRetryable(`${member}: etcd is not running; last log lines: ${tail}`, 'MemberNotRunning');
+      const until = pollUntil(pollMs);
+      for (;;) {
+        const proc = await host.status({ cluster: spec.name, member, spec });
+        if (!proc.running) {
+          const tail = await host.logTail({ cluster: spec.name, member, spec }, 5).catch(() => '');
+          // Nothing restarts a crashed member by itself: fail now, so the rollback starts at once.
+          throw ApplicationFailure.nonRetryable(`${member}: etcd is not running; last log lines: ${tail}`, 'MemberNotRunning');
+        }
+        const { problems, view } = await memberGateOnce(host, spec, member, version);
+        if (!problems.length) return view;
+        if (Date.now() >= until) throw ApplicationFailure.retryable(problems.join('; '), 'GateNotPassed');
+        await sleep(HEALTH_POLL_INTERVAL_MS);
       }
-      const first = await clusterHealth(host, spec);
-      const leaderIndex = first.members.find((m) => m.isLeader)?.raftIndex;
-      const second = await clusterHealth(host, spec);
-      const m = second.members.find((x) => x.name === member);
-      const problems: string[] = [];
-      if (!m) problems.push(`${member} is not listed by the cluster`);
-      else {
-        if (!m.healthy) problems.push(`${member} unhealthy${m.error ? ` (${m.error})` : ''}`);
-        if (m.isLearner) problems.push(`${member} is a learner`);
-        const want = version?.replace(/^v/, '');
-        if (want && m.version !== want) problems.push(`${member} reports version ${m.version ?? 'unknown'}, want ${want}`);
-        const applied = m.raftAppliedIndex ?? m.raftIndex;
-        if (leaderIndex === undefined || applied === undefined) problems.push('raft index unknown');
-        else if (applied < leaderIndex) problems.push(`${member} raft applied index ${applied} behind the leader's ${leaderIndex}`);
-      }
-      if (!second.healthy) problems.push(`cluster unhealthy: ${describeHealth(second)}`);
-      if (problems.length) throw ApplicationFailure.retryable(problems.join('; '), 'GateNotPassed');
-      return toView(second);
     },
 
     /** Throws (retryable) until every member's /version reports cluster version `minor` (e.g. 3.6). */
@@ -138,4 +178,30 @@ async function certificateExpiry(hosts: HostProvider, spec: ClusterSpec): Promis
     }
   }
   return out;
+}
+
+/** One reading of the member gate: what keeps `member` from passing (none: it passes). */
+async function memberGateOnce(
+  host: HostProvider,
+  spec: ClusterSpec,
+  member: string,
+  version: string | undefined,
+): Promise<{ problems: string[]; view: ClusterHealthView }> {
+  const first = await clusterHealth(host, spec);
+  const leaderIndex = first.members.find((m) => m.isLeader)?.raftIndex;
+  const second = await clusterHealth(host, spec);
+  const m = second.members.find((x) => x.name === member);
+  const problems: string[] = [];
+  if (!m) problems.push(`${member} is not listed by the cluster`);
+  else {
+    if (!m.healthy) problems.push(`${member} unhealthy${m.error ? ` (${m.error})` : ''}`);
+    if (m.isLearner) problems.push(`${member} is a learner`);
+    const want = version?.replace(/^v/, '');
+    if (want && m.version !== want) problems.push(`${member} reports version ${m.version ?? 'unknown'}, want ${want}`);
+    const applied = m.raftAppliedIndex ?? m.raftIndex;
+    if (leaderIndex === undefined || applied === undefined) problems.push('raft index unknown');
+    else if (applied < leaderIndex) problems.push(`${member} raft applied index ${applied} behind the leader's ${leaderIndex}`);
+  }
+  if (!second.healthy) problems.push(`cluster unhealthy: ${describeHealth(second)}`);
+  return { problems, view: toView(second) };
 }

@@ -33,6 +33,28 @@ export interface GeneratedKey {
   pem: string;
 }
 
+/**
+ * Key generations at once: libuv's thread pool (UV_THREADPOOL_SIZE, default 4) less one. They
+ * run on that pool, which also serves file reads: with every thread busy generating RSA keys,
+ * the activities running beside them (a host check, the release hash) would wait seconds for a
+ * file. Fewer than that would lose CPU share to other processes on a busy machine.
+ */
+const KEYGEN_SLOTS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
+let keygensRunning = 0;
+const keygenQueue: (() => void)[] = [];
+
+async function keygenSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (keygensRunning >= KEYGEN_SLOTS) await new Promise<void>((r) => keygenQueue.push(r));
+  else keygensRunning++;
+  try {
+    return await fn();
+  } finally {
+    const next = keygenQueue.shift();
+    if (next) next();
+    else keygensRunning--;
+  }
+}
+
 export async function generateKey(params: KeyParams, digest: Digest): Promise<GeneratedKey> {
   const algorithm =
     params.algorithm === 'rsa'
@@ -43,7 +65,7 @@ export async function generateKey(params: KeyParams, digest: Digest): Promise<Ge
           hash: WEBCRYPTO_HASH[digest],
         }
       : { name: 'ECDSA', namedCurve: params.curve };
-  const pair = (await subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const pair = (await keygenSlot(() => subtle.generateKey(algorithm, true, ['sign', 'verify']))) as webcrypto.CryptoKeyPair;
   const pem = KeyObject.from(pair.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string;
   return { publicKey: pair.publicKey, privateKey: pair.privateKey, pem };
 }

@@ -52,8 +52,13 @@ export function stubActivities() {
       existing ? { ...existing, members: { ...pkiFor(spec, 0).members, ...existing.members } } : pkiFor(spec, next(spec.name)),
     prepareMember: async ({ member }) => ({ changed: [], files: { config: `/stub/${member}/etcd.yaml` } }),
     startMember: async () => ({ pid: 4242, alreadyRunning: false }),
+    startNewMembers: async ({ spec }) => ({
+      started: Object.fromEntries(spec.members.map((m: { name: string }) => [m.name, { pid: 4242, alreadyRunning: false }])),
+      firstServing: true,
+    }),
     restartMember: async () => ({ pid: 4243 }),
     checkHealthy: async ({ spec }) => health(spec),
+    confirmBootstrap: async ({ spec, markerKey }) => ({ health: health(spec), key: markerKey, marked: spec.members.length }),
     clusterHealth: async ({ spec }) => health(spec),
     verifyWriteRead: async () => ({}),
     markMemberExisting: async () => ({}),
@@ -79,6 +84,7 @@ export function stubActivities() {
     availableEtcdVersions: async () => ['v3.5.10', 'v3.5.35', 'v3.6.16'],
     snapshotCluster: async ({ name }) => ({ file: `/stub/${name}.db`, bytes: 2048 }),
     transferLeadership: async () => ({ moved: false }),
+    prepareRestart: async () => ({ moved: false }),
     memberGate: async ({ spec }) => health(spec),
     checkClusterVersion: async ({ spec, minor }) =>
       spec.members.map((m: { name: string }) => ({ member: m.name, etcdserver: `${minor}.0`, etcdcluster: `${minor}.0` })),

@@ -3,11 +3,17 @@
 // last after an explicit MoveLeader to a member already done; every member
 // behind a safety check before and a health gate after. A member that fails
 // its gate gets its previous files (and binary) back and the operation stops.
-import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
 import { describe, type Progress } from '../progress';
 import { call, restartGate, rollback, rolloutStep } from '../activities';
+
+/** Histories recorded before it ran a member's safety check and leadership transfer as two activities. */
+export const ONE_PRECHECK_PATCH = 'roll-one-precheck';
+
+/** How long one attempt of a member's gate keeps checking (every 100 ms) before the retry policy's back-off. */
+const GATE_POLL_MS = 5_000;
 
 export interface MemberChange {
   /** e.g. "upgrade to v3.5.35"; used in step names and errors. */
@@ -60,13 +66,15 @@ export async function rollMembers(
     last = await progress.step(
       memberStep(prefix, member, leader),
       async () => {
-        await call(rolloutStep.checkSafeToDisrupt, `safe to restart ${member}: quorum survives it`, { spec, check: { down: [member] } });
         // Leadership moves to a member already done, so it is never handed back to one still to restart.
-        const moved = await call(rolloutStep.transferLeadership, `move leadership away from ${member} if it leads`, {
-          spec,
-          from: member,
-          to: done.at(-1),
-        });
+        const move = { spec, from: member, to: done.at(-1) };
+        let moved: { moved: boolean; leader: string };
+        if (patched(ONE_PRECHECK_PATCH)) {
+          moved = await call(rolloutStep.prepareRestart, `safe to restart ${member}; move leadership away from it if it leads`, move);
+        } else {
+          await call(rolloutStep.checkSafeToDisrupt, `safe to restart ${member}: quorum survives it`, { spec, check: { down: [member] } });
+          moved = await call(rolloutStep.transferLeadership, `move leadership away from ${member} if it leads`, move);
+        }
         if (moved.moved) progress.note(memberStep(prefix, member, leader), `leadership moved to ${moved.leader}`);
         return CancellationScope.nonCancellable(() => changeMember(spec, member, change));
       },
@@ -85,6 +93,7 @@ async function changeMember(spec: ClusterSpec, member: string, change: MemberCha
       spec,
       member,
       version: change.version,
+      pollMs: GATE_POLL_MS,
     });
     return h;
   } catch (err) {

@@ -12,7 +12,7 @@ import { clusterTopology, initialCluster } from '../../common/topology';
 import { minorOf } from '../../common/release-version';
 import { checkUpgradePath, checkUpgradeShape } from '../../common/upgrade-path';
 import type { ClusterPki } from '../../activities/pki';
-import { Progress } from '../progress';
+import { Progress, settled } from '../progress';
 import { memberPki } from '../provision';
 import { call, download, restartGate, rollback, rolloutStep, step } from '../activities';
 import { rollMembers, rollOrder, memberStep } from './rolling';
@@ -20,6 +20,8 @@ import { setSearchAttributes } from '../search-attributes';
 
 /** The patch id of the "Stage release" step (new release on every member before the roll). */
 export const STAGE_RELEASE_PATCH = 'upgrade-stage-release';
+/** Histories recorded before the safety check and snapshot ran beside the release fetch and staging. */
+export const CONCURRENT_PREAMBLE_PATCH = 'upgrade-concurrent-preamble';
 
 export interface RollingUpgradeInput {
   spec: ClusterSpec;
@@ -64,34 +66,34 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     (a) => `${from} → ${version} allowed (releases: ${a.join(', ')})`,
   );
 
-  const { order, leader } = await progress.step(
-    'Check cluster is safe to disrupt',
-    () => rollOrder(spec),
-    (o) => `order ${o.order.join(' → ')}`,
-  );
-  const verb = downgrade ? 'Downgrade' : 'Upgrade';
-  progress.add(...order.map((m) => memberStep(verb, m, leader)), 'Verify cluster version');
-
-  const [oldRelease, newRelease] = await progress.step(
-    'Fetch etcd releases',
-    () =>
-      Promise.all(
-        [from, version].map((v) => call(download.fetchRelease, `etcd ${v} (SHA-256 checked)`, { version: v, source: spec.artifactSource })),
-      ),
-    (r) => `${version} sha256 ${r[1].sha256.slice(0, 16)}…; ${from} kept for rollback`,
-  );
-
-  const snapshot = await step(
-    progress,
-    'Snapshot before upgrade',
-    download.snapshotCluster,
-    `etcdctl snapshot save ${snapshotName}.db`,
-    { spec, name: snapshotName },
-    (s) => `${s.file} (${s.bytes} bytes)`,
-  );
-
-  if (staging) {
-    await progress.step(
+  const safety = () =>
+    progress.step(
+      'Check cluster is safe to disrupt',
+      () => rollOrder(spec),
+      (o) => `order ${o.order.join(' → ')}`,
+    );
+  const fetch = () =>
+    progress.step(
+      'Fetch etcd releases',
+      () =>
+        Promise.all(
+          [from, version].map((v) =>
+            call(download.fetchRelease, `etcd ${v} (SHA-256 checked)`, { version: v, source: spec.artifactSource }),
+          ),
+        ),
+      (r) => `${version} sha256 ${r[1].sha256.slice(0, 16)}…; ${from} kept for rollback`,
+    );
+  const snapshotStep = () =>
+    step(
+      progress,
+      'Snapshot before upgrade',
+      download.snapshotCluster,
+      `etcdctl snapshot save ${snapshotName}.db`,
+      { spec, name: snapshotName },
+      (s) => `${s.file} (${s.bytes} bytes)`,
+    );
+  const stage = (binDir: string) =>
+    progress.step(
       'Stage release',
       () =>
         Promise.all(
@@ -100,7 +102,7 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
               cluster: spec.name,
               member: m.name,
               version,
-              binDir: newRelease.binDir,
+              binDir,
               spec,
             }),
           ),
@@ -108,6 +110,31 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
       (r) =>
         r.every((x) => !x.staged) ? 'nothing to stage for this provider' : `${r.filter((x) => x.changed).length} of ${r.length} copied`,
     );
+  const verb = downgrade ? 'Downgrade' : 'Upgrade';
+
+  let order: string[];
+  let leader: string;
+  let oldRelease: Awaited<ReturnType<typeof fetch>>[number];
+  let newRelease: typeof oldRelease;
+  let snapshot: Awaited<ReturnType<typeof snapshotStep>>;
+  if (staging && patched(CONCURRENT_PREAMBLE_PATCH)) {
+    // Two chains at once: the safety check then the snapshot, and both releases then the staging.
+    const checked = safety();
+    const snapshotted = checked.then((o) => {
+      progress.add(...o.order.map((m) => memberStep(verb, m, o.leader)), 'Verify cluster version');
+      return snapshotStep();
+    });
+    const fetched = fetch();
+    const staged = fetched.then((r) => stage(r[1].binDir));
+    let releases: Awaited<typeof fetched>;
+    [{ order, leader }, releases, snapshot] = await settled([checked, fetched, snapshotted, staged] as const);
+    [oldRelease, newRelease] = releases;
+  } else {
+    ({ order, leader } = await safety());
+    progress.add(...order.map((m) => memberStep(verb, m, leader)), 'Verify cluster version');
+    [oldRelease, newRelease] = await fetch();
+    snapshot = await snapshotStep();
+    if (staging) await stage(newRelease.binDir);
   }
 
   if (downgrade) {

@@ -1,0 +1,91 @@
+// Issue 14 ("one cluster, faster than a script"): provisioning validates the
+// hosts, fetches the release and issues certificates at once, starts the
+// member whose peer URL sorts first alone (until it serves its peer port, so
+// the others pass etcd's bootstrap peer check at once), and ends with one
+// activity for health, the write check and marking members existing. Real
+// workflows, stub activities.
+import { progressQuery } from '../../workflows/definitions';
+import { startWorkflowEnv, stubSpec, type WorkflowEnv } from '../support/workflow-env';
+import { stubActivities, stubFailure } from '../support/stub-activities';
+
+jest.setTimeout(120_000);
+
+const stubs = stubActivities();
+let w: WorkflowEnv;
+
+beforeAll(async () => {
+  w = await startWorkflowEnv(stubs.activities, `provision-${process.pid}`);
+});
+afterAll(async () => {
+  await w?.stop();
+});
+afterEach(() => {
+  for (const k of Object.keys(stubs.overrides)) delete stubs.overrides[k];
+});
+
+// Peer URLs sort as strings, as etcd sorts them: https://127.0.98.12:2380 < …20:2380 < …3:2380.
+const threeMembers = (name: string) =>
+  stubSpec(name, {
+    members: [
+      { name: 'm1', address: '127.0.98.3' },
+      { name: 'm2', address: '127.0.98.12' },
+      { name: 'm3', address: '127.0.98.20' },
+    ],
+  });
+
+it('runs validation, release fetch and certificates at once, and starts the first peer URL before the others', async () => {
+  const name = 'wf-provision-fast';
+  const gate = stubs.hold(name, 'preflight');
+  try {
+    await w.create(threeMembers(name));
+    await gate.reached;
+    // The host check is still held: the release and the certificates do not wait for it.
+    const deadline = Date.now() + 15_000;
+    const fetched = () => stubs.calls.filter((c) => c.name === 'fetchRelease').length;
+    while ((stubs.callsFor(name, 'issueCertificates').length === 0 || fetched() === 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(stubs.callsFor(name, 'issueCertificates')).toHaveLength(1);
+    expect(fetched()).toBeGreaterThan(0);
+    expect(stubs.callsFor(name, 'prepareMember')).toHaveLength(0);
+  } finally {
+    gate.open();
+  }
+  await w.until(name, (v) => v.phase === 'Running');
+
+  expect(stubs.callsFor(name, 'startMember')).toHaveLength(0);
+  const starts = stubs.callsFor(name, 'startNewMembers');
+  expect(starts).toHaveLength(1);
+  expect(starts[0].input).toMatchObject({ first: 'm2', awaitPeerMs: expect.any(Number) });
+  // The health gate, the write check and the marking: one activity, three steps done.
+  expect(stubs.callsFor(name, 'confirmBootstrap')[0].input.pollMs).toBeGreaterThan(0);
+  for (const a of ['checkHealthy', 'verifyWriteRead', 'markMemberExisting']) expect(stubs.callsFor(name, a)).toHaveLength(0);
+  const op = (await w.until(name, (v) => v.phase === 'Running')).operations[0];
+  const steps = (await w.client.workflow.getHandle(op.workflowId).query(progressQuery)).steps;
+  expect(steps.every((s) => s.status === 'done')).toBe(true);
+  await w.deleteAndWait(name);
+});
+
+it('a failed host check still reports the certificates issued alongside it, and the retry reuses the CA', async () => {
+  const name = 'wf-provision-fast-fails';
+  stubs.overrides.preflight = async () => {
+    throw stubFailure('port in use (stub)');
+  };
+  const first = await w.create(threeMembers(name));
+  const failed = await w.until(name, (v) => v.phase === 'Failed');
+  expect(failed.operations.find((o) => o.id === first.operationId)).toMatchObject({
+    status: 'Failed',
+    error: expect.stringMatching(/port in use/),
+  });
+  const steps = (await w.client.workflow.getHandle(first.workflowId).query(progressQuery)).steps;
+  expect(steps.find((s) => s.name === 'Validate hosts')?.status).toBe('failed');
+  expect(steps.find((s) => s.name === 'Prepare hosts')?.status).toBe('pending');
+  expect(stubs.callsFor(name, 'prepareMember')).toHaveLength(0);
+  delete stubs.overrides.preflight;
+
+  await w.create(threeMembers(name));
+  await w.until(name, (v) => v.phase === 'Running');
+  const issued = stubs.callsFor(name, 'issueCertificates');
+  expect(issued).toHaveLength(2);
+  expect(issued[1].input.existing?.ca).toEqual({ cert: `CERT ca ${name} #1`, keyId: `key-ca-${name}-1` });
+  await w.deleteAndWait(name);
+});
