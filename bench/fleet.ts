@@ -146,9 +146,23 @@ function rssMiB(): number {
   return process.memoryUsage.rss() / 2 ** 20;
 }
 
+/** CPU seconds of each thread of this process (the main thread, Temporal's runtime, workflow threads, libuv's pool, …). */
+function threadCpuSeconds(): Map<string, { name: string; seconds: number }> {
+  const out = new Map<string, { name: string; seconds: number }>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      const name = fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      out.set(tid, { name, seconds: procCpuSeconds(Number(process.pid), `/proc/self/task/${tid}/stat`) });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 /** CPU seconds (user + system) of a process from /proc. */
-function procCpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+function procCpuSeconds(pid: number, file = `/proc/${pid}/stat`): number {
+  const stat = fs.readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / 100;
@@ -233,21 +247,27 @@ async function batch(n: number, members: number, single: number, keep: boolean):
   return { n, members, ms, single, peakRssMiB: peak, cpuPerCluster, history, names };
 }
 
-async function idleCpu(serverPid: number, profile = true): Promise<{ ours: number; temporal: number }> {
-  await sleep(5_000); // let the batch's last workflow tasks settle
+async function idleCpu(serverPid: number, what = 'idle'): Promise<{ ours: number; temporal: number; threads: string[] }> {
+  await sleep(10_000); // let the last workflow tasks (or the start-up) settle
   const window = async () => {
     const ours0 = process.cpuUsage();
+    const threads0 = threadCpuSeconds();
     const t0 = procCpuSeconds(serverPid);
     const w0 = performance.now();
     await sleep(IDLE_S * 1000);
     const wall = (performance.now() - w0) / 1000;
     const ours = process.cpuUsage(ours0);
+    const byThread = new Map<string, number>();
+    for (const [id, { name, seconds }] of threadCpuSeconds()) {
+      byThread.set(name, (byThread.get(name) ?? 0) + seconds - (threads0.get(id)?.seconds ?? 0));
+    }
     return {
       ours: ((ours.user + ours.system) / 1e6 / wall) * 100,
       temporal: ((procCpuSeconds(serverPid) - t0) / wall) * 100,
+      threads: [...byThread].filter(([, sec]) => sec > 0).map(([name, sec]) => `${name} ${((sec / wall) * 100).toFixed(1)} %`),
     };
   };
-  return profiled(profile ? profileFile('idle') : undefined, window);
+  return profiled(profileFile(what), window);
 }
 
 const LIST_CALLS = 20;
@@ -313,9 +333,10 @@ async function main(): Promise<void> {
   say(`etcd ${VERSION}, ${TLS.tls ? 'ECDSA P-256' : 'RSA 2048'} keys, ${os.cpus().length} cores, load ${loadavg()}`);
 
   // What the worker and the API cost with no cluster at all (pollers, timers): the floor under the health checks.
-  const floor = await idleCpu(stack.serverPid, false);
+  const floor = await idleCpu(stack.serverPid, 'floor');
   say(
-    `no clusters, idle over ${IDLE_S} s: worker+API ${floor.ours.toFixed(1)} % of one core, Temporal dev server ${floor.temporal.toFixed(1)} %`,
+    `no clusters, idle over ${IDLE_S} s: worker+API ${floor.ours.toFixed(1)} % of one core (${floor.threads.join(', ')}), ` +
+      `Temporal dev server ${floor.temporal.toFixed(1)} %`,
   );
 
   const singles = new Map<number, number>();
@@ -347,7 +368,7 @@ async function main(): Promise<void> {
     if (b === largest) {
       const cpu = await idleCpu(stack!.serverPid);
       say(
-        `${r.n} idle clusters over ${IDLE_S} s: worker+API ${cpu.ours.toFixed(1)} % of one core (goal < ${GOAL_IDLE_CPU} %), ` +
+        `${r.n} idle clusters over ${IDLE_S} s: worker+API ${cpu.ours.toFixed(1)} % of one core (goal < ${GOAL_IDLE_CPU} %; ${cpu.threads.join(', ')}), ` +
           `Temporal dev server ${cpu.temporal.toFixed(1)} %`,
       );
       const list = await profiled(profileFile('list'), () => listCost(stack!.serverPid, r.n));

@@ -164,20 +164,42 @@ export function etcdGateActivities(cfg: Config) {
   };
 }
 
-/** notAfter of every certificate on every member host (missing files are skipped). */
+/**
+ * notAfter of every certificate on every member host (missing files are skipped): the members read at
+ * once, each in one call where the provider can (one ssh round trip), and each certificate parsed once
+ * while its text stays the same (a health check every 30 s need not parse 4 certificates per member).
+ */
 async function certificateExpiry(hosts: HostProvider, spec: ClusterSpec): Promise<CertificateExpiry[]> {
-  const out: CertificateExpiry[] = [];
-  for (const m of spec.members) {
-    const f = hostFiles(spec, m.name);
-    const files = { ca: f.caCert, server: f.serverCert, peer: f.peerCert, admin: f.clientCert };
-    for (const [certificate, file] of Object.entries(files)) {
-      const pem = (await hosts.readFile({ spec, member: m.name }, file).catch(() => undefined))?.toString('utf8');
-      if (!pem) continue;
-      // A CA bundle (during CA rotation) holds several: the first is the one in use.
-      out.push({ member: m.name, certificate, notAfter: new Date(new X509Certificate(pem).validTo).toISOString() });
-    }
+  const perMember = await Promise.all(
+    spec.members.map(async (m) => {
+      const f = hostFiles(spec, m.name);
+      const files = { ca: f.caCert, server: f.serverCert, peer: f.peerCert, admin: f.clientCert };
+      const at = { spec, member: m.name };
+      const paths = Object.values(files);
+      const pems = hosts.readFiles
+        ? await hosts.readFiles(at, paths).catch(() => [])
+        : await Promise.all(paths.map((p) => hosts.readFile(at, p).catch(() => undefined)));
+      return Object.keys(files).flatMap((certificate, i): CertificateExpiry[] => {
+        const pem = pems[i]?.toString('utf8');
+        return pem ? [{ member: m.name, certificate, notAfter: notAfterOf(pem) }] : [];
+      });
+    }),
+  );
+  return perMember.flat();
+}
+
+const NOT_AFTER_CACHE_LIMIT = 4096;
+const notAfterByPem = new Map<string, string>();
+
+/** The notAfter of a PEM certificate (of a bundle, during a CA rotation, the first: the one in use). */
+export function notAfterOf(pem: string): string {
+  let notAfter = notAfterByPem.get(pem);
+  if (notAfter === undefined) {
+    notAfter = new Date(new X509Certificate(pem).validTo).toISOString();
+    if (notAfterByPem.size >= NOT_AFTER_CACHE_LIMIT) notAfterByPem.clear();
+    notAfterByPem.set(pem, notAfter);
   }
-  return out;
+  return notAfter;
 }
 
 /** One reading of the member gate: what keeps `member` from passing (none: it passes). */
