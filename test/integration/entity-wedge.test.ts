@@ -30,6 +30,12 @@ const stubs = {
     calls.push('fetchRelease');
     return fetchRelease();
   },
+  // Issued beside the host check and the release fetch (provision-fast-path): answered, so the
+  // provision fails on fetchRelease's answer alone, not after this activity's retries.
+  async issueCertificates() {
+    calls.push('issueCertificates');
+    return { ca: { cert: '', key: '' }, admin: { cert: '', key: '' }, members: {} };
+  },
   async stopMember() {
     calls.push('stopMember');
     return { stopped: true, pids: [], killed: false };
