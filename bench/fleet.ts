@@ -24,8 +24,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { localMirrorDir } from '../infra/config';
 import { clusterWorkflowId } from '../common/operations';
-import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
-import { etcdPidsUnder, stopEtcdsUnder } from './lib/procs';
+import { endLocalBenchRun, startBenchStack, type BenchStack } from './lib/stack';
+import { etcdPidsUnder } from './lib/procs';
 import { intEnv, loadavg, median, secs } from './lib/report';
 
 const VERSION = 'v3.5.10';
@@ -47,13 +47,7 @@ let stack: BenchStack | undefined;
 let cleaning: Promise<void> | undefined;
 
 function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    if (root) await stopEtcdsUnder(root, 3_000).catch((e) => say(`cleanup: ${(e as Error).message}`));
-    await stopBenchStack().catch((e) => say(`cleanup: stopping the stack: ${(e as Error).message}`));
-    if (root) await stopEtcdsUnder(root, 3_000).catch((e) => say(`cleanup: ${(e as Error).message}`));
-    if (root && process.env.BENCH_KEEP !== '1') fs.rmSync(root, { recursive: true, force: true });
-    else if (root) say(`kept ${root}`);
-  })();
+  cleaning ??= endLocalBenchRun(root, say);
   return cleaning;
 }
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

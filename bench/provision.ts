@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cacheDir, localMirrorDir, REPO_ROOT } from '../infra/config';
 import { fetchRelease } from '../activities/artifacts';
-import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
+import { endLocalBenchRun, startBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder, etcdPidsUnder, waitGone } from './lib/procs';
 import { provisionTimeline, type Timeline } from './lib/timeline';
 import { benchMode, intEnv, loadavg, median, printTimelineBreakdown, secs } from './lib/report';
@@ -68,12 +68,7 @@ function cleanup(): Promise<void> {
         /* already gone */
       }
     }
-    if (root) await stopEtcdsUnder(root, 3_000).catch((e) => say(`cleanup: ${(e as Error).message}`));
-    await stopBenchStack().catch((e) => say(`cleanup: stopping the stack: ${(e as Error).message}`));
-    // Members our worker was still starting when we stopped it.
-    if (root) await stopEtcdsUnder(root, 3_000).catch((e) => say(`cleanup: ${(e as Error).message}`));
-    if (root && process.env.BENCH_KEEP !== '1') fs.rmSync(root, { recursive: true, force: true });
-    else if (root) say(`kept ${root}`);
+    await endLocalBenchRun(root, say);
   })();
   return cleaning;
 }

@@ -16,6 +16,7 @@ import { FAILURE_CONVERTER_PATH, codecFor, connectClient, connectWorkerConnectio
 import { createWorker, WORKFLOWS_PATH, type EtcdfleetWorker } from '../../worker/worker';
 import { createApp } from '../../api/app';
 import { apiClient, type ApiCall } from '../../test/support/api-client';
+import { stopEtcdsUnder } from './procs';
 
 export interface BenchStack {
   config: Config;
@@ -40,6 +41,18 @@ const undo: (() => Promise<unknown>)[] = [];
 /** Stops whatever startBenchStack started, even half-way (for a Ctrl-C during start-up). */
 export async function stopBenchStack(): Promise<void> {
   while (undo.length) await undo.pop()!().catch(() => undefined);
+}
+
+/**
+ * The end of a local bench run: its members stopped, the stack stopped, members the worker was still
+ * starting stopped, and `root` removed (kept with BENCH_KEEP=1).
+ */
+export async function endLocalBenchRun(root: string | undefined, say: (line: string) => void): Promise<void> {
+  if (root) await stopEtcdsUnder(root, 3_000).catch((e) => say(`cleanup: ${(e as Error).message}`));
+  await stopBenchStack().catch((e) => say(`cleanup: stopping the stack: ${(e as Error).message}`));
+  if (root) await stopEtcdsUnder(root, 3_000).catch((e) => say(`cleanup: ${(e as Error).message}`));
+  if (root && process.env.BENCH_KEEP !== '1') fs.rmSync(root, { recursive: true, force: true });
+  else if (root) say(`kept ${root}`);
 }
 
 /**
