@@ -50,11 +50,15 @@ const QUERY_DEADLINE_MS = 5_000;
 const UPDATE_DEADLINE_MS = 30_000;
 /** How old a cluster's view in a list (or a /metrics scrape) may be. */
 const LIST_VIEW_MAX_AGE_MS = 1_000;
+/** The one key of the listing cache. */
+const LISTING = 'clusters';
 
 export class FleetService {
   readonly schedules: MaintenanceSchedules;
   /** What the list endpoint and /metrics read (api/view-cache.ts). */
   private readonly listedViews = new ViewCache<ClusterView>(LIST_VIEW_MAX_AGE_MS);
+  /** The names the list endpoint and /metrics fan out over: one visibility listing per `LIST_VIEW_MAX_AGE_MS`. */
+  private readonly listing = new ViewCache<string[]>(LIST_VIEW_MAX_AGE_MS);
 
   constructor(
     private readonly baseClient: Client,
@@ -86,6 +90,8 @@ export class FleetService {
     // Address:port pairs first: a pair another cluster holds is a 409 and no entity is started.
     const accepted = await this.withAddresses(spec.name, clusterPairs(spec), () => this.startCluster(spec));
     this.listedViews.drop(spec.name);
+    // A cluster created here is in the next list at once (visibility is no older than the create).
+    if (accepted.created) this.listing.drop(LISTING);
     // One Temporal Schedule per maintenance kind the spec asks for (backups, compaction, …);
     // a repeated POST leaves schedules changed since through PUT alone. The cluster
     // is queued either way: a schedule that could not be made is a warning, fixable with PUT.
@@ -196,14 +202,10 @@ export class FleetService {
    * `Unknown` with the reason, so one stuck cluster never holds up the list.
    */
   async listClusters(): Promise<ClusterView[]> {
-    const names: string[] = [];
-    const query = `WorkflowType = 'clusterWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.taskQueue.replaceAll("'", "''")}'`;
-    for await (const wf of this.client.workflow.list({ query })) {
-      names.push(wf.workflowId.slice(CLUSTER_WORKFLOW_PREFIX.length));
-    }
+    const names = await this.listing.get(LISTING, () => this.listClusterNames());
     this.listedViews.retain(new Set(names));
     const views = await Promise.all(
-      names.sort().map((name) =>
+      names.map((name) =>
         // Listed just now as running on this task queue: no describe before the query.
         this.listedViews
           .get(name, () => this.queryView(name))
@@ -220,6 +222,16 @@ export class FleetService {
     );
     // A cluster deleted since it was listed answers from its closed workflow.
     return views.filter((v): v is ClusterView => v !== undefined && v.phase !== 'Deleted');
+  }
+
+  /** The running cluster workflows on this service's task queue (Temporal's visibility store). */
+  private async listClusterNames(): Promise<string[]> {
+    const names: string[] = [];
+    const query = `WorkflowType = 'clusterWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.taskQueue.replaceAll("'", "''")}'`;
+    for await (const wf of this.client.workflow.list({ query })) {
+      names.push(wf.workflowId.slice(CLUSTER_WORKFLOW_PREFIX.length));
+    }
+    return names.sort();
   }
 
   /** The entity's view; 404 for unknown or deleted clusters. Bounded: a cluster without a worker answers nothing. */

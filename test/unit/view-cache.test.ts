@@ -34,3 +34,31 @@ describe('ViewCache (the list endpoint and /metrics)', () => {
     expect(await c.get('a', async () => 'a3')).toBe('a2');
   });
 });
+
+describe('FleetService.listClusters', () => {
+  it('lists the running clusters from the visibility store at most once a second, however many ask', async () => {
+    const { FleetService } = await import('../../api/service');
+    let listings = 0;
+    let queries = 0;
+    const client = {
+      withDeadline: (_deadline: number, fn: () => Promise<unknown>) => fn(),
+      workflow: {
+        async *list() {
+          listings++;
+          yield { workflowId: 'etcd-cluster/b' };
+          yield { workflowId: 'etcd-cluster/a' };
+        },
+        getHandle: (id: string) => ({ query: async () => (queries++, { name: id.slice('etcd-cluster/'.length), phase: 'Running' }) }),
+      },
+    };
+    const fleet = new FleetService(client as never, 'q', {} as never);
+    const lists = await Promise.all([fleet.listClusters(), fleet.listClusters(), fleet.listClusters()]);
+    expect(lists.map((l) => l.map((c) => c.name))).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
+    expect(listings).toBe(1);
+    expect(queries).toBe(2);
+  });
+});
