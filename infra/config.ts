@@ -53,6 +53,8 @@ export interface Config {
    * polls `<taskQueue>@<machine>` (machineQueue), where a local-provider cluster's operations run.
    */
   machine: string;
+  /** ETCDFLEET_KEY_POOL (default 8, 0–64): keys of each kind the worker makes ahead, in memory only (activities/pki/keys.ts). */
+  keyPool: number;
   apiHost: string;
   apiPort: number;
   /** What specs may reach (artifact sources, S3 endpoints and credentials, backup root): see specPolicy. */
@@ -109,9 +111,16 @@ export function loadConfig(env = process.env): Config {
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.ETCDFLEET_TASK_QUEUE ?? 'etcdfleet',
     machine: env.ETCDFLEET_WORKER_MACHINE || os.hostname(),
+    keyPool: keyPoolSize(env.ETCDFLEET_KEY_POOL),
     apiHost: env.HOST ?? '127.0.0.1',
     apiPort: Number(env.PORT ?? 8080),
   };
+}
+
+function keyPoolSize(value: string | undefined): number {
+  if (value === undefined || value === '') return 8;
+  if (!/^\d+$/.test(value) || Number(value) > 64) throw new Error(`ETCDFLEET_KEY_POOL must be a whole number from 0 to 64, not ${value}`);
+  return Number(value);
 }
 
 /** The task queue of this worker's machine: local-provider members live there, so their operations run there. */

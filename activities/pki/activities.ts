@@ -3,12 +3,14 @@
 import type { ClusterSpec } from '../../common/spec';
 import { caPassphrase, type Config } from '../../infra/config';
 import { signClientCsr } from './csr';
+import { configureKeyPool } from './keys';
 import { keyStoreFor } from './keystore';
 import { issueRotatedStoredPki, issueStoredPki, pruneStoredKeys, renewStoredLeaves } from './stored';
 import type { ClusterPki, KeyedCert } from './types';
 
 export function pkiActivities(cfg: Config) {
   const keys = keyStoreFor(cfg);
+  configureKeyPool(cfg.keyPool);
   const passphrase = () => caPassphrase(cfg);
   return {
     /** A CA (unless `existing` has one) and every member's and the admin's certificates. */

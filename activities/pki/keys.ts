@@ -51,12 +51,59 @@ async function keygenSlot<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     const next = keygenQueue.shift();
     if (next) next();
-    else keygensRunning--;
+    else if (--keygensRunning === 0) refillSoon();
   }
 }
 
+// Keys made ahead (ETCDFLEET_KEY_POOL per kind of key, in this process's memory only, never
+// written anywhere, each handed out once): a provisioning signs certificates instead of waiting
+// for RSA key generation. A kind gets a pool once it was asked for; pools refill one key at a
+// time, and only while no key is being generated for a caller.
+type KeyAlgorithm = webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams;
+const MAX_POOLED_KINDS = 8;
+let poolSize = 0;
+const pools = new Map<string, { algorithm: KeyAlgorithm; keys: webcrypto.CryptoKeyPair[] }>();
+let refilling = false;
+
+/** How many keys of each kind to keep made ahead (0: none; the pools are emptied). */
+export function configureKeyPool(size: number): void {
+  poolSize = Math.max(0, Math.min(64, Math.floor(size)));
+  for (const p of pools.values()) p.keys.splice(poolSize);
+  refillSoon();
+}
+
+function refillSoon(): void {
+  if (refilling || poolSize === 0) return;
+  refilling = true;
+  setImmediate(async () => {
+    try {
+      for (;;) {
+        const pool = [...pools.values()].find((p) => p.keys.length < poolSize);
+        if (!pool || keygensRunning > 0) break;
+        const pair = (await keygenSlot(() => subtle.generateKey(pool.algorithm, true, ['sign', 'verify']))) as webcrypto.CryptoKeyPair;
+        if (pool.keys.length < poolSize) pool.keys.push(pair);
+      }
+    } catch {
+      // A key that could not be made ahead is made when asked for.
+    } finally {
+      refilling = false;
+    }
+  });
+}
+
+/** A key made ahead, if the pool of its kind has one (and a pool for it from now on). */
+function pooledKey(algorithm: KeyAlgorithm): webcrypto.CryptoKeyPair | undefined {
+  if (poolSize === 0) return undefined;
+  const kind = JSON.stringify(algorithm);
+  let pool = pools.get(kind);
+  if (!pool && pools.size < MAX_POOLED_KINDS) pools.set(kind, (pool = { algorithm, keys: [] }));
+  const pair = pool?.keys.shift();
+  if (pair && keygensRunning === 0) refillSoon();
+  return pair;
+}
+
 export async function generateKey(params: KeyParams, digest: Digest): Promise<GeneratedKey> {
-  const algorithm =
+  const algorithm: KeyAlgorithm =
     params.algorithm === 'rsa'
       ? {
           name: 'RSASSA-PKCS1-v1_5',
@@ -65,7 +112,8 @@ export async function generateKey(params: KeyParams, digest: Digest): Promise<Ge
           hash: WEBCRYPTO_HASH[digest],
         }
       : { name: 'ECDSA', namedCurve: params.curve };
-  const pair = (await keygenSlot(() => subtle.generateKey(algorithm, true, ['sign', 'verify']))) as webcrypto.CryptoKeyPair;
+  const pair =
+    pooledKey(algorithm) ?? ((await keygenSlot(() => subtle.generateKey(algorithm, true, ['sign', 'verify']))) as webcrypto.CryptoKeyPair);
   const pem = KeyObject.from(pair.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string;
   return { publicKey: pair.publicKey, privateKey: pair.privateKey, pem };
 }

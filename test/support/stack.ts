@@ -51,6 +51,8 @@ export async function startStack(opts: { label: string; inProcessWorker?: boolea
     TEMPORAL_ADDRESS: address,
     ETCDFLEET_TASK_QUEUE: `test-${opts.label}-${process.pid}`,
     ETCDFLEET_API_TOKEN: TOKEN,
+    // No keys made ahead in the background of other tests' steps (test/unit/key-pool.test.ts covers the pool).
+    ETCDFLEET_KEY_POOL: '0',
     ...opts.env,
   };
   const config = loadConfig(env);
