@@ -15,6 +15,7 @@ import type { Config } from '../../infra/config';
 import { heartbeating } from '../backup/activities';
 import { snapshotStatus } from '../backup/backup';
 import { EtcdTrailerCheck } from '../backup/stream';
+import { stagedSnapshotPath } from '../backup/staging';
 import { clientCredentials, newEtcdClient } from '../etcd/client';
 import { openSnapshotStream } from '../etcd/ops';
 import { hostFiles, providerFor, type HostProvider } from '../hosts';
@@ -82,8 +83,7 @@ export function recoveryActivities(cfg: Config) {
       member: string;
       tag: string;
     }): Promise<{ file: string; member: string; revision: number; totalKey: number; bytes: number }> {
-      const file = path.join(cfg.stateDir, 'restore', `${tag.replace(/[^A-Za-z0-9._-]/g, '_')}.db`);
-      await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      const file = await stagedSnapshotPath(cfg.stateDir, tag);
       const etcdutl = path.join((await allowedRelease(cfg, spec.version, spec.artifactSource)).binDir, 'etcdutl');
       return heartbeating(async () => {
         const snap = await openSnapshotStream(hosts(spec), spec, member);
