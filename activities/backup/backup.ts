@@ -134,7 +134,11 @@ export async function fetchToFile(target: BackupTarget, m: BackupManifest, file:
   if (m.encryption) stages.push(new Decrypt(key!));
   stages.push(new EtcdTrailerCheck());
   try {
-    await pipeline(await target.get(m.object), ...(stages as [NodeJS.ReadWriteStream]), fs.createWriteStream(file, { mode: 0o600 }));
+    await pipeline(
+      await target.get(m.object),
+      ...(stages as [NodeJS.ReadWriteStream]),
+      fs.createWriteStream(file, { mode: 0o600, highWaterMark: 1 << 20 }),
+    );
     if (stored.sha256 !== m.sha256 || stored.bytes !== m.storedBytes) {
       throw new IntegrityError(
         `backup ${m.id}: stored object has sha256 ${stored.sha256} (${stored.bytes} bytes), manifest says ${m.sha256} (${m.storedBytes} bytes)`,
