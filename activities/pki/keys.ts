@@ -57,48 +57,70 @@ async function keygenSlot<T>(fn: () => Promise<T>): Promise<T> {
 
 // Keys made ahead (ETCDFLEET_KEY_POOL per kind of key, in this process's memory only, never
 // written anywhere, each handed out once): a provisioning signs certificates instead of waiting
-// for RSA key generation. A kind gets a pool once it was asked for; pools refill one key at a
-// time, and only while no key is being generated for a caller.
+// for RSA key generation. A kind gets a pool once it was asked for. Pools refill one key at a
+// time, and only once the worker is quiet: no key asked for during the last `quietMs`, none being
+// generated for a caller, and the event loop mostly idle since the last look (so a refill does
+// not take CPU from the provisioning that just emptied the pool).
 type KeyAlgorithm = webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams;
 const MAX_POOLED_KINDS = 8;
-let poolSize = 0;
+/** Event loop utilization above which the worker counts as busy. */
+const BUSY_LOOP = 0.3;
+const pool = { size: 0, quietMs: 3_000 };
 const pools = new Map<string, { algorithm: KeyAlgorithm; keys: webcrypto.CryptoKeyPair[] }>();
+let lastAsked = 0;
 let refilling = false;
+let refillTimer: NodeJS.Timeout | undefined;
+let loopMark = performance.eventLoopUtilization();
 
-/** How many keys of each kind to keep made ahead (0: none; the pools are emptied). */
-export function configureKeyPool(size: number): void {
-  poolSize = Math.max(0, Math.min(64, Math.floor(size)));
-  for (const p of pools.values()) p.keys.splice(poolSize);
+/** How many keys of each kind to keep made ahead (0: none; the pools are emptied); `quietMs` for tests. */
+export function configureKeyPool(size: number, opts: { quietMs?: number } = {}): void {
+  pool.size = Math.max(0, Math.min(64, Math.floor(size)));
+  if (opts.quietMs !== undefined) pool.quietMs = opts.quietMs;
+  for (const p of pools.values()) p.keys.splice(pool.size);
   refillSoon();
 }
 
-function refillSoon(): void {
-  if (refilling || poolSize === 0) return;
+function refillSoon(delayMs = pool.quietMs): void {
+  if (refilling || refillTimer || pool.size === 0) return;
+  loopMark = performance.eventLoopUtilization();
+  refillTimer = setTimeout(() => void refill(), delayMs);
+  refillTimer.unref();
+}
+
+async function refill(): Promise<void> {
+  refillTimer = undefined;
   refilling = true;
-  setImmediate(async () => {
-    try {
-      for (;;) {
-        const pool = [...pools.values()].find((p) => p.keys.length < poolSize);
-        if (!pool || keygensRunning > 0) break;
-        const pair = (await keygenSlot(() => subtle.generateKey(pool.algorithm, true, ['sign', 'verify']))) as webcrypto.CryptoKeyPair;
-        if (pool.keys.length < poolSize) pool.keys.push(pair);
+  let later = false;
+  try {
+    for (;;) {
+      const wanting = [...pools.values()].find((p) => p.keys.length < pool.size);
+      if (!wanting) return;
+      const loop = performance.eventLoopUtilization(loopMark).utilization;
+      loopMark = performance.eventLoopUtilization();
+      if (Date.now() - lastAsked < pool.quietMs || keygensRunning > 0 || loop > BUSY_LOOP) {
+        later = true;
+        return;
       }
-    } catch {
-      // A key that could not be made ahead is made when asked for.
-    } finally {
-      refilling = false;
+      const pair = (await keygenSlot(() => subtle.generateKey(wanting.algorithm, true, ['sign', 'verify']))) as webcrypto.CryptoKeyPair;
+      if (wanting.keys.length < pool.size) wanting.keys.push(pair);
     }
-  });
+  } catch {
+    // A key that could not be made ahead is made when asked for.
+  } finally {
+    refilling = false;
+    if (later) refillSoon();
+  }
 }
 
 /** A key made ahead, if the pool of its kind has one (and a pool for it from now on). */
 function pooledKey(algorithm: KeyAlgorithm): webcrypto.CryptoKeyPair | undefined {
-  if (poolSize === 0) return undefined;
+  if (pool.size === 0) return undefined;
+  lastAsked = Date.now();
   const kind = JSON.stringify(algorithm);
-  let pool = pools.get(kind);
-  if (!pool && pools.size < MAX_POOLED_KINDS) pools.set(kind, (pool = { algorithm, keys: [] }));
-  const pair = pool?.keys.shift();
-  if (pair && keygensRunning === 0) refillSoon();
+  let kept = pools.get(kind);
+  if (!kept && pools.size < MAX_POOLED_KINDS) pools.set(kind, (kept = { algorithm, keys: [] }));
+  const pair = kept?.keys.shift();
+  refillSoon();
   return pair;
 }
 

@@ -12,7 +12,7 @@ describe('keys made ahead (ETCDFLEET_KEY_POOL)', () => {
 
   it('hands out keys made while idle, each once, and makes them again afterwards', async () => {
     const made = jest.spyOn(webcrypto.subtle, 'generateKey');
-    configureKeyPool(3);
+    configureKeyPool(3, { quietMs: 0 });
     // The first ask of a kind is made on the spot and starts its pool.
     await generateKey(P256 as never, 'sha256');
     await until(() => made.mock.calls.length === 4);
@@ -23,6 +23,17 @@ describe('keys made ahead (ETCDFLEET_KEY_POOL)', () => {
     expect(new Set(keys.map((k) => k.pem)).size).toBe(3);
     await until(() => made.mock.calls.length === 7);
     expect(made).toHaveBeenCalledTimes(7);
+    made.mockRestore();
+  });
+
+  it('waits until no key was asked for during the quiet time before making any', async () => {
+    const made = jest.spyOn(webcrypto.subtle, 'generateKey');
+    configureKeyPool(2, { quietMs: 600 });
+    await generateKey(P256 as never, 'sha256');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(made).toHaveBeenCalledTimes(1);
+    await until(() => made.mock.calls.length === 3);
+    expect(made).toHaveBeenCalledTimes(3);
     made.mockRestore();
   });
 
