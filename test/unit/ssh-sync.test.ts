@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { tarStream } from '../../activities/hosts/ssh/tar';
-import { applyScript } from '../../activities/hosts/ssh/sync';
+import { applyScript, sumsMatchScript } from '../../activities/hosts/ssh/sync';
 
 describe('tar stream', () => {
   it('is read by tar: in-memory contents and streamed files, byte for byte', async () => {
@@ -88,7 +88,53 @@ describe('staged release', () => {
     expect(s).not.toContain('sha256sum');
     // A release copied now records the sums it was checked against.
     expect(applyScript({ release: { ...rel, send: true, link: false } }, true)).toContain(
-      'cat > .etcdfleet-sha256 && sha256sum -c --quiet .etcdfleet-sha256',
+      "cat > .etcdfleet-sha256 && { [ \"$(openssl dgst -sha256 -r 'etcd' 2>/dev/null </dev/null)\" = 'aa *etcd' ] || sha256sum -c --quiet .etcdfleet-sha256; }",
     );
+  });
+});
+
+describe('release checksums on the host', () => {
+  // Runs the check in a dir holding two "binaries", with PATH limited to `tools` (name -> what runs it).
+  function check(tools: Record<string, string>, corrupt: boolean, fromStdin: boolean) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-sums-'));
+    try {
+      const bin = path.join(dir, 'tools');
+      const rel = path.join(dir, 'rel');
+      fs.mkdirSync(bin);
+      fs.mkdirSync(rel);
+      for (const [name, target] of Object.entries(tools)) fs.symlinkSync(target, path.join(bin, name));
+      fs.writeFileSync(path.join(rel, 'etcd'), Buffer.alloc(100_000, 1));
+      fs.writeFileSync(path.join(rel, 'etcdctl'), 'ctl');
+      const sums = spawnSync('sha256sum', ['etcd', 'etcdctl'], { cwd: rel }).stdout.toString();
+      fs.writeFileSync(path.join(rel, 'SUMS'), sums);
+      if (corrupt) fs.appendFileSync(path.join(rel, 'etcdctl'), 'x');
+      const script = `cd ${rel} && ${sumsMatchScript(sums, fromStdin ? '--quiet --status' : '--quiet SUMS')}`;
+      return spawnSync('/bin/sh', ['-c', script], { env: { PATH: bin }, input: fromStdin ? sums : '' }).status;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const which = (cmd: string) =>
+    spawnSync('/bin/sh', ['-c', `command -v ${cmd}`])
+      .stdout.toString()
+      .trim();
+  const failing = path.join(os.tmpdir(), 'ssh-sums-false');
+  beforeAll(() => fs.writeFileSync(failing, '#!/bin/sh\nexit 9\n', { mode: 0o755 }));
+  afterAll(() => fs.rmSync(failing, { force: true }));
+
+  it('uses openssl dgst where the host has it (sha256sum not run), and sha256sum -c when openssl disagrees', () => {
+    const openssl = which('openssl');
+    expect(check({ openssl, sha256sum: failing }, false, false)).toBe(0);
+    expect(check({ openssl, sha256sum: failing }, false, true)).toBe(0);
+    expect(check({ openssl, sha256sum: which('sha256sum') }, true, false)).not.toBe(0);
+    expect(check({ openssl, sha256sum: which('sha256sum') }, true, true)).not.toBe(0);
+  });
+
+  it('falls back to sha256sum -c without openssl', () => {
+    const sha256sum = which('sha256sum');
+    expect(check({ sha256sum }, false, false)).toBe(0);
+    expect(check({ sha256sum }, false, true)).toBe(0);
+    expect(check({ sha256sum }, true, false)).not.toBe(0);
+    expect(check({ sha256sum: failing }, false, false)).toBe(9);
   });
 });

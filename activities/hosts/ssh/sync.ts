@@ -30,7 +30,7 @@ export interface Release {
   /** Where the worker holds the binaries. */
   binDir: string;
   available: readonly string[];
-  /** `sha256sum -c` input for the binaries. */
+  /** The binaries' SHA-256 sums, `sha256sum -c` input. */
   sums: string;
   /** Copy the binaries (the host does not hold exactly them). */
   send: boolean;
@@ -44,7 +44,7 @@ export interface Release {
   staged?: boolean;
 }
 
-/** Written into a release dir once `sha256sum -c` passed there: the sums it was checked against. */
+/** Written into a release dir once its checksums were verified there: the sums it was checked against. */
 export const VERIFIED_RECORD = '.etcdfleet-sha256';
 
 export interface HostPlan {
@@ -52,6 +52,29 @@ export interface HostPlan {
   dirs?: [string, number, string][];
   files?: HostFile[];
   release?: Release;
+}
+
+/**
+ * A shell condition, true when the files in the current dir have the SHA-256
+ * sums `sums` (`sha256sum` format, "<hex>  <name>" lines). Where the host has
+ * `openssl`, its `dgst -sha256 -r` output ("<hex> *<name>") is compared
+ * exactly with the sums (it uses the CPU's SHA instructions: ~5× faster than
+ * coreutils' sha256sum on an 86 MB release); without openssl, or when its
+ * answer differs, `sha256sum -c <check>` decides (and says what differs).
+ * `check` is the rest of that command: its flags and input file, or nothing
+ * to read the sums from stdin.
+ */
+export function sumsMatchScript(sums: string, check: string): string {
+  const lines = sums
+    .trimEnd()
+    .split('\n')
+    .map((l) => {
+      const i = l.indexOf('  ');
+      return { hash: l.slice(0, i), name: l.slice(i + 2) };
+    });
+  const names = lines.map((l) => shQuote(l.name)).join(' ');
+  const want = shQuote(lines.map((l) => `${l.hash} *${l.name}`).join('\n'));
+  return `{ [ "$(openssl dgst -sha256 -r ${names} 2>/dev/null </dev/null)" = ${want} ] || sha256sum -c ${check}; }`;
 }
 
 /** The binaries the links cover; a release without one of them leaves no stale link. */
@@ -109,7 +132,7 @@ export function applyScript(plan: HostPlan, withArchive: boolean): string {
   if (rel?.send) {
     const dest = shQuote(rel.dir);
     lines.push(
-      `(cd "$s/bin" && cat > ${VERIFIED_RECORD} && sha256sum -c --quiet ${VERIFIED_RECORD}) <<'ETCDFLEET_SUMS'`,
+      `(cd "$s/bin" && cat > ${VERIFIED_RECORD} && ${sumsMatchScript(rel.sums, `--quiet ${VERIFIED_RECORD}`)}) <<'ETCDFLEET_SUMS'`,
       rel.sums.trimEnd(),
       'ETCDFLEET_SUMS',
       `chmod 755 "$s/bin" ${rel.available.map((b) => `"$s/bin/${b}"`).join(' ')}; chmod 644 "$s/bin/${VERIFIED_RECORD}"`,
