@@ -109,8 +109,9 @@ export async function prepareSshHost(
   assertPki(input);
   const rel = release ? await releaseOf(release.version, release.binDir) : undefined;
   // Staged (copied and checked by "Stage release"): link it, unless its record of the check is not there.
-  if (rel && release?.staged && input.clusterState === 'existing') {
-    const r = await writeMember(t, input, files, undefined, { ...rel, send: false, link: true, staged: true });
+  if (rel && release?.staged) {
+    const seen = input.clusterState === 'existing' ? undefined : await probe(t, files.configFile, undefined);
+    const r = await writeMember(t, input, files, seen?.config, { ...rel, send: false, link: true, staged: true });
     if (r) return r;
   }
   // `existing` asked for needs no look at the config: it is the state that sticks.
