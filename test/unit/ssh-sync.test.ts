@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { tarStream } from '../../activities/hosts/ssh/tar';
-import { applyScript, sumsMatchScript } from '../../activities/hosts/ssh/sync';
+import { applyScript, placeFilesScript, sumsMatchScript } from '../../activities/hosts/ssh/sync';
 
 describe('tar stream', () => {
   it('is read by tar: in-memory contents and streamed files, byte for byte', async () => {
@@ -65,9 +65,9 @@ describe('apply script', () => {
     expect(applyScript({ release: { ...release, send: true, link: false } }, true)).not.toContain('/usr/local/bin');
     const s = applyScript({ files: [{ path: '/etc/ssl/etcd/etcd-key.pem', content: 'k', mode: 0o600, owner: 'etcd' }] }, true);
     expect(s).toContain(`cmp -s "$s/f0" '/etc/ssl/etcd/etcd-key.pem' && [ "$(stat -c %a:%U '/etc/ssl/etcd/etcd-key.pem')" = '600:etcd' ]`);
-    expect(s).toContain(
-      'cp "$s/f0" "$t" && chmod 600 "$t" && chown etcd:etcd "$t" && sync "$t" && mv -f "$t" \'/etc/ssl/etcd/etcd-key.pem\'',
-    );
+    expect(s).toContain(`trap 'rm -rf "$s" "$t0"' EXIT`);
+    expect(s).toContain('install -m 0600 -o etcd -g etcd "$s/f0" "$t0"');
+    expect(s).toContain('mv -f "$t0" \'/etc/ssl/etcd/etcd-key.pem\'');
     expect(s).not.toContain('sha256sum');
   });
 });
@@ -136,5 +136,69 @@ describe('release checksums on the host', () => {
     expect(check({ sha256sum }, false, true)).toBe(0);
     expect(check({ sha256sum }, true, false)).not.toBe(0);
     expect(check({ sha256sum: failing }, false, false)).toBe(9);
+  });
+});
+
+const asRoot = process.getuid?.() === 0 ? it : it.skip;
+
+describe('placing files on the host', () => {
+  // Runs the script for `files` (contents staged as $s/f<i>) with `sync` logging its arguments; what it printed and synced.
+  function place(dir: string, files: { path: string; content: string; mode: number }[]) {
+    const s = path.join(dir, 'stage');
+    const tools = path.join(dir, 'tools');
+    fs.rmSync(s, { recursive: true, force: true });
+    fs.mkdirSync(s);
+    fs.mkdirSync(tools, { recursive: true });
+    fs.writeFileSync(path.join(tools, 'sync'), `#!/bin/sh\necho "$@" >> ${dir}/synced\nexec /bin/sync "$@"\n`, { mode: 0o755 });
+    fs.rmSync(path.join(dir, 'synced'), { force: true });
+    files.forEach((f, i) => fs.writeFileSync(path.join(s, `f${i}`), f.content));
+    const plan = files.map((f) => ({ path: f.path, mode: f.mode, owner: 'root' }));
+    const script = [
+      'set -e',
+      'umask 077',
+      `s=${s}`,
+      ...placeFilesScript(plan, (i) => `"$s/f${i}"`),
+      ...files.map((_, i) => `echo "$r${i}"`),
+    ].join('\n');
+    const r = spawnSync('/bin/sh', ['-c', script], { env: { PATH: `${tools}:${process.env.PATH}` } });
+    expect(r.stderr.toString()).toBe('');
+    expect(r.status).toBe(0);
+    const synced = fs.existsSync(path.join(dir, 'synced')) ? fs.readFileSync(path.join(dir, 'synced'), 'utf8').trim().split('\n') : [];
+    return { results: r.stdout.toString().trim().split('\n'), synced };
+  }
+
+  asRoot('writes what differs with mode and owner, syncs the temp files in one call, renames, and leaves no temp file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-place-'));
+    try {
+      const a = path.join(dir, 'etc/a.yaml');
+      const b = path.join(dir, 'ssl/sub/b-key.pem');
+      const first = place(dir, [
+        { path: a, content: 'A', mode: 0o644 },
+        { path: b, content: 'B', mode: 0o600 },
+      ]);
+      expect(first.results).toEqual(['changed', 'changed']);
+      expect(first.synced).toHaveLength(1);
+      expect(first.synced[0].split(' ')).toHaveLength(2);
+      expect(fs.readFileSync(b, 'utf8')).toBe('B');
+      expect(fs.statSync(a).mode & 0o777).toBe(0o644);
+      expect(fs.statSync(b).mode & 0o777).toBe(0o600);
+      const inode = fs.statSync(a).ino;
+
+      fs.chmodSync(b, 0o640);
+      const second = place(dir, [
+        { path: a, content: 'A', mode: 0o644 },
+        { path: b, content: 'B', mode: 0o600 },
+      ]);
+      expect(second.results).toEqual(['same', 'changed']);
+      expect(second.synced).toEqual([expect.stringMatching(/\/ssl\/sub\/\.b-key\.pem\.tmp-\d+$/)]);
+      expect(fs.statSync(a).ino).toBe(inode);
+      expect(fs.statSync(b).mode & 0o777).toBe(0o600);
+
+      expect(place(dir, [{ path: a, content: 'A', mode: 0o644 }])).toEqual({ results: ['same'], synced: [] });
+      const left = (d: string): string[] => fs.readdirSync(d).filter((n) => n.includes('.tmp-'));
+      expect([...left(path.dirname(a)), ...left(path.dirname(b))]).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
