@@ -168,14 +168,18 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
   return { pki, health, files };
 }
 
-/** Copies and verifies the release on each member's host, links untouched; per member, whether its provider staged it. */
+/**
+ * Copies and verifies the release on each member's host, links untouched; per member, whether its provider
+ * staged it. A host step (30 s per attempt), as the prepare that copied the release before: a worker killed
+ * mid-copy is noticed as soon.
+ */
 async function stageRelease(progress: Progress, spec: ClusterSpec, binDir: string): Promise<boolean[]> {
   const copies = await progress.step(
     'Stage release',
     () =>
       Promise.all(
         spec.members.map((m) =>
-          call(download.stageRelease, `${m.name}: copy and verify etcd ${spec.version}`, {
+          call(hostStep.stageRelease, `${m.name}: copy and verify etcd ${spec.version}`, {
             cluster: spec.name,
             member: m.name,
             version: spec.version,
