@@ -31,6 +31,9 @@ export const PROVISION_STEPS = [
   'Mark cluster existing',
 ] as const;
 
+/** With STAGE_ON_PROVISION_PATCH: the release is copied to the hosts while the certificates are issued. */
+export const PROVISION_STEPS_STAGED = [...PROVISION_STEPS.slice(0, 3), 'Stage release', ...PROVISION_STEPS.slice(3)] as const;
+
 /**
  * Histories recorded before it ran host validation, the release fetch and certificate issuance
  * one after the other, started all members at once, and ran the health gate, the write check and the marking of
@@ -39,12 +42,21 @@ export const PROVISION_STEPS = [
  */
 export const FAST_PROVISION_PATCH = 'provision-fast-path';
 
+/**
+ * Histories recorded before it prepared the hosts with the release and the member files in one step. With it
+ * (and the fast path), once the hosts are validated and the release fetched, "Stage release" copies and
+ * verifies the release on every host (providers that stage: ssh) while the certificates are still being
+ * issued; "Prepare hosts" then links it and writes the member files.
+ */
+export const STAGE_ON_PROVISION_PATCH = 'provision-stage-release';
+
 export async function provisionCluster({ spec, pki: existing }: ProvisionInput): Promise<ProvisionResult> {
   setSearchAttributes({ cluster: spec.name, operation: 'provision', phase: 'Provisioning', version: spec.version });
   const n = spec.members.length;
   const members = clusterTopology(spec);
-  const progress = new Progress(`Provision ${spec.name}: ${n} × etcd ${spec.version}`, PROVISION_STEPS);
   const concurrent = patched(FAST_PROVISION_PATCH);
+  const staging = concurrent && patched(STAGE_ON_PROVISION_PATCH);
+  const progress = new Progress(`Provision ${spec.name}: ${n} × etcd ${spec.version}`, staging ? PROVISION_STEPS_STAGED : PROVISION_STEPS);
 
   const validate = () => step(progress, 'Validate hosts', hostStep.preflight, `check ${n} member addresses and ports are free`, { spec });
   const fetch = () => fetchReleaseStep(progress, spec);
@@ -64,11 +76,18 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
 
   let release: Awaited<ReturnType<typeof fetch>>;
   let pki: ClusterPki;
+  let staged: boolean[] = [];
   if (concurrent) {
     const issuing = issue();
     // Certificates issued alongside a failed check are still reported (a retry reuses their CA).
     const reported = issuing.then(reportPki, () => undefined);
-    [, release, pki] = await settled([validate(), fetch(), issuing, reported] as const);
+    const validated = validate();
+    const fetched = fetch();
+    // Only to hosts that passed the check, while the certificates are still being issued.
+    const copied = staging
+      ? Promise.all([validated, fetched]).then(([, r]) => stageRelease(progress, spec, r.binDir))
+      : Promise.resolve([]);
+    [, release, pki, , staged] = await settled([validated, fetched, issuing, reported, copied] as const);
   } else {
     await validate();
     release = await fetch();
@@ -79,7 +98,7 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
   const initial = initialCluster(members);
   const prepared = await progress.step('Prepare hosts', () =>
     Promise.all(
-      spec.members.map((m) =>
+      spec.members.map((m, i) =>
         call(hostStep.prepareMember, `${m.name}: install etcd ${spec.version}, write config and certificates`, {
           spec,
           member: m.name,
@@ -87,6 +106,7 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
           initialCluster: initial,
           clusterState: 'new',
           binDir: release.binDir,
+          ...(staged[i] && { staged: true as const }),
         }),
       ),
     ),
@@ -146,6 +166,34 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
   progress.succeed();
   const files = Object.fromEntries(spec.members.map((m, i) => [m.name, prepared[i].files]));
   return { pki, health, files };
+}
+
+/**
+ * Copies and verifies the release on each member's host, links untouched; per member, whether its provider
+ * staged it. A host step (30 s per attempt), as the prepare that copied the release before: a worker killed
+ * mid-copy is noticed as soon.
+ */
+async function stageRelease(progress: Progress, spec: ClusterSpec, binDir: string): Promise<boolean[]> {
+  const copies = await progress.step(
+    'Stage release',
+    () =>
+      Promise.all(
+        spec.members.map((m) =>
+          call(hostStep.stageRelease, `${m.name}: copy and verify etcd ${spec.version}`, {
+            cluster: spec.name,
+            member: m.name,
+            version: spec.version,
+            binDir,
+            spec,
+          }),
+        ),
+      ),
+    (r) =>
+      r.some((x) => x.staged)
+        ? `${r.filter((x) => x.changed).length} of ${r.length} hosts copied`
+        : 'not needed: the provider installs with the member files',
+  );
+  return copies.map((c) => c.staged);
 }
 
 /** Only what one member's host needs: never other members' keys or the CA key. */

@@ -21,7 +21,7 @@ export interface PrepareMemberInput {
   initialCluster: string;
   clusterState: 'new' | 'existing';
   binDir: string;
-  /** The release was staged on the host (an upgrade's "Stage release"): providers that stage only link it. */
+  /** The release was staged on the host ("Stage release" of an upgrade or a provision): providers that stage only link it. */
   staged?: boolean;
 }
 

@@ -49,7 +49,7 @@ maybe('faults on ssh hosts', () => {
     );
     const r = await stack.api('POST', '/v1/clusters', spec);
     expect(r.status).toBe(202);
-    const killable = ['Prepare hosts', 'Start members', 'Wait for quorum and health'];
+    const killable = ['Stage release', 'Prepare hosts', 'Start members', 'Wait for quorum and health'];
     const killedAt = await until(
       'a step to kill the worker in',
       async () => {

@@ -51,6 +51,8 @@ export function stubActivities() {
     issueCertificates: async ({ spec, existing }) =>
       existing ? { ...existing, members: { ...pkiFor(spec, 0).members, ...existing.members } } : pkiFor(spec, next(spec.name)),
     prepareMember: async ({ member }) => ({ changed: [], files: { config: `/stub/${member}/etcd.yaml` } }),
+    // As a provider that stages (ssh): copied to each host.
+    stageRelease: async ({ version }) => ({ changed: true, version, staged: true }),
     startMember: async () => ({ pid: 4242, alreadyRunning: false }),
     startNewMembers: async ({ spec }) => ({
       started: Object.fromEntries(spec.members.map((m: { name: string }) => [m.name, { pid: 4242, alreadyRunning: false }])),

@@ -2,7 +2,8 @@
 // hosts, fetches the release and issues certificates at once, starts the
 // member whose peer URL sorts first alone (until it serves its peer port, so
 // the others pass etcd's bootstrap peer check at once), and ends with one
-// activity for health, the write check and marking members existing. Real
+// activity for health, the write check and marking members existing; the
+// release is staged on the hosts while the certificates are issued. Real
 // workflows, stub activities.
 import { progressQuery } from '../../workflows/definitions';
 import { startWorkflowEnv, stubSpec, type WorkflowEnv } from '../support/workflow-env';
@@ -47,10 +48,15 @@ it('runs validation, release fetch and certificates at once, and starts the firs
     expect(stubs.callsFor(name, 'issueCertificates')).toHaveLength(1);
     expect(fetched()).toBeGreaterThan(0);
     expect(stubs.callsFor(name, 'prepareMember')).toHaveLength(0);
+    // The release goes only to hosts that passed the check.
+    expect(stubs.callsFor(name, 'stageRelease')).toHaveLength(0);
   } finally {
     gate.open();
   }
   await w.until(name, (v) => v.phase === 'Running');
+  // Staged on every host (as by the ssh provider), then only linked with the member files.
+  expect(stubs.callsFor(name, 'stageRelease').map((c) => c.input.member)).toEqual(['m1', 'm2', 'm3']);
+  expect(stubs.callsFor(name, 'prepareMember').map((c) => c.input.staged)).toEqual([true, true, true]);
 
   expect(stubs.callsFor(name, 'startMember')).toHaveLength(0);
   const starts = stubs.callsFor(name, 'startNewMembers');
@@ -62,6 +68,16 @@ it('runs validation, release fetch and certificates at once, and starts the firs
   const op = (await w.until(name, (v) => v.phase === 'Running')).operations[0];
   const steps = (await w.client.workflow.getHandle(op.workflowId).query(progressQuery)).steps;
   expect(steps.every((s) => s.status === 'done')).toBe(true);
+  expect(steps.map((s) => s.name).slice(2, 5)).toEqual(['Issue certificates', 'Stage release', 'Prepare hosts']);
+  await w.deleteAndWait(name);
+});
+
+it('a provider that does not stage installs the release with the member files', async () => {
+  const name = 'wf-provision-unstaged';
+  stubs.overrides.stageRelease = async ({ version }) => ({ changed: false, version, staged: false });
+  await w.create(threeMembers(name));
+  await w.until(name, (v) => v.phase === 'Running');
+  expect(stubs.callsFor(name, 'prepareMember').map((c) => c.input.staged)).toEqual([undefined, undefined, undefined]);
   await w.deleteAndWait(name);
 });
 
@@ -80,6 +96,7 @@ it('a failed host check still reports the certificates issued alongside it, and 
   expect(steps.find((s) => s.name === 'Validate hosts')?.status).toBe('failed');
   expect(steps.find((s) => s.name === 'Prepare hosts')?.status).toBe('pending');
   expect(stubs.callsFor(name, 'prepareMember')).toHaveLength(0);
+  expect(stubs.callsFor(name, 'stageRelease')).toHaveLength(0);
   delete stubs.overrides.preflight;
 
   await w.create(threeMembers(name));

@@ -15,7 +15,7 @@ import { shQuote } from '../files';
 import type { PrepareMemberHostInput, PrepareMemberHostResult } from '../provider';
 import { assertPki, memberHostFileSet } from '../render';
 import { BIN_DIR, ETCD_USER, OPT_DIR, UNIT_FILE, renderUnit, writeFileScript } from './layout';
-import { applyToHost, type HostFile, type Release } from './sync';
+import { applyToHost, sumsMatchScript, type HostFile, type Release } from './sync';
 import type { SshInput, SshTransport } from './transport';
 
 export const BINARIES = ['etcd', 'etcdctl', 'etcdutl'] as const;
@@ -80,7 +80,7 @@ async function probe(t: SshTransport, configFile: string | undefined, release: {
   if (configFile) lines.push(`c=${shQuote(configFile)}`, `if [ -f "$c" ]; then printf 'config '; base64 -w0 < "$c"; echo; fi`);
   if (release) {
     lines.push(
-      `if (cd ${shQuote(release.dir)} 2>/dev/null && sha256sum -c --quiet --status) <<'ETCDFLEET_SUMS'`,
+      `if (cd ${shQuote(release.dir)} 2>/dev/null && ${sumsMatchScript(release.sums, '--quiet --status')}) <<'ETCDFLEET_SUMS'`,
       release.sums.trimEnd(),
       'ETCDFLEET_SUMS',
       'then echo release ok; fi',
@@ -109,8 +109,9 @@ export async function prepareSshHost(
   assertPki(input);
   const rel = release ? await releaseOf(release.version, release.binDir) : undefined;
   // Staged (copied and checked by "Stage release"): link it, unless its record of the check is not there.
-  if (rel && release?.staged && input.clusterState === 'existing') {
-    const r = await writeMember(t, input, files, undefined, { ...rel, send: false, link: true, staged: true });
+  if (rel && release?.staged) {
+    const seen = input.clusterState === 'existing' ? undefined : await probe(t, files.configFile, undefined);
+    const r = await writeMember(t, input, files, seen?.config, { ...rel, send: false, link: true, staged: true });
     if (r) return r;
   }
   // `existing` asked for needs no look at the config: it is the state that sticks.
