@@ -17,6 +17,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../infra/config';
 import { bootstrappedEtcdVersions } from '../infra/etcd-releases';
 import { anyCachedRelease } from '../activities/artifacts';
+import { allowedRelease } from '../activities/policy';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder } from './lib/procs';
 import { activityTimes } from './lib/activities';
@@ -121,7 +122,9 @@ async function main(): Promise<void> {
   const oursR: Result[] = [];
   const baseR: Result[] = [];
   try {
-    // Make sure both releases are in the cache before anything is timed.
+    // Make sure both releases are in the cache, and verified once by this process (the worker runs in it),
+    // before anything is timed: the script copies from that cache.
+    for (const v of [FROM, TO]) await allowedRelease(s.config, v);
     for (let run = 0; run < RUNS; run++) {
       const a = 80 + 2 * run;
       // Alternate which side goes first.
