@@ -21,7 +21,7 @@ import { allowedRelease } from '../activities/policy';
 import { startBenchStack, stopBenchStack, type BenchStack } from './lib/stack';
 import { stopEtcdsUnder } from './lib/procs';
 import { activityTimes } from './lib/activities';
-import { benchMode, secs, workloadLine } from './lib/report';
+import { benchMode, loadavg, secs, workloadLine } from './lib/report';
 import { Workload, type WorkloadReport } from '../test/support/workload';
 
 const { default: FROM, latest35: TO } = bootstrappedEtcdVersions();
@@ -160,6 +160,7 @@ async function main(): Promise<void> {
   );
   say(`failed      ours ${oFailed} vs plain ${bFailed} requests`);
   say(`lost        ours ${oLost} acknowledged writes (goal 0) ${oLost === 0 ? 'MET' : 'NOT MET'}`);
+  say(`load        ${loadavg()}`);
 }
 
 if (benchMode() === 'ssh') void import('./upgrade-ssh');
