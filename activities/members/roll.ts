@@ -3,6 +3,7 @@
 // within that attempt is reported, not thrown, so the workflow goes on with
 // the separate, retried gate activity (and its rollback path) as before.
 import fs from 'node:fs';
+import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterHealthView } from '../../common/operations';
 import type { Config } from '../../infra/config';
 import { pollMemberGate, pollUntil } from '../etcd/gates';
@@ -61,7 +62,8 @@ export interface RollMemberInput extends PrepareMemberInput {
 export interface RollMemberResult {
   /** The gate passed: `view` is its reading. */
   passed: boolean;
-  view: ClusterHealthView;
+  /** The gate's last reading (absent when the gate could not check). */
+  view?: ClusterHealthView;
   /** What kept the gate from passing (when it did not). */
   problems?: string[];
   /** Every member's /version after the gate passed (readVersions; absent when a member did not answer). */
@@ -84,7 +86,15 @@ export function rollActivities(cfg: Config) {
       await prepareMemberFiles(cfg, host, keys, input);
       // No start confirmation: the gate below checks the process at once and keeps checking.
       await host.restart({ cluster: spec.name, member, spec, startConfirmMs: 0 });
-      const { problems, view } = await pollMemberGate(host, { spec, member, version }, pollUntil(input.pollMs));
+      let gate: Awaited<ReturnType<typeof pollMemberGate>>;
+      try {
+        gate = await pollMemberGate(host, { spec, member, version }, pollUntil(input.pollMs));
+      } catch (e) {
+        // Gone (MemberNotRunning) fails now; a host that does not answer (a cut link) is the gate activity's to wait for.
+        if (e instanceof ApplicationFailure && e.nonRetryable) throw e;
+        return { passed: false, problems: [`gate could not check ${member}: ${(e as Error).message}`] };
+      }
+      const { problems, view } = gate;
       if (problems.length) return { passed: false, view, problems };
       const versions = input.readVersions ? await memberVersions(host, spec).catch(() => undefined) : undefined;
       return { passed: true, view, ...(versions && { versions }) };

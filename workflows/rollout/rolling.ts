@@ -106,7 +106,7 @@ async function changeMember(spec: ClusterSpec, member: string, change: MemberCha
         pollMs: GATE_POLL_MS,
       });
       change.rolled?.(member, r);
-      if (r.passed) return r.view;
+      if (r.passed && r.view) return r.view;
       // Not yet within the first attempt: the gate activity's own retries keep checking, as before.
       return await call(restartGate.memberGate, gate, { spec, member, version: change.version });
     }
