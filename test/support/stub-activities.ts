@@ -82,6 +82,7 @@ export function stubActivities() {
     compactKeyspace: async () => ({ compacted: true }),
     // rollouts
     availableEtcdVersions: async () => ['v3.5.10', 'v3.5.35', 'v3.6.16'],
+    stageRelease: async ({ version }) => ({ changed: false, version, staged: false }),
     snapshotCluster: async ({ name }) => ({ file: `/stub/${name}.db`, bytes: 2048 }),
     transferLeadership: async () => ({ moved: false }),
     prepareRestart: async () => ({ moved: false }),
