@@ -158,7 +158,7 @@ export async function memberLogTail(hostsDir: string, ref: MemberRef, lines = 20
 }
 
 /** The flock(2) locks each process holds (dev:inode), from /proc/locks: etcd's bbolt backend holds one while it is open. */
-async function flocksByPid(): Promise<Map<number, Set<string>>> {
+export async function flocksByPid(): Promise<Map<number, Set<string>>> {
   const out = new Map<number, Set<string>>();
   const text = await fsp.readFile('/proc/locks', 'utf8').catch(() => '');
   for (const line of text.split('\n')) {
