@@ -13,6 +13,7 @@ import { etcdGateActivities } from './etcd/gates';
 import { maintenanceActivities } from './maintenance/activities';
 import { memberActivities } from './members/activities';
 import { bootstrapActivities } from './members/bootstrap';
+import { rollActivities } from './members/roll';
 import { pkiActivities } from './pki/activities';
 import { placementActivities } from './placement';
 import { recoveryActivities } from './recovery/activities';
@@ -23,6 +24,7 @@ export function createActivities(cfg: Config) {
     ...pkiActivities(cfg),
     ...memberActivities(cfg),
     ...bootstrapActivities(cfg),
+    ...rollActivities(cfg),
     ...etcdActivities(cfg),
     ...etcdGateActivities(cfg),
     ...downgradeActivities(cfg),

@@ -5,8 +5,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../../common/spec';
 import type { Config } from '../../infra/config';
 import { providerFor, type HostProvider } from '../hosts';
-import { clusterHealth } from './client';
-import { checkSafeToDisrupt } from './gates';
+import { clusterHealth, type ClusterHealth } from './client';
+import { safeToDisrupt } from './gates';
 import { addLearner, moveLeader, promoteLearner, removeMember } from './membership';
 
 export function etcdActivities(cfg: Config) {
@@ -44,8 +44,8 @@ export function etcdActivities(cfg: Config) {
      */
     async prepareRestart({ spec, from, to }: LeadershipMove): Promise<{ moved: boolean; leader: string }> {
       const host = hosts(spec);
-      await checkSafeToDisrupt(host, spec, { down: [from] });
-      return transferLeadership(host, spec, from, to);
+      // The reading the safety check judged also tells who leads (no second reading).
+      return transferLeadership(host, spec, from, to, await safeToDisrupt(host, spec, { down: [from] }));
     },
 
     /**
@@ -71,8 +71,9 @@ async function transferLeadership(
   spec: ClusterSpec,
   from: string,
   to?: string,
+  read?: ClusterHealth,
 ): Promise<{ moved: boolean; leader: string }> {
-  const h = await clusterHealth(host, spec);
+  const h = read ?? (await clusterHealth(host, spec));
   if (!h.leader) throw ApplicationFailure.retryable('no leader right now', 'NoLeader');
   if (h.leader !== from) return { moved: false, leader: h.leader };
   const target = to || h.members.find((m) => m.name !== from && !m.isLearner && m.healthy)?.name;

@@ -9,7 +9,7 @@ import { disruptionRisks, removalRisks, type DisruptionCheck } from '../../commo
 import type { ClusterSpec } from '../../common/spec';
 import type { Config } from '../../infra/config';
 import { hostFiles, providerFor, type HostProvider } from '../hosts';
-import { clusterHealth, describeHealth, putAndGet } from './client';
+import { clusterHealth, describeHealth, putAndGet, type ClusterHealth } from './client';
 import { summarizeHealth, toView } from './view';
 import { memberVersions } from './versions';
 
@@ -29,7 +29,7 @@ const MAX_HEALTH_POLL_MS = 10_000;
  * attempt only. Later attempts check once, so the retry policy still bounds how long a gate
  * waits before it fails (and a roll starts its rollback).
  */
-function pollUntil(pollMs: number | undefined): number {
+export function pollUntil(pollMs: number | undefined): number {
   let attempt = 1;
   try {
     attempt = Context.current().info.attempt;
@@ -47,10 +47,15 @@ function refused(message: string, details?: unknown): ApplicationFailure {
 
 /** Throws a non-retryable `Refused` failure when the step would risk quorum or the cluster is unhealthy. */
 export async function checkSafeToDisrupt(host: HostProvider, spec: ClusterSpec, check: DisruptionCheck): Promise<ClusterHealthView> {
+  return toView(await safeToDisrupt(host, spec, check));
+}
+
+/** checkSafeToDisrupt, returning the health reading it judged. */
+export async function safeToDisrupt(host: HostProvider, spec: ClusterSpec, check: DisruptionCheck): Promise<ClusterHealth> {
   const h = await clusterHealth(host, spec);
   const risks = disruptionRisks(h, check);
   if (risks.length) throw refused(`refused: ${risks.join('; ')}`, h);
-  return toView(h);
+  return h;
 }
 
 export interface HealthGateInput {
@@ -124,20 +129,9 @@ export function etcdGateActivities(cfg: Config) {
      * loop, after `pollMs` (first attempt, at most 10 s) of checks every 100 ms.
      */
     async memberGate({ spec, member, version, pollMs }: MemberGateInput): Promise<ClusterHealthView> {
-      const host = hosts(spec);
-      const until = pollUntil(pollMs);
-      for (;;) {
-        const proc = await host.status({ cluster: spec.name, member, spec });
-        if (!proc.running) {
-          const tail = await host.logTail({ cluster: spec.name, member, spec }, 5).catch(() => '');
-          // Nothing restarts a crashed member by itself: fail now, so the rollback starts at once.
-          throw ApplicationFailure.nonRetryable(`${member}: etcd is not running; last log lines: ${tail}`, 'MemberNotRunning');
-        }
-        const { problems, view } = await memberGateOnce(host, spec, member, version);
-        if (!problems.length) return view;
-        if (Date.now() >= until) throw ApplicationFailure.retryable(problems.join('; '), 'GateNotPassed');
-        await sleep(HEALTH_POLL_INTERVAL_MS);
-      }
+      const { problems, view } = await pollMemberGate(hosts(spec), { spec, member, version }, pollUntil(pollMs));
+      if (problems.length) throw ApplicationFailure.retryable(problems.join('; '), 'GateNotPassed');
+      return view;
     },
 
     /** Throws (retryable) until every member's /version reports cluster version `minor` (e.g. 3.6). */
@@ -202,17 +196,39 @@ export function notAfterOf(pem: string): string {
   return notAfter;
 }
 
-/** One reading of the member gate: what keeps `member` from passing (none: it passes). */
-async function memberGateOnce(
+/** How often a member's gate reads the cluster while it waits (one health reading per check). */
+const MEMBER_GATE_INTERVAL_MS = 50;
+
+/**
+ * The member gate's checks until it passes or `until` (at least one check): the process
+ * status and a health reading at once; the member's applied index must reach the
+ * leader's index of the reading before. A member whose process is gone fails at once
+ * (non-retryable `MemberNotRunning`: nothing restarts it by itself, so the rollback starts now).
+ * Returns what still keeps it from passing (none: it passed) with the last reading.
+ */
+export async function pollMemberGate(
   host: HostProvider,
-  spec: ClusterSpec,
-  member: string,
-  version: string | undefined,
+  { spec, member, version }: Omit<MemberGateInput, 'pollMs'>,
+  until: number,
 ): Promise<{ problems: string[]; view: ClusterHealthView }> {
-  const first = await clusterHealth(host, spec);
-  const leaderIndex = first.members.find((m) => m.isLeader)?.raftIndex;
-  const second = await clusterHealth(host, spec);
-  const m = second.members.find((x) => x.name === member);
+  let before = await clusterHealth(host, spec);
+  for (;;) {
+    const [proc, now] = await Promise.all([host.status({ cluster: spec.name, member, spec }), clusterHealth(host, spec)]);
+    if (!proc.running) {
+      const tail = await host.logTail({ cluster: spec.name, member, spec }, 5).catch(() => '');
+      throw ApplicationFailure.nonRetryable(`${member}: etcd is not running; last log lines: ${tail}`, 'MemberNotRunning');
+    }
+    const problems = memberGateProblems(before, now, member, version);
+    if (!problems.length || Date.now() >= until) return { problems, view: toView(now) };
+    before = now;
+    await sleep(MEMBER_GATE_INTERVAL_MS);
+  }
+}
+
+/** What keeps `member` from passing its gate, given a reading and the one before it (none: it passes). */
+function memberGateProblems(before: ClusterHealth, now: ClusterHealth, member: string, version: string | undefined): string[] {
+  const leaderIndex = before.members.find((m) => m.isLeader)?.raftIndex;
+  const m = now.members.find((x) => x.name === member);
   const problems: string[] = [];
   if (!m) problems.push(`${member} is not listed by the cluster`);
   else {
@@ -224,6 +240,6 @@ async function memberGateOnce(
     if (leaderIndex === undefined || applied === undefined) problems.push('raft index unknown');
     else if (applied < leaderIndex) problems.push(`${member} raft applied index ${applied} behind the leader's ${leaderIndex}`);
   }
-  if (!second.healthy) problems.push(`cluster unhealthy: ${describeHealth(second)}`);
-  return { problems, view: toView(second) };
+  if (!now.healthy) problems.push(`cluster unhealthy: ${describeHealth(now)}`);
+  return problems;
 }

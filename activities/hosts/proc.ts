@@ -100,7 +100,7 @@ export async function waitGone(pids: number[], timeoutMs: number): Promise<boole
     const alive = (await Promise.all(pids.map(isAlive))).some(Boolean);
     if (!alive) return true;
     if (Date.now() >= deadline) return false;
-    await sleep(50);
+    await sleep(10);
   }
 }
 

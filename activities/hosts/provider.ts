@@ -57,6 +57,8 @@ export interface MemberRef {
   member: string;
   /** The cluster's spec: providers that reach other machines (ssh) find the host and its paths there; workflows always pass it. */
   spec?: ClusterSpec;
+  /** start / restart: how long a started etcd must stay up before success (the provider's default when unset; 0 when a gate follows at once). */
+  startConfirmMs?: number;
 }
 export interface MemberProcessStatus {
   running: boolean;

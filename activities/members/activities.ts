@@ -1,7 +1,6 @@
 // Member host activities: a member's files and process on its host, through
 // the spec's host provider. Each checks the host first, so a retry or a
 // replay after a worker crash never moves a data dir that is still in use.
-import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../../common/spec';
 import { clusterTopology, type MemberFiles } from '../../common/topology';
@@ -9,21 +8,11 @@ import type { Config } from '../../infra/config';
 import { isListed } from '../etcd/membership';
 import { hostFiles, providerFor, type HostProvider, type InstallBinariesInput, type MemberRef, type RemoveMemberHostInput } from '../hosts';
 import { shQuote } from '../hosts/files';
-import { keyStoreFor, loadHostPki, type MemberHostRefs } from '../pki';
-import { allowedRelease, assertPathsAllowed } from '../policy';
+import { keyStoreFor } from '../pki';
 import { checkMemberPorts } from './preflight';
+import { prepareMemberFiles, releaseHere, type PrepareMemberInput } from './roll';
 
-export interface PrepareMemberInput {
-  spec: ClusterSpec;
-  member: string;
-  /** Certificates and key ids: the keys are read from the key store here. */
-  pki: MemberHostRefs;
-  initialCluster: string;
-  clusterState: 'new' | 'existing';
-  binDir: string;
-  /** The release was staged on the host ("Stage release" of an upgrade or a provision): providers that stage only link it. */
-  staged?: boolean;
-}
+export type { PrepareMemberInput } from './roll';
 
 /** `initial-cluster: …` in a rendered config, replaced in place (everything else kept byte for byte). */
 export function withInitialCluster(yamlText: string, initialCluster: string): string {
@@ -58,10 +47,6 @@ export function memberActivities(cfg: Config) {
     return aside;
   };
 
-  /** The release in `binDir`, or fetched (and checked) here when fetchRelease ran on another worker's machine. */
-  const releaseHere = async (binDir: string, version: string, source?: string): Promise<string> =>
-    fs.existsSync(binDir) ? binDir : (await allowedRelease(cfg, version, source)).binDir;
-
   const readText = async (at: MemberAt, file: string) =>
     (
       await hosts(at.spec)
@@ -77,29 +62,14 @@ export function memberActivities(cfg: Config) {
     },
 
     async prepareMember(input: PrepareMemberInput): Promise<{ changed: string[]; files: MemberFiles }> {
-      const { spec, member } = input;
-      assertPathsAllowed(spec);
-      const host = hosts(spec);
-      const pki = spec.tls.enabled && input.pki ? await loadHostPki(keys, input.pki) : undefined;
-      const binDir = await releaseHere(input.binDir, spec.version, spec.artifactSource);
-      if (host.prepareWithRelease) {
-        const r = await host.prepareWithRelease({
-          ...input,
-          pki,
-          release: { version: spec.version, binDir, staged: input.staged },
-        });
-        return { changed: r.changed, files: r.files };
-      }
-      await host.installBinaries({ cluster: spec.name, member, version: spec.version, binDir, spec });
-      const r = await host.prepare({ ...input, pki });
-      return { changed: r.changed, files: r.files };
+      return prepareMemberFiles(cfg, hosts(input.spec), keys, input);
     },
 
     /** Copies and verifies a release on the member's host ahead of a roll; providers without staging skip it. */
     async stageRelease(input: InstallBinariesInput): Promise<{ changed: boolean; version: string; staged: boolean }> {
       const host = hosts(input.spec);
       if (!host.stageRelease) return { changed: false, version: input.version, staged: false };
-      const binDir = await releaseHere(input.binDir, input.version, input.spec?.artifactSource);
+      const binDir = await releaseHere(cfg, input.binDir, input.version, input.spec?.artifactSource);
       return { ...(await host.stageRelease({ ...input, binDir })), staged: true };
     },
 

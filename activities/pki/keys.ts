@@ -65,6 +65,7 @@ type KeyAlgorithm = webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams;
 const MAX_POOLED_KINDS = 8;
 /** Event loop utilization above which the worker counts as busy. */
 const BUSY_LOOP = 0.3;
+const LOOK_MS = 250;
 const pool = { size: 0, quietMs: 3_000 };
 const pools = new Map<string, { algorithm: KeyAlgorithm; keys: webcrypto.CryptoKeyPair[] }>();
 let lastAsked = 0;
@@ -83,7 +84,8 @@ export function configureKeyPool(size: number, opts: { quietMs?: number } = {}):
 function refillSoon(delayMs = pool.quietMs): void {
   if (refilling || refillTimer || pool.size === 0) return;
   loopMark = performance.eventLoopUtilization();
-  refillTimer = setTimeout(() => void refill(), delayMs);
+  // At least LOOK_MS between two looks: the event loop's utilization over a shorter window says little.
+  refillTimer = setTimeout(() => void refill(), Math.max(delayMs, LOOK_MS));
   refillTimer.unref();
 }
 

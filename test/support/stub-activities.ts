@@ -88,6 +88,17 @@ export function stubActivities() {
     transferLeadership: async () => ({ moved: false }),
     prepareRestart: async () => ({ moved: false }),
     memberGate: async ({ spec }) => health(spec),
+    rollMember: async ({ spec, readVersions, version }) => ({
+      passed: true,
+      view: health(spec),
+      ...(readVersions && {
+        versions: spec.members.map((m: { name: string }) => ({
+          member: m.name,
+          etcdserver: version.replace(/^v/, ''),
+          etcdcluster: `${version.replace(/^v(\d+\.\d+)\..*$/, '$1')}.0`,
+        })),
+      }),
+    }),
     checkClusterVersion: async ({ spec, minor }) =>
       spec.members.map((m: { name: string }) => ({ member: m.name, etcdserver: `${minor}.0`, etcdcluster: `${minor}.0` })),
     signClientCertificate: async ({ ca, commonName }) => ({

@@ -8,9 +8,13 @@ import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
 import { describe, type Progress } from '../progress';
 import { call, restartGate, rollback, rolloutStep } from '../activities';
+import type { RollMemberInput, RollMemberResult } from '../../activities/members/roll';
 
 /** Histories recorded before it ran a member's safety check and leadership transfer as two activities. */
 export const ONE_PRECHECK_PATCH = 'roll-one-precheck';
+
+/** Histories recorded before a member's files, restart and first gate attempt ran as one activity (rollMember). */
+export const ONE_ACTIVITY_MEMBER_PATCH = 'roll-one-activity-member';
 
 /** How long one attempt of a member's gate keeps checking (every 100 ms) before the retry policy's back-off. */
 const GATE_POLL_MS = 5_000;
@@ -26,6 +30,13 @@ export interface MemberChange {
   version: string;
   /** Version to expect after a revert. */
   previousVersion: string;
+  /**
+   * When set, `apply`, the restart and the gate's first attempt run as one rollMember activity with this
+   * input (the gate activity follows only when that attempt did not pass); `revert` stays as it is.
+   */
+  roll?(member: string): Omit<RollMemberInput, 'version' | 'pollMs'>;
+  /** Told each member's rollMember result (the roll's last one may carry every member's /version). */
+  rolled?(member: string, result: RollMemberResult): void;
 }
 
 export interface RollOrder {
@@ -86,10 +97,22 @@ export async function rollMembers(
 }
 
 async function changeMember(spec: ClusterSpec, member: string, change: MemberChange): Promise<ClusterHealthView> {
+  const gate = `gate ${member}: healthy, caught up, version ${change.version}`;
   try {
+    if (change.roll && patched(ONE_ACTIVITY_MEMBER_PATCH)) {
+      const r = await call(rolloutStep.rollMember, `${member}: ${change.what}: files, restart, ${gate}`, {
+        ...change.roll(member),
+        version: change.version,
+        pollMs: GATE_POLL_MS,
+      });
+      change.rolled?.(member, r);
+      if (r.passed && r.view) return r.view;
+      // Not yet within the first attempt: the gate activity's own retries keep checking, as before.
+      return await call(restartGate.memberGate, gate, { spec, member, version: change.version });
+    }
     await change.apply(member);
     await call(rolloutStep.restartMember, `restart ${member} (${change.what})`, { cluster: spec.name, member, spec });
-    const h = await call(restartGate.memberGate, `gate ${member}: healthy, caught up, version ${change.version}`, {
+    const h = await call(restartGate.memberGate, gate, {
       spec,
       member,
       version: change.version,

@@ -22,6 +22,8 @@ import { setSearchAttributes } from '../search-attributes';
 export const STAGE_RELEASE_PATCH = 'upgrade-stage-release';
 /** Histories recorded before the safety check and snapshot ran beside the release fetch and staging. */
 export const CONCURRENT_PREAMBLE_PATCH = 'upgrade-concurrent-preamble';
+/** Histories recorded before the path check ran beside the safety check and the release fetch (the snapshot and staging wait for it). */
+export const PATH_IN_PREAMBLE_PATCH = 'upgrade-path-in-preamble';
 
 export interface RollingUpgradeInput {
   spec: ClusterSpec;
@@ -55,16 +57,20 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     ...(downgrade ? [`Enable downgrade to ${minor}`, `Storage version ${minor} on every member`] : []),
   ]);
 
-  await progress.step(
-    'Check upgrade path',
-    async () => {
-      const available = await rolloutStep.availableEtcdVersions.executeWithOptions({ summary: 'known etcd releases' }, []);
-      const verdict = checkUpgradePath(from, version, available);
-      if (!verdict.allowed) throw ApplicationFailure.create({ type: 'Refused', nonRetryable: true, message: verdict.reason! });
-      return available;
-    },
-    (a) => `${from} → ${version} allowed (releases: ${a.join(', ')})`,
-  );
+  const pathCheck = () =>
+    progress.step(
+      'Check upgrade path',
+      async () => {
+        const available = await rolloutStep.availableEtcdVersions.executeWithOptions({ summary: 'known etcd releases' }, []);
+        const verdict = checkUpgradePath(from, version, available);
+        if (!verdict.allowed) throw ApplicationFailure.create({ type: 'Refused', nonRetryable: true, message: verdict.reason! });
+        return available;
+      },
+      (a) => `${from} → ${version} allowed (releases: ${a.join(', ')})`,
+    );
+  // New histories check the path beside the safety check and the fetch; older ones first.
+  const early = staging && patched(PATH_IN_PREAMBLE_PATCH);
+  if (!early) await pathCheck();
 
   const safety = () =>
     progress.step(
@@ -117,17 +123,19 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   let oldRelease: Awaited<ReturnType<typeof fetch>>[number];
   let newRelease: typeof oldRelease;
   let snapshot: Awaited<ReturnType<typeof snapshotStep>>;
-  if (staging && patched(CONCURRENT_PREAMBLE_PATCH)) {
-    // Two chains at once: the safety check then the snapshot, and both releases then the staging.
+  if (staging && (early || patched(CONCURRENT_PREAMBLE_PATCH))) {
+    // Two chains at once: the safety check then the snapshot, and both releases then the staging;
+    // with `early` the path check runs beside them, and neither the snapshot nor the staging starts before it allowed the upgrade.
+    const allowed = early ? pathCheck() : Promise.resolve([]);
     const checked = safety();
-    const snapshotted = checked.then((o) => {
+    const snapshotted = Promise.all([checked, allowed]).then(([o]) => {
       progress.add(...o.order.map((m) => memberStep(verb, m, o.leader)), 'Verify cluster version');
       return snapshotStep();
     });
     const fetched = fetch();
-    const staged = fetched.then((r) => stage(r[1].binDir));
+    const staged = Promise.all([fetched, allowed]).then(([r]) => stage(r[1].binDir));
     let releases: Awaited<typeof fetched>;
-    [{ order, leader }, releases, snapshot] = await settled([checked, fetched, snapshotted, staged] as const);
+    [, { order, leader }, releases, snapshot] = await settled([allowed, checked, fetched, snapshotted, staged] as const);
     [oldRelease, newRelease] = releases;
   } else {
     ({ order, leader } = await safety());
@@ -159,17 +167,23 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
   }
 
   const initial = initialCluster(clusterTopology(spec));
+  const prepareInput = (s: ClusterSpec, binDir: string, member: string, staged?: true) => ({
+    spec: s,
+    member,
+    pki: pki ? memberPki(pki, member) : (undefined as never),
+    initialCluster: initial,
+    clusterState: 'existing' as const,
+    binDir,
+    ...(staged && { staged }),
+  });
   const prepare = (s: ClusterSpec, binDir: string, ops: typeof rolloutStep, staged?: true) => async (member: string) => {
-    await call(ops.prepareMember, `${member}: etcd ${s.version} ${staged ? 'links' : 'binaries'} and config`, {
-      spec: s,
-      member,
-      pki: pki ? memberPki(pki, member) : (undefined as never),
-      initialCluster: initial,
-      clusterState: 'existing',
-      binDir,
-      ...(staged && { staged }),
-    });
+    await call(
+      ops.prepareMember,
+      `${member}: etcd ${s.version} ${staged ? 'links' : 'binaries'} and config`,
+      prepareInput(s, binDir, member, staged),
+    );
   };
+  let lastReading: { member: string; etcdserver: string; etcdcluster: string }[] | undefined;
   const health = await rollMembers(
     spec,
     progress,
@@ -179,18 +193,35 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
       revert: prepare(spec, oldRelease.binDir, rollback),
       version,
       previousVersion: from,
+      roll: (member) => ({
+        ...prepareInput(target, newRelease.binDir, member, staging || undefined),
+        // The last member's gate also reads every member's /version: the cluster version check below.
+        readVersions: member === order.at(-1),
+      }),
+      rolled: (member, r) => {
+        if (member === order.at(-1)) lastReading = r.versions;
+      },
     },
     { order, leader, prefix: verb },
   );
 
-  const versions = await step(
-    progress,
-    'Verify cluster version',
-    restartGate.checkClusterVersion,
-    `every member reports cluster version ${minor}`,
-    { spec: target, minor },
-    (r) => r.map((x) => `${x.member}: server ${x.etcdserver}, cluster ${x.etcdcluster}`).join('; '),
-  );
+  const verified = (r: NonNullable<typeof lastReading>) =>
+    r.map((x) => `${x.member}: server ${x.etcdserver}, cluster ${x.etcdcluster}`).join('; ');
+  const reading = lastReading?.every((x) => x.etcdcluster.startsWith(`${minor}.`)) ? lastReading : undefined;
+  const versions = reading
+    ? await progress.step(
+        'Verify cluster version',
+        async () => reading,
+        (r) => `${verified(r)} (read by the last gate)`,
+      )
+    : await step(
+        progress,
+        'Verify cluster version',
+        restartGate.checkClusterVersion,
+        `every member reports cluster version ${minor}`,
+        { spec: target, minor },
+        verified,
+      );
   progress.succeed();
   return { spec: target, health, order, snapshot: snapshot.file, clusterVersion: versions[0]?.etcdcluster ?? minor };
 }

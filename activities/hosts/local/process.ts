@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { atomicWrite, ensureDir, exists } from '../files';
-import { ProcInfo, findEtcdProcesses, isAlive, readProc, signal, sleep, waitGone } from '../proc';
+import { ProcInfo, findEtcdProcesses, isAlive, isEtcdOf, readProc, signal, sleep, waitGone } from '../proc';
 import type { MemberProcessStatus, MemberRef, StartMemberResult, StopMemberResult } from '../provider';
 import { localMemberRuntime, readManifest } from './layout';
 
@@ -124,7 +124,7 @@ export async function startMember(hostsDir: string, ref: MemberRef): Promise<Sta
     }
     await atomicWrite(rt.pidFile, `${pid}\n`, 0o644);
 
-    const until = Date.now() + START_CONFIRM_MS;
+    const until = Date.now() + Math.max(0, ref.startConfirmMs ?? START_CONFIRM_MS);
     while (Date.now() < until && !exited && (await isAlive(pid))) await sleep(25);
     if (exited || spawnError || !(await isAlive(pid))) {
       await fsp.rm(rt.pidFile, { force: true });
@@ -157,6 +157,45 @@ export async function memberLogTail(hostsDir: string, ref: MemberRef, lines = 20
   return logTail(localMemberRuntime(hostsDir, ref.cluster, ref.member).logFile, 0, lines);
 }
 
+/** The flock(2) locks each process holds (dev:inode), from /proc/locks: etcd's bbolt backend holds one while it is open. */
+export async function flocksByPid(): Promise<Map<number, Set<string>>> {
+  const out = new Map<number, Set<string>>();
+  const text = await fsp.readFile('/proc/locks', 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // "1: FLOCK  ADVISORY  WRITE 2884 fe:00:9978081 0 EOF"; blocked waiters ("1: -> FLOCK …") are skipped.
+    if (f[1] !== 'FLOCK') continue;
+    const pid = Number(f[4]);
+    if (!out.has(pid)) out.set(pid, new Set());
+    out.get(pid)!.add(f[5]);
+  }
+  return out;
+}
+
+/**
+ * Waits until the SIGTERMed `pids` are gone (false on timeout). An etcd closes its raft log and then its
+ * backend (releasing the backend's flock) before it lets its peer listener drain, which etcd bounds at
+ * one second and which a peer's reconnect attempt often fills: a pid that held flocks before the SIGTERM
+ * and holds none now has closed its storage, and is ended with SIGKILL instead of waiting for that.
+ */
+async function waitStopped(pids: number[], timeoutMs: number, held: Map<number, Set<string>>, root: string): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const cut = new Set<number>();
+  for (;;) {
+    const live = (await Promise.all(pids.map(async (p) => ((await isAlive(p)) ? p : 0)))).filter((p) => p > 0);
+    if (!live.length) return true;
+    if (Date.now() >= deadline) return false;
+    const locks = await flocksByPid();
+    for (const p of live) {
+      if (cut.has(p) || !held.get(p)?.size || locks.get(p)?.size) continue;
+      const info = await readProc(p);
+      if (info && isEtcdOf(info, root)) signal(p, 'SIGKILL');
+      cut.add(p);
+    }
+    await sleep(10);
+  }
+}
+
 export async function stopMember(hostsDir: string, input: MemberRef & { timeoutMs?: number }): Promise<StopMemberResult> {
   const rt = localMemberRuntime(hostsDir, input.cluster, input.member);
   const stop = async (): Promise<StopMemberResult> => {
@@ -165,8 +204,9 @@ export async function stopMember(hostsDir: string, input: MemberRef & { timeoutM
     const pids = procs.map((p) => p.pid);
     let killed = false;
     if (pids.length > 0) {
+      const held = await flocksByPid();
       pids.forEach((p) => signal(p, 'SIGTERM'));
-      if (!(await waitGone(pids, input.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS))) {
+      if (!(await waitStopped(pids, input.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS, held, rt.root))) {
         for (const p of pids) {
           // Re-check identity right before SIGKILL: never kill a recycled pid.
           const info = await readProc(p);

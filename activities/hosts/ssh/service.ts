@@ -15,7 +15,7 @@ const show = (prop: string) => `systemctl show -p ${prop} --value ${UNIT_NAME}`;
  */
 /** Starts the unit unless it runs (or activates); prints `already|started <pid>`, exit 3 when not installed, 4 when it did not start. */
 function startScript(timeoutMs: number): string {
-  const tries = Math.max(1, Math.floor((timeoutMs - 2_000) / 200));
+  const tries = Math.max(1, Math.floor((timeoutMs - 2_000) / 50));
   return `pid=$(${show('MainPID')}); st=$(${show('ActiveState')})
 if [ "$pid" != 0 ] && { [ "$st" = active ] || [ "$st" = activating ]; }; then echo "already $pid"; exit 0; fi
 [ "$(${show('LoadState')})" = loaded ] || { echo "${UNIT_NAME} is not installed" >&2; exit 3; }
@@ -25,7 +25,7 @@ i=0
 while [ $i -lt ${tries} ]; do
   pid=$(${show('MainPID')}); [ "$pid" != 0 ] && { echo "started $pid"; exit 0; }
   [ "$(${show('ActiveState')})" = failed ] && break
-  sleep 0.2; i=$((i+1))
+  sleep 0.05; i=$((i+1))
 done
 journalctl -u ${UNIT_NAME} -n 10 --no-pager -o cat >&2 || true
 exit 4`;
