@@ -55,7 +55,8 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
   const n = spec.members.length;
   const members = clusterTopology(spec);
   const concurrent = patched(FAST_PROVISION_PATCH);
-  const staging = concurrent && patched(STAGE_ON_PROVISION_PATCH);
+  // The local provider installs the release with the member files: nothing to stage, no step for it.
+  const staging = concurrent && spec.provider !== 'local' && patched(STAGE_ON_PROVISION_PATCH);
   const progress = new Progress(`Provision ${spec.name}: ${n} × etcd ${spec.version}`, staging ? PROVISION_STEPS_STAGED : PROVISION_STEPS);
 
   const validate = () => step(progress, 'Validate hosts', hostStep.preflight, `check ${n} member addresses and ports are free`, { spec });

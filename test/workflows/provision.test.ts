@@ -25,8 +25,9 @@ afterEach(() => {
 });
 
 // Peer URLs sort as strings, as etcd sorts them: https://127.0.98.12:2380 < …20:2380 < …3:2380.
-const threeMembers = (name: string) =>
+const threeMembers = (name: string, provider: 'local' | 'ssh' = 'local') =>
   stubSpec(name, {
+    provider,
     members: [
       { name: 'm1', address: '127.0.98.3' },
       { name: 'm2', address: '127.0.98.12' },
@@ -38,7 +39,7 @@ it('runs validation, release fetch and certificates at once, and starts the firs
   const name = 'wf-provision-fast';
   const gate = stubs.hold(name, 'preflight');
   try {
-    await w.create(threeMembers(name));
+    await w.create(threeMembers(name, 'ssh'));
     await gate.reached;
     // The host check is still held: the release and the certificates do not wait for it.
     const deadline = Date.now() + 15_000;
@@ -75,9 +76,20 @@ it('runs validation, release fetch and certificates at once, and starts the firs
 it('a provider that does not stage installs the release with the member files', async () => {
   const name = 'wf-provision-unstaged';
   stubs.overrides.stageRelease = async ({ version }) => ({ changed: false, version, staged: false });
-  await w.create(threeMembers(name));
+  await w.create(threeMembers(name, 'ssh'));
   await w.until(name, (v) => v.phase === 'Running');
   expect(stubs.callsFor(name, 'prepareMember').map((c) => c.input.staged)).toEqual([undefined, undefined, undefined]);
+  delete stubs.overrides.stageRelease;
+  await w.deleteAndWait(name);
+});
+
+it('the local provider has no release to stage: no step, no activity', async () => {
+  const name = 'wf-provision-local';
+  await w.create(threeMembers(name));
+  const op = (await w.until(name, (v) => v.phase === 'Running')).operations[0];
+  const steps = (await w.client.workflow.getHandle(op.workflowId).query(progressQuery)).steps;
+  expect(steps.map((s) => s.name)).not.toContain('Stage release');
+  expect(stubs.callsFor(name, 'stageRelease')).toHaveLength(0);
   await w.deleteAndWait(name);
 });
 
