@@ -11,7 +11,7 @@ import { ClusterSpec } from '../../common/spec';
 import { ensureTemporalCli } from '../../infra/temporal-cli';
 import { FAILURE_CONVERTER_PATH, ensureSearchAttributes } from '../../worker/temporal';
 import { WORKFLOWS_PATH } from '../../worker/worker';
-import { stubMachineQueue } from './stub-activities';
+import { stubActivities, stubMachineQueue } from './stub-activities';
 import { clusterWorkflow } from '../../workflows/cluster';
 import { clusterQuery, createClusterUpdate, deleteClusterUpdate, type ClusterView } from '../../workflows/definitions';
 
@@ -126,4 +126,29 @@ export function entityHelpers(client: Client, taskQueue: string): EntityHelpers 
 /** A one-member spec (no etcd runs: the activities are stubs). */
 export function stubSpec(name: string, extra: Record<string, unknown> = {}): ClusterSpec {
   return ClusterSpec.parse({ name, members: [{ name: 'm1', address: '127.0.99.2' }], ...extra });
+}
+
+/**
+ * A test file's stub activities and workflow environment: started before its tests, stopped after them, and
+ * every override an individual test set dropped after it. `suite.w` exists once the tests run.
+ */
+export function stubWorkflowSuite(label: string): { stubs: ReturnType<typeof stubActivities>; readonly w: WorkflowEnv } {
+  const stubs = stubActivities();
+  let env: WorkflowEnv | undefined;
+  beforeAll(async () => {
+    env = await startWorkflowEnv(stubs.activities, `${label}-${process.pid}`);
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+  afterEach(() => {
+    for (const k of Object.keys(stubs.overrides)) delete stubs.overrides[k];
+  });
+  return {
+    stubs,
+    get w() {
+      if (!env) throw new Error(`the ${label} workflow environment is not started`);
+      return env;
+    },
+  };
 }

@@ -10,39 +10,29 @@ import {
   submitOperationSignal,
   submitOperationUpdate,
 } from '../../workflows/definitions';
-import { startWorkflowEnv, stubSpec, type WorkflowEnv } from '../support/workflow-env';
-import { stubActivities, stubFailure, stubMachineQueue } from '../support/stub-activities';
+import { stubSpec, stubWorkflowSuite } from '../support/workflow-env';
+import { stubFailure, stubMachineQueue } from '../support/stub-activities';
 
 jest.setTimeout(120_000);
 
-const stubs = stubActivities();
-let w: WorkflowEnv;
+const suite = stubWorkflowSuite('entity');
+const { stubs } = suite;
 
-beforeAll(async () => {
-  w = await startWorkflowEnv(stubs.activities, `entity-${process.pid}`);
-});
-afterAll(async () => {
-  await w?.stop();
-});
-afterEach(() => {
-  for (const k of Object.keys(stubs.overrides)) delete stubs.overrides[k];
-});
-
-const entity = (name: string) => w.client.workflow.getHandle(clusterWorkflowId(name));
+const entity = (name: string) => suite.w.client.workflow.getHandle(clusterWorkflowId(name));
 const { callsFor, hold } = stubs;
 
 it('delete cancels the queued operations and the running child, then deletes', async () => {
   const name = 'wf-delete-cancels';
   const gate = hold(name, 'prepareMember');
   try {
-    const provision = await w.create(stubSpec(name));
+    const provision = await suite.w.create(stubSpec(name));
     await gate.reached;
     const backup = await entity(name).executeUpdate(submitOperationUpdate, { args: [{ kind: 'backup', params: {} }] });
-    const queued = await w.until(name, (v) => v.queue.some((o) => o.id === backup.operationId));
+    const queued = await suite.w.until(name, (v) => v.queue.some((o) => o.id === backup.operationId));
     expect(queued.current?.id).toBe(provision.operationId);
 
-    await w.deleteAndWait(name);
-    const child = await w.client.workflow.getHandle(provision.workflowId).describe();
+    await suite.w.deleteAndWait(name);
+    const child = await suite.w.client.workflow.getHandle(provision.workflowId).describe();
     expect(child.status.name).toBe('CANCELLED');
     expect((await entity(name).describe()).status.name).toBe('COMPLETED');
     const done = await entity(name).query(clusterQuery);
@@ -64,40 +54,40 @@ it('a failed provision is retried with the same CA', async () => {
   stubs.overrides.startMember = async () => {
     throw stubFailure('port in use (stub)');
   };
-  const first = await w.create(stubSpec(name));
-  const failed = await w.until(name, (v) => v.phase === 'Failed');
+  const first = await suite.w.create(stubSpec(name));
+  const failed = await suite.w.until(name, (v) => v.phase === 'Failed');
   expect(failed.operations.find((o) => o.id === first.operationId)).toMatchObject({
     status: 'Failed',
     error: expect.stringMatching(/port in use/),
   });
   delete stubs.overrides.startMember;
 
-  const again = await w.create(stubSpec(name));
+  const again = await suite.w.create(stubSpec(name));
   expect(again.created).toBe(true);
   expect(again.operationId).not.toBe(first.operationId);
-  await w.until(name, (v) => v.phase === 'Running');
+  await suite.w.until(name, (v) => v.phase === 'Running');
   const issued = callsFor(name, 'issueCertificates');
   expect(issued).toHaveLength(2);
   expect(issued[0].input.existing).toBeUndefined();
   // The retried child's input carries the CA the first attempt issued (certificate and key id).
-  const retried = await w.client.workflow.getHandle(again.workflowId).fetchHistory();
+  const retried = await suite.w.client.workflow.getHandle(again.workflowId).fetchHistory();
   const input = retried.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
   const { pki } = JSON.parse(Buffer.from(input.data!).toString('utf8'));
   expect(pki.ca).toEqual({ cert: `CERT ca ${name} #1`, keyId: `key-ca-${name}-1` });
   expect(issued[1].input.existing.ca).toEqual(pki.ca);
-  await w.deleteAndWait(name);
+  await suite.w.deleteAndWait(name);
 });
 
 it('pause stops the child at the next step boundary; resume finishes it', async () => {
   const name = 'wf-pause';
   const gate = stubs.hold(name, 'prepareMember');
   try {
-    const op = await w.create(stubSpec(name));
+    const op = await suite.w.create(stubSpec(name));
     await gate.reached;
     const paused = await entity(name).executeUpdate(controlOperationUpdate, { args: [{ operationId: op.operationId, action: 'pause' }] });
     expect(paused.status).toBe('Paused');
     gate.open(); // 'Prepare hosts' finishes; 'Start members' must wait
-    const child = w.client.workflow.getHandle(op.workflowId);
+    const child = suite.w.client.workflow.getHandle(op.workflowId);
     const deadline = Date.now() + 15_000;
     let progress = await child.query(progressQuery);
     while (progress.steps.find((s) => s.name === 'Prepare hosts')?.status !== 'done' && Date.now() < deadline) {
@@ -111,20 +101,20 @@ it('pause stops the child at the next step boundary; resume finishes it', async 
     expect((await entity(name).query(clusterQuery)).current).toMatchObject({ id: op.operationId, status: 'Paused' });
 
     await entity(name).executeUpdate(controlOperationUpdate, { args: [{ operationId: op.operationId, action: 'resume' }] });
-    const v = await w.until(name, (x) => x.phase === 'Running');
+    const v = await suite.w.until(name, (x) => x.phase === 'Running');
     expect(v.operations.find((o) => o.id === op.operationId)?.status).toBe('Succeeded');
     expect(callsFor(name, 'startMember')).toHaveLength(1);
   } finally {
     gate.open();
   }
-  await w.deleteAndWait(name);
+  await suite.w.deleteAndWait(name);
 });
 
 it('continue-as-new carries the state', async () => {
   const name = 'wf-continue-as-new';
   // A short health interval: the idle loop grows the history past the server's suggestion fast.
-  const op = await w.create(stubSpec(name, { maintenance: { healthCheckInterval: '1s' } }));
-  await w.until(name, (v) => v.phase === 'Running');
+  const op = await suite.w.create(stubSpec(name, { maintenance: { healthCheckInterval: '1s' } }));
+  await suite.w.until(name, (v) => v.phase === 'Running');
   const h = entity(name);
   const firstRun = (await h.describe()).runId;
   const deadline = Date.now() + 60_000;
@@ -132,10 +122,10 @@ it('continue-as-new carries the state', async () => {
     if (Date.now() > deadline) throw new Error('the entity never continued-as-new');
     await new Promise((r) => setTimeout(r, 500));
   }
-  const first = await w.client.workflow.getHandle(clusterWorkflowId(name), firstRun).describe();
+  const first = await suite.w.client.workflow.getHandle(clusterWorkflowId(name), firstRun).describe();
   expect(first.status.name).toBe('CONTINUED_AS_NEW');
 
-  const v = await w.until(name, (x) => x.phase === 'Running');
+  const v = await suite.w.until(name, (x) => x.phase === 'Running');
   expect(v.spec?.name).toBe(name);
   expect(v.fingerprint).toBe(`fp-${name}`);
   expect(v.operations.find((o) => o.id === op.operationId)?.status).toBe('Succeeded');
@@ -145,22 +135,22 @@ it('continue-as-new carries the state', async () => {
   expect(signed).toEqual({ ca: `CERT ca ${name} #1`, cert: `CLIENT CERT signed with key-ca-${name}-1` });
   const backup = await h.executeUpdate(submitOperationUpdate, { args: [{ kind: 'backup', params: {} }] });
   expect(backup.operationId).toMatch(/\b2\b/);
-  const after = await w.until(name, (x) => x.operations.some((o) => o.id === backup.operationId && o.status === 'Succeeded'));
+  const after = await suite.w.until(name, (x) => x.operations.some((o) => o.id === backup.operationId && o.status === 'Succeeded'));
   expect((after.extensions?.backups as any)?.latest?.id).toBe('b-1');
   // Same spec again: still idempotent after continue-as-new.
-  expect((await w.create(stubSpec(name, { maintenance: { healthCheckInterval: '1s' } }))).created).toBe(false);
-  await w.deleteAndWait(name);
+  expect((await suite.w.create(stubSpec(name, { maintenance: { healthCheckInterval: '1s' } }))).created).toBe(false);
+  await suite.w.deleteAndWait(name);
 });
 
 it('a refused scheduled submission is recorded as a failed operation', async () => {
   const name = 'wf-refused-signal';
-  await w.create(stubSpec(name));
-  await w.until(name, (v) => v.phase === 'Running');
+  await suite.w.create(stubSpec(name));
+  await suite.w.until(name, (v) => v.phase === 'Running');
   const h = entity(name);
   await h.signal(submitOperationSignal, { kind: 'provision' });
   await h.signal(submitOperationSignal, { kind: 'restore', params: {} });
   await h.signal(submitOperationSignal, { kind: 'backup', params: {} });
-  const v = await w.until(name, (x) => x.operations.some((o) => o.kind === 'backup' && o.status === 'Succeeded'));
+  const v = await suite.w.until(name, (x) => x.operations.some((o) => o.kind === 'backup' && o.status === 'Succeeded'));
   expect(v.operations.find((o) => o.kind === 'provision' && o.status === 'Failed')?.error).toMatch(
     /^refused: operation provision is not available/,
   );
@@ -169,24 +159,24 @@ it('a refused scheduled submission is recorded as a failed operation', async () 
     error: expect.stringMatching(/^refused: backup: the id of a backup/),
   });
   expect(v.phase).toBe('Running');
-  await w.deleteAndWait(name);
+  await suite.w.deleteAndWait(name);
 });
 
 it("a local cluster's operations and health checks run on its members' machine queue", async () => {
   const name = 'wf-machine-queue';
-  const machine = stubMachineQueue(w.taskQueue);
-  const provision = await w.create(stubSpec(name, { maintenance: { healthCheckInterval: '1s' } }));
-  await w.until(name, (v) => v.phase === 'Running');
+  const machine = stubMachineQueue(suite.w.taskQueue);
+  const provision = await suite.w.create(stubSpec(name, { maintenance: { healthCheckInterval: '1s' } }));
+  await suite.w.until(name, (v) => v.phase === 'Running');
   const backup = await entity(name).executeUpdate(submitOperationUpdate, { args: [{ kind: 'backup', params: {} }] });
-  await w.until(name, (v) => v.operations.some((o) => o.id === backup.operationId && o.status === 'Succeeded'));
+  await suite.w.until(name, (v) => v.operations.some((o) => o.id === backup.operationId && o.status === 'Succeeded'));
   // The entity stays on the shared queue; each operation's child runs on the machine's.
-  expect((await entity(name).describe()).taskQueue).toBe(w.taskQueue);
-  for (const op of [provision, backup]) expect((await w.client.workflow.getHandle(op.workflowId).describe()).taskQueue).toBe(machine);
+  expect((await entity(name).describe()).taskQueue).toBe(suite.w.taskQueue);
+  for (const op of [provision, backup]) expect((await suite.w.client.workflow.getHandle(op.workflowId).describe()).taskQueue).toBe(machine);
   // The machine is chosen once (on the shared queue); the entity's health checks (every run's) go to it.
   const scheduled = async () => {
     const all: { type?: string | null; queue?: string | null }[] = [];
-    for await (const run of w.client.workflow.list({ query: `WorkflowId = '${clusterWorkflowId(name)}'` })) {
-      for (const e of (await w.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? []) {
+    for await (const run of suite.w.client.workflow.list({ query: `WorkflowId = '${clusterWorkflowId(name)}'` })) {
+      for (const e of (await suite.w.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? []) {
         const a = e.activityTaskScheduledEventAttributes;
         if (a) all.push({ type: a.activityType?.name, queue: a.taskQueue?.name });
       }
@@ -198,9 +188,9 @@ it("a local cluster's operations and health checks run on its members' machine q
     await new Promise((r) => setTimeout(r, 500));
     seen = await scheduled();
   }
-  expect(seen.filter((a) => a.type === 'workerMachine')).toEqual([{ type: 'workerMachine', queue: w.taskQueue }]);
+  expect(seen.filter((a) => a.type === 'workerMachine')).toEqual([{ type: 'workerMachine', queue: suite.w.taskQueue }]);
   const health = seen.filter((a) => a.type === 'clusterHealth');
   expect(health.length).toBeGreaterThan(0);
   expect(health.every((a) => a.queue === machine)).toBe(true);
-  await w.deleteAndWait(name);
+  await suite.w.deleteAndWait(name);
 });

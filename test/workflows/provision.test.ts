@@ -6,23 +6,13 @@
 // release is staged on the hosts while the certificates are issued. Real
 // workflows, stub activities.
 import { progressQuery } from '../../workflows/definitions';
-import { startWorkflowEnv, stubSpec, type WorkflowEnv } from '../support/workflow-env';
-import { stubActivities, stubFailure } from '../support/stub-activities';
+import { stubSpec, stubWorkflowSuite } from '../support/workflow-env';
+import { stubFailure } from '../support/stub-activities';
 
 jest.setTimeout(120_000);
 
-const stubs = stubActivities();
-let w: WorkflowEnv;
-
-beforeAll(async () => {
-  w = await startWorkflowEnv(stubs.activities, `provision-${process.pid}`);
-});
-afterAll(async () => {
-  await w?.stop();
-});
-afterEach(() => {
-  for (const k of Object.keys(stubs.overrides)) delete stubs.overrides[k];
-});
+const suite = stubWorkflowSuite('provision');
+const { stubs } = suite;
 
 // Peer URLs sort as strings, as etcd sorts them: https://127.0.98.12:2380 < …20:2380 < …3:2380.
 const threeMembers = (name: string, provider: 'local' | 'ssh' = 'local') =>
@@ -39,7 +29,7 @@ it('runs validation, release fetch and certificates at once, and starts the firs
   const name = 'wf-provision-fast';
   const gate = stubs.hold(name, 'preflight');
   try {
-    await w.create(threeMembers(name, 'ssh'));
+    await suite.w.create(threeMembers(name, 'ssh'));
     await gate.reached;
     // The host check is still held: the release and the certificates do not wait for it.
     const deadline = Date.now() + 15_000;
@@ -54,7 +44,7 @@ it('runs validation, release fetch and certificates at once, and starts the firs
   } finally {
     gate.open();
   }
-  await w.until(name, (v) => v.phase === 'Running');
+  await suite.w.until(name, (v) => v.phase === 'Running');
   // Staged on every host (as by the ssh provider), then only linked with the member files.
   expect(stubs.callsFor(name, 'stageRelease').map((c) => c.input.member)).toEqual(['m1', 'm2', 'm3']);
   expect(stubs.callsFor(name, 'prepareMember').map((c) => c.input.staged)).toEqual([true, true, true]);
@@ -66,31 +56,30 @@ it('runs validation, release fetch and certificates at once, and starts the firs
   // The health gate, the write check and the marking: one activity, three steps done.
   expect(stubs.callsFor(name, 'confirmBootstrap')[0].input.pollMs).toBeGreaterThan(0);
   for (const a of ['checkHealthy', 'verifyWriteRead', 'markMemberExisting']) expect(stubs.callsFor(name, a)).toHaveLength(0);
-  const op = (await w.until(name, (v) => v.phase === 'Running')).operations[0];
-  const steps = (await w.client.workflow.getHandle(op.workflowId).query(progressQuery)).steps;
+  const op = (await suite.w.until(name, (v) => v.phase === 'Running')).operations[0];
+  const steps = (await suite.w.client.workflow.getHandle(op.workflowId).query(progressQuery)).steps;
   expect(steps.every((s) => s.status === 'done')).toBe(true);
   expect(steps.map((s) => s.name).slice(2, 5)).toEqual(['Issue certificates', 'Stage release', 'Prepare hosts']);
-  await w.deleteAndWait(name);
+  await suite.w.deleteAndWait(name);
 });
 
 it('a provider that does not stage installs the release with the member files', async () => {
   const name = 'wf-provision-unstaged';
   stubs.overrides.stageRelease = async ({ version }) => ({ changed: false, version, staged: false });
-  await w.create(threeMembers(name, 'ssh'));
-  await w.until(name, (v) => v.phase === 'Running');
+  await suite.w.create(threeMembers(name, 'ssh'));
+  await suite.w.until(name, (v) => v.phase === 'Running');
   expect(stubs.callsFor(name, 'prepareMember').map((c) => c.input.staged)).toEqual([undefined, undefined, undefined]);
-  delete stubs.overrides.stageRelease;
-  await w.deleteAndWait(name);
+  await suite.w.deleteAndWait(name);
 });
 
 it('the local provider has no release to stage: no step, no activity', async () => {
   const name = 'wf-provision-local';
-  await w.create(threeMembers(name));
-  const op = (await w.until(name, (v) => v.phase === 'Running')).operations[0];
-  const steps = (await w.client.workflow.getHandle(op.workflowId).query(progressQuery)).steps;
+  await suite.w.create(threeMembers(name));
+  const op = (await suite.w.until(name, (v) => v.phase === 'Running')).operations[0];
+  const steps = (await suite.w.client.workflow.getHandle(op.workflowId).query(progressQuery)).steps;
   expect(steps.map((s) => s.name)).not.toContain('Stage release');
   expect(stubs.callsFor(name, 'stageRelease')).toHaveLength(0);
-  await w.deleteAndWait(name);
+  await suite.w.deleteAndWait(name);
 });
 
 it('a failed host check still reports the certificates issued alongside it, and the retry reuses the CA', async () => {
@@ -98,23 +87,23 @@ it('a failed host check still reports the certificates issued alongside it, and 
   stubs.overrides.preflight = async () => {
     throw stubFailure('port in use (stub)');
   };
-  const first = await w.create(threeMembers(name));
-  const failed = await w.until(name, (v) => v.phase === 'Failed');
+  const first = await suite.w.create(threeMembers(name));
+  const failed = await suite.w.until(name, (v) => v.phase === 'Failed');
   expect(failed.operations.find((o) => o.id === first.operationId)).toMatchObject({
     status: 'Failed',
     error: expect.stringMatching(/port in use/),
   });
-  const steps = (await w.client.workflow.getHandle(first.workflowId).query(progressQuery)).steps;
+  const steps = (await suite.w.client.workflow.getHandle(first.workflowId).query(progressQuery)).steps;
   expect(steps.find((s) => s.name === 'Validate hosts')?.status).toBe('failed');
   expect(steps.find((s) => s.name === 'Prepare hosts')?.status).toBe('pending');
   expect(stubs.callsFor(name, 'prepareMember')).toHaveLength(0);
   expect(stubs.callsFor(name, 'stageRelease')).toHaveLength(0);
   delete stubs.overrides.preflight;
 
-  await w.create(threeMembers(name));
-  await w.until(name, (v) => v.phase === 'Running');
+  await suite.w.create(threeMembers(name));
+  await suite.w.until(name, (v) => v.phase === 'Running');
   const issued = stubs.callsFor(name, 'issueCertificates');
   expect(issued).toHaveLength(2);
   expect(issued[1].input.existing?.ca).toEqual({ cert: `CERT ca ${name} #1`, keyId: `key-ca-${name}-1` });
-  await w.deleteAndWait(name);
+  await suite.w.deleteAndWait(name);
 });

@@ -5,23 +5,12 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { progressQuery } from '../../workflows/definitions';
 import { approveUpdate } from '../../workflows/recovery/approval';
-import { startWorkflowEnv, stubSpec, type WorkflowEnv } from '../support/workflow-env';
-import { stubActivities } from '../support/stub-activities';
+import { stubSpec, stubWorkflowSuite } from '../support/workflow-env';
 
 jest.setTimeout(120_000);
 
-const stubs = stubActivities();
-let w: WorkflowEnv;
-
-beforeAll(async () => {
-  w = await startWorkflowEnv(stubs.activities, `recovery-${process.pid}`);
-});
-afterAll(async () => {
-  await w?.stop();
-});
-afterEach(() => {
-  for (const k of Object.keys(stubs.overrides)) delete stubs.overrides[k];
-});
+const suite = stubWorkflowSuite('recovery');
+const { stubs } = suite;
 
 const members = [1, 2, 3].map((i) => ({ name: `m${i}`, address: `127.0.99.${10 + i}` }));
 const spec = (name: string, recovery: Record<string, unknown>) =>
@@ -44,16 +33,16 @@ function quorumSwitch(name: string) {
   return lost;
 }
 
-const progressOf = (workflowId: string) => w.client.workflow.getHandle(workflowId).query(progressQuery);
+const progressOf = (workflowId: string) => suite.w.client.workflow.getHandle(workflowId).query(progressQuery);
 
 it('after the grace period: QuorumLost, one recover-quorum waiting for approval with its plan; approve restores', async () => {
   const name = 'wf-quorum-approve';
   const lost = quorumSwitch(name);
-  await w.create(spec(name, { quorumLossGrace: '2s' }));
-  await w.until(name, (v) => v.phase === 'Running');
+  await suite.w.create(spec(name, { quorumLossGrace: '2s' }));
+  await suite.w.until(name, (v) => v.phase === 'Running');
   lost.value = true;
   const t0 = Date.now();
-  const view = await w.until(name, (v) => v.phase === 'QuorumLost' && v.current?.kind === 'recover-quorum');
+  const view = await suite.w.until(name, (v) => v.phase === 'QuorumLost' && v.current?.kind === 'recover-quorum');
   expect(Date.now() - t0).toBeGreaterThanOrEqual(2_000);
   expect(view.reason).toMatch(/quorum lost for \d+ s: 1 of 3 voting members reachable, 2 needed \(down: m2, m3\)/);
   const op = view.current!;
@@ -71,16 +60,16 @@ it('after the grace period: QuorumLost, one recover-quorum waiting for approval 
 
   // Still lost on the next health checks: no second operation.
   await new Promise((r) => setTimeout(r, 1_500));
-  const mid = await w.until(name, () => true);
+  const mid = await suite.w.until(name, () => true);
   expect(mid.queue).toHaveLength(0);
 
-  await w.client.workflow.getHandle(op.workflowId).executeUpdate(approveUpdate, { args: [{ by: 'test' }] });
-  const done = await w.until(name, (v) => v.operations.some((o) => o.id === op.id));
+  await suite.w.client.workflow.getHandle(op.workflowId).executeUpdate(approveUpdate, { args: [{ by: 'test' }] });
+  const done = await suite.w.until(name, (v) => v.operations.some((o) => o.id === op.id));
   const rec = done.operations.find((o) => o.id === op.id)!;
   expect(rec.status).toBe('Succeeded');
   expect(rec.result).toMatchObject({ recovered: true, source: { kind: 'survivor', member: 'm1' }, approvedBy: 'test' });
   expect(stubs.callsFor(name, 'restoreMemberData').map((c) => c.input.member)).toEqual(['m1', 'm2', 'm3']);
-  await w.until(name, (v) => v.phase === 'Running');
+  await suite.w.until(name, (v) => v.phase === 'Running');
 });
 
 it('approval of an operation that waits for nothing is refused (Conflict)', async () => {
@@ -88,12 +77,12 @@ it('approval of an operation that waits for nothing is refused (Conflict)', asyn
   const lost = quorumSwitch(name);
   const gate = stubs.hold(name, 'assessMembers');
   try {
-    await w.create(spec(name, { quorumLossGrace: '1s' }));
-    await w.until(name, (v) => v.phase === 'Running');
+    await suite.w.create(spec(name, { quorumLossGrace: '1s' }));
+    await suite.w.until(name, (v) => v.phase === 'Running');
     lost.value = true;
-    const view = await w.until(name, (v) => v.current?.kind === 'recover-quorum');
+    const view = await suite.w.until(name, (v) => v.current?.kind === 'recover-quorum');
     await gate.reached;
-    const err = await w.client.workflow
+    const err = await suite.w.client.workflow
       .getHandle(view.current!.workflowId)
       .executeUpdate(approveUpdate, { args: [{}] })
       .catch((e) => e);
@@ -102,7 +91,7 @@ it('approval of an operation that waits for nothing is refused (Conflict)', asyn
   } finally {
     gate.open();
   }
-  await w.deleteAndWait(name);
+  await suite.w.deleteAndWait(name);
 });
 
 it('recovery.auto proceeds without approval; no survivor answering: the latest backup', async () => {
@@ -110,15 +99,18 @@ it('recovery.auto proceeds without approval; no survivor answering: the latest b
   const lost = quorumSwitch(name);
   stubs.overrides.assessMembers = async ({ spec: s }: any) =>
     s.members.map((m: any) => ({ name: m.name, running: false, hasData: false, answers: false }));
-  await w.create(spec(name, { quorumLossGrace: '1s', auto: true }));
-  await w.until(name, (v) => v.phase === 'Running');
+  await suite.w.create(spec(name, { quorumLossGrace: '1s', auto: true }));
+  await suite.w.until(name, (v) => v.phase === 'Running');
   lost.value = true;
-  const view = await w.until(name, (v) => v.current?.kind === 'recover-quorum' || v.operations.some((o) => o.kind === 'recover-quorum'));
+  const view = await suite.w.until(
+    name,
+    (v) => v.current?.kind === 'recover-quorum' || v.operations.some((o) => o.kind === 'recover-quorum'),
+  );
   const id = (view.current ?? view.operations.find((o) => o.kind === 'recover-quorum'))!.id;
-  const done = await w.until(name, (v) => v.operations.some((o) => o.id === id));
+  const done = await suite.w.until(name, (v) => v.operations.some((o) => o.id === id));
   const rec = done.operations.find((o) => o.id === id)!;
   expect(rec).toMatchObject({ status: 'Succeeded', result: { recovered: true, source: { kind: 'backup' }, approvedBy: 'recovery.auto' } });
   expect(stubs.calls.filter((c) => c.name === 'stageBackup' && c.input.ref.cluster === name)).toHaveLength(1);
   expect(stubs.callsFor(name, 'snapshotMember')).toHaveLength(0);
-  await w.until(name, (v) => v.phase === 'Running');
+  await suite.w.until(name, (v) => v.phase === 'Running');
 });

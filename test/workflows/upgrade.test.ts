@@ -5,23 +5,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { clusterWorkflowId } from '../../common/operations';
 import { submitOperationUpdate } from '../../workflows/definitions';
-import { startWorkflowEnv, stubSpec, type WorkflowEnv } from '../support/workflow-env';
-import { stubActivities } from '../support/stub-activities';
+import { stubSpec, stubWorkflowSuite } from '../support/workflow-env';
 
 jest.setTimeout(120_000);
 
-const stubs = stubActivities();
-let w: WorkflowEnv;
-
-beforeAll(async () => {
-  w = await startWorkflowEnv(stubs.activities, `upgrade-${process.pid}`);
-});
-afterAll(async () => {
-  await w?.stop();
-});
-afterEach(() => {
-  for (const k of Object.keys(stubs.overrides)) delete stubs.overrides[k];
-});
+const suite = stubWorkflowSuite('upgrade');
+const { stubs } = suite;
 
 const members = [1, 2, 3].map((i) => ({ name: `m${i}`, address: `127.0.99.${20 + i}` }));
 
@@ -29,12 +18,12 @@ const members = [1, 2, 3].map((i) => ({ name: `m${i}`, address: `127.0.99.${20 +
 const rolling = (name: string, activity: string) => stubs.callsFor(name, activity).filter((c) => c.input.clusterState !== 'new');
 
 async function upgrade(name: string) {
-  await w.create(stubSpec(name, { members, version: 'v3.5.10' }));
-  await w.until(name, (v) => v.phase === 'Running');
-  const op = await w.client.workflow
+  await suite.w.create(stubSpec(name, { members, version: 'v3.5.10' }));
+  await suite.w.until(name, (v) => v.phase === 'Running');
+  const op = await suite.w.client.workflow
     .getHandle(clusterWorkflowId(name))
     .executeUpdate(submitOperationUpdate, { args: [{ kind: 'upgrade', params: { version: 'v3.5.35' } }] });
-  const v = await w.until(name, (x) =>
+  const v = await suite.w.until(name, (x) =>
     x.operations.some((o) => o.id === op.operationId && o.status !== 'Running' && o.status !== 'Queued'),
   );
   return v.operations.find((o) => o.id === op.operationId)!;
