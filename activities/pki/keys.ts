@@ -42,11 +42,15 @@ export interface GeneratedKey {
 const KEYGEN_SLOTS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
 let keygensRunning = 0;
 const keygenQueue: (() => void)[] = [];
+/** Keys this module generated (on ask or ahead) and handed out from a pool: what the pool's tests read. */
+const counts = { generated: 0, pooledHandedOut: 0 };
+export const keyCounts = (): Readonly<typeof counts> => ({ ...counts });
 
 async function keygenSlot<T>(fn: () => Promise<T>): Promise<T> {
   if (keygensRunning >= KEYGEN_SLOTS) await new Promise<void>((r) => keygenQueue.push(r));
   else keygensRunning++;
   try {
+    counts.generated++;
     return await fn();
   } finally {
     const next = keygenQueue.shift();
@@ -66,18 +70,27 @@ const MAX_POOLED_KINDS = 8;
 /** Event loop utilization above which the worker counts as busy. */
 const BUSY_LOOP = 0.3;
 const LOOK_MS = 250;
-const pool = { size: 0, quietMs: 3_000 };
+const QUIET_MS = 3_000;
+const pool = { size: 0, quietMs: QUIET_MS, busyLoop: BUSY_LOOP };
 const pools = new Map<string, { algorithm: KeyAlgorithm; keys: webcrypto.CryptoKeyPair[] }>();
 let lastAsked = 0;
 let refilling = false;
 let refillTimer: NodeJS.Timeout | undefined;
 let loopMark = performance.eventLoopUtilization();
 
-/** How many keys of each kind to keep made ahead (0: none; the pools are emptied); `quietMs` for tests. */
-export function configureKeyPool(size: number, opts: { quietMs?: number } = {}): void {
+/**
+ * How many keys of each kind to keep made ahead (0: none; the pools are emptied). `quietMs` and
+ * `busyLoop` (the event loop utilization that counts as busy) are for tests.
+ */
+export function configureKeyPool(size: number, opts: { quietMs?: number; busyLoop?: number } = {}): void {
   pool.size = Math.max(0, Math.min(64, Math.floor(size)));
-  if (opts.quietMs !== undefined) pool.quietMs = opts.quietMs;
+  pool.quietMs = opts.quietMs ?? QUIET_MS;
+  pool.busyLoop = opts.busyLoop ?? BUSY_LOOP;
   for (const p of pools.values()) p.keys.splice(pool.size);
+  if (pool.size === 0) {
+    clearTimeout(refillTimer);
+    refillTimer = undefined;
+  }
   refillSoon();
 }
 
@@ -99,7 +112,7 @@ async function refill(): Promise<void> {
       if (!wanting) return;
       const loop = performance.eventLoopUtilization(loopMark).utilization;
       loopMark = performance.eventLoopUtilization();
-      if (Date.now() - lastAsked < pool.quietMs || keygensRunning > 0 || loop > BUSY_LOOP) {
+      if (Date.now() - lastAsked < pool.quietMs || keygensRunning > 0 || loop > pool.busyLoop) {
         later = true;
         return;
       }
@@ -122,6 +135,7 @@ function pooledKey(algorithm: KeyAlgorithm): webcrypto.CryptoKeyPair | undefined
   let kept = pools.get(kind);
   if (!kept && pools.size < MAX_POOLED_KINDS) pools.set(kind, (kept = { algorithm, keys: [] }));
   const pair = kept?.keys.shift();
+  if (pair) counts.pooledHandedOut++;
   refillSoon();
   return pair;
 }
