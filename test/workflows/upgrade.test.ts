@@ -71,3 +71,40 @@ it('a member gone after its restart is rolled back with its previous files and t
   expect(stubs.callsFor(name, 'restartMember').map((c) => c.input.member)).toEqual(['m2']);
   expect(stubs.callsFor(name, 'memberGate').map((c) => c.input.version)).toEqual(['v3.5.10']);
 });
+
+it('copies the release member by member in roll order, each roll waiting only for its own copy', async () => {
+  const name = 'wf-upgrade-pipelined';
+  const rolledYet = (m: string) => stubs.callsFor(name, 'rollMember').some((c) => c.input.member === m);
+  // m3's copy is made only once m2's roll has started: a workflow that waited for every copy never gets there.
+  stubs.overrides.stageRelease = async ({ member, version }: any) => {
+    const before = { m3: 'm2', m1: 'm3' }[member as string];
+    for (let i = 0; before && !rolledYet(before); i++) {
+      if (i > 200) throw ApplicationFailure.nonRetryable(`${member} copied before ${before} rolled: not pipelined`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return { changed: true, version, staged: true };
+  };
+  const done = await upgrade(name);
+  expect(done.status).toBe('Succeeded');
+  const order = (a: string) => stubs.callsFor(name, a).map((c) => c.input.member);
+  expect(order('stageRelease')).toEqual(['m2', 'm3', 'm1']);
+  expect(order('rollMember')).toEqual(['m2', 'm3', 'm1']);
+  // Each member's copy was asked for before its roll.
+  const at = (a: string, m: string) => stubs.calls.indexOf(stubs.callsFor(name, a).find((c) => c.input.member === m)!);
+  for (const m of ['m2', 'm3', 'm1']) expect(at('stageRelease', m)).toBeLessThan(at('rollMember', m));
+});
+
+it('a copy that fails stops the upgrade before that member is touched; the members rolled before it stay upgraded', async () => {
+  const name = 'wf-upgrade-copy-fails';
+  stubs.overrides.stageRelease = async ({ member, version }: any) => {
+    if (member === 'm3') throw ApplicationFailure.nonRetryable('m3: sha256sum: etcd: FAILED', 'ReleaseCorrupt');
+    return { changed: true, version, staged: true };
+  };
+  const done = await upgrade(name);
+  expect(done.status).toBe('Failed');
+  expect(done.error).toBe(
+    'etcd v3.5.35 could not be copied to m3: m3: sha256sum: etcd: FAILED; the upgrade stopped before it (m2 on v3.5.35, m3, m1 still on v3.5.10); submit it again once fixed',
+  );
+  expect(stubs.callsFor(name, 'rollMember').map((c) => c.input.member)).toEqual(['m2']);
+  expect(rolling(name, 'prepareMember')).toHaveLength(0);
+});

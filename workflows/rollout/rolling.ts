@@ -37,6 +37,8 @@ export interface MemberChange {
   roll?(member: string): Omit<RollMemberInput, 'version' | 'pollMs'>;
   /** Told each member's rollMember result (the roll's last one may carry every member's /version). */
   rolled?(member: string, result: RollMemberResult): void;
+  /** Awaited before the member's step starts (e.g. its copy of the new release); a rejection stops the roll there. */
+  ready?(member: string): Promise<unknown>;
 }
 
 export interface RollOrder {
@@ -74,6 +76,7 @@ export async function rollMembers(
   const done: string[] = [];
   let last: ClusterHealthView | undefined;
   for (const member of order) {
+    await change.ready?.(member);
     last = await progress.step(
       memberStep(prefix, member, leader),
       async () => {

@@ -1,8 +1,9 @@
 // Rolling upgrade: the runbook. Path check against the known releases,
 // safety check, both releases fetched (the old one is the rollback), a
-// snapshot kept, the new release copied to every member at once (links
-// untouched), then member by member (followers first, leader last after
-// MoveLeader: links, config, restart, gate), and finally the cluster version.
+// snapshot kept, the new release copied to the members one by one in roll
+// order (links untouched), and member by member, each once its copy is there
+// (followers first, leader last after MoveLeader: links, config, restart,
+// gate), and finally the cluster version.
 // A minor-version rollback (3.6 → latest 3.5) is the same roll after etcd's
 // downgrade flow: validate + enable, every member's storage migrated.
 import { ApplicationFailure, patched } from '@temporalio/workflow';
@@ -12,7 +13,7 @@ import { clusterTopology, initialCluster } from '../../common/topology';
 import { minorOf } from '../../common/release-version';
 import { checkUpgradePath, checkUpgradeShape } from '../../common/upgrade-path';
 import type { ClusterPki } from '../../activities/pki';
-import { Progress, settled } from '../progress';
+import { describe, Progress, settled } from '../progress';
 import { memberPki } from '../provision';
 import { call, download, restartGate, rollback, rolloutStep, step } from '../activities';
 import { rollMembers, rollOrder, memberStep } from './rolling';
@@ -24,6 +25,17 @@ export const STAGE_RELEASE_PATCH = 'upgrade-stage-release';
 export const CONCURRENT_PREAMBLE_PATCH = 'upgrade-concurrent-preamble';
 /** Histories recorded before the path check ran beside the safety check and the release fetch (the snapshot and staging wait for it). */
 export const PATH_IN_PREAMBLE_PATCH = 'upgrade-path-in-preamble';
+/** Histories recorded before the release was copied member by member in roll order, each roll waiting only for its own copy. */
+export const PIPELINED_STAGE_PATCH = 'upgrade-stage-pipelined';
+
+/** A promise settled from outside; handled from the start (a member whose roll never comes leaves no unhandled rejection). */
+function deferred(): { promise: Promise<void>; resolve(): void; reject(err: unknown): void } {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
 
 export interface RollingUpgradeInput {
   spec: ClusterSpec;
@@ -98,31 +110,60 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
       { spec, name: snapshotName },
       (s) => `${s.file} (${s.bytes} bytes)`,
     );
-  const stage = (binDir: string) =>
-    progress.step(
-      'Stage release',
-      () =>
-        Promise.all(
-          spec.members.map((m) =>
-            call(download.stageRelease, `${m.name}: copy and verify etcd ${version}, links untouched`, {
-              cluster: spec.name,
-              member: m.name,
-              version,
-              binDir,
-              spec,
-            }),
-          ),
-        ),
-      (r) =>
-        r.every((x) => !x.staged) ? 'nothing to stage for this provider' : `${r.filter((x) => x.changed).length} of ${r.length} copied`,
-    );
   const verb = downgrade ? 'Downgrade' : 'Upgrade';
+  const stageOne = (member: string, binDir: string) =>
+    call(download.stageRelease, `${member}: copy and verify etcd ${version}, links untouched`, {
+      cluster: spec.name,
+      member,
+      version,
+      binDir,
+      spec,
+    });
+  const staged = (r: Awaited<ReturnType<typeof stageOne>>[]) =>
+    r.every((x) => !x.staged) ? 'nothing to stage for this provider' : `${r.filter((x) => x.changed).length} of ${r.length} copied`;
+  const stage = (binDir: string) =>
+    progress.step('Stage release', () => Promise.all(spec.members.map((m) => stageOne(m.name, binDir))), staged);
+  // One member at a time in roll order: a member's roll waits only for its own copy, so the next member's
+  // copy runs while this one restarts and only the first copy is on the upgrade's critical path (all copies
+  // at once contend for the worker's CPU and the network, and the first roll waited for the last of them).
+  const stageInOrder = (binDir: string, members: readonly string[]) => {
+    const copied = new Map(members.map((m) => [m, deferred()]));
+    const all = progress.step(
+      'Stage release',
+      async () => {
+        const r: Awaited<ReturnType<typeof stageOne>>[] = [];
+        try {
+          for (const m of members) {
+            r.push(await stageOne(m, binDir));
+            copied.get(m)!.resolve();
+          }
+        } catch (err) {
+          // The roll stops before the member whose copy failed; the ones before it were (or are being) rolled.
+          const i = r.length;
+          const [before, after] = [members.slice(0, i), members.slice(i)];
+          const stopped = ApplicationFailure.create({
+            type: 'StageFailed',
+            nonRetryable: true,
+            message:
+              `etcd ${version} could not be copied to ${members[i]}: ${describe(err)}; the ${verb.toLowerCase()} stopped before it` +
+              ` (${before.length ? `${before.join(', ')} on ${version}, ` : ''}${after.join(', ')} still on ${from}); submit it again once fixed`,
+          });
+          for (const d of copied.values()) d.reject(stopped);
+          throw err;
+        }
+        return r;
+      },
+      (r) => `${staged(r)}, in roll order`,
+    );
+    return { all, ready: (m: string) => copied.get(m)!.promise };
+  };
 
   let order: string[];
   let leader: string;
   let oldRelease: Awaited<ReturnType<typeof fetch>>[number];
   let newRelease: typeof oldRelease;
   let snapshot: Awaited<ReturnType<typeof snapshotStep>>;
+  let inOrder: ReturnType<typeof stageInOrder> | undefined;
   if (staging && (early || patched(CONCURRENT_PREAMBLE_PATCH))) {
     // Two chains at once: the safety check then the snapshot, and both releases then the staging;
     // with `early` the path check runs beside them, and neither the snapshot nor the staging starts before it allowed the upgrade.
@@ -133,9 +174,12 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
       return snapshotStep();
     });
     const fetched = fetch();
-    const staged = Promise.all([fetched, allowed]).then(([r]) => stage(r[1].binDir));
+    const copies =
+      early && patched(PIPELINED_STAGE_PATCH)
+        ? Promise.all([fetched, allowed, checked]).then(([r, , o]) => (inOrder = stageInOrder(r[1].binDir, o.order)))
+        : Promise.all([fetched, allowed]).then(([r]) => stage(r[1].binDir));
     let releases: Awaited<typeof fetched>;
-    [, { order, leader }, releases, snapshot] = await settled([allowed, checked, fetched, snapshotted, staged] as const);
+    [, { order, leader }, releases, snapshot] = await settled([allowed, checked, fetched, snapshotted, copies] as const);
     [oldRelease, newRelease] = releases;
   } else {
     ({ order, leader } = await safety());
@@ -184,10 +228,11 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     );
   };
   let lastReading: { member: string; etcdserver: string; etcdcluster: string }[] | undefined;
-  const health = await rollMembers(
+  const rolled = rollMembers(
     spec,
     progress,
     {
+      ready: inOrder?.ready,
       what: `${downgrade ? 'downgrade' : 'upgrade'} to ${version}`,
       apply: prepare(target, newRelease.binDir, rolloutStep, staging || undefined),
       revert: prepare(spec, oldRelease.binDir, rollback),
@@ -204,6 +249,8 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
     },
     { order, leader, prefix: verb },
   );
+  // A copy still running when a roll stopped is waited for: no step is left behind running.
+  const [health] = await settled([rolled, inOrder?.all ?? Promise.resolve()] as const);
 
   const verified = (r: NonNullable<typeof lastReading>) =>
     r.map((x) => `${x.member}: server ${x.etcdserver}, cluster ${x.etcdcluster}`).join('; ');
