@@ -51,7 +51,7 @@ describe('apply script', () => {
   };
 
   it('verifies the checksums before the release dir appears, then swaps links by rename', () => {
-    const s = applyScript({ release: { ...release, send: true, link: true } }, true);
+    const s = applyScript({ release: { ...release, send: true, link: true } }, 'files');
     const check = s.indexOf('sha256sum -c');
     expect(check).toBeGreaterThan(s.indexOf('tar -x -f - -C "$s"'));
     expect(s.indexOf('mv -T "$s/bin" \'/opt/etcd/v3.5.35\'')).toBeGreaterThan(check);
@@ -61,9 +61,16 @@ describe('apply script', () => {
     expect(s).toContain(`trap 'rm -rf "$s"' EXIT`);
   });
 
+  it('takes the binaries alone (no member files) as a tar of their own names, extracted into the staging bin dir', () => {
+    const s = applyScript({ release: { ...release, send: true, link: false } }, 'binaries');
+    expect(s).toContain('mkdir "$s/bin" && tar -x -f - -C "$s/bin" --no-same-owner');
+    expect(s).not.toContain('tar -x -f - -C "$s" ');
+    expect(s.indexOf('sha256sum -c')).toBeGreaterThan(s.indexOf('tar -x'));
+  });
+
   it('stages without touching the links, and writes files from the staging dir with mode and owner', () => {
-    expect(applyScript({ release: { ...release, send: true, link: false } }, true)).not.toContain('/usr/local/bin');
-    const s = applyScript({ files: [{ path: '/etc/ssl/etcd/etcd-key.pem', content: 'k', mode: 0o600, owner: 'etcd' }] }, true);
+    expect(applyScript({ release: { ...release, send: true, link: false } }, 'files')).not.toContain('/usr/local/bin');
+    const s = applyScript({ files: [{ path: '/etc/ssl/etcd/etcd-key.pem', content: 'k', mode: 0o600, owner: 'etcd' }] }, 'files');
     expect(s).toContain(`cmp -s "$s/f0" '/etc/ssl/etcd/etcd-key.pem' && [ "$(stat -c %a:%U '/etc/ssl/etcd/etcd-key.pem')" = '600:etcd' ]`);
     expect(s).toContain(`trap 'rm -rf "$s" "$t0"' EXIT`);
     expect(s).toContain('install -m 0600 -o etcd -g etcd "$s/f0" "$t0"');
@@ -80,14 +87,14 @@ describe('staged release', () => {
         files: [{ path: '/etc/etcd/config.yaml', content: 'x', mode: 0o644, owner: 'root' }],
         release: { ...rel, send: false, link: true, staged: true },
       },
-      true,
+      'files',
     );
     const check = s.indexOf("cmp -s '/opt/etcd/v3.5.35/.etcdfleet-sha256' -");
     expect(check).toBeGreaterThan(0);
     expect(s.indexOf('exit 7')).toBeLessThan(s.indexOf('file 0'));
     expect(s).not.toContain('sha256sum');
     // A release copied now records the sums it was checked against.
-    expect(applyScript({ release: { ...rel, send: true, link: false } }, true)).toContain(
+    expect(applyScript({ release: { ...rel, send: true, link: false } }, 'files')).toContain(
       "cat > .etcdfleet-sha256 && { [ \"$(openssl dgst -sha256 -r 'etcd' 2>/dev/null </dev/null)\" = 'aa *etcd' ] || sha256sum -c --quiet .etcdfleet-sha256; }",
     );
   });

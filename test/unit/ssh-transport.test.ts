@@ -138,3 +138,42 @@ describe('etcd.service', () => {
     }
   });
 });
+
+describe('stdin from a local command (a release sent without passing through the worker)', () => {
+  // A stand-in ssh that runs the remote command here, as sshd would hand it to the shell.
+  const localSsh = () => {
+    const bin = path.join(tmp, 'local-ssh');
+    fs.writeFileSync(bin, '#!/bin/sh\nfor a; do last=$a; done\nexec sh -c "$last"\n', { mode: 0o755 });
+    return new SshTransport({ ...target, user: 'root' }, { ...settings, controlDir: path.join(tmp, 'ctl2'), sshCommand: bin });
+  };
+
+  it("pipes the command's output into ssh: a tar of binaries extracted intact under bin/", async () => {
+    const src = path.join(tmp, 'rel');
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, 'etcd'), Buffer.alloc(3_000_000, 7));
+    fs.writeFileSync(path.join(src, 'etcdctl'), 'ctl');
+    const out = path.join(tmp, 'out');
+    fs.rmSync(out, { recursive: true, force: true });
+    const r = await localSsh().run(`mkdir -p ${out}/bin && tar -x -f - -C ${out}/bin --no-same-owner && wc -c < ${out}/bin/etcd`, {
+      stdin: { command: 'tar', args: ['-cf', '-', '--', 'etcd', 'etcdctl'], cwd: src },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString().trim()).toBe('3000000');
+    expect(fs.readFileSync(path.join(out, 'bin/etcdctl'), 'utf8')).toBe('ctl');
+  });
+
+  it('fails the call when the local command fails, even if the remote side took what it got', async () => {
+    const err = await localSsh()
+      .run('cat > /dev/null', { stdin: { command: 'sh', args: ['-c', 'printf abc; echo gone >&2; exit 3'] } })
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/local sh exited 3: gone/);
+  });
+
+  it("answers with the remote side's exit when it stops reading early, without waiting for the sender", async () => {
+    const big = path.join(tmp, 'big');
+    fs.writeFileSync(big, Buffer.alloc(20_000_000));
+    const r = await localSsh().run('echo not staged >&2; exit 7', { stdin: { command: 'cat', args: [big] }, timeoutMs: 20_000 });
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain('not staged');
+  });
+});

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { shQuote } from '../files';
 import { BIN_DIR, ENSURE_USER, OPT_DIR, UNIT_NAME, makeDirScript } from './layout';
 import { tarStream, type TarEntry } from './tar';
-import type { SshTransport } from './transport';
+import type { SshInput, SshTransport } from './transport';
 
 export interface HostFile {
   path: string;
@@ -108,8 +108,12 @@ export function placeFilesScript(files: readonly Omit<HostFile, 'content'>[], sr
   return lines;
 }
 
-/** The script for `plan`; file i of the plan is `$s/f<i>` in the staging dir, binaries are under `$s/bin/`. */
-export function applyScript(plan: HostPlan, withArchive: boolean): string {
+/**
+ * The script for `plan`; file i of the plan is `$s/f<i>` in the staging dir, binaries are under `$s/bin/`.
+ * `archive`: what stdin holds, a tar of the files and `bin/<binary>` entries (`files`), or of the
+ * binaries alone under their own names (`binaries`).
+ */
+export function applyScript(plan: HostPlan, archive?: 'files' | 'binaries'): string {
   const lines = [
     'set -e',
     'umask 077',
@@ -119,7 +123,8 @@ export function applyScript(plan: HostPlan, withArchive: boolean): string {
     `s=$(mktemp -d ${OPT_DIR}/.stage-XXXXXX)`,
     `trap 'rm -rf "$s"' EXIT`,
   ];
-  if (withArchive) lines.push('tar -x -f - -C "$s" --no-same-owner');
+  if (archive === 'files') lines.push('tar -x -f - -C "$s" --no-same-owner');
+  if (archive === 'binaries') lines.push('mkdir "$s/bin" && tar -x -f - -C "$s/bin" --no-same-owner');
   const rel = plan.release;
   if (rel?.staged) {
     const present = rel.available.map((b) => `[ -f ${shQuote(`${rel.dir}/${b}`)} ]`).join(' && ');
@@ -175,12 +180,17 @@ export function applyScript(plan: HostPlan, withArchive: boolean): string {
 export async function applyToHost(t: SshTransport, plan: HostPlan): Promise<{ changed: string[]; binaries: boolean; notStaged?: boolean }> {
   const entries: TarEntry[] = (plan.files ?? []).map((f, i) => ({ name: `f${i}`, content: f.content }));
   const rel = plan.release;
-  if (rel?.send) entries.push(...rel.available.map((b) => ({ name: `bin/${b}`, file: path.join(rel.binDir, b) })));
   const what = rel?.send ? `install etcd ${rel.version}` : 'write the member files';
-  const res = await t.run(applyScript(plan, entries.length > 0), {
-    stdin: entries.length ? tarStream(entries) : undefined,
-    timeoutMs: rel?.send ? 300_000 : 60_000,
-  });
+  let stdin: SshInput | undefined;
+  let archive: 'files' | 'binaries' | undefined;
+  if (rel?.send && !entries.length) {
+    // The binaries alone (staging, an upgrade's install): the worker's tar writes them straight into ssh.
+    [archive, stdin] = ['binaries', { command: 'tar', args: ['-cf', '-', '--', ...rel.available], cwd: rel.binDir }];
+  } else {
+    if (rel?.send) entries.push(...rel.available.map((b) => ({ name: `bin/${b}`, file: path.join(rel.binDir, b) })));
+    if (entries.length) [archive, stdin] = ['files', tarStream(entries)];
+  }
+  const res = await t.run(applyScript(plan, archive), { stdin, timeoutMs: rel?.send ? 300_000 : 60_000 });
   if (res.code === 7 && rel?.staged) return { changed: [], binaries: false, notStaged: true };
   if (res.code !== 0)
     throw new Error(`${t.target.host}: ${what} exited ${res.code}: ${res.stderr.trim().split('\n').slice(-5).join(' | ')}`);

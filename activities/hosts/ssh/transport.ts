@@ -33,8 +33,22 @@ export interface SshSettings {
   sshCommand?: string;
 }
 
-/** What a call sends on stdin: a string, a buffer or a stream (a file, a tar stream). */
-export type SshInput = Buffer | string | Readable;
+/**
+ * A local command whose stdout becomes ssh's stdin directly (a pipe between the two processes): bulk data
+ * (a release's binaries) then never passes through this process's event loop, which, busy with other
+ * activities and clients, slowed a 93 MB copy from 1 s to 4 s when streamed through it.
+ */
+export interface LocalProducer {
+  command: string;
+  args: string[];
+  cwd?: string;
+}
+
+/** What a call sends on stdin: a string, a buffer, a stream (a file, a tar stream) or a local command's output. */
+export type SshInput = Buffer | string | Readable | LocalProducer;
+
+const isProducer = (i: SshInput | undefined): i is LocalProducer =>
+  typeof i === 'object' && !Buffer.isBuffer(i) && !(i instanceof Readable) && typeof i.command === 'string';
 
 export interface SshResult {
   code: number;
@@ -153,36 +167,70 @@ export class SshTransport {
     ensureControlDir(controlDirFor(this.settings));
     const args = sshArgs(t, this.settings, remoteCommand(t.user, script));
     const timeoutMs = opts.timeoutMs ?? 60_000;
+    const input = opts.stdin;
     return new Promise((resolve, reject) => {
-      const child = spawn(this.settings.sshCommand ?? 'ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      let producer: ReturnType<typeof spawn> | undefined;
+      let producerErr = '';
+      let producerExit: Promise<number | null> | undefined;
+      if (isProducer(input)) {
+        producer = spawn(input.command, input.args, { cwd: input.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+        producer.stderr!.on('data', (d: Buffer) => {
+          if (producerErr.length < 4096) producerErr += d.toString('utf8');
+        });
+        const p = producer;
+        producerExit = new Promise((res) => {
+          p.on('error', (e) => {
+            producerErr ||= e.message;
+            res(-1);
+          });
+          p.on('close', (code) => res(code));
+        });
+      }
+      const child = spawn(this.settings.sshCommand ?? 'ssh', args, { stdio: [producer ? producer.stdout! : 'pipe', 'pipe', 'pipe'] });
+      // ssh holds its own copy of the pipe: this process never reads it.
+      producer?.stdout!.destroy();
       const out: Buffer[] = [];
       let err = '';
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
+        producer?.kill('SIGKILL');
       }, timeoutMs);
-      child.stdout.on('data', (d: Buffer) => out.push(d));
-      child.stderr.on('data', (d: Buffer) => {
+      child.stdout!.on('data', (d: Buffer) => out.push(d));
+      child.stderr!.on('data', (d: Buffer) => {
         if (err.length < 65536) err += d.toString('utf8');
       });
-      child.stdin.on('error', () => undefined);
+      child.stdin?.on('error', () => undefined);
       child.on('error', (e) => {
         clearTimeout(timer);
+        producer?.kill('SIGKILL');
         reject(e);
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
         // A remote side that stopped reading early leaves the source paused: close it (and the files it reads).
-        if (opts.stdin instanceof Readable && !opts.stdin.readableEnded) opts.stdin.destroy();
-        if (timedOut) return reject(new Error(`ssh ${t.host}: no answer within ${timeoutMs} ms`));
-        if (code === 255 && isHostKeyFailure(err)) return reject(hostKeyRefused(t, err));
-        if (code === 255)
-          return reject(new Error(`ssh ${t.user}@${t.host}:${t.port} failed: ${err.trim().split('\n').slice(-3).join(' ')}`));
-        resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout: Buffer.concat(out), stderr: err });
+        if (input instanceof Readable && !input.readableEnded) input.destroy();
+        const settle = (produced: number | null | undefined) => {
+          if (timedOut) return reject(new Error(`ssh ${t.host}: no answer within ${timeoutMs} ms`));
+          if (code === 255 && isHostKeyFailure(err)) return reject(hostKeyRefused(t, err));
+          if (code === 255)
+            return reject(new Error(`ssh ${t.user}@${t.host}:${t.port} failed: ${err.trim().split('\n').slice(-3).join(' ')}`));
+          const failed = producer && produced !== 0 ? `local ${(input as LocalProducer).command} exited ${produced}: ${producerErr.trim()}` : '';
+          // What was sent is incomplete: whatever the remote side made of it, the call failed.
+          if (failed && code === 0) return reject(new Error(`${t.host}: ${failed}`));
+          resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout: Buffer.concat(out), stderr: failed ? `${err}\n${failed}` : err });
+        };
+        if (!producerExit) return settle(undefined);
+        // The remote side may end before reading everything (it failed): the producer is not left writing.
+        const late = setTimeout(() => producer!.kill('SIGKILL'), 5_000);
+        void producerExit.then((c) => {
+          clearTimeout(late);
+          settle(c);
+        });
       });
-      const input = opts.stdin;
-      if (input === undefined) child.stdin.end();
+      if (producer) return;
+      if (input === undefined) child.stdin!.end();
       else if (input instanceof Readable) {
         // A source that fails (a file that changed while sent) fails the call instead of sending a short stream.
         input.once('error', (e) => {
@@ -190,8 +238,8 @@ export class SshTransport {
           child.kill('SIGKILL');
           reject(e);
         });
-        input.pipe(child.stdin);
-      } else child.stdin.end(input);
+        input.pipe(child.stdin!);
+      } else child.stdin!.end(input);
     });
   }
 
