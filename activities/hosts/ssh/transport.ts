@@ -216,7 +216,8 @@ export class SshTransport {
           if (code === 255 && isHostKeyFailure(err)) return reject(hostKeyRefused(t, err));
           if (code === 255)
             return reject(new Error(`ssh ${t.user}@${t.host}:${t.port} failed: ${err.trim().split('\n').slice(-3).join(' ')}`));
-          const failed = producer && produced !== 0 ? `local ${(input as LocalProducer).command} exited ${produced}: ${producerErr.trim()}` : '';
+          const failed =
+            producer && produced !== 0 ? `local ${(input as LocalProducer).command} exited ${produced}: ${producerErr.trim()}` : '';
           // What was sent is incomplete: whatever the remote side made of it, the call failed.
           if (failed && code === 0) return reject(new Error(`${t.host}: ${failed}`));
           resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout: Buffer.concat(out), stderr: failed ? `${err}\n${failed}` : err });
