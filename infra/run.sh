@@ -43,7 +43,9 @@ case "$cmd" in
     "$bin/tsc" --noEmit -p tsconfig.json
     echo "==> running tests"
     # --forceExit: a handle a failed test left open must not keep CI waiting (cleanup runs in afterAll either way).
-    exec "$bin/jest" --runInBand --forceExit --json --outputFile="${ETCDFLEET_TEST_RESULTS:-test-results.json}" "$@"
+    # infra/test-run.ts: the run's temp dirs under one dir, removed at the end (a crashed run's by the next run).
+    exec node --import tsx infra/test-run.ts "$bin/jest" --runInBand --forceExit --json \
+      --outputFile="${ETCDFLEET_TEST_RESULTS:-test-results.json}" "$@"
     ;;
   bootstrap)
     exec "$bin/tsx" infra/bootstrap.ts "$@"
