@@ -108,3 +108,24 @@ it('a copy that fails stops the upgrade before that member is touched; the membe
   expect(stubs.callsFor(name, 'rollMember').map((c) => c.input.member)).toEqual(['m2']);
   expect(rolling(name, 'prepareMember')).toHaveLength(0);
 });
+
+it('a copy that fails while the member before it is still rolling: that roll finishes, then the upgrade stops', async () => {
+  const name = 'wf-upgrade-copy-fails-early';
+  let m2Rolled = false;
+  // m2's roll is still running when m3's copy fails; its gate is then checked by the gate activity.
+  stubs.overrides.rollMember = async ({ member }: any) => {
+    if (member === 'm2') await new Promise((r) => setTimeout(r, 1500));
+    m2Rolled = true;
+    return { passed: false, problems: ['checked by the gate activity'] };
+  };
+  stubs.overrides.stageRelease = async ({ member, version }: any) => {
+    if (member === 'm3') throw ApplicationFailure.nonRetryable('m3: no space left on device', 'ReleaseCorrupt');
+    return { changed: true, version, staged: true };
+  };
+  const done = await upgrade(name);
+  expect(m2Rolled).toBe(true);
+  expect(done.status).toBe('Failed');
+  expect(done.error).toMatch(/^etcd v3\.5\.35 could not be copied to m3: m3: no space left on device; the upgrade stopped before it/);
+  expect(stubs.callsFor(name, 'rollMember').map((c) => c.input.member)).toEqual(['m2']);
+  expect(stubs.callsFor(name, 'memberGate').map((c) => c.input.member)).toEqual(['m2']);
+});

@@ -155,6 +155,8 @@ export async function rollingUpgrade({ spec, pki, version, snapshotName }: Rolli
       },
       (r) => `${staged(r)}, in roll order`,
     );
+    // Awaited once the roll is over (after a failed copy, the roll of the member before it may still run).
+    all.catch(() => undefined);
     return { all, ready: (m: string) => copied.get(m)!.promise };
   };
 
