@@ -199,8 +199,8 @@ async function main(): Promise<void> {
     const flagged: number[] = [];
     let replayed = 0;
     for (let r = 0; r < RUNS; r++) {
-      // Where the restore activity stages it (in memory when it fits: activities/backup/staging.ts).
-      const file = await stagedSnapshotPath(path.join(root, 'state'), `bench-restore-${process.pid}-${r}`, m.snapshotBytes);
+      // Where the restore activity stages it (activities/backup/staging.ts).
+      const file = await stagedSnapshotPath(path.join(root, 'state'), `bench-restore-${process.pid}-${r}`);
       // The download is part of ours: time it together with the rest.
       // Each timed part starts with no other writes of this run pending (the files written before it flushed).
       const oursRun = async () => {
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       const f = await restoreInto(bin, root, plainFile, true);
       flagged.push(f.ms);
       log(
-        `run ${r + 1} (${r % 2 === 0 ? 'ours' : 'the baseline'} first): ours ${secs(dl + o2.ms)} s (download and decrypt ${secs(dl)} s to ${file.startsWith('/dev/shm/') ? 'memory' : 'disk'}, etcdutl restore ${secs(o2.restoredMs)} s, start ${secs(o2.startMs)} s, ${replayed} changes replayed in ${secs(o2.afterMs)} s); etcdutl restore + start ${secs(b.ms)} s (restore ${secs(b.restoredMs)} s, start ${secs(b.startMs)} s); with --bump-revision --mark-compacted ${secs(f.ms)} s (restore ${secs(f.restoredMs)} s, start ${secs(f.startMs)} s); load ${loadavg()}`,
+        `run ${r + 1} (${r % 2 === 0 ? 'ours' : 'the baseline'} first): ours ${secs(dl + o2.ms)} s (download and decrypt ${secs(dl)} s, etcdutl restore ${secs(o2.restoredMs)} s, start ${secs(o2.startMs)} s, ${replayed} changes replayed in ${secs(o2.afterMs)} s); etcdutl restore + start ${secs(b.ms)} s (restore ${secs(b.restoredMs)} s, start ${secs(b.startMs)} s); with --bump-revision --mark-compacted ${secs(f.ms)} s (restore ${secs(f.restoredMs)} s, start ${secs(f.startMs)} s); load ${loadavg()}`,
       );
     }
     const ratio = median(ours) / median(base);

@@ -198,7 +198,7 @@ export function backupActivities(cfg: Config) {
       const m = await findManifest(ref);
       const target = openTarget(ref.settings);
       const enc = m.encryption ? backupKey(cfg) : undefined;
-      const file = await stagedSnapshotPath(cfg.stateDir, tag, m.snapshotBytes);
+      const file = await stagedSnapshotPath(cfg.stateDir, tag);
       return heartbeating(async () => {
         await integrity(fetchToFile(target, m, file, enc?.key));
         // Byte for byte the snapshot `etcdutl snapshot status` accepted when it was backed up (stored and etcd's
