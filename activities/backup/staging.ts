@@ -2,9 +2,9 @@
 // the worker reads, for minutes, under the state dir (a 0700 directory),
 // removed after the restore. Not in memory (/dev/shm): measured on this
 // project's machine, `etcdutl snapshot restore` of three members from a 1 GiB
-// snapshot staged there took 24-26 s against 9-12 s from the state dir
-// (bench:restore at 1 GiB, two runs each, 2026-12-03); and the restored members'
-// data dirs hold the same data on disk anyway.
+// snapshot staged there took 24-26 s against 9-32 s (median 11) from the state
+// dir (bench:restore at 1 GiB, 2026-12-03); and the restored members' data
+// dirs hold the same data on disk anyway.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 
