@@ -67,6 +67,18 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** A holder record for process `pid` (this host, its start time, a fresh token). */
+export function holderRecord(pid: number, purpose?: string): LockHolder {
+  return {
+    pid,
+    host: os.hostname(),
+    procStart: processStartTime(pid),
+    createdAt: new Date().toISOString(),
+    purpose,
+    token: crypto.randomBytes(8).toString('hex'),
+  };
+}
+
 /** True when the holder certainly no longer runs. Holders on other hosts are never judged stale. */
 export function isStale(holder: LockHolder): boolean {
   if (holder.host !== os.hostname()) return false;
@@ -144,14 +156,7 @@ export async function acquireLock(lockPath: string, opts: LockOptions = {}): Pro
   const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
   const pollMs = opts.pollMs ?? 500;
   fs.mkdirSync(path.dirname(lockPath), { recursive: true });
-  const me: LockHolder = {
-    pid: process.pid,
-    host: os.hostname(),
-    procStart: processStartTime(process.pid),
-    createdAt: new Date().toISOString(),
-    purpose: opts.purpose,
-    token: crypto.randomBytes(8).toString('hex'),
-  };
+  const me = holderRecord(process.pid, opts.purpose);
   const deadline = Date.now() + timeoutMs;
   let announced = false;
   for (;;) {

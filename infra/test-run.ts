@@ -7,11 +7,10 @@
 //
 // usage: tsx infra/test-run.ts <jest binary> [jest args...]
 import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isStale, processStartTime, type LockHolder } from './lock';
+import { holderRecord, isStale, type LockHolder } from './lock';
 
 export const RUN_PREFIX = 'etcdfleet-testrun-';
 const OWNER = 'owner.json';
@@ -39,15 +38,7 @@ export function reapTestRuns(tmp: string): string[] {
 /** A new run directory under `tmp`, owned by process `pid`. */
 export function makeRunDir(tmp: string, pid = process.pid): string {
   const dir = fs.mkdtempSync(path.join(tmp, RUN_PREFIX));
-  const owner: LockHolder = {
-    pid,
-    host: os.hostname(),
-    procStart: processStartTime(pid),
-    createdAt: new Date().toISOString(),
-    purpose: 'npm test',
-    token: crypto.randomBytes(8).toString('hex'),
-  };
-  fs.writeFileSync(path.join(dir, OWNER), JSON.stringify(owner));
+  fs.writeFileSync(path.join(dir, OWNER), JSON.stringify(holderRecord(pid, 'npm test')));
   return dir;
 }
 
