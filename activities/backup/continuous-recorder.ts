@@ -20,7 +20,7 @@ export interface RecorderOptions {
   startRevision: number;
   flushMs: number;
   maxEvents: number;
-  /** The head is rewritten at least this often while nothing changes (ms). */
+  /** The head is rewritten at least this often while nothing changes (ms; default two flushes, at most 10 s). */
   idleHeadMs?: number;
   /** Asked every `stopCheckMs`: a reason to stop, or undefined to go on. */
   shouldStop?: () => Promise<string | undefined>;
@@ -125,7 +125,7 @@ export async function recordChanges(o: RecorderOptions): Promise<RecorderResult>
       result.events += batch.length;
       headCovered = manifest.coveredUntil;
     } else if (caught) headCovered = t0.toISOString();
-    if (batch.length || (caught && Date.now() - lastHeadAt >= (o.idleHeadMs ?? 10_000))) {
+    if (batch.length || (caught && Date.now() - lastHeadAt >= (o.idleHeadMs ?? Math.min(10_000, 2 * o.flushMs)))) {
       const head: ChangesHead = {
         formatVersion: 1,
         cluster: o.cluster,
