@@ -114,6 +114,9 @@ export interface ClusterHealthView {
   error?: string;
 }
 
+/** Failure type of a roll's member step refused by its safety check before the member was touched (no rollback). */
+export const NOT_RESTARTED = 'NotRestarted';
+
 export const CLUSTER_WORKFLOW_PREFIX = 'etcd-cluster/';
 export function clusterWorkflowId(name: string): string {
   return `${CLUSTER_WORKFLOW_PREFIX}${name}`;

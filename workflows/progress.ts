@@ -10,6 +10,8 @@ export class Progress {
   private status: OperationProgress['status'] = 'Running';
   private error?: string;
   private paused = false;
+  /** Notes made while a step runs, kept beside its summary once it is done. */
+  private readonly notes = new Map<string, string>();
 
   constructor(
     private readonly title: string,
@@ -44,7 +46,9 @@ export class Progress {
     try {
       const r = await fn();
       s.status = 'done';
-      s.detail = detail?.(r) ?? s.detail;
+      const summary = detail?.(r);
+      const note = this.notes.get(name);
+      s.detail = summary && note ? `${summary}; ${note}` : (summary ?? s.detail);
       return r;
     } catch (err) {
       s.status = 'failed';
@@ -61,6 +65,7 @@ export class Progress {
 
   note(name: string, detail: string): void {
     this.find(name).detail = detail;
+    this.notes.set(name, detail);
     this.publish();
   }
 

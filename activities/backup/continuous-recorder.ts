@@ -20,8 +20,6 @@ export interface RecorderOptions {
   startRevision: number;
   flushMs: number;
   maxEvents: number;
-  /** The head is rewritten at least this often while nothing changes (ms; default two flushes, at most 10 s). */
-  idleHeadMs?: number;
   /** Asked every `stopCheckMs`: a reason to stop, or undefined to go on. */
   shouldStop?: () => Promise<string | undefined>;
   stopCheckMs?: number;
@@ -75,7 +73,6 @@ export async function recordChanges(o: RecorderOptions): Promise<RecorderResult>
   let from = o.startRevision;
   let flushedTo = o.startRevision - 1;
   let headCovered: string | undefined;
-  let lastHeadAt = 0;
   let connected = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -125,7 +122,8 @@ export async function recordChanges(o: RecorderOptions): Promise<RecorderResult>
       result.events += batch.length;
       headCovered = manifest.coveredUntil;
     } else if (caught) headCovered = t0.toISOString();
-    if (batch.length || (caught && Date.now() - lastHeadAt >= (o.idleHeadMs ?? Math.min(10_000, 2 * o.flushMs)))) {
+    // Rewritten at every flush, changes or not: an idle cluster's RPO stays one flush.
+    if (batch.length || caught) {
       const head: ChangesHead = {
         formatVersion: 1,
         cluster: o.cluster,
@@ -133,7 +131,6 @@ export async function recordChanges(o: RecorderOptions): Promise<RecorderResult>
         coveredUntil: headCovered ?? t0.toISOString(),
       };
       if (headCovered) await o.target.putText(keys.head, `${JSON.stringify(head)}\n`);
-      lastHeadAt = Date.now();
     }
     result.revision = flushedTo;
     o.onProgress?.(flushedTo);

@@ -43,9 +43,7 @@ export function etcdActivities(cfg: Config) {
      * transfer away from it.
      */
     async prepareRestart({ spec, from, to }: LeadershipMove): Promise<{ moved: boolean; leader: string }> {
-      const host = hosts(spec);
-      // The reading the safety check judged also tells who leads (no second reading).
-      return transferLeadership(host, spec, from, to, await safeToDisrupt(host, spec, { down: [from] }));
+      return prepareRestart(hosts(spec), spec, from, to);
     },
 
     /**
@@ -57,6 +55,17 @@ export function etcdActivities(cfg: Config) {
       return hosts(spec).saveSnapshot(spec, name);
     },
   };
+}
+
+/** What the prepareRestart activity does (documented there); rollMember runs it first too. */
+export async function prepareRestart(
+  host: HostProvider,
+  spec: ClusterSpec,
+  from: string,
+  to?: string,
+): Promise<{ moved: boolean; leader: string }> {
+  // The reading the safety check judged also tells who leads (no second reading).
+  return transferLeadership(host, spec, from, to, await safeToDisrupt(host, spec, { down: [from] }));
 }
 
 interface LeadershipMove {

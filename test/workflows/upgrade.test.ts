@@ -4,7 +4,7 @@
 // gate; a member that dies after its restart rolled back as before.
 import { ApplicationFailure } from '@temporalio/common';
 import { clusterWorkflowId } from '../../common/operations';
-import { submitOperationUpdate } from '../../workflows/definitions';
+import { progressQuery, submitOperationUpdate } from '../../workflows/definitions';
 import { stubSpec, stubWorkflowSuite } from '../support/workflow-env';
 
 jest.setTimeout(120_000);
@@ -38,7 +38,9 @@ it('one rollMember per member, followers first; no gate or cluster-version activ
   expect(rolled.map((c) => c.input.member)).toEqual(['m2', 'm3', 'm1']);
   expect(rolled.map((c) => !!c.input.readVersions)).toEqual([false, false, true]);
   expect(rolled[0].input).toMatchObject({ version: 'v3.5.35', staged: true, clusterState: 'existing' });
-  for (const a of ['memberGate', 'restartMember', 'checkClusterVersion']) expect(stubs.callsFor(name, a)).toHaveLength(0);
+  for (const a of ['memberGate', 'restartMember', 'checkClusterVersion', 'prepareRestart']) expect(stubs.callsFor(name, a)).toHaveLength(0);
+  // Each member's safety check and leadership move run in its rollMember, leadership going to the member rolled before it.
+  expect(rolled.map((c) => c.input.precheck)).toEqual([{}, { to: 'm2' }, { to: 'm3' }]);
   expect(rolling(name, 'prepareMember')).toHaveLength(0);
   expect(stubs.callsFor(name, 'snapshotCluster')).toHaveLength(1);
 });
@@ -128,4 +130,43 @@ it('a copy that fails while the member before it is still rolling: that roll fin
   expect(done.error).toMatch(/^etcd v3\.5\.35 could not be copied to m3: m3: no space left on device; the upgrade stopped before it/);
   expect(stubs.callsFor(name, 'rollMember').map((c) => c.input.member)).toEqual(['m2']);
   expect(stubs.callsFor(name, 'memberGate').map((c) => c.input.member)).toEqual(['m2']);
+});
+
+it('a member whose safety check refuses is not touched and not rolled back: the upgrade stops before it', async () => {
+  const name = 'wf-upgrade-precheck-refused';
+  stubs.overrides.rollMember = async ({ member, spec, precheck }: any) => {
+    if (member === 'm3')
+      throw ApplicationFailure.create({
+        type: 'NotRestarted',
+        nonRetryable: true,
+        message: 'm3 was not restarted: refused: m2 is unhealthy',
+      });
+    return { passed: true, view: { healthy: true, leader: 'm1', alarms: [], members: [], checkedAt: '' }, spec, precheck };
+  };
+  const done = await upgrade(name);
+  expect(done.status).toBe('Failed');
+  expect(done.error).toMatch(/m3 was not restarted: refused: m2 is unhealthy/);
+  expect(done.error).not.toMatch(/rolled back/);
+  expect(stubs.callsFor(name, 'rollMember').map((c) => c.input.member)).toEqual(['m2', 'm3']);
+  for (const a of ['restartMember', 'memberGate']) expect(stubs.callsFor(name, a)).toHaveLength(0);
+  expect(rolling(name, 'prepareMember')).toHaveLength(0);
+});
+
+it("the leader's move reported by its rollMember is noted on its step", async () => {
+  const name = 'wf-upgrade-leader-moved';
+  stubs.overrides.rollMember = async ({ member, spec }: any) => ({
+    passed: true,
+    view: {
+      healthy: true,
+      leader: 'm3',
+      alarms: [],
+      members: spec.members.map((m: any) => ({ name: m.name, healthy: true })),
+      checkedAt: '',
+    },
+    ...(member === 'm1' && { leadership: { moved: true, leader: 'm3' } }),
+  });
+  const done = await upgrade(name);
+  expect(done.status).toBe('Succeeded');
+  const { steps } = await suite.w.client.workflow.getHandle(done.workflowId).query(progressQuery);
+  expect(steps.find((s) => s.name === 'Upgrade m1 (leader, last)')?.detail).toMatch(/leadership moved to m3/);
 });

@@ -3,9 +3,9 @@
 // last after an explicit MoveLeader to a member already done; every member
 // behind a safety check before and a health gate after. A member that fails
 // its gate gets its previous files (and binary) back and the operation stops.
-import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
 import type { ClusterSpec } from '../../common/spec';
-import type { ClusterHealthView } from '../../common/operations';
+import { NOT_RESTARTED, type ClusterHealthView } from '../../common/operations';
 import { describe, type Progress } from '../progress';
 import { call, restartGate, rollback, rolloutStep } from '../activities';
 import type { RollMemberInput, RollMemberResult } from '../../activities/members/roll';
@@ -15,6 +15,9 @@ export const ONE_PRECHECK_PATCH = 'roll-one-precheck';
 
 /** Histories recorded before a member's files, restart and first gate attempt ran as one activity (rollMember). */
 export const ONE_ACTIVITY_MEMBER_PATCH = 'roll-one-activity-member';
+
+/** Histories recorded before rollMember also ran the member's safety check and leadership move (prepareRestart). */
+export const PRECHECK_IN_ROLL_PATCH = 'roll-precheck-in-member';
 
 /** How long one attempt of a member's gate keeps checking (every 100 ms) before the retry policy's back-off. */
 const GATE_POLL_MS = 5_000;
@@ -82,6 +85,12 @@ export async function rollMembers(
       async () => {
         // Leadership moves to a member already done, so it is never handed back to one still to restart.
         const move = { spec, from: member, to: done.at(-1) };
+        const noteMove = (moved: { moved: boolean; leader: string }) => {
+          if (moved.moved) progress.note(memberStep(prefix, member, leader), `leadership moved to ${moved.leader}`);
+        };
+        // One activity for the member's whole change, its safety check and leadership move first.
+        if (change.roll && patched(ONE_ACTIVITY_MEMBER_PATCH) && patched(PRECHECK_IN_ROLL_PATCH))
+          return CancellationScope.nonCancellable(() => changeMember(spec, member, change, { to: move.to, moved: noteMove }));
         let moved: { moved: boolean; leader: string };
         if (patched(ONE_PRECHECK_PATCH)) {
           moved = await call(rolloutStep.prepareRestart, `safe to restart ${member}; move leadership away from it if it leads`, move);
@@ -89,7 +98,7 @@ export async function rollMembers(
           await call(rolloutStep.checkSafeToDisrupt, `safe to restart ${member}: quorum survives it`, { spec, check: { down: [member] } });
           moved = await call(rolloutStep.transferLeadership, `move leadership away from ${member} if it leads`, move);
         }
-        if (moved.moved) progress.note(memberStep(prefix, member, leader), `leadership moved to ${moved.leader}`);
+        noteMove(moved);
         return CancellationScope.nonCancellable(() => changeMember(spec, member, change));
       },
       (h) => `${change.what}: healthy, caught up, version ${change.version.replace(/^v/, '')}${h.leader ? `, leader ${h.leader}` : ''}`,
@@ -99,15 +108,31 @@ export async function rollMembers(
   return last;
 }
 
-async function changeMember(spec: ClusterSpec, member: string, change: MemberChange): Promise<ClusterHealthView> {
+/** A rollMember whose precheck refused: the member was not touched, so there is nothing to roll back. */
+function notRestarted(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === NOT_RESTARTED;
+}
+
+async function changeMember(
+  spec: ClusterSpec,
+  member: string,
+  change: MemberChange,
+  precheck?: { to?: string; moved(m: { moved: boolean; leader: string }): void },
+): Promise<ClusterHealthView> {
   const gate = `gate ${member}: healthy, caught up, version ${change.version}`;
   try {
     if (change.roll && patched(ONE_ACTIVITY_MEMBER_PATCH)) {
-      const r = await call(rolloutStep.rollMember, `${member}: ${change.what}: files, restart, ${gate}`, {
-        ...change.roll(member),
-        version: change.version,
-        pollMs: GATE_POLL_MS,
-      });
+      const r = await call(
+        rolloutStep.rollMember,
+        `${member}: ${precheck ? 'safe to restart, leadership away, ' : ''}${change.what}: files, restart, ${gate}`,
+        {
+          ...change.roll(member),
+          version: change.version,
+          pollMs: GATE_POLL_MS,
+          ...(precheck && { precheck: { to: precheck.to } }),
+        },
+      );
+      if (r.leadership) precheck?.moved(r.leadership);
       change.rolled?.(member, r);
       if (r.passed && r.view) return r.view;
       // Not yet within the first attempt: the gate activity's own retries keep checking, as before.
@@ -123,6 +148,7 @@ async function changeMember(spec: ClusterSpec, member: string, change: MemberCha
     });
     return h;
   } catch (err) {
+    if (notRestarted(err)) throw err;
     const reason = describe(err);
     let rolledBack: string;
     try {
