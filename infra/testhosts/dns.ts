@@ -80,11 +80,13 @@ export async function startDns(label: string, subnet: Subnet, runDirectory: stri
   const launch = async (recs: DnsRecords) => {
     const conf = path.join(dir, 'dnsmasq.conf');
     fs.writeFileSync(conf, dnsmasqConfig(address, recs, path.join(dir, 'dnsmasq.log')));
+    const cgroups = createCgroup(cgroup);
+    // The shell joins the cgroups itself before dnsmasq starts (nothing escapes); spawnDetached moves it there too.
     const script = [
-      ...createCgroup(cgroup).map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`),
+      ...cgroups.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`),
       `exec ip netns exec ${shq(ns)} dnsmasq --conf-file=${shq(conf)}`,
     ].join('\n');
-    spawnDetached('/bin/sh', ['-c', script], path.join(dir, 'stderr.log'));
+    spawnDetached('/bin/sh', ['-c', script], path.join(dir, 'stderr.log'), cgroups);
     await waitForDns(address, dir);
   };
   const halt = async () => {

@@ -99,7 +99,7 @@ export function bootMachine(spec: MachineSpec): void {
   const cgroups = createCgroup(spec.machine);
   const script = path.join(spec.dir, 'boot.sh');
   fs.writeFileSync(script, bootScript(spec, cgroups), { mode: 0o755 });
-  spawnDetached('/bin/sh', [script], path.join(spec.dir, 'console.log'));
+  spawnDetached('/bin/sh', [script], path.join(spec.dir, 'console.log'), cgroups);
 }
 
 export function machineRunning(spec: MachineSpec): boolean {

@@ -42,13 +42,22 @@ export async function must(cmd: string, args: readonly string[], opts: RunOption
 }
 
 /** Starts a command in a session of its own, output appended to logFile; it outlives this process. */
-export function spawnDetached(cmd: string, args: string[], logFile: string): void {
+/**
+ * Starts a detached process appending to `logFile`. With `cgroupDirs` it is in those cgroups when this returns
+ * (moved there from here), so a check of the cgroup right after a start never finds it empty.
+ */
+export function spawnDetached(cmd: string, args: string[], logFile: string, cgroupDirs: string[] = []): number {
   const out = fs.openSync(logFile, 'a');
+  let child;
   try {
-    spawn(cmd, args, { detached: true, stdio: ['ignore', out, out] }).unref();
+    child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out] });
+    child.unref();
   } finally {
     fs.closeSync(out);
   }
+  if (child.pid === undefined) throw new Error(`${cmd} could not be started`);
+  for (const d of cgroupDirs) fs.writeFileSync(path.join(d, 'cgroup.procs'), String(child.pid));
+  return child.pid;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

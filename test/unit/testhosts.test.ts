@@ -3,7 +3,10 @@
 import { dnsmasqConfig } from '../../infra/testhosts/dns';
 import { bootScript, shq } from '../../infra/testhosts/machine';
 import { parseDeb822Sources, parseOneLineSources, pickMirror } from '../../infra/testhosts/sources';
-import { checkLabel } from '../../infra/testhosts/sys';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cgroupPids, checkLabel, createCgroup, killCgroup, removeCgroup, spawnDetached } from '../../infra/testhosts/sys';
 
 describe('apt sources', () => {
   test('deb822: the stanza carrying "<suite> main", not -updates, -security or third-party suites', () => {
@@ -108,4 +111,24 @@ test('labels fit interface names', () => {
   expect(() => checkLabel('it')).not.toThrow();
   expect(() => checkLabel('toolonglabel')).toThrow();
   expect(() => checkLabel('a-b')).toThrow();
+});
+
+describe('detached processes in a cgroup', () => {
+  // A power-cycled test host was reported "stopped while booting" when the check ran before its
+  // supervisor had joined its cgroup: the process is in its cgroups when spawnDetached returns.
+  const name = `efth-unit-${process.pid}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'efth-unit-'));
+  afterAll(async () => {
+    await killCgroup(name);
+    removeCgroup(name);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const root = process.getuid?.() === 0 && fs.existsSync('/sys/fs/cgroup');
+  (root ? test : test.skip)('is in its cgroups at once', async () => {
+    const pid = spawnDetached('/bin/sh', ['-c', 'exec sleep 30'], path.join(dir, 'log'), createCgroup(name));
+    expect(cgroupPids(name)).toContain(pid);
+    await killCgroup(name);
+    expect(cgroupPids(name)).toEqual([]);
+  });
 });
