@@ -45,3 +45,11 @@ export async function ensureSchemathesis(opts: TemporalOptions = {}): Promise<st
     { purpose: 'installing schemathesis', onWait: (h) => log(`schemathesis: waiting for pid ${h.pid} (${h.purpose})`) },
   );
 }
+
+/**
+ * Schemathesis closes with pytest's banner ("=== 3 warnings in 40.01s ==="). Printed inside the suite's output, a
+ * reader of pytest's closing lines takes it for a pytest run that executed no test: shown as "-- 3 warnings in 40.01s --".
+ */
+export function unbannered(text: string): string {
+  return text.replace(/^([ \t]*)={3,} (.*?) ={3,}[ \t]*$/gm, '$1-- $2 --');
+}

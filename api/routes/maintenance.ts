@@ -1,6 +1,7 @@
 // maintenance endpoints under /v1: backups, restore (in place or into a new
 // cluster), compaction, defragmentation, NOSPACE recovery, schedules.
 import express from 'express';
+import { ScheduleNotFoundError } from '@temporalio/client';
 import { ValidationError } from '../../common/parse';
 import { checkBackupPolicy, parseAllowedClusterSpec, POLICY_STATUS } from '../../common/policy';
 import type { FleetService } from '../service';
@@ -105,18 +106,30 @@ export function maintenanceRoutes(fleet: FleetService): express.Router {
     }
     res.json({ name: view.name, schedules: await schedules().list(view.name) });
   });
+  /** Runs `fn` on the cluster's schedule of the request's kind: a cluster without one is a 404 that says how to make it. */
+  const onSchedule = async (req: express.Request, fn: (cluster: string, kind: ScheduleKind) => Promise<void>) => {
+    const [cluster, kind] = [name(req), kindOf(req)];
+    try {
+      await fn(cluster, kind);
+    } catch (e) {
+      if (!(e instanceof ScheduleNotFoundError)) throw e;
+      throw new HttpProblem(
+        404,
+        'Not Found',
+        `cluster ${cluster} has no ${kind} schedule (PUT /v1/clusters/${cluster}/schedules sets one)`,
+      );
+    }
+    return { name: cluster, kind };
+  };
   r.post('/clusters/:name/schedules/:kind/trigger', operator, async (req, res) => {
     await fleet.view(name(req));
-    await schedules().trigger(name(req), kindOf(req));
-    res.status(202).json({ name: name(req), kind: kindOf(req), triggered: true });
+    res.status(202).json({ ...(await onSchedule(req, (c, k) => schedules().trigger(c, k))), triggered: true });
   });
   r.post('/clusters/:name/schedules/:kind/pause', operator, async (req, res) => {
-    await schedules().pause(name(req), kindOf(req), true);
-    res.json({ name: name(req), kind: kindOf(req), paused: true });
+    res.json({ ...(await onSchedule(req, (c, k) => schedules().pause(c, k, true))), paused: true });
   });
   r.post('/clusters/:name/schedules/:kind/unpause', operator, async (req, res) => {
-    await schedules().pause(name(req), kindOf(req), false);
-    res.json({ name: name(req), kind: kindOf(req), paused: false });
+    res.json({ ...(await onSchedule(req, (c, k) => schedules().pause(c, k, false))), paused: false });
   });
   return r;
 }

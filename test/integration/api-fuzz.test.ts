@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureSchemathesis } from '../../infra/schemathesis';
+import { ensureSchemathesis, unbannered } from '../../infra/schemathesis';
 import { loopback, startStack, TOKEN, type Stack } from '../support/stack';
 
 const MAX_EXAMPLES = Number(process.env.ETCDFLEET_FUZZ_EXAMPLES ?? 5);
@@ -62,8 +62,8 @@ async function schemathesis(phases: string, seconds: number): Promise<string> {
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
     );
   });
-  console.log(result.output.slice(-4000));
-  if (result.code !== 0) throw new Error(`schemathesis found problems (exit ${result.code}):\n${result.output.slice(-12_000)}`);
+  console.log(unbannered(result.output.slice(-4000)));
+  if (result.code !== 0) throw new Error(`schemathesis found problems (exit ${result.code}):\n${unbannered(result.output.slice(-12_000))}`);
   expect(result.output).toMatch(/\d+ generated, \d+ passed/);
   expect(result.output).not.toMatch(/ failed/);
   return result.output;

@@ -196,6 +196,14 @@ describe('a 3-member cluster with directory backups', () => {
     expect(members[2].leaderMovedTo).toBeTruthy();
   });
 
+  it('triggering or pausing a schedule the cluster does not have is a 404 naming it, not a 500', async () => {
+    for (const action of ['trigger', 'pause', 'unpause']) {
+      const r = await stack.api('POST', `/v1/clusters/${name}/schedules/defrag-check/${action}`);
+      expect(r.status).toBe(404);
+      expect(r.body.detail).toBe(`cluster ${name} has no defrag-check schedule (PUT /v1/clusters/${name}/schedules sets one)`);
+    }
+  });
+
   it('deleting the cluster deletes its schedules', async () => {
     const s = await stack.api('GET', `/v1/clusters/${name}/schedules`);
     expect(s.body.schedules.map((x: any) => x.kind)).toEqual(['backup']);
