@@ -149,8 +149,9 @@ describe('cancel and worker loss during an upgrade', () => {
     expect(r.status).toBe(202);
     const id = r.body.operationId;
     await waitStep(stack, id, (s) => s.name.startsWith('Upgrade ') && s.status === 'running');
-    // Into the member's restart (past the safety check and leadership move).
-    await new Promise((res) => setTimeout(res, 600));
+    // Into the first member's roll (one activity: safety check, files, restart, gate; ~0.5 s here), not after the
+    // last member's step has started: the cancel is then seen before the next member.
+    await new Promise((res) => setTimeout(res, 100));
     expect((await stack.api('POST', `/v1/operations/${id}/cancel`)).status).toBe(202);
     const op = await waitOp(stack, id);
     const report = await w.stop();

@@ -4,7 +4,7 @@
 // gate; a member that dies after its restart rolled back as before.
 import { ApplicationFailure } from '@temporalio/common';
 import { clusterWorkflowId } from '../../common/operations';
-import { progressQuery, submitOperationUpdate } from '../../workflows/definitions';
+import { controlOperationUpdate, progressQuery, submitOperationUpdate } from '../../workflows/definitions';
 import { stubSpec, stubWorkflowSuite } from '../support/workflow-env';
 
 jest.setTimeout(120_000);
@@ -169,4 +169,29 @@ it("the leader's move reported by its rollMember is noted on its step", async ()
   expect(done.status).toBe('Succeeded');
   const { steps } = await suite.w.client.workflow.getHandle(done.workflowId).query(progressQuery);
   expect(steps.find((s) => s.name === 'Upgrade m1 (leader, last)')?.detail).toMatch(/leadership moved to m3/);
+});
+
+it('a cancel while a member rolls lets that member finish, then stops the roll before the next one', async () => {
+  const name = 'wf-upgrade-cancel';
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let m2Started!: () => void;
+  const started = new Promise<void>((r) => (m2Started = r));
+  stubs.overrides.rollMember = async ({ member, spec }: any) => {
+    if (member === 'm2') {
+      m2Started();
+      await held;
+    }
+    return { passed: true, view: { healthy: true, leader: 'm1', alarms: [], members: spec.members, checkedAt: '' } };
+  };
+  await suite.w.create(stubSpec(name, { members, version: 'v3.5.10' }));
+  await suite.w.until(name, (v) => v.phase === 'Running');
+  const entity = suite.w.client.workflow.getHandle(clusterWorkflowId(name));
+  const op = await entity.executeUpdate(submitOperationUpdate, { args: [{ kind: 'upgrade', params: { version: 'v3.5.35' } }] });
+  await started;
+  await entity.executeUpdate(controlOperationUpdate, { args: [{ operationId: op.operationId, action: 'cancel' }] });
+  release();
+  const v = await suite.w.until(name, (x) => x.operations.some((o) => o.id === op.operationId && o.status === 'Cancelled'));
+  expect(v.operations.find((o) => o.id === op.operationId)?.status).toBe('Cancelled');
+  expect(stubs.callsFor(name, 'rollMember').map((c) => c.input.member)).toEqual(['m2']);
 });
