@@ -88,8 +88,10 @@ export async function rollMembers(
         const noteMove = (moved: { moved: boolean; leader: string }) => {
           if (moved.moved) progress.note(memberStep(prefix, member, leader), `leadership moved to ${moved.leader}`);
         };
-        // One activity for the member's whole change, its safety check and leadership move first.
-        if (change.roll && patched(ONE_ACTIVITY_MEMBER_PATCH) && patched(PRECHECK_IN_ROLL_PATCH))
+        // One activity for the member's whole change, its safety check and leadership move first. Histories with
+        // this patch also have ONE_ACTIVITY_MEMBER_PATCH (changeMember asks for it, as before, after this one):
+        // older ones never see a patch asked for earlier than they recorded it.
+        if (change.roll && patched(PRECHECK_IN_ROLL_PATCH))
           return CancellationScope.nonCancellable(() => changeMember(spec, member, change, { to: move.to, moved: noteMove }));
         let moved: { moved: boolean; leader: string };
         if (patched(ONE_PRECHECK_PATCH)) {
