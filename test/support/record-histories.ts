@@ -6,7 +6,8 @@
 // history as the Temporal CLI and UI export it (payloads plaintext JSON: no
 // payload codec here, the failure converter of the worker), named after its
 // workflow ID. Re-record when a workflow changes on purpose (with a patch()
-// for histories already running in production).
+// for histories already running in production). Histories of earlier code
+// kept under older/ are left alone.
 import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
