@@ -25,8 +25,14 @@ const backoff = (initialInterval: Duration, backoffCoefficient: number, maximumI
 /** Host step: quick, idempotent host and etcd calls. */
 export const hostStep = proxies('30s', backoff('1s', 2, '10s', 10));
 
-/** Downloads and other slow one-shot work: release fetch, pre-upgrade snapshot, certificates (RSA 4096 keys take seconds). */
+/** Downloads and other slow one-shot work: release fetch, pre-upgrade snapshot, a rotated CA. */
 export const download = proxies('5m', backoff('2s', 2, '30s', 5));
+
+/**
+ * Certificates of a provision or a new member: CPU work of seconds (RSA 4096 keys), not minutes, so the attempt of a
+ * worker that died while it ran is retried on another after 2 minutes rather than the downloads' 5.
+ */
+export const certificates = proxies('2m', backoff('2s', 2, '30s', 5));
 
 /** Health gate: each attempt checks once; retries are the polling loop. */
 export const healthGate = proxies('15s', backoff('500ms', 1.5, '5s', 60));

@@ -6,7 +6,7 @@ import { clusterTopology, initialCluster, type MemberFiles } from '../common/top
 import type { ClusterPki } from '../activities/pki';
 import { Progress, settled } from './progress';
 import { pkiIssuedSignal } from './definitions';
-import { call, download, fetchReleaseStep, healthGate, hostStep, step } from './activities';
+import { call, certificates, fetchReleaseStep, healthGate, hostStep, step } from './activities';
 import { setSearchAttributes } from './search-attributes';
 
 export interface ProvisionInput {
@@ -65,7 +65,7 @@ export async function provisionCluster({ spec, pki: existing }: ProvisionInput):
     step(
       progress,
       'Issue certificates',
-      download.issueCertificates,
+      certificates.issueCertificates,
       `CA, ${n} server + ${n} peer certificates, admin client (${spec.tls.leafKey.algorithm})`,
       { spec, existing },
       () => (existing ? 'reused existing CA' : 'new CA'),

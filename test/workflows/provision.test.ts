@@ -107,3 +107,15 @@ it('a failed host check still reports the certificates issued alongside it, and 
   expect(issued[1].input.existing?.ca).toEqual({ cert: `CERT ca ${name} #1`, keyId: `key-ca-${name}-1` });
   await suite.w.deleteAndWait(name);
 });
+
+it("issues certificates with a 2-minute attempt: a worker that dies while it runs them is replaced after that, not the downloads' 5 minutes", async () => {
+  const name = 'wf-provision-cert-timeout';
+  await suite.w.create(threeMembers(name));
+  const op = (await suite.w.until(name, (v) => v.phase === 'Running')).operations[0];
+  const history = await suite.w.client.workflow.getHandle(op.workflowId).fetchHistory();
+  const scheduled = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes).filter((a) => !!a);
+  const timeout = (type: string) => Number(scheduled.find((a) => a!.activityType?.name === type)?.startToCloseTimeout?.seconds);
+  expect(timeout('issueCertificates')).toBe(120);
+  expect(timeout('fetchRelease')).toBe(300);
+  await suite.w.deleteAndWait(name);
+});

@@ -6,7 +6,7 @@ import type { ClusterPki } from '../../activities/pki';
 import type { ClusterHealthView } from '../../common/operations';
 import type { ClusterSpec } from '../../common/spec';
 import { clusterTopology, initialCluster, type MemberFiles } from '../../common/topology';
-import { call, download, fetchReleaseStep, healthGate, hostStep, promotionGate, step } from '../activities';
+import { call, certificates, fetchReleaseStep, healthGate, hostStep, promotionGate, step } from '../activities';
 import { describe, type Progress } from '../progress';
 import { memberPki } from '../provision';
 
@@ -74,7 +74,7 @@ export async function joinMember(progress: Progress, input: JoinInput): Promise<
   const pki = await step(
     progress,
     'Issue certificates',
-    download.issueCertificates,
+    certificates.issueCertificates,
     `${member}: server and peer certificates from the cluster CA`,
     { spec: next, existing: input.pki },
     () => (input.pki ? 'cluster CA reused' : 'new CA'),
