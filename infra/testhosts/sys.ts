@@ -41,10 +41,10 @@ export async function must(cmd: string, args: readonly string[], opts: RunOption
   return res;
 }
 
-/** Starts a command in a session of its own, output appended to logFile; it outlives this process. */
 /**
- * Starts a detached process appending to `logFile`. With `cgroupDirs` it is in those cgroups when this returns
- * (moved there from here), so a check of the cgroup right after a start never finds it empty.
+ * Starts a command in a session of its own, output appended to `logFile`; it outlives this process. With
+ * `cgroupDirs` it is in those cgroups when this returns (moved there from here), so a check of the cgroup
+ * right after a start never finds it empty.
  */
 export function spawnDetached(cmd: string, args: string[], logFile: string, cgroupDirs: string[] = []): number {
   const out = fs.openSync(logFile, 'a');
