@@ -79,7 +79,7 @@ let refillTimer: NodeJS.Timeout | undefined;
 let loopMark = performance.eventLoopUtilization();
 
 /**
- * How many keys of each kind to keep made ahead (0: none; the pools are emptied). `quietMs` and
+ * How many keys of each kind to keep made ahead (0: none; the pools and their kinds are dropped). `quietMs` and
  * `busyLoop` (the event loop utilization that counts as busy) are for tests.
  */
 export function configureKeyPool(size: number, opts: { quietMs?: number; busyLoop?: number } = {}): void {
@@ -88,6 +88,8 @@ export function configureKeyPool(size: number, opts: { quietMs?: number; busyLoo
   pool.busyLoop = opts.busyLoop ?? BUSY_LOOP;
   for (const p of pools.values()) p.keys.splice(pool.size);
   if (pool.size === 0) {
+    // No pools at all: a pool set up again later starts with no kind of key from before.
+    pools.clear();
     clearTimeout(refillTimer);
     refillTimer = undefined;
   }
