@@ -23,3 +23,19 @@ export function healthReason(h: ClusterHealthView, now: number, lastError?: stri
   const reason = [why, expiryWarnings(h, now), lastError && `last operation: ${lastError}`].filter(Boolean).join('; ');
   return reason || undefined;
 }
+
+/**
+ * What of a health reading the entity acts on and alerts read: who answers and how (healthy, leader, learner,
+ * version, errors), alarms, missing members, certificate expiry. Raft indexes, database sizes, timings and
+ * the time of the check are left out: they move on every reading of a cluster at rest.
+ */
+export function healthSignature(h: ClusterHealthView): string {
+  return JSON.stringify([
+    h.healthy,
+    h.leader ?? null,
+    h.alarms,
+    h.error ?? null,
+    h.members.map((m) => [m.name, m.id ?? null, m.healthy, m.isLeader, m.isLearner, m.version ?? null, m.error ?? null]),
+    (h.certificates ?? []).map((c) => [c.member, c.certificate, c.notAfter]),
+  ]);
+}

@@ -117,6 +117,15 @@ export interface ClusterHealthView {
 /** Failure type of a roll's member step refused by its safety check before the member was touched (no rollback). */
 export const NOT_RESTARTED = 'NotRestarted';
 
+/**
+ * The queue of the standing health watches (`watchHealth`) beside a queue: every worker polls it beside the
+ * shared queue and beside its machine's, with slots for as many watches as clusters (they sleep most of the
+ * time), so the watches never take the slots the operations' activities need.
+ */
+export function healthQueue(queue: string): string {
+  return `${queue}#health`;
+}
+
 export const CLUSTER_WORKFLOW_PREFIX = 'etcd-cluster/';
 export function clusterWorkflowId(name: string): string {
   return `${CLUSTER_WORKFLOW_PREFIX}${name}`;

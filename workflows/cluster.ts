@@ -3,7 +3,7 @@
 // Updates (validated before anything is queued), wait in a queue and run one
 // at a time, each as a child workflow, so maintenance never races an upgrade.
 // This file only wires messages to the entity (workflows/entity.ts).
-import { continueAsNew, setHandler } from '@temporalio/workflow';
+import { ActivityCancellationType, continueAsNew, setHandler } from '@temporalio/workflow';
 import {
   clusterQuery,
   controlOperationUpdate,
@@ -28,8 +28,23 @@ export interface ClusterWorkflowInput {
   state?: ClusterState;
 }
 
+/** One health reading at most (the observe proxy's start-to-close). */
+const READING_MS = 20_000;
+
 const probes: EntityProbes = {
   clusterHealth: (spec, taskQueue) => call(observe.clusterHealth, 'health check', { spec }, taskQueue),
+  // Its attempt lasts as long as it waits (plus one reading); it heartbeats before each reading.
+  watchHealth: (spec, watch, taskQueue) =>
+    observe.watchHealth.executeWithOptions(
+      {
+        summary: 'health watch: answers when a reading changes',
+        startToCloseTimeout: watch.maxWaitMs + watch.everyMs + READING_MS,
+        heartbeatTimeout: watch.everyMs + READING_MS,
+        cancellationType: ActivityCancellationType.TRY_CANCEL,
+        ...(taskQueue ? { taskQueue } : {}),
+      },
+      [{ spec, ...watch }],
+    ),
   signClient: (spec, pki, csr, commonName, taskQueue) =>
     commonName === undefined
       ? call(hostStep.signClientCertificate, 'sign an admin client certificate request', { spec, ca: pki.ca, csr }, taskQueue)

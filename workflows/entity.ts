@@ -14,7 +14,14 @@ import {
   patched,
   workflowInfo,
 } from '@temporalio/workflow';
-import { operationId, operationWorkflowId, type ClusterHealthView, type OperationKind, type OperationRecord } from '../common/operations';
+import {
+  healthQueue,
+  operationId,
+  operationWorkflowId,
+  type ClusterHealthView,
+  type OperationKind,
+  type OperationRecord,
+} from '../common/operations';
 import { durationMs } from '../common/duration';
 import { setEntityOperation, setSearchAttributes } from './search-attributes';
 import { publishClusterDetails } from './details';
@@ -38,10 +45,15 @@ import { releaseClusterAddresses, retainClusterAddresses } from './addresses';
 import type { ClusterState, OperationHandler } from './state';
 import { QUORUM_LOSS_PATCH, nextObservationMs, watchQuorum } from './recovery/detect';
 import { quorumLossReason } from '../common/recovery';
+import { healthSignature } from '../common/health';
 import { clusterQueue, placeOperation, recordMemberQueues } from './placement';
 
 const KEPT_OPERATIONS = 50;
 const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
+/** The standing health watch answers at least this often, so sizes and lags in the view stay this fresh. */
+export const HEALTH_REFRESH_MS = 5 * 60_000;
+/** Histories recorded before the standing health watch replay with one activity per check. */
+export const HEALTH_WATCH_PATCH = 'standing-health-watch';
 const refuse = (type: 'Conflict' | 'NotFound' | 'Refused', message: string) =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
 
@@ -49,6 +61,15 @@ const refuse = (type: 'Conflict' | 'NotFound' | 'Refused', message: string) =>
 export interface EntityProbes {
   /** `taskQueue`: the cluster's machine queue (workflows/placement.ts), or undefined for the entity's own. */
   clusterHealth(spec: ClusterSpec, taskQueue?: string): Promise<ClusterHealthView>;
+  /**
+   * The standing watch (activities/etcd/gates.ts `watchHealth`): the first reading unlike `since`, else the last
+   * after `maxWaitMs`. `taskQueue`: the health queue beside the cluster's (common/operations.ts).
+   */
+  watchHealth(
+    spec: ClusterSpec,
+    watch: { everyMs: number; maxWaitMs: number; since?: string },
+    taskQueue?: string,
+  ): Promise<ClusterHealthView>;
   signClient(
     spec: ClusterSpec,
     pki: NonNullable<ClusterState['pki']>,
@@ -81,6 +102,7 @@ export class ClusterEntity {
 
   /** The one place the phase changes (and with it the search attributes). */
   private transition(event: PhaseEvent): void {
+    this.state.steadyHealth = undefined; // whatever changes the phase, the next health reading answers
     const next = nextPhase(event, this.state.phase);
     if (!next) return;
     const s = this.state;
@@ -282,7 +304,12 @@ export class ClusterEntity {
     // falls back to the default instead of handing Temporal an invalid timer.
     const healthEvery = () => durationMs(s.spec?.maintenance?.healthCheckInterval) ?? DEFAULT_HEALTH_INTERVAL_MS;
     for (;;) {
-      const hasWork = await condition(() => s.queue.length > 0, nextObservationMs(s, healthEvery(), Date.now()));
+      const observing = s.phase === 'Running' || s.phase === 'Degraded' || s.phase === 'QuorumLost';
+      // Histories recorded before the standing watch replay with a timer and one check per interval.
+      const watching = observing && patched(HEALTH_WATCH_PATCH);
+      const hasWork = watching
+        ? await this.watchHealth(healthEvery())
+        : await condition(() => s.queue.length > 0, nextObservationMs(s, healthEvery(), Date.now()));
       if (hasWork) {
         const op = s.queue.shift()!;
         const handler = handlerFor(op.kind)!;
@@ -299,7 +326,7 @@ export class ClusterEntity {
         }
         continue;
       }
-      if (s.phase === 'Running' || s.phase === 'Degraded' || s.phase === 'QuorumLost') await this.observeHealth();
+      if (observing && !watching) await this.observeHealth();
       if (workflowInfo().continueAsNewSuggested && s.queue.length === 0) {
         await condition(allHandlersFinished);
         return 'continue-as-new';
@@ -349,13 +376,56 @@ export class ClusterEntity {
 
   private async observeHealth(lastError?: string): Promise<void> {
     try {
-      const health = await this.probes.clusterHealth(this.state.spec!, clusterQueue(this.state));
-      this.state.health = health;
-      if (this.quorumLost(health, lastError)) return;
-      this.transition({ on: 'observed', health, now: Date.now(), lastError });
+      this.record(await this.probes.clusterHealth(this.state.spec!, clusterQueue(this.state)), lastError);
     } catch (err) {
-      this.transition({ on: 'unobservable', error: describe(err) });
+      this.unobservable(err);
     }
+  }
+
+  /**
+   * Between operations: the standing health watch (one activity that reads the cluster every interval and
+   * answers only when a reading differs from the one recorded, or after HEALTH_REFRESH_MS) until it answers
+   * or an operation is queued; the watch is then cancelled without waiting. True when there is work.
+   */
+  private async watchHealth(everyMs: number): Promise<boolean> {
+    const s = this.state;
+    const first = nextObservationMs(s, everyMs, Date.now());
+    // While quorum is lost within its grace period every reading counts (the grace ends on one).
+    const maxWaitMs = s.quorumLoss && !s.quorumLoss.recovery ? first : Math.max(HEALTH_REFRESH_MS, everyMs);
+    const scope = new CancellationScope();
+    let answer: { health: ClusterHealthView } | { error: unknown } | undefined;
+    scope
+      .run(() =>
+        this.probes.watchHealth(
+          s.spec!,
+          { everyMs: first, maxWaitMs, since: s.steadyHealth },
+          healthQueue(clusterQueue(s) ?? workflowInfo().taskQueue),
+        ),
+      )
+      .then(
+        (health) => (answer = { health }),
+        (error) => (answer = { error }),
+      );
+    await condition(() => s.queue.length > 0 || answer !== undefined);
+    if (!answer) {
+      scope.cancel();
+      return true;
+    }
+    if ('health' in answer) this.record(answer.health);
+    else this.unobservable(answer.error);
+    return s.queue.length > 0;
+  }
+
+  /** A health reading: quorum watched, phase and reason from it; the steady one when nothing else speaks in the reason. */
+  private record(health: ClusterHealthView, lastError?: string): void {
+    this.state.health = health;
+    if (this.quorumLost(health, lastError)) return;
+    this.transition({ on: 'observed', health, now: Date.now(), lastError });
+    if (!lastError && !this.state.quorumLoss) this.state.steadyHealth = healthSignature(health);
+  }
+
+  private unobservable(err: unknown): void {
+    this.transition({ on: 'unobservable', error: describe(err) });
   }
 
   /**

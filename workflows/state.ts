@@ -35,6 +35,12 @@ export interface ClusterState {
   memberQueues?: Record<string, string>;
   /** The current quorum-loss episode (workflows/recovery/detect.ts): since when, and the recovery queued for it. */
   quorumLoss?: { since: string; recovery?: string };
+  /**
+   * Signature (common/health.ts) of the health reading the phase and reason stand on: the standing health
+   * watch answers only with a reading unlike it. Cleared by every other phase event (an operation's outcome, a
+   * failed check) and by a reason of its own (the last failed operation, quorum loss).
+   */
+  steadyHealth?: string;
 }
 
 /** What a finished operation changes in the entity; omitted fields stay as they are. */

@@ -5,6 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CertificateExpiry, ClusterHealthView } from '../../common/operations';
+import { healthSignature } from '../../common/health';
 import { disruptionRisks, removalRisks, type DisruptionCheck } from '../../common/quorum';
 import type { ClusterSpec } from '../../common/spec';
 import type { Config } from '../../infra/config';
@@ -116,9 +117,27 @@ export function etcdGateActivities(cfg: Config) {
 
     /** Health as the entity observes it: members, leader, alarms, raft lag, db sizes and certificate expiry. */
     async clusterHealth({ spec }: { spec: ClusterSpec }): Promise<ClusterHealthView> {
-      const view = toView(await clusterHealth(hosts(spec), spec));
-      view.certificates = await certificateExpiry(hosts(spec), spec);
-      return view;
+      return observedHealth(hosts(spec), spec);
+    },
+
+    /**
+     * The entity's standing health watch: reads the cluster every `everyMs` and answers with the first reading
+     * whose signature (common/health.ts) differs from `since`, or with the last one once `maxWaitMs` is up.
+     * A heartbeat before each reading is all it tells Temporal meanwhile: a cluster at rest costs a reading per
+     * interval and no workflow task. The entity cancels it without waiting when an operation arrives; the
+     * cancellation reaches it with the answer to its next heartbeat (worker/worker.ts sends each at once).
+     */
+    async watchHealth({ spec, everyMs, maxWaitMs, since }: WatchHealthInput): Promise<ClusterHealthView> {
+      const ctx = Context.current();
+      const until = Date.now() + maxWaitMs;
+      for (;;) {
+        await ctx.sleep(Math.max(0, Math.min(everyMs, until - Date.now())));
+        // A watch cancelled meanwhile (an operation was queued, the cluster deleted) ends here, without a reading.
+        ctx.heartbeat();
+        await ctx.sleep(HEARTBEAT_ANSWER_MS);
+        const view = await observedHealth(hosts(spec), spec);
+        if (since === undefined || healthSignature(view) !== since || Date.now() + everyMs > until) return view;
+      }
     },
 
     /**
@@ -156,6 +175,25 @@ export function etcdGateActivities(cfg: Config) {
       return rows;
     },
   };
+}
+
+/** How long a health watch waits for its heartbeat's answer (a cancellation) before it reads. */
+export const HEARTBEAT_ANSWER_MS = 500;
+
+export interface WatchHealthInput {
+  spec: ClusterSpec;
+  /** Between two readings (the spec's health check interval). */
+  everyMs: number;
+  /** Answer with the newest reading after this long even when nothing changed. */
+  maxWaitMs: number;
+  /** The signature of the reading the entity holds; without it the first reading answers. */
+  since?: string;
+}
+
+async function observedHealth(hosts: HostProvider, spec: ClusterSpec): Promise<ClusterHealthView> {
+  const view = toView(await clusterHealth(hosts, spec));
+  view.certificates = await certificateExpiry(hosts, spec);
+  return view;
 }
 
 /**

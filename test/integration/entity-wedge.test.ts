@@ -50,6 +50,10 @@ const stubs = {
   async clusterHealth() {
     return { healthy: false, alarms: [], members: [], checkedAt: new Date().toISOString(), error: 'stub' };
   },
+  async watchHealth({ everyMs }: { everyMs: number }) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    return { healthy: false, alarms: [], members: [], checkedAt: new Date().toISOString(), error: 'stub' };
+  },
 };
 
 let client: Client;

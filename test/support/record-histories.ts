@@ -15,7 +15,7 @@ import { clusterWorkflowId, type OperationKind } from '../../common/operations';
 import { REPO_ROOT } from '../../infra/config';
 import { clusterQuery, submitOperationUpdate } from '../../workflows/definitions';
 import { startWorkflowEnv, stubSpec } from './workflow-env';
-import { stubActivities } from './stub-activities';
+import { stubActivities, stubHealth } from './stub-activities';
 
 export const HISTORIES_DIR = path.join(REPO_ROOT, 'test/fixtures/histories');
 
@@ -53,6 +53,10 @@ async function main(): Promise<void> {
     for (const f of fs.readdirSync(HISTORIES_DIR)) if (f.endsWith('.json')) fs.rmSync(path.join(HISTORIES_DIR, f));
     const members = [1, 2].map((i) => ({ name: `m${i}`, address: `127.0.99.${i + 1}` }));
     const spec = stubSpec(name, { members, maintenance: { healthCheckInterval: '1s' } });
+    // Each reading unlike the one before (readings alike stay in the standing watch for minutes): the
+    // entity's history grows to the server's continue-as-new suggestion within the deadline below.
+    let reading = 0;
+    stubs.overrides.clusterHealth = async ({ spec: s }) => ({ ...stubHealth(s), error: `reading ${++reading}` });
     const provision = await w.create(spec);
     await w.until(name, (v) => v.phase === 'Running');
     const h = w.client.workflow.getHandle(id);

@@ -5,6 +5,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterPki } from '../../activities/pki';
 import type { ClusterSpec } from '../../common/spec';
+import type { ClusterHealthView } from '../../common/operations';
+import { healthSignature } from '../../common/health';
+import { HEARTBEAT_ANSWER_MS } from '../../activities/etcd/gates';
 import { clusterTopology, initialCluster } from '../../common/topology';
 
 export interface StubCall {
@@ -21,7 +24,8 @@ function pkiFor(spec: ClusterSpec, n: number): ClusterPki {
   };
 }
 
-function health(spec: ClusterSpec) {
+/** The stub `clusterHealth` reading: every member healthy, the first the leader. */
+export function stubHealth(spec: ClusterSpec) {
   return {
     healthy: true,
     leader: spec.members[0].name,
@@ -59,9 +63,22 @@ export function stubActivities() {
       firstServing: true,
     }),
     restartMember: async () => ({ pid: 4243 }),
-    checkHealthy: async ({ spec }) => health(spec),
-    confirmBootstrap: async ({ spec, markerKey }) => ({ health: health(spec), key: markerKey, marked: spec.members.length }),
-    clusterHealth: async ({ spec }) => health(spec),
+    checkHealthy: async ({ spec }) => stubHealth(spec),
+    confirmBootstrap: async ({ spec, markerKey }) => ({ health: stubHealth(spec), key: markerKey, marked: spec.members.length }),
+    clusterHealth: async ({ spec }) => stubHealth(spec),
+    // As the real one (activities/etcd/gates.ts): each reading is a `clusterHealth` call (logged, overridable).
+    watchHealth: async (input) => {
+      const { everyMs, maxWaitMs, since } = input;
+      const until = Date.now() + maxWaitMs;
+      for (;;) {
+        await Context.current().sleep(Math.max(0, Math.min(everyMs, until - Date.now())));
+        Context.current().heartbeat();
+        await Context.current().sleep(HEARTBEAT_ANSWER_MS);
+        calls.push({ name: 'clusterHealth', input });
+        const view = (await (overrides.clusterHealth ?? defaults.clusterHealth)(input)) as ClusterHealthView;
+        if (since === undefined || healthSignature(view) !== since || Date.now() + everyMs > until) return view;
+      }
+    },
     verifyWriteRead: async () => ({}),
     markMemberExisting: async () => ({}),
     stopMember: async () => ({ stopped: true, pids: [], killed: false }),
@@ -69,7 +86,7 @@ export function stubActivities() {
     purgeClusterDir: async () => ({ removed: false }),
     pruneClusterKeys: async () => ({ removed: 0 }),
     // membership
-    checkSafeToDisrupt: async ({ spec }) => health(spec),
+    checkSafeToDisrupt: async ({ spec }) => stubHealth(spec),
     ensureFreshDataDir: async () => ({}),
     addLearner: async ({ spec }) => ({
       id: '8e9e05c52164694d',
@@ -87,10 +104,10 @@ export function stubActivities() {
     snapshotCluster: async ({ name }) => ({ file: `/stub/${name}.db`, bytes: 2048 }),
     transferLeadership: async () => ({ moved: false }),
     prepareRestart: async () => ({ moved: false }),
-    memberGate: async ({ spec }) => health(spec),
+    memberGate: async ({ spec }) => stubHealth(spec),
     rollMember: async ({ spec, readVersions, version }) => ({
       passed: true,
-      view: health(spec),
+      view: stubHealth(spec),
       ...(readVersions && {
         versions: spec.members.map((m: { name: string }) => ({
           member: m.name,

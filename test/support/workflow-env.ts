@@ -6,11 +6,11 @@
 import { Client, WithStartWorkflowOperation } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { clusterWorkflowId } from '../../common/operations';
+import { clusterWorkflowId, healthQueue } from '../../common/operations';
 import { ClusterSpec } from '../../common/spec';
 import { ensureTemporalCli } from '../../infra/temporal-cli';
 import { FAILURE_CONVERTER_PATH, ensureSearchAttributes } from '../../worker/temporal';
-import { WORKFLOWS_PATH } from '../../worker/worker';
+import { HEALTH_WATCH_SLOTS, HEARTBEAT_THROTTLE, WORKFLOWS_PATH } from '../../worker/worker';
 import { stubActivities, stubMachineQueue } from './stub-activities';
 import { clusterWorkflow } from '../../workflows/cluster';
 import { clusterQuery, createClusterUpdate, deleteClusterUpdate, type ClusterView } from '../../workflows/definitions';
@@ -40,7 +40,11 @@ export interface WorkflowEnvOptions {
   historyCountLimit?: number;
 }
 
-export async function startWorkflowEnv(activities: object, label: string, opts: WorkflowEnvOptions = {}): Promise<WorkflowEnv> {
+export async function startWorkflowEnv(
+  activities: Record<string, unknown>,
+  label: string,
+  opts: WorkflowEnvOptions = {},
+): Promise<WorkflowEnv> {
   try {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
@@ -64,18 +68,31 @@ export async function startWorkflowEnv(activities: object, label: string, opts: 
     logger: quietLogger,
   });
   const taskQueue = `test-${label}`;
-  // As in production, the worker also polls its machine's queue (the stub workerMachine names it).
-  const workers = await Promise.all(
-    [taskQueue, stubMachineQueue(taskQueue)].map((q) =>
+  // As in production, the worker also polls its machine's queue (the stub workerMachine names it) and the health
+  // queues beside both (worker/worker.ts).
+  const queues = [taskQueue, stubMachineQueue(taskQueue)];
+  const workers = await Promise.all([
+    ...queues.map((q) =>
       Worker.create({
         connection: env.nativeConnection,
         taskQueue: q,
         workflowBundle: { code },
         dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
         activities,
+        maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
       }),
     ),
-  );
+    ...queues.map((q) =>
+      Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: healthQueue(q),
+        dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
+        activities: { watchHealth: activities.watchHealth as (input: unknown) => Promise<unknown> },
+        maxConcurrentActivityTaskExecutions: HEALTH_WATCH_SLOTS,
+        maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
+      }),
+    ),
+  ]);
   const running = Promise.all(workers.map((wk) => wk.run()));
   const client = env.client;
   const stop = async () => {

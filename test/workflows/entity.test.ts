@@ -1,7 +1,7 @@
 // Issue 9 item 5: the entity's own logic (queue, delete, retries, pause,
 // continue-as-new, scheduled submissions) with the real workflows and stub
 // activities on a dev server of the file's own.
-import { clusterWorkflowId } from '../../common/operations';
+import { clusterWorkflowId, healthQueue } from '../../common/operations';
 import {
   clusterQuery,
   controlOperationUpdate,
@@ -112,7 +112,17 @@ it('pause stops the child at the next step boundary; resume finishes it', async 
 
 it('continue-as-new carries the state', async () => {
   const name = 'wf-continue-as-new';
-  // A short health interval: the idle loop grows the history past the server's suggestion fast.
+  // A short health interval and a reading unlike the one before each time (an idle cluster's readings are
+  // alike and answer only every few minutes): the loop grows the history past the server's suggestion fast.
+  let reading = 0;
+  stubs.overrides.clusterHealth = async ({ spec: s }: any) => ({
+    healthy: true,
+    leader: s.members[0].name,
+    alarms: [],
+    members: s.members.map((m: any) => ({ name: m.name, healthy: true, version: s.version })),
+    checkedAt: new Date().toISOString(),
+    ...(s.name === name ? { error: `reading ${++reading}` } : {}),
+  });
   const op = await suite.w.create(stubSpec(name, { maintenance: { healthCheckInterval: '1s' } }));
   await suite.w.until(name, (v) => v.phase === 'Running');
   const h = entity(name);
@@ -172,7 +182,7 @@ it("a local cluster's operations and health checks run on its members' machine q
   // The entity stays on the shared queue; each operation's child runs on the machine's.
   expect((await entity(name).describe()).taskQueue).toBe(suite.w.taskQueue);
   for (const op of [provision, backup]) expect((await suite.w.client.workflow.getHandle(op.workflowId).describe()).taskQueue).toBe(machine);
-  // The machine is chosen once (on the shared queue); the entity's health checks (every run's) go to it.
+  // The machine is chosen once (on the shared queue); the entity's health watches (every run's) go to its health queue.
   const scheduled = async () => {
     const all: { type?: string | null; queue?: string | null }[] = [];
     for await (const run of suite.w.client.workflow.list({ query: `WorkflowId = '${clusterWorkflowId(name)}'` })) {
@@ -184,13 +194,68 @@ it("a local cluster's operations and health checks run on its members' machine q
     return all;
   };
   let seen = await scheduled();
-  for (let i = 0; i < 40 && !seen.some((a) => a.type === 'clusterHealth'); i++) {
+  for (let i = 0; i < 40 && !seen.some((a) => a.type === 'watchHealth'); i++) {
     await new Promise((r) => setTimeout(r, 500));
     seen = await scheduled();
   }
   expect(seen.filter((a) => a.type === 'workerMachine')).toEqual([{ type: 'workerMachine', queue: suite.w.taskQueue }]);
-  const health = seen.filter((a) => a.type === 'clusterHealth');
+  const health = seen.filter((a) => a.type === 'watchHealth');
   expect(health.length).toBeGreaterThan(0);
-  expect(health.every((a) => a.queue === machine)).toBe(true);
+  expect(health.every((a) => a.queue === healthQueue(machine))).toBe(true);
   await suite.w.deleteAndWait(name);
+});
+
+it('the standing health watch: readings alike stay in the activity; a change and an operation reach the entity at once', async () => {
+  const name = 'wf-health-watch';
+  // `down`: m3 is (quorum stays). The version stays put through the upgrade below: the readings before and
+  // after it are alike.
+  const down = { value: false };
+  stubs.overrides.clusterHealth = async ({ spec: s }: any) => ({
+    healthy: !(down.value && s.name === name),
+    leader: s.members[0].name,
+    alarms: [],
+    members: s.members.map((m: any) => ({ name: m.name, healthy: !(down.value && s.name === name && m.name === 'm3'), version: '3.5.10' })),
+    checkedAt: new Date().toISOString(),
+  });
+  const members = [1, 2, 3].map((i) => ({ name: `m${i}`, address: `127.0.98.${i}` }));
+  await suite.w.create(stubSpec(name, { members, maintenance: { healthCheckInterval: '1s' } }));
+  await suite.w.until(name, (v) => v.phase === 'Running');
+  const answers = async () =>
+    ((await entity(name).fetchHistory()).events ?? []).filter(
+      (e) => e.activityTaskCompletedEventAttributes && e.activityTaskCompletedEventAttributes.scheduledEventId,
+    ).length;
+  const readingsBefore = callsFor(name, 'clusterHealth').length;
+  const answersBefore = await answers();
+  await new Promise((r) => setTimeout(r, 6_000));
+  // Four readings or so (1 s apart, each after a 0.5 s wait for its heartbeat's answer), all alike the first:
+  // at most that first one answered (no operation ran meanwhile).
+  expect(callsFor(name, 'clusterHealth').length - readingsBefore).toBeGreaterThanOrEqual(3);
+  expect((await answers()) - answersBefore).toBeLessThanOrEqual(1);
+
+  // A reading unlike the last: recorded within about one interval.
+  const t0 = Date.now();
+  down.value = true;
+  await suite.w.until(name, (v) => v.phase === 'Degraded');
+  expect(Date.now() - t0).toBeLessThan(5_000);
+  // An operation's outcome sets the phase and health (an upgrade's gates saw every member healthy: Running);
+  // the next reading, alike the one before the upgrade, answers all the same and puts the cluster back where
+  // its health says.
+  const op = await entity(name).executeUpdate(submitOperationUpdate, { args: [{ kind: 'upgrade', params: { version: 'v3.5.35' } }] });
+  await suite.w.until(name, (v) => v.operations.some((o) => o.id === op.operationId && o.status === 'Succeeded') && v.phase === 'Running');
+  await suite.w.until(name, (v) => v.phase === 'Degraded', 5_000);
+  down.value = false;
+  await suite.w.until(name, (v) => v.phase === 'Running');
+
+  await suite.w.deleteAndWait(name);
+
+  // An operation does not wait for the watch's next reading (60 s away here).
+  const slow = 'wf-health-watch-slow';
+  await suite.w.create(stubSpec(slow, { maintenance: { healthCheckInterval: '60s' } }));
+  await suite.w.until(slow, (v) => v.phase === 'Running');
+  await new Promise((r) => setTimeout(r, 1_000));
+  const t1 = Date.now();
+  const backup = await entity(slow).executeUpdate(submitOperationUpdate, { args: [{ kind: 'backup', params: {} }] });
+  await suite.w.until(slow, (v) => v.operations.some((o) => o.id === backup.operationId && o.status === 'Succeeded'));
+  expect(Date.now() - t1).toBeLessThan(10_000);
+  await suite.w.deleteAndWait(slow);
 });
