@@ -40,6 +40,10 @@ const probes: EntityProbes = {
         summary: 'health watch: answers when a reading changes',
         startToCloseTimeout: watch.maxWaitMs + watch.everyMs + READING_MS,
         heartbeatTimeout: watch.everyMs + READING_MS,
+        // A watch whose worker stopped (shutdown, restart) or died (heartbeat timeout) goes on on another worker
+        // or the next one to start: a worker's restart is no news about the cluster. A reading's own failure
+        // (non-retryable) reaches the entity at once.
+        retry: { maximumAttempts: 3, initialInterval: '1s' },
         cancellationType: ActivityCancellationType.TRY_CANCEL,
         ...(taskQueue ? { taskQueue } : {}),
       },
