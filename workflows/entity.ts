@@ -28,6 +28,7 @@ import { publishClusterDetails } from './details';
 import { nextPhase, type PhaseEvent } from '../common/phase';
 import type { ClusterSpec } from '../common/spec';
 import type { SignedClient } from '../activities/pki';
+import type { WatchHealthInput } from '../activities/etcd/gates';
 import {
   pauseSignal,
   resumeSignal,
@@ -65,11 +66,7 @@ export interface EntityProbes {
    * The standing watch (activities/etcd/gates.ts `watchHealth`): the first reading unlike `since`, else the last
    * after `maxWaitMs`. `taskQueue`: the health queue beside the cluster's (common/operations.ts).
    */
-  watchHealth(
-    spec: ClusterSpec,
-    watch: { everyMs: number; maxWaitMs: number; since?: string },
-    taskQueue?: string,
-  ): Promise<ClusterHealthView>;
+  watchHealth(spec: ClusterSpec, watch: Omit<WatchHealthInput, 'spec'>, taskQueue?: string): Promise<ClusterHealthView>;
   signClient(
     spec: ClusterSpec,
     pki: NonNullable<ClusterState['pki']>,

@@ -127,17 +127,8 @@ export function etcdGateActivities(cfg: Config) {
      * interval and no workflow task. The entity cancels it without waiting when an operation arrives; the
      * cancellation reaches it with the answer to its next heartbeat (worker/worker.ts sends each at once).
      */
-    async watchHealth({ spec, everyMs, maxWaitMs, since }: WatchHealthInput): Promise<ClusterHealthView> {
-      const ctx = Context.current();
-      const until = Date.now() + maxWaitMs;
-      for (;;) {
-        await ctx.sleep(Math.max(0, Math.min(everyMs, until - Date.now())));
-        // A watch cancelled meanwhile (an operation was queued, the cluster deleted) ends here, without a reading.
-        ctx.heartbeat();
-        await ctx.sleep(HEARTBEAT_ANSWER_MS);
-        const view = await observedHealth(hosts(spec), spec);
-        if (since === undefined || healthSignature(view) !== since || Date.now() + everyMs > until) return view;
-      }
+    async watchHealth(input: WatchHealthInput): Promise<ClusterHealthView> {
+      return watchReadings(input, () => observedHealth(hosts(input.spec), input.spec));
     },
 
     /**
@@ -178,7 +169,7 @@ export function etcdGateActivities(cfg: Config) {
 }
 
 /** How long a health watch waits for its heartbeat's answer (a cancellation) before it reads. */
-export const HEARTBEAT_ANSWER_MS = 500;
+const HEARTBEAT_ANSWER_MS = 500;
 
 export interface WatchHealthInput {
   spec: ClusterSpec;
@@ -188,6 +179,23 @@ export interface WatchHealthInput {
   maxWaitMs: number;
   /** The signature of the reading the entity holds; without it the first reading answers. */
   since?: string;
+}
+
+/** The loop of `watchHealth` around `read` (one health reading); the stub activities run it too. */
+export async function watchReadings(
+  { everyMs, maxWaitMs, since }: Omit<WatchHealthInput, 'spec'>,
+  read: () => Promise<ClusterHealthView>,
+): Promise<ClusterHealthView> {
+  const ctx = Context.current();
+  const until = Date.now() + maxWaitMs;
+  for (;;) {
+    await ctx.sleep(Math.max(0, Math.min(everyMs, until - Date.now())));
+    // A watch cancelled meanwhile (an operation was queued, the cluster deleted) ends here, without a reading.
+    ctx.heartbeat();
+    await ctx.sleep(HEARTBEAT_ANSWER_MS);
+    const view = await read();
+    if (since === undefined || healthSignature(view) !== since || Date.now() + everyMs > until) return view;
+  }
 }
 
 async function observedHealth(hosts: HostProvider, spec: ClusterSpec): Promise<ClusterHealthView> {

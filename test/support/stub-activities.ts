@@ -6,8 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterPki } from '../../activities/pki';
 import type { ClusterSpec } from '../../common/spec';
 import type { ClusterHealthView } from '../../common/operations';
-import { healthSignature } from '../../common/health';
-import { HEARTBEAT_ANSWER_MS } from '../../activities/etcd/gates';
+import { watchReadings } from '../../activities/etcd/gates';
 import { clusterTopology, initialCluster } from '../../common/topology';
 
 export interface StubCall {
@@ -66,19 +65,12 @@ export function stubActivities() {
     checkHealthy: async ({ spec }) => stubHealth(spec),
     confirmBootstrap: async ({ spec, markerKey }) => ({ health: stubHealth(spec), key: markerKey, marked: spec.members.length }),
     clusterHealth: async ({ spec }) => stubHealth(spec),
-    // As the real one (activities/etcd/gates.ts): each reading is a `clusterHealth` call (logged, overridable).
-    watchHealth: async (input) => {
-      const { everyMs, maxWaitMs, since } = input;
-      const until = Date.now() + maxWaitMs;
-      for (;;) {
-        await Context.current().sleep(Math.max(0, Math.min(everyMs, until - Date.now())));
-        Context.current().heartbeat();
-        await Context.current().sleep(HEARTBEAT_ANSWER_MS);
+    // The real loop (activities/etcd/gates.ts) around readings that are `clusterHealth` calls (logged, overridable).
+    watchHealth: async (input) =>
+      watchReadings(input, async () => {
         calls.push({ name: 'clusterHealth', input });
-        const view = (await (overrides.clusterHealth ?? defaults.clusterHealth)(input)) as ClusterHealthView;
-        if (since === undefined || healthSignature(view) !== since || Date.now() + everyMs > until) return view;
-      }
-    },
+        return (await (overrides.clusterHealth ?? defaults.clusterHealth)(input)) as ClusterHealthView;
+      }),
     verifyWriteRead: async () => ({}),
     markMemberExisting: async () => ({}),
     stopMember: async () => ({ stopped: true, pids: [], killed: false }),
